@@ -1,0 +1,20 @@
+// Writes each jest run's totals to test-results/<project>.json so that CI can print one
+// "jest: N passed, N failed" line over every project (`nx run-many -t test` runs one jest per project).
+const { mkdirSync, writeFileSync } = require('node:fs');
+const { join } = require('node:path');
+
+class SummaryReporter {
+  constructor(globalConfig) {
+    this.globalConfig = globalConfig;
+  }
+
+  onRunComplete(_contexts, results) {
+    const dir = join(__dirname, '..', 'test-results');
+    mkdirSync(dir, { recursive: true });
+    const name = require(join(this.globalConfig.rootDir, 'package.json')).nx?.name ?? 'root';
+    const { numPassedTests, numFailedTests, numPendingTests, numTotalTestSuites, numFailedTestSuites, success } = results;
+    writeFileSync(join(dir, `${name}.json`), JSON.stringify({ numPassedTests, numFailedTests, numPendingTests, numTotalTestSuites, numFailedTestSuites, success }));
+  }
+}
+
+module.exports = SummaryReporter;

@@ -1,0 +1,187 @@
+import { randomBytes } from 'node:crypto';
+import vm from 'node:vm';
+import type { IncomingMessage } from 'node:http';
+import { objectResponseHeaders } from '../s3/handler';
+import type { S3Store } from '../s3/store';
+import type { LocalResponse } from '../http';
+import type { CloudFrontState, Distribution } from './state';
+
+/** CloudFront's default TTL when the origin sends no Cache-Control max-age. */
+const DEFAULT_TTL_SECONDS = 86_400;
+const FUNCTION_TIMEOUT_MS = 50;
+
+interface CachedResponse {
+  status: number;
+  headers: Record<string, string | number>;
+  body: Buffer;
+  storedAt: number;
+  ttlSeconds: number;
+}
+
+export interface EdgeStats {
+  hits: number;
+  misses: number;
+  evictions: number;
+}
+
+/**
+ * The local edge of each distribution: runs its viewer-request function, answers from an edge cache that
+ * honours Cache-Control and is evicted by invalidations, and falls through to the origin bucket.
+ */
+export class Edge {
+  private readonly caches = new Map<string, Map<string, CachedResponse>>();
+  readonly stats = new Map<string, EdgeStats>();
+  private readonly compiled = new Map<string, { code: string; context: vm.Context }>();
+
+  constructor(private readonly cloudfront: CloudFrontState, private readonly s3: S3Store) {}
+
+  /** The distribution a Host header names (`<id>.<edgeDomain>[:port]`), if any. */
+  distributionForHost(host: string | undefined, edgeDomain: string): Distribution | undefined {
+    const name = (host ?? '').split(':')[0].toLowerCase();
+    if (!name.endsWith(`.${edgeDomain}`)) return undefined;
+    const id = name.slice(0, -(edgeDomain.length + 1)).toUpperCase();
+    return this.cloudfront.distributions.get(id);
+  }
+
+  cachedPaths(distributionId: string): string[] {
+    return [...(this.caches.get(distributionId)?.keys() ?? [])].sort();
+  }
+
+  statsFor(distributionId: string): EdgeStats {
+    let stats = this.stats.get(distributionId);
+    if (!stats) this.stats.set(distributionId, (stats = { hits: 0, misses: 0, evictions: 0 }));
+    return stats;
+  }
+
+  invalidate(distribution: Distribution, paths: string[]): void {
+    const cache = this.caches.get(distribution.id);
+    if (!cache) return;
+    for (const path of paths.map(decodePath)) {
+      for (const key of [...cache.keys()]) {
+        if (path.endsWith('*') ? key.startsWith(path.slice(0, -1)) : key === path) {
+          cache.delete(key);
+          this.statsFor(distribution.id).evictions++;
+        }
+      }
+    }
+  }
+
+  async serve(distribution: Distribution, req: IncomingMessage, url: URL): Promise<LocalResponse> {
+    const method = req.method ?? 'GET';
+    if (method !== 'GET' && method !== 'HEAD') return text(405, 'Method not allowed at the local edge');
+    let uri = url.pathname;
+    if (distribution.viewerRequestFunction) {
+      const result = await this.runViewerRequest(distribution, req, url);
+      if ('statusCode' in result) return functionResponse(result);
+      uri = result.uri;
+    }
+    const cacheKey = decodePath(uri);
+    const cache = this.caches.get(distribution.id) ?? new Map<string, CachedResponse>();
+    this.caches.set(distribution.id, cache);
+    const stats = this.statsFor(distribution.id);
+    let entry = cache.get(cacheKey);
+    const fresh = entry && Date.now() - entry.storedAt < entry.ttlSeconds * 1000;
+    if (entry && fresh) {
+      stats.hits++;
+    } else {
+      stats.misses++;
+      entry = this.fromOrigin(distribution, cacheKey);
+      if (entry.ttlSeconds > 0) cache.set(cacheKey, entry);
+      else cache.delete(cacheKey);
+    }
+    const headers: Record<string, string | number> = {
+      ...entry.headers,
+      'X-Cache': fresh ? 'Hit from cloudfront' : 'Miss from cloudfront',
+      Via: '1.1 local.cloudfront.localhost (CloudFront)',
+      'X-Amz-Cf-Id': randomBytes(12).toString('base64url'),
+    };
+    if (fresh) headers.Age = Math.floor((Date.now() - entry.storedAt) / 1000);
+    const etag = entry.headers.ETag;
+    if (entry.status === 200 && etag && req.headers['if-none-match'] === etag) return { status: 304, headers };
+    return { status: entry.status, headers, body: method === 'HEAD' ? undefined : entry.body };
+  }
+
+  private fromOrigin(distribution: Distribution, path: string): CachedResponse {
+    const response = this.originObject(distribution, path);
+    if (response.status === 200) return response;
+    // Custom error responses (SPA fallback): answer the configured page with the configured status.
+    const custom = distribution.customErrors.find((e) => e.errorCode === response.status);
+    if (custom?.responsePagePath) {
+      const page = this.originObject(distribution, decodePath(custom.responsePagePath));
+      if (page.status === 200) return { ...page, status: custom.responseCode ?? page.status, ttlSeconds: 0 };
+    }
+    return response;
+  }
+
+  private originObject(distribution: Distribution, path: string): CachedResponse {
+    const bucket = this.s3.buckets.get(distribution.originBucket);
+    let key = path === '/' && distribution.defaultRootObject ? distribution.defaultRootObject : path.slice(1);
+    if (distribution.originPath) key = `${distribution.originPath}/${key}`;
+    const object = bucket?.objects.get(key);
+    if (!bucket || !object) {
+      // A private bucket behind Origin Access Control answers 403 for a missing key, as S3 does without ListBucket.
+      return { status: 403, headers: { 'Content-Type': 'application/xml' }, body: Buffer.from('<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>'), storedAt: Date.now(), ttlSeconds: 0 };
+    }
+    const headers = objectResponseHeaders(object);
+    return { status: 200, headers, body: this.s3.body(bucket, key), storedAt: Date.now(), ttlSeconds: ttlOf(object.cacheControl) };
+  }
+
+  private async runViewerRequest(distribution: Distribution, req: IncomingMessage, url: URL): Promise<any> {
+    const fn = this.cloudfront.functions.get(distribution.viewerRequestFunction!);
+    if (!fn) return { statusCode: 503, statusDescription: `Function ${distribution.viewerRequestFunction} is missing` };
+    let compiled = this.compiled.get(fn.name);
+    if (!compiled || compiled.code !== fn.code) {
+      const context = vm.createContext({ console });
+      vm.runInContext(fn.code, context, { timeout: FUNCTION_TIMEOUT_MS, filename: `${fn.name}.js` });
+      compiled = { code: fn.code, context };
+      this.compiled.set(fn.name, compiled);
+    }
+    const headers: Record<string, { value: string }> = {};
+    for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers[name] = { value };
+    const querystring: Record<string, { value: string }> = {};
+    url.searchParams.forEach((value, name) => (querystring[name] = { value }));
+    const event = {
+      version: '1.0',
+      context: { distributionDomainName: distribution.domainName, distributionId: distribution.id, eventType: 'viewer-request', requestId: randomBytes(12).toString('base64url') },
+      viewer: { ip: req.socket.remoteAddress ?? '127.0.0.1' },
+      request: { method: req.method ?? 'GET', uri: url.pathname, querystring, headers, cookies: {} },
+    };
+    try {
+      compiled.context.__event = event;
+      return await vm.runInContext('handler(__event)', compiled.context, { timeout: FUNCTION_TIMEOUT_MS });
+    } catch (error) {
+      return { statusCode: 503, statusDescription: `The CloudFront function ${fn.name} failed: ${(error as Error).message}` };
+    }
+  }
+}
+
+function functionResponse(result: { statusCode: number; statusDescription?: string; headers?: Record<string, { value: string }>; body?: string | { data: string } }): LocalResponse {
+  const headers: Record<string, string> = {};
+  for (const [name, { value }] of Object.entries(result.headers ?? {})) headers[name] = value;
+  const body = typeof result.body === 'string' ? result.body : result.body?.data ?? result.statusDescription ?? '';
+  return { status: result.statusCode, headers, body };
+}
+
+/** Seconds the edge keeps a response: s-maxage, then max-age, none for no-cache/no-store/private. */
+export function ttlOf(cacheControl: string | undefined): number {
+  if (!cacheControl) return DEFAULT_TTL_SECONDS;
+  const directives = cacheControl.toLowerCase().split(',').map((d) => d.trim());
+  if (directives.some((d) => d === 'no-cache' || d === 'no-store' || d === 'private')) return 0;
+  const seconds = (name: string) => {
+    const found = directives.find((d) => d.startsWith(`${name}=`));
+    return found === undefined ? undefined : Number(found.slice(name.length + 1)) || 0;
+  };
+  return seconds('s-maxage') ?? seconds('max-age') ?? DEFAULT_TTL_SECONDS;
+}
+
+function decodePath(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
+}
+
+function text(status: number, body: string): LocalResponse {
+  return { status, headers: { 'Content-Type': 'text/plain' }, body };
+}

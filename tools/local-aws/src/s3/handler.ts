@@ -1,0 +1,443 @@
+import { createHash } from 'node:crypto';
+import { AwsError } from '../errors';
+import { header, type LocalRequest, type LocalResponse } from '../http';
+import { el, escapeXml, parseXml, xmlDocument } from '../xml';
+import { md5Etag, multipartEtag, newUploadId, type Bucket, type ObjectHeaders, type S3Store, type StoredObject } from './store';
+
+const S3_NS = 'http://s3.amazonaws.com/doc/2006-03-01/';
+const MAX_KEYS = 1000;
+const MIN_PART_SIZE = 5 * 1024 * 1024;
+const MAX_KEY_BYTES = 1024;
+
+interface PendingUpload {
+  bucket: string;
+  key: string;
+  headers: ObjectHeaders;
+  initiated: string;
+  parts: Map<number, { body: Buffer; md5: Buffer; etag: string }>;
+}
+
+export class S3Service {
+  private readonly uploads = new Map<string, PendingUpload>();
+
+  constructor(readonly store: S3Store) {}
+
+  handle(ctx: LocalRequest): LocalResponse {
+    const { bucketName, key } = splitPath(ctx.url.pathname);
+    const q = ctx.url.searchParams;
+    const m = ctx.method;
+    if (!bucketName) return this.op(ctx, 'ListBuckets', () => this.listBuckets());
+    if (key === undefined) {
+      if (m === 'PUT') return this.op(ctx, 'CreateBucket', () => this.createBucket(ctx, bucketName));
+      if (m === 'DELETE') return this.op(ctx, 'DeleteBucket', () => this.deleteBucket(bucketName));
+      if (m === 'HEAD') return this.op(ctx, 'HeadBucket', () => this.headBucket(bucketName));
+      if (m === 'POST' && q.has('delete')) return this.op(ctx, 'DeleteObjects', () => this.deleteObjects(ctx, bucketName));
+      if (m === 'GET' && q.has('location')) return this.op(ctx, 'GetBucketLocation', () => this.bucketLocation(bucketName));
+      if (m === 'GET' && q.has('uploads')) return this.op(ctx, 'ListMultipartUploads', () => this.listUploads(bucketName));
+      if (m === 'GET' && q.get('list-type') === '2') return this.op(ctx, 'ListObjectsV2', () => this.listObjects(ctx, bucketName, 2));
+      if (m === 'GET') return this.op(ctx, 'ListObjects', () => this.listObjects(ctx, bucketName, 1));
+    } else {
+      if (m === 'PUT' && q.has('uploadId')) return this.op(ctx, 'UploadPart', () => this.uploadPart(ctx, bucketName, key));
+      if (m === 'PUT' && header(ctx.req, 'x-amz-copy-source')) return this.op(ctx, 'CopyObject', () => this.copyObject(ctx, bucketName, key));
+      if (m === 'PUT') return this.op(ctx, 'PutObject', () => this.putObject(ctx, bucketName, key));
+      if (m === 'GET' || m === 'HEAD') {
+        return this.op(ctx, m === 'GET' ? 'GetObject' : 'HeadObject', () => this.getObject(ctx, bucketName, key, m === 'HEAD'));
+      }
+      if (m === 'POST' && q.has('uploads')) return this.op(ctx, 'CreateMultipartUpload', () => this.createUpload(ctx, bucketName, key));
+      if (m === 'POST' && q.has('uploadId')) return this.op(ctx, 'CompleteMultipartUpload', () => this.completeUpload(ctx, bucketName, key));
+      if (m === 'DELETE' && q.has('uploadId')) return this.op(ctx, 'AbortMultipartUpload', () => this.abortUpload(ctx, bucketName));
+      if (m === 'DELETE') return this.op(ctx, 'DeleteObject', () => this.deleteObject(ctx, bucketName, key));
+    }
+    throw new AwsError(405, 'MethodNotAllowed', `The specified method ${m} is not allowed against this resource.`);
+  }
+
+  /** Bucket of a request, with S3's error for a missing one and its redirect for the wrong region. */
+  bucket(name: string, ctx?: LocalRequest): Bucket {
+    const bucket = this.store.buckets.get(name);
+    if (!bucket) throw new AwsError(404, 'NoSuchBucket', 'The specified bucket does not exist', { BucketName: name });
+    const region = ctx?.scope.region;
+    if (region && region !== bucket.region) {
+      throw new AwsError(
+        301,
+        'PermanentRedirect',
+        'The bucket you are attempting to access must be addressed using the specified endpoint. Please send all future requests to this endpoint.',
+        { BucketName: name, Endpoint: `s3.${bucket.region}.amazonaws.com` },
+        { 'x-amz-bucket-region': bucket.region },
+      );
+    }
+    return bucket;
+  }
+
+  private op(ctx: LocalRequest, operation: string, run: () => LocalResponse): LocalResponse {
+    ctx.operation = operation;
+    return run();
+  }
+
+  private listBuckets(): LocalResponse {
+    const buckets = [...this.store.buckets.values()]
+      .map((b) => `<Bucket>${el('Name', b.name)}${el('CreationDate', b.createdAt)}${el('BucketRegion', b.region)}</Bucket>`)
+      .join('');
+    return xml(200, `<ListAllMyBucketsResult xmlns="${S3_NS}"><Owner><ID>local</ID><DisplayName>local</DisplayName></Owner><Buckets>${buckets}</Buckets></ListAllMyBucketsResult>`);
+  }
+
+  private createBucket(ctx: LocalRequest, name: string): LocalResponse {
+    if (!isValidBucketName(name)) {
+      throw new AwsError(400, 'InvalidBucketName', 'The specified bucket is not valid.', { BucketName: name });
+    }
+    if (this.store.buckets.has(name)) {
+      throw new AwsError(409, 'BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.', { BucketName: name });
+    }
+    const constraint = ctx.body.length ? String(parseXml(ctx.body.toString('utf8')).CreateBucketConfiguration?.LocationConstraint ?? '') : '';
+    this.store.createBucket(name, constraint || ctx.scope.region || 'us-east-1');
+    return { status: 200, headers: { Location: `/${name}` } };
+  }
+
+  private deleteBucket(name: string): LocalResponse {
+    const bucket = this.bucket(name);
+    if (bucket.objects.size) throw new AwsError(409, 'BucketNotEmpty', 'The bucket you tried to delete is not empty', { BucketName: name });
+    this.store.deleteBucket(name);
+    return { status: 204 };
+  }
+
+  private headBucket(name: string): LocalResponse {
+    const bucket = this.bucket(name);
+    return { status: 200, headers: { 'x-amz-bucket-region': bucket.region } };
+  }
+
+  private bucketLocation(name: string): LocalResponse {
+    const region = this.bucket(name).region;
+    return xml(200, `<LocationConstraint xmlns="${S3_NS}">${region === 'us-east-1' ? '' : escapeXml(region)}</LocationConstraint>`);
+  }
+
+  private listObjects(ctx: LocalRequest, name: string, version: 1 | 2): LocalResponse {
+    const bucket = this.bucket(name, ctx);
+    const q = ctx.url.searchParams;
+    const prefix = q.get('prefix') ?? '';
+    const delimiter = q.get('delimiter') ?? '';
+    const urlEncoded = q.get('encoding-type') === 'url';
+    const maxKeys = Math.min(Math.max(Number(q.get('max-keys') ?? MAX_KEYS), 0), MAX_KEYS);
+    if (!Number.isInteger(maxKeys)) throw new AwsError(400, 'InvalidArgument', 'Provided max-keys not an integer or within integer range');
+    const token = q.get('continuation-token');
+    // The token names where the previous page stopped: after a key, or past a whole common prefix.
+    let resume = { after: version === 2 ? q.get('start-after') ?? '' : q.get('marker') ?? '', skipPrefix: '' };
+    if (version === 2 && token) {
+      try {
+        resume = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+      } catch {
+        throw new AwsError(400, 'InvalidArgument', 'The continuation token provided is incorrect');
+      }
+    }
+    if (version === 1 && delimiter && resume.after.endsWith(delimiter)) resume.skipPrefix = resume.after;
+    const enc = (s: string) => (urlEncoded ? encodeURIComponent(s).replace(/%2F/g, '/') : s);
+
+    const keys = [...bucket.objects.keys()]
+      .filter((k) => k.startsWith(prefix) && compareUtf8(k, resume.after) > 0 && !(resume.skipPrefix && k.startsWith(resume.skipPrefix)))
+      .sort(compareUtf8);
+    const contents: StoredObject[] = [];
+    const commonPrefixes: string[] = [];
+    let next = resume;
+    let truncated = false;
+    for (const key of keys) {
+      const currentPrefix = commonPrefixes[commonPrefixes.length - 1];
+      if (currentPrefix && key.startsWith(currentPrefix)) continue;
+      if (contents.length + commonPrefixes.length >= maxKeys) {
+        truncated = true;
+        break;
+      }
+      const rest = key.slice(prefix.length);
+      const cut = delimiter ? rest.indexOf(delimiter) : -1;
+      if (cut >= 0) {
+        const common = prefix + rest.slice(0, cut + delimiter.length);
+        commonPrefixes.push(common);
+        next = { after: key, skipPrefix: common };
+      } else {
+        contents.push(bucket.objects.get(key)!);
+        next = { after: key, skipPrefix: '' };
+      }
+    }
+    const nextToken = Buffer.from(JSON.stringify(next), 'utf8').toString('base64url');
+    const nextMarker = next.skipPrefix || next.after;
+    const items = contents
+      .map((o) => `<Contents>${el('Key', enc(o.key))}${el('LastModified', o.lastModified)}${el('ETag', o.etag)}${el('Size', o.size)}<StorageClass>STANDARD</StorageClass></Contents>`)
+      .join('');
+    const prefixes = commonPrefixes.map((p) => `<CommonPrefixes>${el('Prefix', enc(p))}</CommonPrefixes>`).join('');
+    const paging = version === 2
+      ? `${el('KeyCount', contents.length + commonPrefixes.length)}${el('ContinuationToken', token ?? undefined)}${el('StartAfter', q.get('start-after') ? enc(q.get('start-after')!) : undefined)}${truncated ? el('NextContinuationToken', nextToken) : ''}`
+      : `${el('Marker', enc(q.get('marker') ?? ''))}${truncated && delimiter ? el('NextMarker', enc(nextMarker)) : ''}`;
+    return xml(
+      200,
+      `<ListBucketResult xmlns="${S3_NS}">${el('Name', name)}${el('Prefix', enc(prefix))}${paging}${el('MaxKeys', maxKeys)}${delimiter ? el('Delimiter', enc(delimiter)) : ''}${urlEncoded ? el('EncodingType', 'url') : ''}${el('IsTruncated', truncated)}${items}${prefixes}</ListBucketResult>`,
+    );
+  }
+
+  private putObject(ctx: LocalRequest, name: string, key: string): LocalResponse {
+    const bucket = this.bucket(name, ctx);
+    checkKey(key);
+    checkContentMd5(ctx);
+    const existing = bucket.objects.get(key);
+    if (header(ctx.req, 'if-none-match') === '*' && existing) {
+      throw new AwsError(412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-None-Match' });
+    }
+    const ifMatch = header(ctx.req, 'if-match');
+    if (ifMatch && (!existing || existing.etag !== ifMatch)) {
+      throw new AwsError(existing ? 412 : 404, existing ? 'PreconditionFailed' : 'NoSuchKey', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-Match' });
+    }
+    const object = this.store.putObject(bucket, key, ctx.body, headersFrom(ctx));
+    return { status: 200, headers: { ETag: object.etag } };
+  }
+
+  private copyObject(ctx: LocalRequest, name: string, key: string): LocalResponse {
+    const bucket = this.bucket(name, ctx);
+    checkKey(key);
+    const source = decodeURIComponent(header(ctx.req, 'x-amz-copy-source')!.split('?')[0]).replace(/^\//, '');
+    const slash = source.indexOf('/');
+    const sourceBucket = this.bucket(source.slice(0, slash));
+    const sourceKey = source.slice(slash + 1);
+    const sourceObject = sourceBucket.objects.get(sourceKey);
+    if (!sourceObject) throw new AwsError(404, 'NoSuchKey', 'The specified key does not exist.', { Key: sourceKey });
+    const replace = (header(ctx.req, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase() === 'REPLACE';
+    const headers = replace ? headersFrom(ctx) : pickHeaders(sourceObject);
+    let object: StoredObject;
+    if (sourceBucket === bucket && sourceKey === key) {
+      if (!replace) {
+        throw new AwsError(400, 'InvalidRequest', "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.");
+      }
+      object = this.store.updateHeaders(bucket, sourceObject, headers);
+    } else {
+      object = this.store.putObject(bucket, key, this.store.body(sourceBucket, sourceKey), headers, sourceObject.etag);
+    }
+    return xml(200, `<CopyObjectResult xmlns="${S3_NS}">${el('LastModified', object.lastModified)}${el('ETag', object.etag)}</CopyObjectResult>`);
+  }
+
+  private getObject(ctx: LocalRequest, name: string, key: string, headOnly: boolean): LocalResponse {
+    const bucket = this.bucket(name, ctx);
+    const object = bucket.objects.get(key);
+    if (!object) throw new AwsError(404, 'NoSuchKey', 'The specified key does not exist.', { Key: key });
+    const headers = objectResponseHeaders(object, ctx.url.searchParams);
+    const ifNoneMatch = header(ctx.req, 'if-none-match');
+    const ifMatch = header(ctx.req, 'if-match');
+    if (ifMatch && !etagListIncludes(ifMatch, object.etag)) {
+      throw new AwsError(412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-Match' });
+    }
+    if (ifNoneMatch && etagListIncludes(ifNoneMatch, object.etag)) {
+      return { status: 304, headers: { ETag: object.etag, 'Last-Modified': headers['Last-Modified'] } };
+    }
+    const range = header(ctx.req, 'range');
+    if (range) {
+      const [start, end] = parseRange(range, object.size);
+      const body = headOnly ? undefined : this.store.body(bucket, key).subarray(start, end + 1);
+      return { status: 206, headers: { ...headers, 'Content-Length': end - start + 1, 'Content-Range': `bytes ${start}-${end}/${object.size}` }, body };
+    }
+    return { status: 200, headers, body: headOnly ? undefined : this.store.body(bucket, key) };
+  }
+
+  private deleteObject(ctx: LocalRequest, name: string, key: string): LocalResponse {
+    this.store.deleteObject(this.bucket(name, ctx), key);
+    return { status: 204 };
+  }
+
+  private deleteObjects(ctx: LocalRequest, name: string): LocalResponse {
+    const bucket = this.bucket(name, ctx);
+    const request = parseXml(ctx.body.toString('utf8')).Delete;
+    const objects: { Key: string }[] = request?.Object ?? [];
+    if (!request || objects.length === 0 || objects.length > MAX_KEYS) {
+      throw new AwsError(400, 'MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema');
+    }
+    const quiet = String(request.Quiet) === 'true';
+    for (const { Key } of objects) this.store.deleteObject(bucket, String(Key));
+    const deleted = quiet ? '' : objects.map(({ Key }) => `<Deleted>${el('Key', String(Key))}</Deleted>`).join('');
+    return xml(200, `<DeleteResult xmlns="${S3_NS}">${deleted}</DeleteResult>`);
+  }
+
+  private createUpload(ctx: LocalRequest, name: string, key: string): LocalResponse {
+    this.bucket(name, ctx);
+    checkKey(key);
+    const uploadId = newUploadId();
+    this.uploads.set(uploadId, { bucket: name, key, headers: headersFrom(ctx), initiated: new Date().toISOString(), parts: new Map() });
+    return xml(200, `<InitiateMultipartUploadResult xmlns="${S3_NS}">${el('Bucket', name)}${el('Key', key)}${el('UploadId', uploadId)}</InitiateMultipartUploadResult>`);
+  }
+
+  private upload(ctx: LocalRequest, name: string): PendingUpload {
+    const uploadId = ctx.url.searchParams.get('uploadId')!;
+    const upload = this.uploads.get(uploadId);
+    if (!upload || upload.bucket !== name) {
+      throw new AwsError(404, 'NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', { UploadId: uploadId });
+    }
+    return upload;
+  }
+
+  private uploadPart(ctx: LocalRequest, name: string, key: string): LocalResponse {
+    this.bucket(name, ctx);
+    const upload = this.upload(ctx, name);
+    const partNumber = Number(ctx.url.searchParams.get('partNumber'));
+    if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10000 || upload.key !== key) {
+      throw new AwsError(400, 'InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive');
+    }
+    checkContentMd5(ctx);
+    const md5 = createHash('md5').update(ctx.body).digest();
+    const etag = `"${md5.toString('hex')}"`;
+    upload.parts.set(partNumber, { body: ctx.body, md5, etag });
+    return { status: 200, headers: { ETag: etag } };
+  }
+
+  private completeUpload(ctx: LocalRequest, name: string, key: string): LocalResponse {
+    const bucket = this.bucket(name, ctx);
+    const upload = this.upload(ctx, name);
+    const requested: { PartNumber: string; ETag: string }[] = parseXml(ctx.body.toString('utf8')).CompleteMultipartUpload?.Part ?? [];
+    if (!requested.length) throw new AwsError(400, 'MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema');
+    const parts = requested.map((p, i) => {
+      const number = Number(p.PartNumber);
+      if (i > 0 && number <= Number(requested[i - 1].PartNumber)) {
+        throw new AwsError(400, 'InvalidPartOrder', 'The list of parts was not in ascending order. Parts must be ordered by part number.');
+      }
+      const part = upload.parts.get(number);
+      if (!part || normalizeEtag(part.etag) !== normalizeEtag(String(p.ETag))) {
+        throw new AwsError(400, 'InvalidPart', 'One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not have matched the part\'s entity tag.', { PartNumber: number });
+      }
+      if (i < requested.length - 1 && part.body.length < MIN_PART_SIZE) {
+        throw new AwsError(400, 'EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed object size.', { PartNumber: number, ProposedSize: part.body.length, MinSizeAllowed: MIN_PART_SIZE });
+      }
+      return part;
+    });
+    const object = this.store.putObject(bucket, key, Buffer.concat(parts.map((p) => p.body)), upload.headers, multipartEtag(parts.map((p) => p.md5)));
+    this.uploads.delete(ctx.url.searchParams.get('uploadId')!);
+    return xml(200, `<CompleteMultipartUploadResult xmlns="${S3_NS}">${el('Location', `/${name}/${key}`)}${el('Bucket', name)}${el('Key', key)}${el('ETag', object.etag)}</CompleteMultipartUploadResult>`);
+  }
+
+  private abortUpload(ctx: LocalRequest, name: string): LocalResponse {
+    this.bucket(name, ctx);
+    this.upload(ctx, name);
+    this.uploads.delete(ctx.url.searchParams.get('uploadId')!);
+    return { status: 204 };
+  }
+
+  private listUploads(name: string): LocalResponse {
+    this.bucket(name);
+    const uploads = [...this.uploads.entries()]
+      .filter(([, u]) => u.bucket === name)
+      .map(([id, u]) => `<Upload>${el('Key', u.key)}${el('UploadId', id)}${el('Initiated', u.initiated)}<StorageClass>STANDARD</StorageClass></Upload>`)
+      .join('');
+    return xml(200, `<ListMultipartUploadsResult xmlns="${S3_NS}">${el('Bucket', name)}<IsTruncated>false</IsTruncated>${uploads}</ListMultipartUploadsResult>`);
+  }
+}
+
+/** S3 error body; HEAD answers carry no body. */
+export function s3ErrorResponse(error: AwsError, ctx: LocalRequest): LocalResponse {
+  const extra = Object.entries(error.extra).map(([k, v]) => el(k, v)).join('');
+  return {
+    status: error.status,
+    headers: error.headers,
+    body: ctx.method === 'HEAD' ? undefined : xmlDocument(`<Error>${el('Code', error.code)}${el('Message', error.message)}${extra}${el('RequestId', ctx.requestId)}<HostId>local</HostId></Error>`),
+  };
+}
+
+function xml(status: number, body: string): LocalResponse {
+  return { status, headers: { 'Content-Type': 'application/xml' }, body: xmlDocument(body) };
+}
+
+function splitPath(pathname: string): { bucketName: string; key?: string } {
+  const path = pathname.slice(1);
+  const slash = path.indexOf('/');
+  if (slash < 0) return { bucketName: decodeURIComponent(path) };
+  const key = decodeURIComponent(path.slice(slash + 1));
+  return { bucketName: decodeURIComponent(path.slice(0, slash)), key: key === '' ? undefined : key };
+}
+
+/** S3 orders keys by their UTF-8 bytes. */
+function compareUtf8(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+export function isValidBucketName(name: string): boolean {
+  return /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name) && !name.includes('..') && !/^\d+\.\d+\.\d+\.\d+$/.test(name);
+}
+
+function checkKey(key: string): void {
+  if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) {
+    throw new AwsError(400, 'KeyTooLongError', 'Your key is too long', { MaxSizeAllowed: MAX_KEY_BYTES, Size: Buffer.byteLength(key, 'utf8') });
+  }
+}
+
+function checkContentMd5(ctx: LocalRequest): void {
+  const expected = header(ctx.req, 'content-md5');
+  if (expected && createHash('md5').update(ctx.body).digest('base64') !== expected) {
+    throw new AwsError(400, 'BadDigest', 'The Content-MD5 you specified did not match what we received.');
+  }
+}
+
+function headersFrom(ctx: LocalRequest): ObjectHeaders {
+  const metadata: Record<string, string> = {};
+  for (const [name, value] of Object.entries(ctx.req.headers)) {
+    if (name.startsWith('x-amz-meta-') && value !== undefined) metadata[name.slice('x-amz-meta-'.length)] = String(value);
+  }
+  const encoding = (header(ctx.req, 'content-encoding') ?? '')
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e && e !== 'aws-chunked')
+    .join(', ');
+  return {
+    contentType: header(ctx.req, 'content-type') ?? 'binary/octet-stream',
+    cacheControl: header(ctx.req, 'cache-control'),
+    contentEncoding: encoding || undefined,
+    contentDisposition: header(ctx.req, 'content-disposition'),
+    contentLanguage: header(ctx.req, 'content-language'),
+    expires: header(ctx.req, 'expires'),
+    metadata,
+  };
+}
+
+function pickHeaders(o: StoredObject): ObjectHeaders {
+  const { contentType, cacheControl, contentEncoding, contentDisposition, contentLanguage, expires, metadata } = o;
+  return { contentType, cacheControl, contentEncoding, contentDisposition, contentLanguage, expires, metadata };
+}
+
+/** GET/HEAD headers of an object, with the `response-*` overrides presigned URLs may ask for. */
+export function objectResponseHeaders(o: StoredObject, query?: URLSearchParams): Record<string, string | number> {
+  const headers: Record<string, string | number> = {
+    'Content-Type': o.contentType ?? 'binary/octet-stream',
+    'Content-Length': o.size,
+    ETag: o.etag,
+    'Last-Modified': new Date(o.lastModified).toUTCString(),
+    'Accept-Ranges': 'bytes',
+  };
+  const optional: [string, string | undefined][] = [
+    ['Cache-Control', o.cacheControl],
+    ['Content-Encoding', o.contentEncoding],
+    ['Content-Disposition', o.contentDisposition],
+    ['Content-Language', o.contentLanguage],
+    ['Expires', o.expires],
+  ];
+  for (const [name, value] of optional) if (value) headers[name] = value;
+  for (const [name, value] of Object.entries(o.metadata)) headers[`x-amz-meta-${name}`] = value;
+  for (const name of ['Content-Type', 'Cache-Control', 'Content-Encoding', 'Content-Disposition', 'Content-Language', 'Expires']) {
+    const override = query?.get(`response-${name.toLowerCase()}`);
+    if (override) headers[name] = override;
+  }
+  return headers;
+}
+
+function normalizeEtag(etag: string): string {
+  return etag.replace(/"/g, '');
+}
+
+function etagListIncludes(list: string, etag: string): boolean {
+  return list.split(',').some((e) => e.trim() === '*' || normalizeEtag(e.trim()) === normalizeEtag(etag));
+}
+
+/** Single byte range as S3 supports it: `bytes=a-b`, `bytes=a-`, `bytes=-n`. */
+export function parseRange(range: string, size: number): [number, number] {
+  const match = /^bytes=(\d*)-(\d*)$/.exec(range.trim());
+  const invalid = () => new AwsError(416, 'InvalidRange', 'The requested range is not satisfiable', { RangeRequested: range, ActualObjectSize: size });
+  if (!match || (match[1] === '' && match[2] === '')) throw invalid();
+  if (match[1] === '') {
+    const length = Math.min(Number(match[2]), size);
+    if (length === 0) throw invalid();
+    return [size - length, size - 1];
+  }
+  const start = Number(match[1]);
+  const end = match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1);
+  if (start >= size || end < start) throw invalid();
+  return [start, end];
+}
+
+export { md5Etag };

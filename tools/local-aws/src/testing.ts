@@ -1,0 +1,77 @@
+import { execFile } from 'node:child_process';
+import { request } from 'node:http';
+import { promisify } from 'node:util';
+import { start, type LocalAws, type LocalAwsOptions } from './server';
+import type { Job, JobRequest } from './codepipeline/api';
+
+const run = promisify(execFile);
+
+export interface LocalAwsHarness {
+  aws: LocalAws;
+  /** What a process needs to reach the local AWS through the SDK's default provider chain. */
+  env: Record<string, string>;
+  /** Runs the aws CLI against the local AWS (older CLIs ignore AWS_ENDPOINT_URL, so it is passed as a flag). */
+  cli(args: string[], options?: { cwd?: string }): Promise<{ stdout: string; stderr: string }>;
+  /** Requests served so far, by `service.Operation`. */
+  requests(): Promise<Record<string, number>>;
+  resetRequests(): Promise<void>;
+  createJob(request: JobRequest): Promise<{ jobId: string; event: Job['event'] }>;
+  job(jobId: string): Promise<Job>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a local AWS on a free port and points this process's SDK clients at it through the
+ * standard `AWS_ENDPOINT_URL` variable, with throwaway credentials that only the local AWS accepts.
+ */
+export async function startLocalAws(options: LocalAwsOptions = {}): Promise<LocalAwsHarness> {
+  const aws = await start({ port: 0, ...options });
+  const env = {
+    AWS_ENDPOINT_URL: aws.url,
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_REGION: 'us-east-1',
+    AWS_DEFAULT_REGION: 'us-east-1',
+    AWS_PAGER: '',
+    AWS_EC2_METADATA_DISABLED: 'true',
+  };
+  Object.assign(process.env, env);
+  const local = async (path: string, init?: RequestInit) => {
+    const response = await fetch(`${aws.url}${path}`, init);
+    if (!response.ok) throw new Error(`${init?.method ?? 'GET'} ${path}: ${response.status} ${await response.text()}`);
+    return response.json();
+  };
+  return {
+    aws,
+    env,
+    cli: (args, opts) =>
+      run('aws', ['--endpoint-url', aws.url, '--output', 'json', ...args], {
+        cwd: opts?.cwd,
+        env: { ...process.env, ...env },
+        maxBuffer: 64 * 1024 * 1024,
+      }),
+    requests: () => local('/_local/requests'),
+    resetRequests: async () => void (await local('/_local/requests', { method: 'DELETE' })),
+    createJob: (request) => local('/_local/codepipeline/jobs', { method: 'POST', body: JSON.stringify(request) }),
+    job: (jobId) => local(`/_local/codepipeline/jobs/${jobId}`),
+    stop: () => aws.stop(),
+  };
+}
+
+/** GET through a distribution's local edge without relying on `*.localhost` name resolution (fetch cannot set Host). */
+export function edgeGet(aws: LocalAws, distributionId: string, path: string, headers: Record<string, string> = {}) {
+  const host = new URL(aws.edgeUrl(distributionId)).host;
+  return new Promise<{ status: number; headers: Headers; body: Buffer }>((resolve, reject) => {
+    const req = request(`${aws.url}${path}`, { headers: { ...headers, host } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const responseHeaders = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) if (typeof value === 'string') responseHeaders.set(name, value);
+        resolve({ status: res.statusCode ?? 0, headers: responseHeaders, body: Buffer.concat(chunks) });
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
