@@ -1,0 +1,176 @@
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { forEachLimit } from '../util/concurrency';
+import { UserError } from '../util/errors';
+import { formatBytes, formatDuration, table } from '../util/format';
+import { createS3Client } from '../aws/clients';
+import { compileHeaderRules, headersFingerprint, headersFor, type HeaderRule } from './headers';
+import { scanSourceDir } from './local-files';
+import { keysNeedingHead, normalizePrefix, planDeploy, recordUploadedEtags, STATE_FILE, type DeployPlan, type DeployState, type PlannedUpload } from './plan';
+import { Progress } from './progress';
+import { S3Target, type RequestCounts } from './s3-target';
+import type { DeployManifest, ManifestChange } from './manifest';
+
+export interface DeployOptions {
+  workspaceRoot: string;
+  /** Nx project name, for messages and the default manifest path. */
+  project: string;
+  sourceDir: string;
+  bucket: string;
+  prefix?: string;
+  region?: string;
+  prune?: boolean;
+  maxDeletes?: number;
+  pruneOlderThanDeploys?: number;
+  dryRun?: boolean;
+  concurrency?: number;
+  include?: string[];
+  exclude?: string[];
+  headers?: HeaderRule[];
+  distributionId?: string;
+  manifest?: string;
+  allowNoIndex?: boolean;
+  allowOutsideWorkspace?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface DeploySummary {
+  project: string;
+  bucket: string;
+  prefix: string;
+  dryRun: boolean;
+  uploaded: { files: number; bytes: number };
+  metadataUpdated: { files: number };
+  unchanged: { files: number; bytes: number };
+  deleted: { files: number };
+  kept: { files: number };
+  requests: RequestCounts;
+  durationMs: number;
+  manifest?: string;
+}
+
+export const DEFAULT_CONCURRENCY = 16;
+export const DEFAULT_MAX_DELETES = 256;
+
+export function defaultManifestPath(workspaceRoot: string, project: string): string {
+  return join(workspaceRoot, 'dist', 'deploy-manifests', `${project}.json`);
+}
+
+/** Syncs a build folder to a bucket by content: assets, then entry files, then prune; see DeployPlan. */
+export async function deploy(options: DeployOptions): Promise<{ summary: DeploySummary; plan: DeployPlan; manifest?: DeployManifest }> {
+  const started = Date.now();
+  const log = options.log ?? ((line: string) => console.log(line));
+  const prefix = normalizePrefix(options.prefix);
+  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+  if (!options.bucket) throw new UserError('The "bucket" option is required: the S3 bucket to deploy to.');
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new UserError(`"concurrency" must be a whole number of at least 1, not ${options.concurrency}.`);
+  const rulesFor = compileHeaderRules(options.headers);
+
+  const files = await scanSourceDir({
+    workspaceRoot: options.workspaceRoot, sourceDir: options.sourceDir, include: options.include, exclude: options.exclude,
+    allowOutsideWorkspace: options.allowOutsideWorkspace,
+  });
+  if (files.length === 0) throw new UserError(`sourceDir ${options.sourceDir} has no files to deploy; the bucket was left as it is. Build the project first, or check "include"/"exclude".`);
+  if (!options.allowNoIndex && !files.some((f) => f.path === 'index.html')) {
+    throw new UserError(`sourceDir ${options.sourceDir} has no index.html; refusing to deploy a site without one. Set "allowNoIndex": true if that is intended.`);
+  }
+  const planned = files.map((f) => ({ ...f, headers: headersFor(f.path, rulesFor(f.path)) }));
+  const byPath = new Map(planned.map((f) => [f.path, f]));
+
+  const target = new S3Target(createS3Client({ region: options.region, maxSockets: concurrency }), options.bucket);
+  const [remote, state] = await Promise.all([target.list(prefix), target.readJson<DeployState>(prefix + STATE_FILE)]);
+  const headed = new Map<string, string>();
+  await forEachLimit(keysNeedingHead({ files: planned, prefix, remote, state }), concurrency, async (key) => {
+    headed.set(key, headersFingerprint(await target.headers(key)));
+  });
+  const plan = planDeploy({
+    bucket: options.bucket, files: planned, prefix, remote, state, headedFingerprints: headed,
+    prune: options.prune ?? true, maxDeletes: options.maxDeletes ?? DEFAULT_MAX_DELETES,
+    pruneOlderThanDeploys: options.pruneOlderThanDeploys ?? 0, exclude: options.exclude,
+  });
+
+  const summary: DeploySummary = {
+    project: options.project, bucket: options.bucket, prefix, dryRun: Boolean(options.dryRun),
+    uploaded: { files: plan.uploads.length, bytes: plan.uploads.reduce((n, u) => n + u.size, 0) },
+    metadataUpdated: { files: plan.metadataUpdates.length },
+    unchanged: { files: plan.unchanged.length, bytes: plan.unchanged.reduce((n, u) => n + u.size, 0) },
+    deleted: { files: plan.deletes.length },
+    kept: { files: plan.kept.length },
+    requests: target.requests,
+    durationMs: 0,
+  };
+  const destination = `s3://${options.bucket}/${prefix}`;
+  if (options.dryRun) {
+    log(`Dry run: deploying ${options.sourceDir} to ${destination} would:`);
+    for (const u of plan.uploads) log(`  upload   ${u.key} (${u.reason}, ${formatBytes(u.size)}, ${u.headers['Content-Type']}, ${u.headers['Cache-Control']})`);
+    for (const u of plan.metadataUpdates) log(`  headers  ${u.key} (${u.headers['Content-Type']}, ${u.headers['Cache-Control']})`);
+    for (const key of plan.deletes) log(`  delete   ${key}`);
+    for (const key of plan.kept) log(`  keep     ${key} (uploaded by a recent deploy)`);
+    summary.durationMs = Date.now() - started;
+    log(summaryTable(summary));
+    return { summary, plan };
+  }
+
+  log(`Deploying ${options.sourceDir} to ${destination}: ${plan.uploads.length} to upload, ${plan.metadataUpdates.length} to update, ${plan.unchanged.length} unchanged, ${plan.deletes.length} to delete.`);
+  const etags = new Map<string, string>();
+  const progress = new Progress('upload', plan.uploads.length + plan.metadataUpdates.length, summary.uploaded.bytes, log);
+  const push = (batch: PlannedUpload[]) => forEachLimit(batch, concurrency, async (u) => {
+    etags.set(u.key, await target.upload(u.key, byPath.get(u.path)!.absolutePath, u.size, u.headers, (bytes) => progress.advance(0, bytes)));
+    progress.advance(1);
+  });
+  const update = (batch: PlannedUpload[]) => forEachLimit(batch, concurrency, async (u) => {
+    await target.updateHeaders(u.key, u.headers);
+    progress.advance(1);
+  });
+  // Assets before the entry files that name them; deletes only once everything new is in place.
+  await push(plan.uploads.filter((u) => !u.entry));
+  await update(plan.metadataUpdates.filter((u) => !u.entry));
+  await push(plan.uploads.filter((u) => u.entry));
+  await update(plan.metadataUpdates.filter((u) => u.entry));
+  if (plan.deletes.length) await target.delete(plan.deletes);
+  await target.writeJson(prefix + STATE_FILE, recordUploadedEtags(plan.nextState, etags));
+
+  const manifest = buildManifest(options, prefix, plan);
+  const manifestPath = options.manifest ?? defaultManifestPath(options.workspaceRoot, options.project);
+  await mkdir(dirname(manifestPath), { recursive: true });
+  await writeFile(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+  summary.manifest = manifestPath;
+  summary.durationMs = Date.now() - started;
+  log(summaryTable(summary));
+  return { summary, plan, manifest };
+}
+
+function buildManifest(options: DeployOptions, prefix: string, plan: DeployPlan): DeployManifest {
+  const changes: ManifestChange[] = [
+    ...plan.uploads.map((u) => ({ key: u.key, action: u.reason === 'new' ? ('created' as const) : ('replaced' as const), immutable: u.immutable })),
+    ...plan.metadataUpdates.map((u) => ({ key: u.key, action: 'headers' as const, immutable: u.immutable })),
+    ...plan.deletes.map((key) => ({ key, action: 'deleted' as const, immutable: false })),
+  ];
+  return {
+    version: 1,
+    project: options.project,
+    bucket: options.bucket,
+    prefix,
+    region: options.region,
+    distributionId: options.distributionId,
+    deployedAt: new Date().toISOString(),
+    deploy: plan.nextState.deploy,
+    hasIndex: existsSync(join(options.sourceDir, 'index.html')),
+    changes,
+    unchanged: plan.unchanged.length,
+  };
+}
+
+export function summaryTable(s: DeploySummary): string {
+  const rows = [
+    ['', 'files', 'bytes'],
+    [s.dryRun ? 'would upload' : 'uploaded', String(s.uploaded.files), formatBytes(s.uploaded.bytes)],
+    [s.dryRun ? 'would update headers' : 'headers updated', String(s.metadataUpdated.files), ''],
+    ['unchanged', String(s.unchanged.files), formatBytes(s.unchanged.bytes)],
+    [s.dryRun ? 'would delete' : 'deleted', String(s.deleted.files), ''],
+    ['kept from recent deploys', String(s.kept.files), ''],
+  ];
+  const requests = Object.entries(s.requests).map(([op, n]) => `${op} ${n}`).join(', ') || 'none';
+  return `${table(rows)}\nrequests: ${requests}\ntime: ${formatDuration(s.durationMs)}${s.manifest ? `\nmanifest: ${s.manifest}` : ''}`;
+}

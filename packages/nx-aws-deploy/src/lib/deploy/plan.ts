@@ -1,0 +1,149 @@
+import picomatch from 'picomatch';
+import { UserError } from '../util/errors';
+import { headersFingerprint, isContentHashed, isEntryFile, type ObjectHeaders } from './headers';
+
+/** Where a deploy keeps what it needs to know next time, below the prefix; never pruned, never a site file. */
+export const STATE_DIR = '.nx-aws-deploy/';
+export const STATE_FILE = `${STATE_DIR}state.json`;
+const MAX_KEY_BYTES = 1024;
+
+export interface PlannedFile {
+  path: string;
+  size: number;
+  etags: string[];
+  headers: ObjectHeaders;
+}
+
+export interface RemoteObject {
+  key: string;
+  size: number;
+  etag: string;
+}
+
+/** What the last deploy recorded per key: lets a no-op deploy skip a HEAD request per object. */
+export interface DeployState {
+  version: 1;
+  /** Number of the deploy that wrote this state (1 for the first). */
+  deploy: number;
+  objects: Record<string, { etag: string; headers: string; deploy: number }>;
+}
+
+export interface PlanInput {
+  bucket: string;
+  files: PlannedFile[];
+  prefix: string;
+  remote: RemoteObject[];
+  state?: DeployState;
+  /** Header fingerprints read with HEAD for same-content objects the state does not vouch for. */
+  headedFingerprints?: Map<string, string>;
+  prune: boolean;
+  maxDeletes: number;
+  /** Keep objects that the last N deploys uploaded, so visitors holding old HTML still find its chunks. */
+  pruneOlderThanDeploys: number;
+  /** Remote keys (relative to the prefix) that are never deleted, matching the user's `exclude`. */
+  exclude?: string[];
+}
+
+export type UploadReason = 'new' | 'changed';
+
+export interface PlannedUpload {
+  path: string;
+  key: string;
+  size: number;
+  headers: ObjectHeaders;
+  reason: UploadReason;
+  /** HTML, service worker, manifest: goes up after every asset it may name. */
+  entry: boolean;
+  immutable: boolean;
+}
+
+export interface DeployPlan {
+  /** Assets first, then entry files: a visitor never gets HTML whose assets are not there yet. */
+  uploads: PlannedUpload[];
+  /** Same bytes, different headers: CopyObject onto itself, no re-upload. */
+  metadataUpdates: PlannedUpload[];
+  unchanged: { path: string; key: string; size: number }[];
+  /** Stale keys, deleted after every upload succeeded. */
+  deletes: string[];
+  /** Stale keys kept because a recent deploy uploaded them (pruneOlderThanDeploys). */
+  kept: string[];
+  /** The state to record once the deploy succeeded. */
+  nextState: DeployState;
+}
+
+export function normalizePrefix(prefix: string | undefined): string {
+  const trimmed = (prefix ?? '').replace(/^\/+/, '').replace(/\/+$/, '');
+  return trimmed ? `${trimmed}/` : '';
+}
+
+/** Keys that have the local bytes but whose headers neither the state nor a HEAD has told us yet. */
+export function keysNeedingHead(input: Pick<PlanInput, 'files' | 'prefix' | 'remote' | 'state'>): string[] {
+  const remote = new Map(input.remote.map((r) => [r.key, r]));
+  return input.files
+    .map((f) => ({ f, key: input.prefix + f.path, r: remote.get(input.prefix + f.path) }))
+    .filter(({ f, key, r }) => r && f.etags.includes(r.etag) && input.state?.objects[key]?.etag !== r.etag)
+    .map(({ key }) => key);
+}
+
+/** Decides every upload, metadata update and delete of a deploy from content alone (never mtimes). */
+export function planDeploy(input: PlanInput): DeployPlan {
+  const { prefix, state } = input;
+  const deploy = (state?.deploy ?? 0) + 1;
+  const remote = new Map(input.remote.map((r) => [r.key, r]));
+  const nextState: DeployState = { version: 1, deploy, objects: {} };
+  const plan: DeployPlan = { uploads: [], metadataUpdates: [], unchanged: [], deletes: [], kept: [], nextState };
+
+  for (const file of input.files) {
+    const key = prefix + file.path;
+    if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) {
+      throw new UserError(`The S3 key for ${file.path} is ${Buffer.byteLength(key, 'utf8')} bytes long; S3 allows ${MAX_KEY_BYTES}. Shorten the path or the prefix.`);
+    }
+    const fingerprint = headersFingerprint(file.headers);
+    const existing = remote.get(key);
+    const planned: PlannedUpload = {
+      path: file.path, key, size: file.size, headers: file.headers,
+      reason: existing ? 'changed' : 'new', entry: isEntryFile(file.path), immutable: isContentHashed(file.path),
+    };
+    if (!existing || !file.etags.includes(existing.etag)) {
+      plan.uploads.push(planned);
+      nextState.objects[key] = { etag: '', headers: fingerprint, deploy };
+      continue;
+    }
+    const known = state?.objects[key]?.etag === existing.etag ? state.objects[key].headers : input.headedFingerprints?.get(key);
+    if (known !== fingerprint) plan.metadataUpdates.push(planned);
+    else plan.unchanged.push({ path: file.path, key, size: file.size });
+    nextState.objects[key] = { etag: existing.etag, headers: fingerprint, deploy };
+  }
+  plan.uploads.sort((a, b) => Number(a.entry) - Number(b.entry) || (a.key < b.key ? -1 : 1));
+  plan.metadataUpdates.sort((a, b) => Number(a.entry) - Number(b.entry) || (a.key < b.key ? -1 : 1));
+
+  if (input.prune) {
+    const excluded = input.exclude?.length ? picomatch(input.exclude, { dot: true }) : () => false;
+    for (const r of input.remote) {
+      if (nextState.objects[r.key] || !r.key.startsWith(prefix)) continue;
+      const relativeKey = r.key.slice(prefix.length);
+      if (relativeKey.startsWith(STATE_DIR) || excluded(relativeKey)) continue;
+      const record = state?.objects[r.key];
+      if (record && record.etag === r.etag && record.deploy > deploy - 1 - input.pruneOlderThanDeploys) {
+        plan.kept.push(r.key);
+        nextState.objects[r.key] = record;
+      } else {
+        plan.deletes.push(r.key);
+      }
+    }
+    if (plan.deletes.length > input.maxDeletes) {
+      throw new UserError(
+        `This deploy would delete ${plan.deletes.length} objects under s3://${input.bucket}/${prefix}, more than maxDeletes (${input.maxDeletes}); nothing was changed. ` +
+          'Check "sourceDir" and "prefix"; if the deletes are intended, raise "maxDeletes" or set "prune" to false.',
+      );
+    }
+  }
+  return plan;
+}
+
+/** Records the ETags S3 answered for the uploads, so that the next deploy trusts them without a HEAD. */
+export function recordUploadedEtags(state: DeployState, etags: Map<string, string>): DeployState {
+  const objects = { ...state.objects };
+  for (const [key, etag] of etags) objects[key] = { ...objects[key], etag };
+  return { ...state, objects };
+}

@@ -1,0 +1,158 @@
+import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import {
+  CopyObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, paginateListObjectsV2,
+  type S3Client, type S3ServiceException,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { UserError } from '../util/errors';
+import type { ObjectHeaders } from './headers';
+import { PART_SIZE } from './local-files';
+import type { RemoteObject } from './plan';
+
+/** Requests made, by operation, for the summary. */
+export type RequestCounts = Record<string, number>;
+
+/** The bucket side of a deploy: thin wrappers over S3 calls that turn failures into one actionable line. */
+export class S3Target {
+  readonly requests: RequestCounts = {};
+
+  constructor(private readonly s3: S3Client, readonly bucket: string) {}
+
+  async list(prefix: string): Promise<RemoteObject[]> {
+    const objects: RemoteObject[] = [];
+    await this.call('ListObjectsV2', `s3://${this.bucket}/${prefix}`, async () => {
+      for await (const page of paginateListObjectsV2({ client: this.s3, pageSize: 1000 }, { Bucket: this.bucket, Prefix: prefix })) {
+        this.count('ListObjectsV2');
+        for (const o of page.Contents ?? []) objects.push({ key: o.Key!, size: o.Size ?? 0, etag: o.ETag ?? '' });
+      }
+    }, false);
+    return objects;
+  }
+
+  async headers(key: string): Promise<ObjectHeaders> {
+    const head = await this.call('HeadObject', key, () => this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })));
+    return {
+      'Content-Type': head.ContentType ?? 'binary/octet-stream',
+      'Cache-Control': head.CacheControl,
+      'Content-Encoding': head.ContentEncoding,
+      'Content-Disposition': head.ContentDisposition,
+      'Content-Language': head.ContentLanguage,
+      Expires: head.ExpiresString,
+      metadata: head.Metadata && Object.keys(head.Metadata).length ? head.Metadata : undefined,
+    };
+  }
+
+  /** Reads a small JSON object, or undefined when it does not exist. */
+  async readJson<T>(key: string): Promise<T | undefined> {
+    try {
+      const got = await this.call('GetObject', key, () => this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })), true, ['NoSuchKey']);
+      return JSON.parse(await got.Body!.transformToString()) as T;
+    } catch (error) {
+      if ((error as Error).name === 'NoSuchKey') return undefined;
+      throw error;
+    }
+  }
+
+  async writeJson(key: string, value: unknown): Promise<void> {
+    await this.call('PutObject', key, () => this.s3.send(new PutObjectCommand({
+      Bucket: this.bucket, Key: key, Body: JSON.stringify(value), ContentType: 'application/json', CacheControl: 'no-store',
+    })));
+  }
+
+  /** Uploads a file; files above one part go up in parts through lib-storage. Returns the ETag S3 answered. */
+  async upload(key: string, file: string, size: number, headers: ObjectHeaders, onBytes?: (n: number) => void): Promise<string> {
+    const params = { Bucket: this.bucket, Key: key, ...sdkHeaders(headers) };
+    if (size <= PART_SIZE) {
+      const put = await this.call('PutObject', key, async () => this.s3.send(new PutObjectCommand({ ...params, Body: await readFile(file) })));
+      onBytes?.(size);
+      return put.ETag ?? '';
+    }
+    const upload = new Upload({ client: this.s3, params: { ...params, Body: createReadStream(file) }, partSize: PART_SIZE, queueSize: 4, leavePartsOnError: false });
+    let reported = 0;
+    upload.on('httpUploadProgress', (p) => {
+      onBytes?.((p.loaded ?? 0) - reported);
+      reported = p.loaded ?? 0;
+    });
+    const result = await this.call('MultipartUpload', key, () => upload.done(), false);
+    this.count('CreateMultipartUpload');
+    this.count('UploadPart', Math.ceil(size / PART_SIZE));
+    this.count('CompleteMultipartUpload');
+    return result.ETag ?? '';
+  }
+
+  /** Replaces an object's headers without re-sending its bytes (CopyObject onto itself). */
+  async updateHeaders(key: string, headers: ObjectHeaders): Promise<void> {
+    await this.call('CopyObject', key, () => this.s3.send(new CopyObjectCommand({
+      Bucket: this.bucket, Key: key, CopySource: `${this.bucket}/${key.split('/').map(encodeURIComponent).join('/')}`,
+      MetadataDirective: 'REPLACE', ...sdkHeaders(headers),
+    })));
+  }
+
+  /** Deletes in batches of 1 000 (the DeleteObjects limit); any key S3 refuses fails the deploy. */
+  async delete(keys: string[], onDeleted?: (n: number) => void): Promise<void> {
+    for (let i = 0; i < keys.length; i += 1000) {
+      const batch = keys.slice(i, i + 1000);
+      const result = await this.call('DeleteObjects', `${batch.length} keys`, () => this.s3.send(new DeleteObjectsCommand({
+        Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
+      })));
+      const failed = result.Errors ?? [];
+      if (failed.length) {
+        throw new UserError(`S3 refused to delete ${failed.length} objects in bucket "${this.bucket}", e.g. ${failed[0].Key}: ${failed[0].Code} ${failed[0].Message}.`);
+      }
+      onDeleted?.(batch.length);
+    }
+  }
+
+  private count(operation: string, n = 1): void {
+    this.requests[operation] = (this.requests[operation] ?? 0) + n;
+  }
+
+  private async call<T>(operation: string, what: string, run: () => Promise<T>, counted = true, passThrough: string[] = []): Promise<T> {
+    if (counted) this.count(operation);
+    try {
+      return await run();
+    } catch (error) {
+      if (passThrough.includes((error as Error).name)) throw error;
+      throw explainS3Error(error, operation, this.bucket, what);
+    }
+  }
+}
+
+function sdkHeaders(h: ObjectHeaders) {
+  return {
+    ContentType: h['Content-Type'],
+    CacheControl: h['Cache-Control'],
+    ContentEncoding: h['Content-Encoding'],
+    ContentDisposition: h['Content-Disposition'],
+    ContentLanguage: h['Content-Language'],
+    Expires: h.Expires ? new Date(h.Expires) : undefined,
+    Metadata: h.metadata,
+  };
+}
+
+/** One line that says which bucket, key and operation failed, and what to do about it. */
+export function explainS3Error(error: unknown, operation: string, bucket: string, what: string): Error {
+  if (error instanceof UserError) return error;
+  const e = error as S3ServiceException & { code?: string; $response?: { headers?: Record<string, string> } };
+  const name = e.name ?? 'Error';
+  const status = e.$metadata?.httpStatusCode;
+  const where = `s3:${operation} on ${what.startsWith('s3://') ? what : `s3://${bucket}/${what}`}`;
+  if (name === 'NoSuchBucket' || (status === 404 && operation === 'ListObjectsV2')) {
+    return new UserError(`Bucket "${bucket}" does not exist (${where}). Create it, or fix the "bucket" option.`);
+  }
+  if (name === 'AccessDenied' || name === 'Forbidden' || status === 403) {
+    return new UserError(`Access denied: ${where}. Allow ${operation === 'ListObjectsV2' ? 's3:ListBucket' : `s3:${operation.replace('MultipartUpload', 'PutObject')}`} on the bucket for the role this runs as (check AWS_PROFILE or the CodeBuild service role).`);
+  }
+  if (name === 'PermanentRedirect' || name === 'AuthorizationHeaderMalformed' || status === 301) {
+    const region = e.$response?.headers?.['x-amz-bucket-region'];
+    return new UserError(`Bucket "${bucket}" is in another region${region ? ` (${region})` : ''} (${where}). Set the "region" option${region ? ` to ${region}` : ''} or AWS_REGION.`);
+  }
+  if (name === 'SlowDown' || name === 'ThrottlingException' || name === 'Throttling' || status === 503) {
+    return new UserError(`S3 kept throttling after retries (${where}). Run the deploy again, or lower the "concurrency" option.`);
+  }
+  if (name === 'CredentialsProviderError' || name === 'ExpiredToken' || name === 'InvalidAccessKeyId' || name === 'ExpiredTokenException') {
+    return new UserError(`No valid AWS credentials (${where}): ${e.message}. Log in (aws sso login), set AWS_PROFILE, or run where a role is attached.`);
+  }
+  return new UserError(`${where} failed: ${name}${status ? ` (HTTP ${status})` : ''}: ${e.message}`);
+}
