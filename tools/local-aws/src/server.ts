@@ -37,6 +37,19 @@ export const EDGE_DOMAIN = 'cloudfront.localhost';
 
 type Service = 's3' | 'cloudfront' | 'codepipeline';
 
+const MAX_LOGGED_REQUESTS = 50_000;
+
+/** A fault for tests: after the request was handled, reset the connection or answer an error instead. */
+interface Fault {
+  /** `service.Operation`, e.g. `s3.PutObject`. */
+  operation: string;
+  count: number;
+  action: 'reset' | 'error';
+  status?: number;
+  code?: string;
+  pathIncludes?: string;
+}
+
 export async function start(options: LocalAwsOptions = {}): Promise<LocalAws> {
   const { dataDir, debug = false } = options;
   if (dataDir) mkdirSync(dataDir, { recursive: true });
@@ -60,6 +73,10 @@ export async function start(options: LocalAwsOptions = {}): Promise<LocalAws> {
   });
   const codepipeline = new CodePipelineService(codePipelineState, persist('codepipeline.json', codePipelineState));
   const requestCounts = new Map<string, number>();
+  /** The latest requests in order, so tests can check what happened before what. */
+  const requestLog: { operation: string; method: string; path: string; status: number }[] = [];
+  /** Faults a test asked for: the next `count` requests of an operation fail as asked. */
+  const faults: Fault[] = [];
 
   const admin = async (ctx: LocalRequest): Promise<LocalResponse> => {
     const path = ctx.url.pathname;
@@ -70,6 +87,16 @@ export async function start(options: LocalAwsOptions = {}): Promise<LocalAws> {
     if (path === '/_local/requests' && ctx.method === 'GET') return json(Object.fromEntries([...requestCounts].sort()));
     if (path === '/_local/requests' && ctx.method === 'DELETE') {
       requestCounts.clear();
+      requestLog.length = 0;
+      return json({});
+    }
+    if (path === '/_local/requests/log') return json(requestLog);
+    if (path === '/_local/faults' && ctx.method === 'POST') {
+      faults.push(input());
+      return json(faults, 201);
+    }
+    if (path === '/_local/faults' && ctx.method === 'DELETE') {
+      faults.length = 0;
       return json({});
     }
     if ((match = /^\/_local\/cloudfront\/([^/]+)\/cache$/.exec(path))) {
@@ -132,7 +159,23 @@ export async function start(options: LocalAwsOptions = {}): Promise<LocalAws> {
       label = service ? `${service}.${ctx.operation}` : 'local';
       response.headers = { 'x-amz-request-id': ctx.requestId, 'x-amzn-RequestId': ctx.requestId, ...response.headers };
     }
-    if (label !== 'local') requestCounts.set(label, (requestCounts.get(label) ?? 0) + 1);
+    if (label !== 'local') {
+      requestCounts.set(label, (requestCounts.get(label) ?? 0) + 1);
+      requestLog.push({ operation: label, method: req.method ?? 'GET', path: decodeURIComponent(url.pathname), status: response.status });
+      if (requestLog.length > MAX_LOGGED_REQUESTS) requestLog.shift();
+      const fault = faults.find((f) => f.operation === label && f.count > 0 && (!f.pathIncludes || url.pathname.includes(f.pathIncludes)));
+      if (fault) {
+        fault.count--;
+        if (debug) console.error(`local-aws: injected ${fault.action} into ${label} ${url.pathname}`);
+        if (fault.action === 'reset') {
+          req.socket.destroy();
+          return;
+        }
+        response = s3ErrorResponse(new AwsError(fault.status ?? 503, fault.code ?? 'SlowDown', 'Injected fault: please reduce your request rate.'), {
+          req, method: req.method ?? 'GET', url, body: Buffer.alloc(0), scope: {}, requestId: newRequestId(), operation: label,
+        });
+      }
+    }
     const body = typeof response.body === 'string' ? Buffer.from(response.body, 'utf8') : response.body;
     const headers = { ...response.headers };
     if (body && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-length')) headers['Content-Length'] = body.length;

@@ -15,6 +15,10 @@ export interface LocalAwsHarness {
   /** Requests served so far, by `service.Operation`. */
   requests(): Promise<Record<string, number>>;
   resetRequests(): Promise<void>;
+  /** The latest requests in the order served. */
+  requestLog(): Promise<{ operation: string; method: string; path: string; status: number }[]>;
+  /** Makes the next `count` requests of `operation` fail: a reset connection or an error status. */
+  injectFault(fault: { operation: string; count: number; action: 'reset' | 'error'; status?: number; code?: string; pathIncludes?: string }): Promise<void>;
   createJob(request: JobRequest): Promise<{ jobId: string; event: Job['event'] }>;
   job(jobId: string): Promise<Job>;
   stop(): Promise<void>;
@@ -36,7 +40,7 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
     AWS_EC2_METADATA_DISABLED: 'true',
   };
   Object.assign(process.env, env);
-  const local = async (path: string, init?: RequestInit) => {
+  const local = async (path: string, init?: RequestInit): Promise<any> => {
     const response = await fetch(`${aws.url}${path}`, init);
     if (!response.ok) throw new Error(`${init?.method ?? 'GET'} ${path}: ${response.status} ${await response.text()}`);
     return response.json();
@@ -52,6 +56,8 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
       }),
     requests: () => local('/_local/requests'),
     resetRequests: async () => void (await local('/_local/requests', { method: 'DELETE' })),
+    requestLog: () => local('/_local/requests/log'),
+    injectFault: async (fault) => void (await local('/_local/faults', { method: 'POST', body: JSON.stringify(fault) })),
     createJob: (request) => local('/_local/codepipeline/jobs', { method: 'POST', body: JSON.stringify(request) }),
     job: (jobId) => local(`/_local/codepipeline/jobs/${jobId}`),
     stop: () => aws.stop(),

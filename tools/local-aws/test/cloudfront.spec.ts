@@ -124,7 +124,7 @@ describe('local edge', () => {
     await edgeGet(local.aws, id, '/assets/app.2.js');
     await edgeGet(local.aws, id, '/about/index.html');
 
-    const cache = async () => (await (await fetch(`${local.aws.url}/_local/cloudfront/${id}/cache`)).json()).paths;
+    const cache = async () => ((await (await fetch(`${local.aws.url}/_local/cloudfront/${id}/cache`)).json()) as { paths: string[] }).paths;
     expect(await cache()).toEqual(['/about/index.html', '/assets/app.1.js', '/assets/app.2.js']);
 
     await put('assets/app.1.js', 'js v2', 'public, max-age=31536000, immutable');

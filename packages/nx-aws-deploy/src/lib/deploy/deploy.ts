@@ -7,7 +7,7 @@ import { formatBytes, formatDuration, table } from '../util/format';
 import { createS3Client } from '../aws/clients';
 import { compileHeaderRules, headersFingerprint, headersFor, type HeaderRule } from './headers';
 import { scanSourceDir } from './local-files';
-import { keysNeedingHead, normalizePrefix, planDeploy, recordUploadedEtags, STATE_FILE, type DeployPlan, type DeployState, type PlannedUpload } from './plan';
+import { keysNeedingHead, normalizePrefix, planDeploy, recordUploadedEtags, shouldWriteState, STATE_FILE, type DeployPlan, type DeployState, type PlannedUpload } from './plan';
 import { Progress } from './progress';
 import { S3Target, type RequestCounts } from './s3-target';
 import type { DeployManifest, ManifestChange } from './manifest';
@@ -79,7 +79,11 @@ export async function deploy(options: DeployOptions): Promise<{ summary: DeployS
   const byPath = new Map(planned.map((f) => [f.path, f]));
 
   const target = new S3Target(createS3Client({ region: options.region, maxSockets: concurrency }), options.bucket);
-  const [remote, state] = await Promise.all([target.list(prefix), target.readJson<DeployState>(prefix + STATE_FILE)]);
+  // Both at once, but a missing bucket is reported as the listing's failure, the one a person expects.
+  const [listed, stored] = await Promise.allSettled([target.list(prefix), target.readJson<DeployState>(prefix + STATE_FILE)]);
+  if (listed.status === 'rejected') throw listed.reason;
+  if (stored.status === 'rejected') throw stored.reason;
+  const [remote, state] = [listed.value, stored.value];
   const headed = new Map<string, string>();
   await forEachLimit(keysNeedingHead({ files: planned, prefix, remote, state }), concurrency, async (key) => {
     headed.set(key, headersFingerprint(await target.headers(key)));
@@ -129,7 +133,8 @@ export async function deploy(options: DeployOptions): Promise<{ summary: DeployS
   await push(plan.uploads.filter((u) => u.entry));
   await update(plan.metadataUpdates.filter((u) => u.entry));
   if (plan.deletes.length) await target.delete(plan.deletes);
-  await target.writeJson(prefix + STATE_FILE, recordUploadedEtags(plan.nextState, etags));
+  const nextState = recordUploadedEtags(plan.nextState, etags);
+  if (shouldWriteState(state, nextState, options.pruneOlderThanDeploys ?? 0)) await target.writeJson(prefix + STATE_FILE, nextState);
 
   const manifest = buildManifest(options, prefix, plan);
   const manifestPath = options.manifest ?? defaultManifestPath(options.workspaceRoot, options.project);
@@ -169,8 +174,8 @@ export function summaryTable(s: DeploySummary): string {
     [s.dryRun ? 'would update headers' : 'headers updated', String(s.metadataUpdated.files), ''],
     ['unchanged', String(s.unchanged.files), formatBytes(s.unchanged.bytes)],
     [s.dryRun ? 'would delete' : 'deleted', String(s.deleted.files), ''],
-    ['kept from recent deploys', String(s.kept.files), ''],
   ];
+  if (s.kept.files) rows.push(['kept from recent deploys', String(s.kept.files), '']);
   const requests = Object.entries(s.requests).map(([op, n]) => `${op} ${n}`).join(', ') || 'none';
   return `${table(rows)}\nrequests: ${requests}\ntime: ${formatDuration(s.durationMs)}${s.manifest ? `\nmanifest: ${s.manifest}` : ''}`;
 }

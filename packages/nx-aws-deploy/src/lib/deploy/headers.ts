@@ -34,13 +34,15 @@ const ENCODINGS: Record<string, string> = { br: 'br', gz: 'gzip' };
 /**
  * True when the file name carries a content hash, as bundlers write them:
  * `index-B-XZhOr9.js` (Vite/Rollup, 8 url-safe characters), `main.3f2a1b4c5d6e7f80.js` (webpack, Angular),
- * `chunk-ABCD1234.js` (esbuild). Such files never change under the same name, so they may be cached forever.
+ * `chunk-ABCD1234.js` (esbuild), `787.a1b2c3d4.chunk.js` (Create React App). Such files never change under the same name, so they may be cached forever.
  */
 export function isContentHashed(path: string): boolean {
   const base = path.slice(path.lastIndexOf('/') + 1).replace(/\.(br|gz)$/, '');
   const dot = base.lastIndexOf('.');
   const stem = dot > 0 ? base.slice(0, dot) : base;
   if (/[.-][a-f0-9]{8,}$/.test(stem) || /[.-][A-F0-9]{8,}$/.test(stem)) return true;
+  // Create React App style: `787.a1b2c3d4.chunk.js`.
+  if (stem.split('.').slice(1).some((part) => /^[a-f0-9]{8,}$/.test(part))) return true;
   const tail = stem.slice(-9);
   return tail.length === 9 && /^[.-][A-Za-z0-9_-]{8}$/.test(tail) && /[0-9]/.test(tail) && /[A-Z]/.test(tail) && /[a-z]/.test(tail.slice(1));
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { lstat, readFile, realpath, stat } from 'node:fs/promises';
+import { readFile, realpath, stat } from 'node:fs/promises';
 import { join, relative, sep, isAbsolute } from 'node:path';
 import picomatch from 'picomatch';
 import { glob } from 'tinyglobby';
@@ -37,7 +37,8 @@ function isInside(parent: string, child: string): boolean {
 
 /**
  * Lists the files to deploy. Dotfiles (`.env`, `.git/…`) are left out unless an include pattern names them
- * (`.well-known/**`); symlinks are followed only when they stay inside the workspace.
+ * (`.well-known/**`); symlinks are followed only when they stay inside the workspace, and one that
+ * leaves it fails the deploy rather than being skipped in silence.
  */
 export async function scanSourceDir(options: ScanOptions): Promise<LocalFile[]> {
   const { sourceDir, workspaceRoot } = options;
@@ -51,7 +52,7 @@ export async function scanSourceDir(options: ScanOptions): Promise<LocalFile[]> 
   }
   const included = picomatch(options.include?.length ? options.include : ['**'], { dot: false });
   const excluded = options.exclude?.length ? picomatch(options.exclude, { dot: true }) : () => false;
-  const paths = (await glob(['**'], { cwd: sourceDir, dot: true, onlyFiles: true, followSymbolicLinks: false, expandDirectories: false }))
+  const paths = (await glob(['**'], { cwd: sourceDir, dot: true, onlyFiles: true, followSymbolicLinks: true, expandDirectories: false }))
     .map((p) => p.split(sep).join('/'))
     .filter((p) => included(p) && !excluded(p))
     .sort();
@@ -59,12 +60,11 @@ export async function scanSourceDir(options: ScanOptions): Promise<LocalFile[]> 
   await forEachLimit(paths, 16, async (path) => {
     if (path.includes('\uFFFD')) throw new UserError(`File name ${JSON.stringify(path)} in ${sourceDir} is not valid UTF-8; S3 keys must be UTF-8. Rename the file.`);
     const absolutePath = join(sourceDir, path);
-    if ((await lstat(absolutePath)).isSymbolicLink()) {
-      const target = await realpath(absolutePath).catch(() => undefined);
-      if (!target) throw new UserError(`${absolutePath} is a broken symlink: remove it or exclude it with the "exclude" option.`);
-      if (!isInside(realRoot, target)) {
-        throw new UserError(`${absolutePath} is a symlink to ${target}, outside the workspace; refusing to upload it. Remove it or exclude it with the "exclude" option.`);
-      }
+    // Every file, not only links: a file inside a linked folder is no link itself.
+    const target = await realpath(absolutePath).catch(() => undefined);
+    if (!target) throw new UserError(`${absolutePath} is a broken symlink: remove it or exclude it with the "exclude" option.`);
+    if (!isInside(realRoot, target)) {
+      throw new UserError(`${absolutePath} is a symlink to ${target}, outside the workspace; refusing to upload it. Remove it or exclude it with the "exclude" option.`);
     }
     const size = (await stat(absolutePath)).size;
     files.push({ path, absolutePath, size, etags: await contentEtags(absolutePath, size) });

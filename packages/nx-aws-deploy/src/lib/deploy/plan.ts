@@ -147,3 +147,27 @@ export function recordUploadedEtags(state: DeployState, etags: Map<string, strin
   for (const [key, etag] of etags) objects[key] = { ...objects[key], etag };
   return { ...state, objects };
 }
+
+/** Records that may be stale before the state is rewritten: each costs one HEAD next time, a rewrite one PUT now. */
+export const STALE_RECORDS_BEFORE_REWRITE = 10;
+
+/**
+ * Whether to rewrite the state object. A record whose ETag no longer matches is ignored (one HEAD), so a
+ * deploy that changed a few files leaves the state as it is (one changed file makes one PUT) and a no-op
+ * deploy never writes it; new headers on the same bytes always rewrite it.
+ * Keeping recent deploys' assets needs every deploy counted, so then it is always written.
+ */
+export function shouldWriteState(previous: DeployState | undefined, next: DeployState, pruneOlderThanDeploys: number): boolean {
+  if (!previous) return true;
+  const keys = new Set([...Object.keys(previous.objects), ...Object.keys(next.objects)]);
+  let stale = 0;
+  for (const key of keys) {
+    const a = previous.objects[key];
+    const b = next.objects[key];
+    // Same ETag, other headers: the old record would be trusted and wrong, so it must be rewritten.
+    if (a && b && a.etag === b.etag && a.headers !== b.headers) return true;
+    if (!a || !b || a.etag !== b.etag) stale++;
+  }
+  if (stale === 0) return false;
+  return pruneOlderThanDeploys > 0 || stale >= STALE_RECORDS_BEFORE_REWRITE;
+}

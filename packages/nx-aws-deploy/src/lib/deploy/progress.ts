@@ -4,7 +4,7 @@ import { formatBytes } from '../util/format';
 export class Progress {
   private done = 0;
   private bytes = 0;
-  private lastLine = 0;
+  private lastLine = Date.now();
   private readonly tty: boolean;
 
   constructor(

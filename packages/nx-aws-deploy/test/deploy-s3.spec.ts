@@ -1,0 +1,263 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startLocalAws, type LocalAwsHarness } from 'local-aws';
+import { createWorkspace, type TestWorkspace } from './workspace';
+
+let local: LocalAwsHarness;
+let bucketCount = 0;
+
+beforeAll(async () => {
+  local = await startLocalAws();
+});
+afterAll(() => local.stop());
+
+const SITE: Record<string, string | Buffer> = {
+  'index.html': '<!doctype html><script type="module" src="/assets/index-B-XZhOr9.js"></script><link rel="stylesheet" href="/assets/index-Cbk1BLrK.css">',
+  'about/index.html': '<h1>About</h1>',
+  'assets/index-B-XZhOr9.js': 'console.log("app")',
+  'assets/index-Cbk1BLrK.css': 'body{margin:0}',
+  'assets/pricing-OKxo0MUH.js': 'export const p = 1',
+  'favicon.ico': Buffer.from([0, 0, 1, 0, 1, 0]),
+  'robots.txt': 'User-agent: *\n',
+  'site.webmanifest': '{"name":"x"}',
+  'dir with space/ünïcødé file.txt': 'unicode key',
+  'plus+sign.txt': 'plus',
+};
+
+const md5 = (data: string | Buffer) => createHash('md5').update(data).digest('hex');
+
+async function newBucket(): Promise<string> {
+  const bucket = `site-${++bucketCount}-${Date.now()}`;
+  await local.cli(['s3', 'mb', `s3://${bucket}`]);
+  return bucket;
+}
+
+/** A workspace with a `site` project whose build output is dist/site and whose deploy target ships it. */
+function siteWorkspace(deployOptions: Record<string, unknown>, files: Record<string, string | Buffer> = SITE): TestWorkspace {
+  const ws = createWorkspace({
+    site: {
+      targets: {
+        build: { executor: 'nx:run-commands', outputs: ['{workspaceRoot}/dist/site'], options: { command: 'echo built' } },
+        deploy: { executor: 'nx-aws-deploy:deploy-s3', options: deployOptions },
+      },
+    },
+  });
+  ws.write(Object.fromEntries(Object.entries(files).map(([p, d]) => [`dist/site/${p}`, d])));
+  return ws;
+}
+
+async function deploy(ws: TestWorkspace, ...args: string[]) {
+  const result = await ws.nx(['run', 'site:deploy', ...args], local.env);
+  return { ...result, output: result.stdout + result.stderr };
+}
+
+async function listKeys(bucket: string): Promise<string[]> {
+  const { stdout } = await local.cli(['s3api', 'list-objects-v2', '--bucket', bucket]);
+  return (JSON.parse(stdout || '{}').Contents ?? []).map((o: { Key: string }) => o.Key).sort();
+}
+
+async function head(bucket: string, key: string) {
+  return JSON.parse((await local.cli(['s3api', 'head-object', '--bucket', bucket, '--key', key])).stdout);
+}
+
+/** Downloads the bucket with the aws CLI and compares every site file byte for byte. */
+async function expectBucketMatches(bucket: string, files: Record<string, string | Buffer>, prefix = '') {
+  const down = mkdtempSync(join(tmpdir(), 'down-'));
+  await local.cli(['s3', 'sync', `s3://${bucket}/${prefix}`, down, '--exclude', '.nx-aws-deploy/*']);
+  for (const [path, data] of Object.entries(files)) expect([path, md5(readFileSync(join(down, path)))]).toEqual([path, md5(data)]);
+  const siteKeys = (await listKeys(bucket)).filter((k) => !k.includes('.nx-aws-deploy/'));
+  expect(siteKeys).toEqual(Object.keys(files).map((p) => prefix + p).sort());
+}
+
+const puts = (counts: Record<string, number>) => (counts['s3.PutObject'] ?? 0) + (counts['s3.UploadPart'] ?? 0) + (counts['s3.CopyObject'] ?? 0);
+
+describe('deploy-s3 through nx run', () => {
+  it('ships a first deploy byte-exact with headers per file type, and never the .env', async () => {
+    const bucket = await newBucket();
+    const ws = siteWorkspace({ bucket, sourceDir: 'dist/site' }, { ...SITE, '.env': 'API_SECRET=sentinel-do-not-ship', '.git/config': 'x' });
+    const result = await deploy(ws);
+    expect(result.code).toBe(0);
+    await expectBucketMatches(bucket, SITE);
+    expect(await head(bucket, 'index.html')).toMatchObject({ ContentType: 'text/html; charset=utf-8', CacheControl: 'no-cache' });
+    expect(await head(bucket, 'assets/index-B-XZhOr9.js')).toMatchObject({ ContentType: 'text/javascript; charset=utf-8', CacheControl: 'public, max-age=31536000, immutable' });
+    expect(await head(bucket, 'assets/index-Cbk1BLrK.css')).toMatchObject({ ContentType: 'text/css; charset=utf-8' });
+    expect(await head(bucket, 'site.webmanifest')).toMatchObject({ ContentType: 'application/manifest+json; charset=utf-8', CacheControl: 'no-cache' });
+    expect(await head(bucket, 'favicon.ico')).toMatchObject({ ContentType: 'image/vnd.microsoft.icon', CacheControl: 'public, max-age=300' });
+    expect(result.output).not.toContain('sentinel-do-not-ship');
+    expect(result.output).toMatch(/uploaded\s+10/);
+    const manifest = JSON.parse(readFileSync(join(ws.root, 'dist/deploy-manifests/site.json'), 'utf8'));
+    expect(manifest).toMatchObject({ bucket, prefix: '', project: 'site', deploy: 1 });
+    expect(manifest.changes).toHaveLength(10);
+    expect(manifest.changes.every((c: { action: string }) => c.action === 'created')).toBe(true);
+  });
+
+  it('makes zero PUTs for a rebuild with the same bytes, and one PUT for one changed file', async () => {
+    const bucket = await newBucket();
+    const ws = siteWorkspace({ bucket, sourceDir: 'dist/site' });
+    expect((await deploy(ws)).code).toBe(0);
+    await local.resetRequests();
+    ws.touchAll('dist/site');
+    const noop = await deploy(ws);
+    expect(noop.code).toBe(0);
+    const noopRequests = await local.requests();
+    expect(puts(noopRequests)).toBe(0);
+    expect(noopRequests['s3.HeadObject'] ?? 0).toBe(0);
+    expect(noop.output).toMatch(/unchanged\s+10/);
+
+    ws.write({ 'dist/site/about/index.html': '<h1>About us</h1>' });
+    await local.resetRequests();
+    expect((await deploy(ws)).code).toBe(0);
+    const changed = await local.requests();
+    expect(changed['s3.PutObject']).toBe(1);
+    expect(puts(changed)).toBe(1);
+    await expectBucketMatches(bucket, { ...SITE, 'about/index.html': '<h1>About us</h1>' });
+  });
+
+  it('uploads a 20 MB file in parts once and recognises it by its multipart ETag afterwards', async () => {
+    const bucket = await newBucket();
+    const big = randomBytes(20 * 1024 * 1024);
+    const ws = siteWorkspace({ bucket, sourceDir: 'dist/site' }, { ...SITE, 'video/intro.mp4': big });
+    await local.resetRequests();
+    expect((await deploy(ws)).code).toBe(0);
+    expect((await local.requests())['s3.UploadPart']).toBe(3);
+    expect((await head(bucket, 'video/intro.mp4')).ETag).toMatch(/-3"$/);
+    await local.resetRequests();
+    ws.touchAll('dist/site');
+    expect((await deploy(ws)).code).toBe(0);
+    expect(puts(await local.requests())).toBe(0);
+    await expectBucketMatches(bucket, { ...SITE, 'video/intro.mp4': big });
+  });
+
+  it('uploads assets first, entry files (HTML, manifest) after them, and prunes last', async () => {
+    const bucket = await newBucket();
+    const ws = siteWorkspace({ bucket, sourceDir: 'dist/site' });
+    writeFileSync(join(ws.root, 'stale.js'), 'old');
+    await local.cli(['s3', 'cp', join(ws.root, 'stale.js'), `s3://${bucket}/assets/stale-Zz99Yy88.js`]);
+    await local.resetRequests();
+    expect((await deploy(ws)).code).toBe(0);
+    const log = (await local.requestLog()).filter((r) => r.operation === 's3.PutObject' || r.operation === 's3.DeleteObjects')
+      .filter((r) => !r.path.includes('.nx-aws-deploy'));
+    const order = log.map((r) => (r.operation === 's3.DeleteObjects' ? 'delete' : /\.(html|webmanifest)$/.test(r.path) ? 'entry' : 'asset'));
+    const firstEntry = order.indexOf('entry');
+    expect(order.slice(0, firstEntry).every((o) => o === 'asset')).toBe(true);
+    expect(order.slice(firstEntry, -1).every((o) => o === 'entry')).toBe(true);
+    expect(order[order.length - 1]).toBe('delete');
+    expect(await listKeys(bucket)).not.toContain('assets/stale-Zz99Yy88.js');
+  });
+
+  it('updates headers in place with CopyObject when only the header rules changed', async () => {
+    const bucket = await newBucket();
+    const ws = siteWorkspace({ bucket, sourceDir: 'dist/site' });
+    expect((await deploy(ws)).code).toBe(0);
+    await local.resetRequests();
+    const rules = [{ glob: '*.txt', headers: { 'Cache-Control': 'public, max-age=60', 'Content-Disposition': 'inline' } }];
+    const project = JSON.parse(readFileSync(join(ws.root, 'site/project.json'), 'utf8'));
+    project.targets.deploy.options.headers = rules;
+    ws.write({ 'site/project.json': JSON.stringify(project) });
+    const result = await deploy(ws);
+    expect(result.code).toBe(0);
+    const requests = await local.requests();
+    expect(requests['s3.CopyObject']).toBe(2);
+    expect(requests['s3.PutObject']).toBe(1); // the deploy state, whose header records changed
+    expect(await head(bucket, 'robots.txt')).toMatchObject({ CacheControl: 'public, max-age=60', ContentDisposition: 'inline', ContentType: 'text/plain; charset=utf-8' });
+    await local.resetRequests();
+    expect((await deploy(ws)).code).toBe(0);
+    expect(puts(await local.requests())).toBe(0);
+  });
+
+  it('changes nothing on --dry-run and prints the plan', async () => {
+    const bucket = await newBucket();
+    const ws = siteWorkspace({ bucket, sourceDir: 'dist/site' });
+    await local.resetRequests();
+    const result = await deploy(ws, '--dry-run');
+    expect(result.code).toBe(0);
+    expect(result.output).toMatch(/Dry run: deploying .* to s3:\/\/site-\d+-\d+\/ would:/);
+    expect(result.output).toContain('upload   index.html (new');
+    expect(await listKeys(bucket)).toEqual([]);
+    expect(existsSync(join(ws.root, 'dist/deploy-manifests/site.json'))).toBe(false);
+  });
+
+  it('retries an upload whose connection the server closed, and the bucket ends byte-exact', async () => {
+    const bucket = await newBucket();
+    const ws = siteWorkspace({ bucket, sourceDir: 'dist/site' });
+    await local.injectFault({ operation: 's3.PutObject', count: 2, action: 'reset', pathIncludes: bucket });
+    await local.injectFault({ operation: 's3.PutObject', count: 1, action: 'error', status: 503, code: 'SlowDown', pathIncludes: bucket });
+    const result = await deploy(ws);
+    expect(result.code).toBe(0);
+    await expectBucketMatches(bucket, SITE);
+  });
+
+  it('keeps the previous deploy\'s assets with pruneOlderThanDeploys: 1', async () => {
+    const bucket = await newBucket();
+    const ws = siteWorkspace({ bucket, sourceDir: 'dist/site', pruneOlderThanDeploys: 1 });
+    expect((await deploy(ws)).code).toBe(0);
+    rmSync(join(ws.root, 'dist/site/assets/pricing-OKxo0MUH.js'));
+    ws.write({ 'dist/site/assets/pricing-NEWhash1.js': 'export const p = 2' });
+    const second = await deploy(ws);
+    expect(second.output).toMatch(/kept from recent deploys\s+1/);
+    expect(await listKeys(bucket)).toContain('assets/pricing-OKxo0MUH.js');
+    ws.write({ 'dist/site/robots.txt': 'User-agent: *\nDisallow: /x\n' });
+    expect((await deploy(ws)).code).toBe(0);
+    expect(await listKeys(bucket)).not.toContain('assets/pricing-OKxo0MUH.js');
+  });
+
+  it('defaults sourceDir to the build target output, deploys below a prefix and prints a JSON summary last', async () => {
+    const bucket = await newBucket();
+    const ws = siteWorkspace({ bucket, prefix: '/app/' });
+    const result = await deploy(ws, '--json');
+    expect(result.code).toBe(0);
+    await expectBucketMatches(bucket, SITE, 'app/');
+    const lastJson = result.stdout.split('\n').filter((l) => l.startsWith('{')).pop()!;
+    expect(JSON.parse(lastJson)).toMatchObject({ bucket, prefix: 'app/', uploaded: { files: 10 }, deleted: { files: 0 } });
+  });
+});
+
+describe('deploy-s3 refuses bad input with one clear line and leaves the bucket as it was', () => {
+  let bucket: string;
+  let keysBefore: string[];
+
+  beforeAll(async () => {
+    bucket = await newBucket();
+    const ws = siteWorkspace({ bucket, sourceDir: 'dist/site' });
+    expect((await deploy(ws)).code).toBe(0);
+    keysBefore = await listKeys(bucket);
+  });
+
+  afterEach(async () => {
+    expect(await listKeys(bucket)).toEqual(keysBefore);
+  });
+
+  it.each([
+    ['an empty sourceDir', { 'keep/.gitkeep': '' }, {}, /sourceDir .*dist\/site has no files to deploy; the bucket was left as it is/],
+    ['a sourceDir without index.html', { 'a.js': 'x' }, {}, /has no index\.html; refusing to deploy a site without one\. Set "allowNoIndex"/],
+    ['a missing sourceDir', SITE, { sourceDir: 'dist/nothing-here' }, /sourceDir .*dist\/nothing-here does not exist: build the project first/],
+    ['a sourceDir that is a file', SITE, { sourceDir: 'dist/site/index.html' }, /is not a folder/],
+    ['more deletes than maxDeletes', { 'index.html': 'only' }, { maxDeletes: 3 }, /would delete 9 objects under s3:\/\/site-\d+-\d+\/, more than maxDeletes \(3\); nothing was changed/],
+    ['a malformed headers rule', SITE, { headers: [{ glob: '**', headers: { 'X-Frame-Options': 'DENY' } }] }, /headers\[0\] \(glob "\*\*"\) sets "X-Frame-Options", which S3 cannot store/],
+  ])('%s', async (_, files, options, message) => {
+    const ws = siteWorkspace({ bucket, sourceDir: 'dist/site', ...options }, files as Record<string, string>);
+    if (!Object.keys(files).some((f) => !f.includes('.gitkeep'))) rmSync(join(ws.root, 'dist/site/keep'), { recursive: true });
+    const result = await deploy(ws);
+    expect(result.code).not.toBe(0);
+    expect(result.output).toMatch(message);
+  });
+
+  it('a symlink that points outside the workspace', async () => {
+    const ws = siteWorkspace({ bucket, sourceDir: 'dist/site' });
+    const outside = join(mkdtempSync(join(tmpdir(), 'outside-')), 'secret.txt');
+    writeFileSync(outside, 'secret');
+    symlinkSync(outside, join(ws.root, 'dist/site/leak.txt'));
+    const result = await deploy(ws);
+    expect(result.code).not.toBe(0);
+    expect(result.output).toMatch(/leak\.txt is a symlink to .*secret\.txt, outside the workspace; refusing to upload it/);
+  });
+
+  it('an unknown bucket', async () => {
+    const ws = siteWorkspace({ bucket: 'no-such-bucket-here', sourceDir: 'dist/site' });
+    const result = await deploy(ws);
+    expect(result.code).not.toBe(0);
+    expect(result.output).toMatch(/Bucket "no-such-bucket-here" does not exist \(s3:ListObjectsV2 on s3:\/\/no-such-bucket-here\/\)\. Create it, or fix the "bucket" option\./);
+  });
+});

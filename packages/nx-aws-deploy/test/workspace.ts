@@ -1,0 +1,69 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync, utimesSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+/** Root of this repository, whose node_modules (with this plugin linked in) the test workspaces share. */
+export const repoRoot = join(__dirname, '..', '..', '..');
+
+export interface TestWorkspace {
+  root: string;
+  /** Runs the workspace's nx with the given arguments and extra environment. */
+  nx(args: string[], env?: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }>;
+  /** Writes files below the workspace root. */
+  write(files: Record<string, string | Buffer>): void;
+  /** Gives every file below `dir` a new mtime, as a CI rebuild that produced the same bytes would. */
+  touchAll(dir: string): void;
+}
+
+/**
+ * A real Nx workspace on disk with one project per entry of `projects` (its project.json targets);
+ * node_modules links to this repository's, so `nx-aws-deploy:*` resolves to the plugin under test.
+ */
+export function createWorkspace(projects: Record<string, { targets: Record<string, unknown> }>): TestWorkspace {
+  const root = mkdtempSync(join(tmpdir(), 'nx-aws-deploy-ws-'));
+  writeFileSync(join(root, 'package.json'), JSON.stringify({ name: 'test-workspace', private: true }));
+  writeFileSync(join(root, 'nx.json'), JSON.stringify({ useDaemonProcess: false }));
+  // Nx loads the plugin from its TypeScript source here (users get the built package) and wants a tsconfig for that.
+  writeFileSync(join(root, 'tsconfig.base.json'), JSON.stringify({ compilerOptions: { module: 'commonjs', target: 'es2022', esModuleInterop: true }, include: ['*.d.ts'] }));
+  writeFileSync(join(root, 'workspace.d.ts'), 'export {};\n');
+  symlinkSync(join(repoRoot, 'node_modules'), join(root, 'node_modules'));
+  for (const [name, { targets }] of Object.entries(projects)) {
+    mkdirSync(join(root, name), { recursive: true });
+    writeFileSync(join(root, name, 'project.json'), JSON.stringify({ name, root: name, targets }));
+  }
+  const write = (files: Record<string, string | Buffer>) => {
+    for (const [path, data] of Object.entries(files)) {
+      mkdirSync(dirname(join(root, path)), { recursive: true });
+      writeFileSync(join(root, path), data);
+    }
+  };
+  const touchAll = (dir: string) => {
+    const later = new Date(Date.now() + 60_000);
+    const walk = (d: string) => {
+      for (const entry of readdirSync(d)) {
+        const p = join(d, entry);
+        if (statSync(p).isDirectory()) walk(p);
+        else utimesSync(p, later, later);
+      }
+    };
+    walk(join(root, dir));
+  };
+  const nx = (args: string[], env: Record<string, string> = {}) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve, reject) => {
+      // The outer `nx run-many` exports NX_* variables that would point the inner nx at this repository.
+      const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NX_')));
+      const child = spawn(process.execPath, [require.resolve('nx/bin/nx', { paths: [repoRoot] }), ...args, '--outputStyle=static'], {
+        cwd: root,
+        env: { ...inherited, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_SKIP_NX_CACHE: 'true', NX_TUI: 'false', CI: 'true', FORCE_COLOR: '0', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    });
+  return { root, nx, write, touchAll };
+}
