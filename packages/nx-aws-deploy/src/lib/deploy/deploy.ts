@@ -67,6 +67,9 @@ export async function deploy(options: DeployOptions): Promise<{ summary: DeployS
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new UserError(`"concurrency" must be a whole number of at least 1, not ${options.concurrency}.`);
   const rulesFor = compileHeaderRules(options.headers);
 
+  // The bucket is listed while the files are hashed; allSettled, so a bad sourceDir is what gets reported.
+  const target = new S3Target(createS3Client({ region: options.region, maxSockets: concurrency }), options.bucket);
+  const remoteReady = Promise.allSettled([target.list(prefix), target.readJson<DeployState>(prefix + STATE_FILE)]);
   const files = await scanSourceDir({
     workspaceRoot: options.workspaceRoot, sourceDir: options.sourceDir, include: options.include, exclude: options.exclude,
     allowOutsideWorkspace: options.allowOutsideWorkspace,
@@ -78,9 +81,8 @@ export async function deploy(options: DeployOptions): Promise<{ summary: DeployS
   const planned = files.map((f) => ({ ...f, headers: headersFor(f.path, rulesFor(f.path)) }));
   const byPath = new Map(planned.map((f) => [f.path, f]));
 
-  const target = new S3Target(createS3Client({ region: options.region, maxSockets: concurrency }), options.bucket);
-  // Both at once, but a missing bucket is reported as the listing's failure, the one a person expects.
-  const [listed, stored] = await Promise.allSettled([target.list(prefix), target.readJson<DeployState>(prefix + STATE_FILE)]);
+  // A missing bucket is reported as the listing's failure, the one a person expects.
+  const [listed, stored] = await remoteReady;
   if (listed.status === 'rejected') throw listed.reason;
   if (stored.status === 'rejected') throw stored.reason;
   const [remote, state] = [listed.value, stored.value];

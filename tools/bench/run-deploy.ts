@@ -1,0 +1,8 @@
+// One deploy as its own process, so that it pays start-up like the aws CLI it is compared with.
+import { deploy } from 'nx-aws-deploy';
+
+const [sourceDir, bucket, workspaceRoot] = process.argv.slice(2);
+deploy({ sourceDir, bucket, workspaceRoot, project: 'bench', maxDeletes: 100_000, concurrency: Number(process.env.BENCH_CONCURRENCY ?? 16), log: () => undefined }).catch((error) => {
+  console.error(error.message);
+  process.exit(1);
+});

@@ -1,0 +1,60 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'node:http';
+
+const root = join(__dirname, '..', '..', '..');
+
+function get(url: string, host: string): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    request(url, { headers: { host } }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+    }).on('error', reject).end();
+  });
+}
+
+it('`npm start` builds and deploys the frontend to the local AWS, serves it through the edge, and Ctrl-C stops everything', async () => {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NX_') && !k.startsWith('AWS_')));
+  const child = spawn(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'tools', 'demo', 'start.ts')], {
+    cwd: root,
+    env: { ...env, LOCAL_AWS_PORT: '0', LOCAL_AWS_DATA_DIR: mkdtempSync(join(tmpdir(), 'demo-data-')), CI: 'true', NX_DAEMON: 'false' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  while (!output.includes('Press Ctrl-C to stop.')) {
+    const [event] = await Promise.race([once(child.stdout, 'data').then(() => ['data']), once(child, 'exit').then(() => ['exit'])]);
+    if (event === 'exit') throw new Error(`npm start exited early:\n${output}`);
+  }
+  expect(output).toMatch(/uploaded\s+\d+/);
+  const site = /Open (http:\/\/[a-z0-9]+\.cloudfront\.localhost:\d+)\//.exec(output)![1];
+  const { host, port } = new URL(site);
+  const endpoint = `http://127.0.0.1:${port}`;
+
+  const home = await get(`${endpoint}/`, host);
+  expect(home.status).toBe(200);
+  expect(home.body).toContain('<div id="app"></div>');
+  const script = /src="(\/assets\/index-[^"]+\.js)"/.exec(home.body)![1];
+  const asset = await get(`${endpoint}${script}`, host);
+  expect(asset.status).toBe(200);
+  expect(asset.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+  expect((await get(`${endpoint}/pricing`, host)).body).toContain('<div id="app"></div>');
+  expect((await get(`${endpoint}/storybook`, host)).headers.location).toBe('/storybook/');
+  expect((await get(`${endpoint}/storybook/`, host)).body).toContain('storybook');
+
+  child.kill('SIGINT');
+  const [code] = await once(child, 'exit');
+  expect(code).toBe(0);
+  const refused = await new Promise<boolean>((resolve) => {
+    const socket = connect(Number(port), '127.0.0.1');
+    socket.on('connect', () => (socket.destroy(), resolve(false)));
+    socket.on('error', () => resolve(true));
+  });
+  expect(refused).toBe(true);
+}, 240_000);
