@@ -12,8 +12,8 @@ class SummaryReporter {
     const dir = join(__dirname, '..', 'test-results');
     mkdirSync(dir, { recursive: true });
     const name = require(join(this.globalConfig.rootDir, 'package.json')).nx?.name ?? 'root';
-    const { numPassedTests, numFailedTests, numPendingTests, numTotalTestSuites, numFailedTestSuites, success } = results;
-    writeFileSync(join(dir, `${name}.json`), JSON.stringify({ numPassedTests, numFailedTests, numPendingTests, numTotalTestSuites, numFailedTestSuites, success }));
+    const { numPassedTests, numFailedTests, numPendingTests, numTotalTestSuites, numFailedTestSuites } = results;
+    writeFileSync(join(dir, `${name}.json`), JSON.stringify({ numPassedTests, numFailedTests, numPendingTests, numTotalTestSuites, numFailedTestSuites }));
   }
 }
 

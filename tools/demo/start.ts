@@ -38,7 +38,7 @@ async function startLocalAws(): Promise<LocalAws> {
   }
 }
 
-async function ensureDistribution(aws: LocalAws): Promise<string> {
+async function ensureDistribution(): Promise<string> {
   const s3 = new S3Client({});
   await s3.send(new HeadBucketCommand({ Bucket: BUCKET })).catch(() => s3.send(new CreateBucketCommand({ Bucket: BUCKET })));
   s3.destroy();
@@ -90,7 +90,7 @@ async function main(): Promise<void> {
     AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'local',
   });
   console.log(`Local AWS on ${aws.url} (S3, CloudFront, CodePipeline).`);
-  const distributionId = await ensureDistribution(aws);
+  const distributionId = await ensureDistribution();
   const code = await run(process.execPath, [require.resolve('nx/bin/nx', { paths: [root] }), 'run', 'frontend:deploy', `--bucket=${BUCKET}`, `--distribution-id=${distributionId}`, '--outputStyle=static']);
   if (code !== 0) {
     console.error('The deploy failed (see above); the local AWS is stopping.');
