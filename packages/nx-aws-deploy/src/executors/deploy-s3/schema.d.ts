@@ -1,21 +1,9 @@
-import type { HeaderRule } from '../../lib/deploy/headers';
+import type { DeployOptions } from '../../lib/deploy/deploy';
 
-export interface DeployS3ExecutorOptions {
-  bucket: string;
+/** The options of schema.json: the deploy's own, with paths relative to the workspace root. */
+export type DeployS3ExecutorOptions = Omit<DeployOptions, 'workspaceRoot' | 'project' | 'sourceDir' | 'log'> & {
+  /** Default: the output folder of the project's build target. */
   sourceDir?: string;
-  prefix?: string;
-  region?: string;
-  prune?: boolean;
-  maxDeletes?: number;
-  pruneOlderThanDeploys?: number;
-  dryRun?: boolean;
-  concurrency?: number;
-  include?: string[];
-  exclude?: string[];
-  headers?: HeaderRule[];
-  distributionId?: string;
-  manifest?: string;
+  /** Print a JSON summary as the last line of output. */
   json?: boolean;
-  allowNoIndex?: boolean;
-  allowOutsideWorkspace?: boolean;
-}
+};
