@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { AwsError } from '../errors';
 import { header, type LocalRequest, type LocalResponse } from '../http';
 import { el, escapeXml, parseXml, xmlDocument } from '../xml';
-import { md5Etag, multipartEtag, newUploadId, type Bucket, type ObjectHeaders, type S3Store, type StoredObject } from './store';
+import { multipartEtag, newUploadId, type Bucket, type ObjectHeaders, type S3Store, type StoredObject } from './store';
 
 const S3_NS = 'http://s3.amazonaws.com/doc/2006-03-01/';
 const MAX_KEYS = 1000;
@@ -440,4 +440,3 @@ export function parseRange(range: string, size: number): [number, number] {
   return [start, end];
 }
 
-export { md5Etag };

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { forEachLimit } from '../util/concurrency';
@@ -138,7 +137,7 @@ export async function deploy(options: DeployOptions): Promise<{ summary: DeployS
   const nextState = recordUploadedEtags(plan.nextState, etags);
   if (shouldWriteState(state, nextState, options.pruneOlderThanDeploys ?? 0)) await target.writeJson(prefix + STATE_FILE, nextState);
 
-  const manifest = buildManifest(options, prefix, plan);
+  const manifest = buildManifest(options, prefix, plan, files.some((f) => f.path === 'index.html'));
   const manifestPath = options.manifest ?? defaultManifestPath(options.workspaceRoot, options.project);
   await mkdir(dirname(manifestPath), { recursive: true });
   await writeFile(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
@@ -148,7 +147,7 @@ export async function deploy(options: DeployOptions): Promise<{ summary: DeployS
   return { summary, plan, manifest };
 }
 
-function buildManifest(options: DeployOptions, prefix: string, plan: DeployPlan): DeployManifest {
+function buildManifest(options: DeployOptions, prefix: string, plan: DeployPlan, hasIndex: boolean): DeployManifest {
   const changes: ManifestChange[] = [
     ...plan.uploads.map((u) => ({ key: u.key, action: u.reason === 'new' ? ('created' as const) : ('replaced' as const), immutable: u.immutable })),
     ...plan.metadataUpdates.map((u) => ({ key: u.key, action: 'headers' as const, immutable: u.immutable })),
@@ -163,7 +162,7 @@ function buildManifest(options: DeployOptions, prefix: string, plan: DeployPlan)
     distributionId: options.distributionId,
     deployedAt: new Date().toISOString(),
     deploy: plan.nextState.deploy,
-    hasIndex: existsSync(join(options.sourceDir, 'index.html')),
+    hasIndex,
     changes,
     unchanged: plan.unchanged.length,
   };
