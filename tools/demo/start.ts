@@ -91,7 +91,7 @@ async function main(): Promise<void> {
   });
   console.log(`Local AWS on ${aws.url} (S3, CloudFront, CodePipeline).`);
   const distributionId = await ensureDistribution();
-  const code = await run(process.execPath, [require.resolve('nx/bin/nx', { paths: [root] }), 'run', 'frontend:deploy', `--bucket=${BUCKET}`, `--distribution-id=${distributionId}`, '--outputStyle=static']);
+  const code = await run(process.execPath, [require.resolve('nx/bin/nx', { paths: [root] }), 'run', 'frontend:deploy', `--bucket=${BUCKET}`, `--distribution-id=${distributionId}`, '--invalidate', '--outputStyle=static']);
   if (code !== 0) {
     console.error('The deploy failed (see above); the local AWS is stopping.');
     await aws.stop();

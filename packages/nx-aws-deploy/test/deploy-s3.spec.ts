@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalAws, type LocalAwsHarness } from 'local-aws';
-import { createWorkspace, type TestWorkspace } from './workspace';
+import { SITE, siteWorkspace } from './site';
+import type { TestWorkspace } from './workspace';
 
 let local: LocalAwsHarness;
 let bucketCount = 0;
@@ -13,18 +14,6 @@ beforeAll(async () => {
 });
 afterAll(() => local.stop());
 
-const SITE: Record<string, string | Buffer> = {
-  'index.html': '<!doctype html><script type="module" src="/assets/index-B-XZhOr9.js"></script><link rel="stylesheet" href="/assets/index-Cbk1BLrK.css">',
-  'about/index.html': '<h1>About</h1>',
-  'assets/index-B-XZhOr9.js': 'console.log("app")',
-  'assets/index-Cbk1BLrK.css': 'body{margin:0}',
-  'assets/pricing-OKxo0MUH.js': 'export const p = 1',
-  'favicon.ico': Buffer.from([0, 0, 1, 0, 1, 0]),
-  'robots.txt': 'User-agent: *\n',
-  'site.webmanifest': '{"name":"x"}',
-  'dir with space/ünïcødé file.txt': 'unicode key',
-  'plus+sign.txt': 'plus',
-};
 
 const md5 = (data: string | Buffer) => createHash('md5').update(data).digest('hex');
 
@@ -32,20 +21,6 @@ async function newBucket(): Promise<string> {
   const bucket = `site-${++bucketCount}-${Date.now()}`;
   await local.cli(['s3', 'mb', `s3://${bucket}`]);
   return bucket;
-}
-
-/** A workspace with a `site` project whose build output is dist/site and whose deploy target ships it. */
-function siteWorkspace(deployOptions: Record<string, unknown>, files: Record<string, string | Buffer> = SITE): TestWorkspace {
-  const ws = createWorkspace({
-    site: {
-      targets: {
-        build: { executor: 'nx:run-commands', outputs: ['{workspaceRoot}/dist/site'], options: { command: 'echo built' } },
-        deploy: { executor: 'nx-aws-deploy:deploy-s3', options: deployOptions },
-      },
-    },
-  });
-  ws.write(Object.fromEntries(Object.entries(files).map(([p, d]) => [`dist/site/${p}`, d])));
-  return ws;
 }
 
 async function deploy(ws: TestWorkspace, ...args: string[]) {

@@ -1,19 +1,24 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { deploy } from '../../lib/deploy/deploy';
 import { buildOutputDir, workspacePath } from '../../lib/nx/project';
+import { invalidate } from '../../lib/invalidate/invalidate';
 import { reportFailure } from '../../lib/nx/report';
+import { UserError } from '../../lib/util/errors';
 import type { DeployS3ExecutorOptions } from './schema';
 
 export default async function deployS3Executor(options: DeployS3ExecutorOptions, context: ExecutorContext): Promise<{ success: boolean }> {
   try {
-    const { summary } = await deploy({
-      ...options,
+    const { invalidate: invalidateAfter, json, ...deployOptions } = options;
+    if (invalidateAfter && !options.distributionId) throw new UserError('"invalidate" needs the "distributionId" option: the CloudFront distribution in front of the bucket.');
+    const { summary, manifest } = await deploy({
+      ...deployOptions,
       workspaceRoot: context.root,
       project: context.projectName!,
       sourceDir: options.sourceDir ? workspacePath(context, options.sourceDir) : buildOutputDir(context),
       manifest: options.manifest ? workspacePath(context, options.manifest) : undefined,
     });
-    if (options.json) console.log(JSON.stringify(summary));
+    const invalidation = invalidateAfter && manifest ? await invalidate({ manifest }) : undefined;
+    if (json) console.log(JSON.stringify(invalidation ? { ...summary, invalidation } : summary));
     return { success: true };
   } catch (error) {
     return reportFailure('deploy-s3', error);

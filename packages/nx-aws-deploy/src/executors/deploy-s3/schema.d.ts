@@ -6,4 +6,6 @@ export type DeployS3ExecutorOptions = Omit<DeployOptions, 'workspaceRoot' | 'pro
   sourceDir?: string;
   /** Print a JSON summary as the last line of output. */
   json?: boolean;
+  /** After a successful deploy, invalidate exactly what it changed on `distributionId`. */
+  invalidate?: boolean;
 };

@@ -1,3 +1,4 @@
+import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
 import { S3Client } from '@aws-sdk/client-s3';
 
 export interface ClientOptions {
@@ -22,4 +23,9 @@ export function createS3Client({ region, maxSockets = 16 }: ClientOptions = {}):
       requestTimeout: 120_000,
     },
   });
+}
+
+/** CloudFront is a global service signed in us-east-1; same provider chain and endpoint variables as S3. */
+export function createCloudFrontClient(): CloudFrontClient {
+  return new CloudFrontClient({ region: 'us-east-1', retryMode: 'adaptive', maxAttempts: 6 });
 }

@@ -1,0 +1,10 @@
+export interface InvalidateExecutorOptions {
+  distributionId?: string;
+  manifest?: string;
+  paths?: string[];
+  maxPaths?: number;
+  wait?: boolean;
+  waitTimeout?: number;
+  dryRun?: boolean;
+  json?: boolean;
+}
