@@ -50,6 +50,14 @@ interface Fault {
   pathIncludes?: string;
 }
 
+/** An error in the protocol of the service that answers it. */
+function errorResponse(service: Service | undefined, e: AwsError, ctx: LocalRequest): LocalResponse {
+  if (service === 'cloudfront') return cloudFrontErrorResponse(e, ctx);
+  if (service === 'codepipeline') return codePipelineErrorResponse(e);
+  if (service === 's3') return s3ErrorResponse(e, ctx);
+  return { status: e.status, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ code: e.code, message: e.message }) };
+}
+
 export async function start(options: LocalAwsOptions = {}): Promise<LocalAws> {
   const { dataDir, debug = false } = options;
   if (dataDir) mkdirSync(dataDir, { recursive: true });
@@ -150,11 +158,7 @@ export async function start(options: LocalAwsOptions = {}): Promise<LocalAws> {
           console.error(`local-aws: ${req.method} ${req.url} failed:`, error);
           error = new AwsError(500, 'InternalError', `We encountered an internal error: ${(error as Error).message}`);
         }
-        const e = error as AwsError;
-        response = service === 'cloudfront' ? cloudFrontErrorResponse(e, ctx)
-          : service === 'codepipeline' ? codePipelineErrorResponse(e)
-          : service === 's3' ? s3ErrorResponse(e, ctx)
-          : { status: e.status, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ code: e.code, message: e.message }) };
+        response = errorResponse(service, error as AwsError, ctx);
       }
       label = service ? `${service}.${ctx.operation}` : 'local';
       response.headers = { 'x-amz-request-id': ctx.requestId, 'x-amzn-RequestId': ctx.requestId, ...response.headers };
@@ -171,7 +175,7 @@ export async function start(options: LocalAwsOptions = {}): Promise<LocalAws> {
           req.socket.destroy();
           return;
         }
-        response = s3ErrorResponse(new AwsError(fault.status ?? 503, fault.code ?? 'SlowDown', 'Injected fault: please reduce your request rate.'), {
+        response = errorResponse(label.split('.')[0] as Service, new AwsError(fault.status ?? 503, fault.code ?? 'SlowDown', `Injected fault: ${fault.code ?? 'SlowDown'}.`), {
           req, method: req.method ?? 'GET', url, body: Buffer.alloc(0), scope: {}, requestId: newRequestId(), operation: label,
         });
       }

@@ -1,0 +1,6 @@
+/** `nx-aws-deploy/invalidate`: the invalidation library on its own, small enough to bundle into a Lambda. */
+export { createCloudFrontClient } from './lib/aws/clients';
+export { CloudFrontTarget, type RetryPolicy } from './lib/invalidate/cloudfront-target';
+export { planInvalidation, foldPaths, encodePath } from './lib/invalidate/plan';
+export type { DeployManifest, ManifestChange } from './lib/deploy/manifest';
+export { UserError, errorMessage } from './lib/util/errors';

@@ -1,0 +1,48 @@
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { unzipSync } from 'fflate';
+import { UserError, type DeployManifest } from 'nx-aws-deploy/invalidate';
+
+/** The parts of a CodePipeline job event this action reads. */
+export interface CodePipelineJob {
+  id: string;
+  data: {
+    actionConfiguration: { configuration: { UserParameters?: string } };
+    inputArtifacts?: { name: string; location: { s3Location: { bucketName: string; objectKey: string } } }[];
+    artifactCredentials?: { accessKeyId: string; secretAccessKey: string; sessionToken: string };
+    continuationToken?: string;
+  };
+}
+
+/**
+ * The deploy manifests (`…/deploy-manifests/*.json`, written by deploy-s3) in the action's input artifacts,
+ * fetched with the short-lived credentials CodePipeline gives the job for them; only those for this distribution.
+ */
+export async function readManifests(job: CodePipelineJob, distributionId: string): Promise<DeployManifest[]> {
+  const artifacts = job.data.inputArtifacts ?? [];
+  if (!artifacts.length) {
+    throw new UserError('The Invoke action has no input artifact and UserParameters gives no "paths": give the build output (with dist/deploy-manifests) as its input artifact, or list "paths".');
+  }
+  const credentials = job.data.artifactCredentials;
+  const s3 = new S3Client({ credentials, region: process.env.AWS_REGION });
+  try {
+    const manifests: DeployManifest[] = [];
+    for (const artifact of artifacts) {
+      const { bucketName, objectKey } = artifact.location.s3Location;
+      const object = await s3.send(new GetObjectCommand({ Bucket: bucketName, Key: objectKey })).catch((error: Error) => {
+        throw new UserError(`Could not read input artifact ${artifact.name} (s3://${bucketName}/${objectKey}): ${error.name}. Check the artifact store bucket and the pipeline role.`);
+      });
+      const files = unzipSync(await object.Body!.transformToByteArray(), { filter: (f) => /(^|\/)deploy-manifests\/[^/]+\.json$/.test(f.name) });
+      for (const [name, data] of Object.entries(files)) {
+        const manifest = JSON.parse(Buffer.from(data).toString('utf8')) as DeployManifest;
+        if (manifest.version !== 1 || !Array.isArray(manifest.changes)) throw new UserError(`${name} in artifact ${artifact.name} is not a deploy manifest of this version.`);
+        if (!manifest.distributionId || manifest.distributionId === distributionId) manifests.push(manifest);
+      }
+    }
+    if (!manifests.length) {
+      throw new UserError(`No deploy manifest (dist/deploy-manifests/*.json) in the input artifact(s) ${artifacts.map((a) => a.name).join(', ')}: list them in the buildspec's artifacts, or give "paths".`);
+    }
+    return manifests;
+  } finally {
+    s3.destroy();
+  }
+}

@@ -1,0 +1,151 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CloudFrontClient, CreateDistributionCommand, ListInvalidationsCommand, GetInvalidationCommand } from '@aws-sdk/client-cloudfront';
+import { CodePipelineClient, CreatePipelineCommand, GetPipelineExecutionCommand, StartPipelineExecutionCommand } from '@aws-sdk/client-codepipeline';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { unzipSync, zipSync } from 'fflate';
+import { startLocalAws, type LocalAwsHarness } from 'local-aws';
+import { packageLambda } from '../scripts/package';
+
+type Handler = (event: unknown) => Promise<void>;
+
+let local: LocalAwsHarness;
+let handler: Handler;
+let lambdaDir: string;
+let zipPath: string;
+let distributionId: string;
+let cloudfront: CloudFrontClient;
+let codepipeline: CodePipelineClient;
+
+beforeAll(async () => {
+  local = await startLocalAws({ invalidationMs: 1000 });
+  cloudfront = new CloudFrontClient({});
+  codepipeline = new CodePipelineClient({});
+  const s3 = new S3Client({});
+  await s3.send(new CreateBucketCommand({ Bucket: 'site-bucket' }));
+  await s3.send(new CreateBucketCommand({ Bucket: 'artifact-store' }));
+  s3.destroy();
+  const { Distribution } = await cloudfront.send(new CreateDistributionCommand({ DistributionConfig: {
+    CallerReference: 'lambda-test', Comment: '', Enabled: true, DefaultRootObject: 'index.html',
+    Origins: { Quantity: 1, Items: [{ Id: 's3', DomainName: 'site-bucket.s3.us-east-1.amazonaws.com', S3OriginConfig: { OriginAccessIdentity: '' } }] },
+    DefaultCacheBehavior: { TargetOriginId: 's3', ViewerProtocolPolicy: 'allow-all' },
+  } }));
+  distributionId = Distribution!.Id!;
+  await codepipeline.send(new CreatePipelineCommand({ pipeline: { name: 'web', roleArn: 'arn:aws:iam::000000000000:role/p', artifactStore: { type: 'S3', location: 'artifact-store' }, stages: [] } }));
+
+  // The handler under test is the one in the packaged zip, not the source. The Lambda runtime provides
+  // the AWS SDK; here it resolves from the workspace's node_modules above the unpacked folder.
+  zipPath = packageLambda(mkdtempSync(join(tmpdir(), 'lambda-out-'))).zipPath;
+  lambdaDir = mkdtempSync(join(__dirname, '..', '.tmp-lambda-'));
+  writeFileSync(join(lambdaDir, 'index.js'), unzipSync(readFileSync(zipPath))['index.js']);
+  handler = require(join(lambdaDir, 'index.js')).handler;
+});
+
+afterAll(async () => {
+  rmSync(lambdaDir, { recursive: true, force: true });
+  cloudfront.destroy();
+  codepipeline.destroy();
+  await local.stop();
+});
+
+async function invalidations(): Promise<string[]> {
+  const list = await cloudfront.send(new ListInvalidationsCommand({ DistributionId: distributionId }));
+  return (list.InvalidationList?.Items ?? []).map((i) => i.Id!);
+}
+
+async function invoke(request: Parameters<LocalAwsHarness['createJob']>[0]) {
+  const { jobId, event } = await local.createJob({ pipelineName: 'web', ...request });
+  await expect(handler(event)).resolves.toBeUndefined();
+  return { jobId, event, job: await local.job(jobId) };
+}
+
+describe('the packaged zip', () => {
+  it('is small and reproducible', () => {
+    const bytes = readFileSync(zipPath);
+    expect(bytes.length).toBeLessThanOrEqual(300 * 1024);
+    const again = readFileSync(packageLambda(mkdtempSync(join(tmpdir(), 'lambda-out-'))).zipPath);
+    expect(createHash('sha256').update(again).digest('hex')).toBe(createHash('sha256').update(bytes).digest('hex'));
+  });
+});
+
+describe('the invoke handler against the local CodePipeline and CloudFront', () => {
+  it('invalidates the paths in UserParameters and reports success; the pipeline execution succeeds', async () => {
+    const { pipelineExecutionId } = await codepipeline.send(new StartPipelineExecutionCommand({ name: 'web' }));
+    const before = await invalidations();
+    const { job } = await invoke({ pipelineExecutionId, userParameters: JSON.stringify({ distributionId, paths: ['/index.html', '/about/'] }) });
+    expect(job.status).toBe('Succeeded');
+    expect(JSON.stringify(job.executionDetails)).toMatch(/Invalidation I[A-Z0-9]+ on E[A-Z0-9]+: 2 path\(s\) \(\/index\.html, \/about\/\), InProgress\./);
+    expect((await invalidations()).length).toBe(before.length + 1);
+    const execution = await codepipeline.send(new GetPipelineExecutionCommand({ pipelineName: 'web', pipelineExecutionId }));
+    expect(execution.pipelineExecution!.status).toBe('Succeeded');
+  });
+
+  it('plans the paths from the deploy manifest in the input artifact', async () => {
+    const manifest = {
+      version: 1, project: 'frontend', bucket: 'site-bucket', prefix: '', distributionId, deployedAt: '2026-11-25T00:00:00Z', deploy: 4, hasIndex: true, unchanged: 30,
+      changes: [
+        { key: 'index.html', action: 'replaced', immutable: false },
+        { key: 'assets/app-B-XZhOr9.js', action: 'created', immutable: true },
+        { key: 'robots.txt', action: 'replaced', immutable: false },
+      ],
+    };
+    const artifact = zipSync({ 'dist/deploy-manifests/frontend.json': Buffer.from(JSON.stringify(manifest)), 'dist/other.txt': Buffer.from('x') });
+    const s3 = new S3Client({});
+    await s3.send(new PutObjectCommand({ Bucket: 'artifact-store', Key: 'web/BuildOutput/abc.zip', Body: artifact }));
+    s3.destroy();
+    const { job } = await invoke({
+      userParameters: JSON.stringify({ distributionId }),
+      inputArtifacts: [{ name: 'BuildOutput', bucket: 'artifact-store', key: 'web/BuildOutput/abc.zip' }],
+    });
+    expect(job.status).toBe('Succeeded');
+    const id = (job.executionDetails as { externalExecutionId: string }).externalExecutionId;
+    const got = await cloudfront.send(new GetInvalidationCommand({ DistributionId: distributionId, Id: id }));
+    expect(got.Invalidation!.InvalidationBatch!.Paths!.Items).toEqual(['/', '/index.html', '/robots.txt']);
+  });
+
+  it('with wait, answers a continuation token until the invalidation completed', async () => {
+    const { job } = await invoke({ userParameters: JSON.stringify({ distributionId, paths: ['/wait.html'], wait: true }) });
+    expect(job).toMatchObject({ status: 'Succeeded', continuationToken: expect.stringMatching(/^I[A-Z0-9]+$/) });
+    const soon = await invoke({ userParameters: JSON.stringify({ distributionId, wait: true }), continuationToken: job.continuationToken });
+    expect(soon.job.continuationToken).toBe(job.continuationToken);
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    const done = await invoke({ userParameters: JSON.stringify({ distributionId, wait: true }), continuationToken: job.continuationToken });
+    expect(done.job.status).toBe('Succeeded');
+    expect(done.job.continuationToken).toBeUndefined();
+    expect(JSON.stringify(done.job.executionDetails)).toContain('Completed');
+  });
+
+  it('creates one invalidation per job even when the invocation is retried', async () => {
+    const { jobId, event } = await local.createJob({ pipelineName: 'web', userParameters: JSON.stringify({ distributionId, paths: ['/retried.html'] }) });
+    const before = await invalidations();
+    await handler(event);
+    await expect(handler(event)).resolves.toBeUndefined();
+    expect((await invalidations()).length).toBe(before.length + 1);
+    expect((await local.job(jobId)).status).toBe('Succeeded');
+  });
+
+  it('fails the job saying which permission is missing when CloudFront denies access', async () => {
+    await local.injectFault({ operation: 'cloudfront.CreateInvalidation', count: 1, action: 'error', status: 403, code: 'AccessDenied' });
+    const { job } = await invoke({ userParameters: JSON.stringify({ distributionId, paths: ['/denied.html'] }) });
+    expect(job.status).toBe('Failed');
+    expect(job.failureDetails!.message).toBe(`Access denied: cloudfront:CreateInvalidation on distribution ${distributionId}. Allow cloudfront:CreateInvalidation on arn:aws:cloudfront::<account>:distribution/${distributionId} for the role this runs as.`);
+  });
+
+  it.each<[string, { userParameters?: string | (() => string); inputArtifacts?: { name: string; bucket: string; key: string }[] }, RegExp]>([
+    ['UserParameters that are not JSON', { userParameters: 'distributionId=E1' }, /^UserParameters is not valid JSON \(distributionId=E1\): set it to JSON like/],
+    ['empty UserParameters', {}, /^UserParameters is empty/],
+    ['UserParameters without distributionId', { userParameters: '{"paths":["/x"]}' }, /^UserParameters has no "distributionId"/],
+    ['paths that do not start with /', { userParameters: '{"distributionId":"E1","paths":["x"]}' }, /"paths" must be a list of paths that start with \//],
+    ['an unknown distribution', { userParameters: '{"distributionId":"EDOESNOTEXIST1","paths":["/x"]}' }, /^Distribution EDOESNOTEXIST1 does not exist/],
+    ['an event without artifacts or paths', { userParameters: () => JSON.stringify({ distributionId }) }, /no input artifact and UserParameters gives no "paths"/],
+    ['an artifact without a manifest', { userParameters: () => JSON.stringify({ distributionId }), inputArtifacts: [{ name: 'Empty', bucket: 'artifact-store', key: 'missing.zip' }] }, /Could not read input artifact Empty \(s3:\/\/artifact-store\/missing\.zip\): NoSuchKey/],
+  ])('fails the job with an actionable message for %s', async (_, request, message) => {
+    const userParameters = typeof request.userParameters === 'function' ? request.userParameters() : request.userParameters;
+    const { job } = await invoke({ ...request, userParameters } as Parameters<LocalAwsHarness['createJob']>[0]);
+    expect(job.status).toBe('Failed');
+    expect(job.failureDetails!.message).toMatch(message);
+    expect(job.failureDetails!.message).not.toMatch(/secretAccessKey|sessionToken/);
+  });
+});
