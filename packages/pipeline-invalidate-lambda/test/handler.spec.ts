@@ -20,6 +20,9 @@ let cloudfront: CloudFrontClient;
 let codepipeline: CodePipelineClient;
 
 beforeAll(async () => {
+  // The handler logs for CloudWatch; keep the test output to the results (jest would print minified code frames).
+  jest.spyOn(console, 'error').mockImplementation(() => undefined);
+  jest.spyOn(console, 'log').mockImplementation(() => undefined);
   local = await startLocalAws({ invalidationMs: 1000 });
   cloudfront = new CloudFrontClient({});
   codepipeline = new CodePipelineClient({});
