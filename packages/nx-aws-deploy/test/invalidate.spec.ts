@@ -97,14 +97,29 @@ describe('invalidate through nx run', () => {
   });
 
   it('waits out TooManyInvalidationsInProgress with backoff', async () => {
-    const { distributionId, bucket } = await newSite();
-    const wildcards = Array.from({ length: 15 }, (_, i) => `/busy${i}/*`);
-    await cloudfront.send(new CreateInvalidationCommand({ DistributionId: distributionId, InvalidationBatch: { CallerReference: 'busy', Paths: { Quantity: 15, Items: wildcards } } }));
-    const ws = siteWorkspace({ bucket, sourceDir: 'dist/site', distributionId }, SITE, { distributionId });
-    const result = await run(ws, 'invalidate', '--paths=/assets/*');
-    expect(result.code).toBe(0);
-    expect(result.output).toMatch(/too many invalidations in progress; retrying in \d+ s/);
-    expect(result.output).toMatch(/Invalidation I[A-Z0-9]+ on E[A-Z0-9]+: 1 path\(s\)/);
+    // Its own local AWS whose invalidations stay in progress long enough to outlast nx's start-up on a busy machine.
+    const busy = await startLocalAws({ invalidationMs: 5000 });
+    const client = new CloudFrontClient({ endpoint: busy.aws.url });
+    try {
+      const { Distribution } = await client.send(new CreateDistributionCommand({ DistributionConfig: {
+        CallerReference: 'busy', Comment: '', Enabled: true,
+        Origins: { Quantity: 1, Items: [{ Id: 's3', DomainName: 'busy.s3.us-east-1.amazonaws.com', S3OriginConfig: { OriginAccessIdentity: '' } }] },
+        DefaultCacheBehavior: { TargetOriginId: 's3', ViewerProtocolPolicy: 'allow-all' },
+      } }));
+      const distributionId = Distribution!.Id!;
+      const wildcards = Array.from({ length: 15 }, (_, i) => `/busy${i}/*`);
+      await client.send(new CreateInvalidationCommand({ DistributionId: distributionId, InvalidationBatch: { CallerReference: 'busy', Paths: { Quantity: 15, Items: wildcards } } }));
+      const ws = siteWorkspace({ bucket: 'unused-bucket' }, SITE, { distributionId });
+      const result = await ws.nx(['run', 'site:invalidate', '--paths=/assets/*'], busy.env);
+      const output = result.stdout + result.stderr;
+      expect(result.code).toBe(0);
+      expect(output).toMatch(/too many invalidations in progress; retrying in \d+ s/);
+      expect(output).toMatch(/Invalidation I[A-Z0-9]+ on E[A-Z0-9]+: 1 path\(s\)/);
+    } finally {
+      client.destroy();
+      await busy.stop();
+      Object.assign(process.env, local.env);
+    }
   });
 
   it.each([

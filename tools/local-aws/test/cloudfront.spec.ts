@@ -33,7 +33,7 @@ const put = (Key: string, Body: string, CacheControl?: string, ContentType = 'te
 const errorOf = async (p: Promise<unknown>) => p.then(() => { throw new Error('expected the call to fail'); }, (e) => e);
 
 beforeAll(async () => {
-  local = await startLocalAws({ invalidationMs: 300 });
+  local = await startLocalAws({ invalidationMs: 1500 });
   cloudfront = new CloudFrontClient({});
   s3 = new S3Client({});
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
