@@ -6,7 +6,7 @@ import { formatBytes, formatDuration, table } from '../util/format';
 import { createS3Client } from '../aws/clients';
 import { compileHeaderRules, headersFingerprint, headersFor, type HeaderRule } from './headers';
 import { scanSourceDir } from './local-files';
-import { keysNeedingHead, normalizePrefix, planDeploy, recordUploadedEtags, shouldWriteState, STATE_FILE, type DeployPlan, type DeployState, type PlannedUpload } from './plan';
+import { keysNeedingHead, normalizePrefix, planDeploy, recordUploadedEtags, shouldWriteState, MARKER_FILE, STATE_FILE, type DeployPlan, type DeployState, type PlannedUpload } from './plan';
 import { Progress } from './progress';
 import { S3Target, type RequestCounts } from './s3-target';
 import type { DeployManifest, ManifestChange } from './manifest';
@@ -136,6 +136,11 @@ export async function deploy(options: DeployOptions): Promise<{ summary: DeployS
   if (plan.deletes.length) await target.delete(plan.deletes);
   const nextState = recordUploadedEtags(plan.nextState, etags);
   if (shouldWriteState(state, nextState, options.pruneOlderThanDeploys ?? 0)) await target.writeJson(prefix + STATE_FILE, nextState);
+  // In CodeBuild, record the deployed commit for `set-shas` (only when it moved: a re-run makes no PUT).
+  const commit = process.env.CODEBUILD_RESOLVED_SOURCE_VERSION;
+  if (commit && (await target.readJson<{ commit?: string }>(prefix + MARKER_FILE))?.commit !== commit) {
+    await target.writeJson(prefix + MARKER_FILE, { commit, project: options.project, deployedAt: new Date().toISOString() });
+  }
 
   const manifest = buildManifest(options, prefix, plan, files.some((f) => f.path === 'index.html'));
   const manifestPath = options.manifest ?? defaultManifestPath(options.workspaceRoot, options.project);

@@ -5,6 +5,8 @@ import { headersFingerprint, isContentHashed, isEntryFile, type ObjectHeaders } 
 /** Where a deploy keeps what it needs to know next time, below the prefix; never pruned, never a site file. */
 export const STATE_DIR = '.nx-aws-deploy/';
 export const STATE_FILE = `${STATE_DIR}state.json`;
+/** The commit of the last successful deploy from CodeBuild: the base of `nx affected` without a pipeline. */
+export const MARKER_FILE = `${STATE_DIR}last-deploy.json`;
 const MAX_KEY_BYTES = 1024;
 
 export interface PlannedFile {

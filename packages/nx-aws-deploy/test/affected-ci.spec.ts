@@ -1,0 +1,173 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { CodePipelineClient, CreatePipelineCommand, StartPipelineExecutionCommand } from '@aws-sdk/client-codepipeline';
+import { startLocalAws, type LocalAwsHarness } from 'local-aws';
+import { repoRoot } from './workspace';
+
+/**
+ * CodeBuild as the buildspec drives it, on real git history: a shallow clone of a bare repository at the
+ * pushed commit, `set-shas` against the local CodePipeline's execution history, then `nx affected -t deploy`
+ * against the local S3. The workspace has the three example roles: frontend (deployed), the shared-ui
+ * library it imports, and a backend it does not depend on.
+ */
+let local: LocalAwsHarness;
+let codepipeline: CodePipelineClient;
+let source: string;
+let bare: string;
+let runs = 0;
+const BUCKET = 'affected-site';
+const cli = join(repoRoot, 'packages', 'nx-aws-deploy', 'bin', 'nx-aws-deploy.js');
+const nxBin = require.resolve('nx/bin/nx', { paths: [repoRoot] });
+
+const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } }).trim();
+
+function write(root: string, files: Record<string, string>) {
+  for (const [path, data] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), data);
+  }
+}
+
+/** Commits files in the developer's checkout and pushes to the bare repository; returns the commit. */
+function commit(files: Record<string, string>, message: string): string {
+  write(source, files);
+  git(source, 'add', '-A');
+  git(source, 'commit', '-q', '-m', message);
+  git(source, 'push', '-q', 'origin', 'HEAD:main');
+  return git(source, 'rev-parse', 'HEAD');
+}
+
+function exec(command: string, args: string[], cwd: string, env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd, env: { ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+/** One pipeline execution at `head`: CodeBuild's shallow clone, set-shas, nx affected -t deploy; then its final status. */
+async function pipelineRun(head: string, finalStatus: 'Succeeded' | 'Failed' = 'Succeeded') {
+  const { pipelineExecutionId } = await codepipeline.send(new StartPipelineExecutionCommand({
+    name: 'web', sourceRevisions: [{ actionName: 'Source', revisionType: 'COMMIT_ID', revisionValue: head }],
+  }));
+  const clone = join(mkdtempSync(join(tmpdir(), 'codebuild-')), `src${++runs}`);
+  git(tmpdir(), 'clone', '-q', '--depth=1', '--branch=main', `file://${bare}`, clone);
+  symlinkSync(join(repoRoot, 'node_modules'), join(clone, 'node_modules'));
+  const env = {
+    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NX_'))) as Record<string, string>,
+    ...local.env, CODEBUILD_RESOLVED_SOURCE_VERSION: head, CODEBUILD_INITIATOR: 'codepipeline/web', CI: 'true', NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false',
+  };
+  const shas = await exec(process.execPath, [cli, 'set-shas'], clone, env);
+  expect(shas.code).toBe(0);
+  const exported = Object.fromEntries(shas.stdout.trim().split('\n').map((l) => /^export (\w+)=(.*)$/.exec(l)!.slice(1, 3)));
+  await local.resetRequests();
+  const affected = exported.NX_AFFECTED_ALL === 'true'
+    ? await exec(process.execPath, [nxBin, 'run-many', '-t', 'deploy', '--outputStyle=static'], clone, env)
+    : await exec(process.execPath, [nxBin, 'affected', '-t', 'deploy', `--base=${exported.NX_BASE}`, `--head=${exported.NX_HEAD}`, '--outputStyle=static'], clone, env);
+  expect(affected.code).toBe(0);
+  await fetch(`${local.aws.url}/_local/codepipeline/executions/${pipelineExecutionId}`, { method: 'PUT', body: JSON.stringify({ status: finalStatus }) });
+  const requests = await local.requests();
+  return {
+    log: shas.stderr,
+    exported,
+    built: existsSync(join(clone, 'dist', 'frontend', 'index.html')),
+    uploads: requests['s3.PutObject'] ?? 0,
+    page: await local.cli(['s3', 'cp', `s3://${BUCKET}/index.html`, '-']).then((r) => r.stdout, () => ''),
+  };
+}
+
+beforeAll(async () => {
+  local = await startLocalAws();
+  codepipeline = new CodePipelineClient({});
+  await codepipeline.send(new CreatePipelineCommand({ pipeline: { name: 'web', roleArn: 'arn:aws:iam::000000000000:role/p', artifactStore: { type: 'S3', location: 'artifacts' }, stages: [] } }));
+  await local.cli(['s3', 'mb', `s3://${BUCKET}`]);
+
+  const root = mkdtempSync(join(tmpdir(), 'affected-'));
+  source = join(root, 'source');
+  bare = join(root, 'origin.git');
+  mkdirSync(source);
+  const build = "node -e \"const fs=require('fs');fs.mkdirSync('dist/frontend',{recursive:true});fs.writeFileSync('dist/frontend/index.html',fs.readFileSync('frontend/src/page.txt','utf8')+' / '+fs.readFileSync('shared-ui/src/ui.txt','utf8'))\"";
+  write(source, {
+    'package.json': JSON.stringify({ name: 'affected-workspace', private: true }),
+    'nx.json': JSON.stringify({ useDaemonProcess: false, defaultBase: 'main' }),
+    'tsconfig.base.json': JSON.stringify({ compilerOptions: { module: 'commonjs', target: 'es2022', esModuleInterop: true }, include: ['*.d.ts'] }),
+    'workspace.d.ts': 'export {};\n',
+    '.gitignore': 'node_modules\ndist\n.nx\n',
+    'frontend/project.json': JSON.stringify({
+      name: 'frontend', root: 'frontend', implicitDependencies: ['shared-ui'],
+      targets: {
+        build: { executor: 'nx:run-commands', outputs: ['{workspaceRoot}/dist/frontend'], options: { command: build } },
+        deploy: { executor: 'nx-aws-deploy:deploy-s3', dependsOn: ['build'], options: { bucket: BUCKET } },
+      },
+    }),
+    'frontend/src/page.txt': 'page v1',
+    'shared-ui/project.json': JSON.stringify({ name: 'shared-ui', root: 'shared-ui' }),
+    'shared-ui/src/ui.txt': 'ui v1',
+    'backend/project.json': JSON.stringify({ name: 'backend', root: 'backend', targets: { build: { executor: 'nx:run-commands', options: { command: 'echo backend' } } } }),
+    'backend/src/server.txt': 'server v1',
+  });
+  git(root, 'init', '-q', '--bare', '-b', 'main', bare);
+  git(source, 'init', '-q', '-b', 'main');
+  git(source, 'remote', 'add', 'origin', bare);
+});
+
+afterAll(async () => {
+  codepipeline.destroy();
+  await local.stop();
+});
+
+// One history, in order, as a team would push it.
+describe('affected-driven CI in CodeBuild', () => {
+  it('deploys everything on the first run, when no deploy has succeeded yet, and says so', async () => {
+    const first = await pipelineRun(commit({}, 'initial workspace'));
+    expect(first.exported.NX_AFFECTED_ALL).toBe('true');
+    expect(first.log).toMatch(/no successful deploy recorded in the last Succeeded execution of pipeline web \(first run\): everything is affected/);
+    expect(first.page).toBe('page v1 / ui v1');
+  });
+
+  it('builds and ships nothing for a backend-only push', async () => {
+    const run = await pipelineRun(commit({ 'backend/src/server.txt': 'server v2' }, 'backend only'));
+    expect(run.exported.NX_AFFECTED_ALL).toBe('false');
+    expect(run.log).toMatch(/affected projects: backend$/m);
+    expect(run.built).toBe(false);
+    expect(run.uploads).toBe(0);
+  });
+
+  it('ships the frontend when the shared library it imports changed', async () => {
+    const run = await pipelineRun(commit({ 'shared-ui/src/ui.txt': 'ui v2' }, 'shared ui'));
+    expect(run.built).toBe(true);
+    expect(run.page).toBe('page v1 / ui v2');
+  });
+
+  it('sees a whole multi-commit push, where only the first commit touched the frontend (HEAD~1 would miss it)', async () => {
+    commit({ 'frontend/src/page.txt': 'page v2' }, 'frontend');
+    commit({ 'backend/src/server.txt': 'server v3' }, 'backend');
+    const run = await pipelineRun(commit({ 'backend/src/server.txt': 'server v4' }, 'backend again'));
+    expect(run.log).toMatch(/fetching 100 more commits/);
+    expect(run.page).toBe('page v2 / ui v2');
+  });
+
+  it('after a failed execution, the next run still deploys the change the failed one carried', async () => {
+    await pipelineRun(commit({ 'frontend/src/page.txt': 'page v3' }, 'frontend, deploy fails later'), 'Failed');
+    await local.cli(['s3', 'rm', `s3://${BUCKET}/index.html`]); // the failed run's deploy never went live
+    const run = await pipelineRun(commit({ 'backend/src/server.txt': 'server v5' }, 'backend after failure'));
+    expect(run.built).toBe(true);
+    expect(run.page).toBe('page v3 / ui v2');
+  });
+
+  it('falls back to everything, with a clear line, when the base is not in the history', async () => {
+    const { pipelineExecutionId } = await codepipeline.send(new StartPipelineExecutionCommand({
+      name: 'web', sourceRevisions: [{ actionName: 'Source', revisionType: 'COMMIT_ID', revisionValue: 'deadbeefdeadbeefdeadbeefdeadbeefdeadbeef' }],
+    }));
+    await fetch(`${local.aws.url}/_local/codepipeline/executions/${pipelineExecutionId}`, { method: 'PUT', body: JSON.stringify({ status: 'Succeeded' }) });
+    const run = await pipelineRun(commit({ 'backend/src/server.txt': 'server v6' }, 'after a force-push'));
+    expect(run.exported.NX_AFFECTED_ALL).toBe('true');
+    expect(run.log).toMatch(/base deadbeefdeadbeefdeadbeefdeadbeefdeadbeef from the last Succeeded execution of pipeline web is not in the history \(force-push, rewritten history or too deep\): everything is affected/);
+    expect(run.built).toBe(true);
+  });
+});
