@@ -1,14 +1,15 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CodePipelineClient, CreatePipelineCommand, StartPipelineExecutionCommand } from '@aws-sdk/client-codepipeline';
 import { startLocalAws, type LocalAwsHarness } from 'local-aws';
+import { parse } from 'yaml';
 import { repoRoot } from './workspace';
 
 /**
- * CodeBuild as the buildspec drives it, on real git history: a shallow clone of a bare repository at the
- * pushed commit, `set-shas` against the local CodePipeline's execution history, then `nx affected -t deploy`
+ * CodeBuild running this repository's buildspec.yml on real git history: a shallow clone of a bare repository
+ * at the pushed commit, `set-shas` against the local CodePipeline's execution history, then `nx affected -t deploy`
  * against the local S3. The workspace has the three example roles: frontend (deployed), the shared-ui
  * library it imports, and a backend it does not depend on.
  */
@@ -18,8 +19,7 @@ let source: string;
 let bare: string;
 let runs = 0;
 const BUCKET = 'affected-site';
-const cli = join(repoRoot, 'packages', 'nx-aws-deploy', 'bin', 'nx-aws-deploy.js');
-const nxBin = require.resolve('nx/bin/nx', { paths: [repoRoot] });
+const buildspec = parse(readFileSync(join(repoRoot, 'buildspec.yml'), 'utf8'));
 
 const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } }).trim();
 
@@ -60,20 +60,19 @@ async function pipelineRun(head: string, finalStatus: 'Succeeded' | 'Failed' = '
   symlinkSync(join(repoRoot, 'node_modules'), join(clone, 'node_modules'));
   const env = {
     ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NX_'))) as Record<string, string>,
+    PATH: `${join(repoRoot, 'node_modules', '.bin')}:${process.env.PATH}`,
     ...local.env, CODEBUILD_RESOLVED_SOURCE_VERSION: head, CODEBUILD_INITIATOR: 'codepipeline/web', CI: 'true', NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false',
   };
-  const shas = await exec(process.execPath, [cli, 'set-shas'], clone, env);
-  expect(shas.code).toBe(0);
-  const exported = Object.fromEntries(shas.stdout.trim().split('\n').map((l) => /^export (\w+)=(.*)$/.exec(l)!.slice(1, 3)));
   await local.resetRequests();
-  const affected = exported.NX_AFFECTED_ALL === 'true'
-    ? await exec(process.execPath, [nxBin, 'run-many', '-t', 'deploy', '--outputStyle=static'], clone, env)
-    : await exec(process.execPath, [nxBin, 'affected', '-t', 'deploy', `--base=${exported.NX_BASE}`, `--head=${exported.NX_HEAD}`, '--outputStyle=static'], clone, env);
-  expect(affected.code).toBe(0);
+  // The repository's own buildspec.yml, pre_build and build phases, as CodeBuild runs them.
+  const script = [...buildspec.phases.pre_build.commands, ...buildspec.phases.build.commands, 'printf "NX_BASE=%s\\nNX_HEAD=%s\\nNX_AFFECTED_ALL=%s\\n" "$NX_BASE" "$NX_HEAD" "$NX_AFFECTED_ALL" >&3'].join('\n');
+  const run = await exec('bash', ['-e', '-c', `exec 3>exports.txt\n${script}`], clone, { ...env, SITE_BUCKET: BUCKET });
+  expect([run.code, run.stderr]).toEqual([0, expect.anything()]);
+  const exported = Object.fromEntries(readFileSync(join(clone, 'exports.txt'), 'utf8').trim().split('\n').map((l) => l.split('=') as [string, string]));
   await fetch(`${local.aws.url}/_local/codepipeline/executions/${pipelineExecutionId}`, { method: 'PUT', body: JSON.stringify({ status: finalStatus }) });
   const requests = await local.requests();
   return {
-    log: shas.stderr,
+    log: run.stderr,
     exported,
     built: existsSync(join(clone, 'dist', 'frontend', 'index.html')),
     uploads: requests['s3.PutObject'] ?? 0,

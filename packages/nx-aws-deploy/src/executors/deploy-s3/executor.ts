@@ -9,6 +9,8 @@ import type { DeployS3ExecutorOptions } from './schema';
 export default async function deployS3Executor(options: DeployS3ExecutorOptions, context: ExecutorContext): Promise<{ success: boolean }> {
   try {
     const { invalidate: invalidateAfter, json, ...deployOptions } = options;
+    // `--distribution-id="$DISTRIBUTION_ID"` with the variable unset means no distribution.
+    deployOptions.distributionId ||= undefined;
     if (invalidateAfter && !options.distributionId) throw new UserError('"invalidate" needs the "distributionId" option: the CloudFront distribution in front of the bucket.');
     const { summary, manifest } = await deploy({
       ...deployOptions,
