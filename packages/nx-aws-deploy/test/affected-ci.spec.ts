@@ -169,4 +169,21 @@ describe('affected-driven CI in CodeBuild', () => {
     expect(run.log).toMatch(/base deadbeefdeadbeefdeadbeefdeadbeefdeadbeef from the last Succeeded execution of pipeline web is not in the history \(force-push, rewritten history or too deep\): everything is affected/);
     expect(run.built).toBe(true);
   });
+
+  it('without a pipeline, takes the base from the deploy marker the last CodeBuild deploy wrote to the bucket', async () => {
+    const deployed = git(source, 'rev-parse', 'HEAD');
+    const marker = JSON.parse((await local.cli(['s3', 'cp', `s3://${BUCKET}/.nx-aws-deploy/last-deploy.json`, '-'])).stdout);
+    expect(marker).toMatchObject({ commit: deployed, project: 'frontend' });
+    const head = commit({ 'backend/src/server.txt': 'server v7' }, 'no pipeline');
+    const clone = join(mkdtempSync(join(tmpdir(), 'codebuild-')), 'src');
+    git(tmpdir(), 'clone', '-q', '--depth=1', '--branch=main', `file://${bare}`, clone);
+    symlinkSync(join(repoRoot, 'node_modules'), join(clone, 'node_modules'));
+    const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NX_'))) as Record<string, string>, ...local.env, NX_DAEMON: 'false' };
+    const result = await exec(process.execPath, [join(repoRoot, 'packages/nx-aws-deploy/bin/nx-aws-deploy.js'), 'set-shas', `--bucket=${BUCKET}`], clone, env);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`export NX_HEAD=${head}`);
+    expect(result.stdout).toContain(`export NX_BASE=${deployed}`);
+    expect(result.stderr).toContain(`from the deploy marker s3://${BUCKET}/.nx-aws-deploy/last-deploy.json`);
+    expect(result.stderr).toMatch(/affected projects: backend$/m);
+  });
 });
