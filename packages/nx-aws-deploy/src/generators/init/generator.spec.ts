@@ -1,0 +1,41 @@
+import { addProjectConfiguration, readJson, readNxJson, type Tree } from '@nx/devkit';
+import { createTreeWithEmptyWorkspace } from 'nx/src/devkit-testing-exports';
+import { initGenerator } from './generator';
+
+describe('init generator', () => {
+  let tree: Tree;
+  beforeEach(() => {
+    tree = createTreeWithEmptyWorkspace();
+    addProjectConfiguration(tree, 'frontend', { root: 'apps/frontend', targets: { build: { command: 'vite build', outputs: ['{workspaceRoot}/dist/apps/frontend'] } } });
+  });
+
+  it('registers the plugin once: running it twice changes nothing', async () => {
+    await initGenerator(tree, { skipFormat: true });
+    const once = tree.listChanges().map((c) => [c.path, c.content?.toString()]);
+    await initGenerator(tree, { skipFormat: true });
+    expect(tree.listChanges().map((c) => [c.path, c.content?.toString()])).toEqual(once);
+    expect(readNxJson(tree)!.plugins!.filter((p) => (typeof p === 'string' ? p : p.plugin) === 'nx-aws-deploy')).toHaveLength(1);
+  });
+
+  it('keeps a registration the user already has, with its options', async () => {
+    const nxJson = readNxJson(tree)!;
+    nxJson.plugins = ['nx-aws-deploy'];
+    tree.write('nx.json', JSON.stringify(nxJson));
+    await initGenerator(tree, { skipFormat: true });
+    expect(readNxJson(tree)!.plugins).toEqual(['nx-aws-deploy']);
+  });
+
+  it('gives a project its deploy config', async () => {
+    await initGenerator(tree, { project: 'frontend', bucket: 'acme-frontend-prod', distributionId: 'E123EXAMPLE', skipFormat: true });
+    expect(readJson(tree, 'apps/frontend/nx-aws-deploy.json')).toEqual({ bucket: 'acme-frontend-prod', distributionId: 'E123EXAMPLE' });
+  });
+
+  it.each([
+    [{ project: 'nope', bucket: 'acme-site' }, /Project "nope" does not exist in this workspace/],
+    [{ project: 'frontend' }, /--bucket is required with --project/],
+    [{ project: 'frontend', bucket: 'Acme_Site' }, /"Acme_Site" is not a bucket name S3 accepts/],
+    [{ project: 'frontend', bucket: 'ab' }, /"ab" is not a bucket name S3 accepts/],
+  ])('refuses %j with one clear error', async (options, message) => {
+    await expect(initGenerator(tree, { ...options, skipFormat: true })).rejects.toThrow(message);
+  });
+});

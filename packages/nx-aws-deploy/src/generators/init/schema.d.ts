@@ -1,0 +1,7 @@
+export interface InitGeneratorSchema {
+  project?: string;
+  bucket?: string;
+  distributionId?: string;
+  prefix?: string;
+  skipFormat?: boolean;
+}

@@ -1,0 +1,20 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createNodes } from './deploy-targets';
+
+it('infers deploy (after build) and invalidate targets from nx-aws-deploy.json', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'infer-'));
+  mkdirSync(join(root, 'apps/web'), { recursive: true });
+  writeFileSync(join(root, 'apps/web/nx-aws-deploy.json'), JSON.stringify({ bucket: 'web-bucket', distributionId: 'E1' }));
+  const [pattern, create] = createNodes;
+  expect(pattern).toBe('**/nx-aws-deploy.json');
+  const results = await create(['apps/web/nx-aws-deploy.json'], { deployTargetName: 'ship' }, { workspaceRoot: root, nxJsonConfiguration: {} } as never);
+  expect(results).toEqual([[
+    'apps/web/nx-aws-deploy.json',
+    { projects: { 'apps/web': { targets: {
+      ship: expect.objectContaining({ executor: 'nx-aws-deploy:deploy-s3', dependsOn: ['build'], options: { bucket: 'web-bucket', distributionId: 'E1' } }),
+      invalidate: expect.objectContaining({ executor: 'nx-aws-deploy:invalidate', options: { distributionId: 'E1' } }),
+    } } } },
+  ]]);
+});

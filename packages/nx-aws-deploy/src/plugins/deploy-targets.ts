@@ -1,0 +1,45 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { CreateNodes, TargetConfiguration } from '@nx/devkit';
+
+/** The file that marks a project as deployed by this plugin; its contents are the deploy-s3 options. */
+export const DEPLOY_CONFIG_FILE = 'nx-aws-deploy.json';
+
+export interface DeployTargetsPluginOptions {
+  deployTargetName?: string;
+  invalidateTargetName?: string;
+  /** The target that produces the folder to deploy. */
+  buildTargetName?: string;
+}
+
+/**
+ * Infers `deploy` and `invalidate` targets for every project with an `nx-aws-deploy.json` (as @nx/vite infers
+ * build targets from vite.config.ts): `deploy` runs deploy-s3 with the file's options after the build,
+ * `invalidate` invalidates what the last deploy changed.
+ */
+export const createNodes: CreateNodes<DeployTargetsPluginOptions> = [
+  `**/${DEPLOY_CONFIG_FILE}`,
+  (configFiles, options, context) =>
+    configFiles.map((file) => {
+      const root = dirname(file);
+      const config = JSON.parse(readFileSync(join(context.workspaceRoot, file), 'utf8')) as Record<string, unknown>;
+      const build = options?.buildTargetName ?? 'build';
+      const targets: Record<string, TargetConfiguration> = {
+        [options?.deployTargetName ?? 'deploy']: {
+          executor: 'nx-aws-deploy:deploy-s3',
+          dependsOn: [build],
+          options: config,
+          metadata: { description: `Deploy the ${build} output to S3 by content (nx-aws-deploy).` },
+        },
+        [options?.invalidateTargetName ?? 'invalidate']: {
+          executor: 'nx-aws-deploy:invalidate',
+          options: config.distributionId ? { distributionId: config.distributionId } : {},
+          metadata: { description: 'Invalidate on CloudFront exactly what the last deploy changed (nx-aws-deploy).' },
+        },
+      };
+      return [file, { projects: { [root]: { targets } } }] as const;
+    }),
+];
+
+/** Nx before 22 looked for this name. */
+export const createNodesV2 = createNodes;
