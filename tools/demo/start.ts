@@ -4,6 +4,7 @@
  * edge until Ctrl-C. A second start redeploys into the same data folder and uploads nothing unchanged.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CloudFrontClient, CreateDistributionCommand, CreateFunctionCommand, ListDistributionsCommand, PublishFunctionCommand } from '@aws-sdk/client-cloudfront';
 import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
@@ -13,18 +14,8 @@ const root = join(__dirname, '..', '..');
 const BUCKET = 'nx-aws-deploy-demo';
 const CALLER_REFERENCE = 'nx-aws-deploy-demo';
 const FUNCTION_NAME = 'demo-storybook-rewrite';
-/**
- * Serves Storybook under /storybook/ and index.html for folder URLs (CloudFront's root object covers only /).
- * `/storybook` is redirected rather than rewritten, so that Storybook's relative asset URLs resolve.
- */
-const VIEWER_REQUEST = `function handler(event) {
-  var request = event.request;
-  if (request.uri === '/storybook') {
-    return { statusCode: 301, statusDescription: 'Moved Permanently', headers: { location: { value: '/storybook/' } } };
-  }
-  if (request.uri.endsWith('/') && request.uri !== '/') request.uri += 'index.html';
-  return request;
-}`;
+/** The dev CloudFront Function the plugin ships: Storybook under /storybook/, folder URLs, SPA deep links. */
+const VIEWER_REQUEST = readFileSync(join(root, 'packages/nx-aws-deploy/src/lib/cloudfront-function/viewer-request.js'), 'utf8');
 
 async function startLocalAws(): Promise<LocalAws> {
   const dataDir = process.env.LOCAL_AWS_DATA_DIR ?? join(root, '.local-aws');
