@@ -210,6 +210,8 @@ describe('deploy-s3 refuses bad input with one clear line and leaves the bucket 
     ['a missing sourceDir', SITE, { sourceDir: 'dist/nothing-here' }, /sourceDir .*dist\/nothing-here does not exist: build the project first/],
     ['a sourceDir that is a file', SITE, { sourceDir: 'dist/site/index.html' }, /is not a folder/],
     ['more deletes than maxDeletes', { 'index.html': 'only' }, { maxDeletes: 3 }, /would delete 9 objects under s3:\/\/site-\d+-\d+\/, more than maxDeletes \(3\); nothing was changed/],
+    ['an invalid bucket name', SITE, { bucket: 'My_Site' }, /"My_Site" is not a bucket name S3 accepts \(3-63 lower-case letters, digits, dots and hyphens\): fix the "bucket" option\./],
+    ['the wrong region for the bucket', SITE, { region: 'eu-west-1' }, /Bucket "site-\d+-\d+" is in another region \(us-east-1\) \(s3:ListObjectsV2 on s3:\/\/site-\d+-\d+\/\)\. Set the "region" option to us-east-1 or AWS_REGION\./],
     ['a malformed headers rule', SITE, { headers: [{ glob: '**', headers: { 'X-Frame-Options': 'DENY' } }] }, /headers\[0\] \(glob "\*\*"\) sets "X-Frame-Options", which S3 cannot store/],
   ])('%s', async (_, files, options, message) => {
     const ws = siteWorkspace({ bucket, sourceDir: 'dist/site', ...options }, files as Record<string, string>);

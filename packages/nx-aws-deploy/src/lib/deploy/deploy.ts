@@ -4,6 +4,7 @@ import { forEachLimit } from '../util/concurrency';
 import { UserError } from '../util/errors';
 import { formatBytes, formatDuration, table } from '../util/format';
 import { createS3Client } from '../aws/clients';
+import { isValidBucketName } from './bucket-name';
 import { compileHeaderRules, headersFingerprint, headersFor, type HeaderRule } from './headers';
 import { scanSourceDir } from './local-files';
 import { keysNeedingHead, normalizePrefix, planDeploy, recordUploadedEtags, shouldWriteState, MARKER_FILE, STATE_FILE, type DeployPlan, type DeployState, type PlannedUpload } from './plan';
@@ -63,6 +64,9 @@ export async function deploy(options: DeployOptions): Promise<{ summary: DeployS
   const prefix = normalizePrefix(options.prefix);
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   if (!options.bucket) throw new UserError('The "bucket" option is required: the S3 bucket to deploy to.');
+  if (!isValidBucketName(options.bucket)) {
+    throw new UserError(`"${options.bucket}" is not a bucket name S3 accepts (3-63 lower-case letters, digits, dots and hyphens): fix the "bucket" option.`);
+  }
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new UserError(`"concurrency" must be a whole number of at least 1, not ${options.concurrency}.`);
   const rulesFor = compileHeaderRules(options.headers);
 
