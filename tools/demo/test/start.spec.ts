@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
+import { chromium } from 'playwright-core';
 
 const root = join(__dirname, '..', '..', '..');
 
@@ -16,6 +17,43 @@ function get(url: string, host: string): Promise<{ status: number; body: string;
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
     }).on('error', reject).end();
   });
+}
+
+/**
+ * What a person sees: Debian's Chromium (headless, through playwright-core) loads the site, a deep SPA route,
+ * Storybook and a story through the local edge (Chromium resolves *.localhost itself), with no console
+ * errors; screenshots go to test-results/screenshots.
+ */
+async function checkInBrowser(site: string): Promise<void> {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const shots = join(root, 'test-results', 'screenshots');
+  mkdirSync(shots, { recursive: true });
+  try {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('console', (message) => message.type() === 'error' && errors.push(message.text()));
+    page.on('pageerror', (error) => errors.push(error.message));
+    const visit = async (path: string, selector: string, text: string, name: string) => {
+      await page.goto(`${site}${path}`, { waitUntil: 'load' });
+      await expect(page.locator(selector).first().textContent({ timeout: 20_000 })).resolves.toContain(text);
+      await page.screenshot({ path: join(shots, `${name}.png`) });
+    };
+    await visit('/', 'main h1', 'Welcome to Acme Frontend', 'home');
+    await visit('/pricing', 'main h1', 'Pricing', 'deep-route');
+    await page.click('a[href="/about"]');
+    await expect(page.locator('main h1').textContent()).resolves.toBe('About');
+    await page.goto(`${site}/storybook/?path=/story/shared-ui-button--primary`, { waitUntil: 'load' });
+    const preview = page.frameLocator('#storybook-preview-iframe');
+    await expect(preview.locator('button.ui-button').textContent({ timeout: 30_000 })).resolves.toBe('Click me');
+    await page.screenshot({ path: join(shots, 'storybook.png') });
+    await visit('/storybook/iframe.html?id=shared-ui-button--primary&viewMode=story', 'button.ui-button', 'Click me', 'story');
+    expect(errors).toEqual([]);
+  } finally {
+    await browser.close();
+  }
 }
 
 it('`npm start` builds and deploys the frontend to the local AWS, serves it through the edge, and Ctrl-C stops everything', async () => {
@@ -47,6 +85,8 @@ it('`npm start` builds and deploys the frontend to the local AWS, serves it thro
   expect((await get(`${endpoint}/pricing`, host)).body).toContain('<div id="app"></div>');
   expect((await get(`${endpoint}/storybook`, host)).headers.location).toBe('/storybook/');
   expect((await get(`${endpoint}/storybook/`, host)).body).toContain('storybook');
+
+  await checkInBrowser(site);
 
   child.kill('SIGINT');
   const [code] = await once(child, 'exit');
