@@ -64,12 +64,35 @@ it('`npm start` builds and deploys the frontend to the local AWS, serves it thro
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout.on('data', (d) => (output += d));
-  child.stderr.on('data', (d) => (output += d));
-  while (!output.includes('Press Ctrl-C to stop.')) {
-    const [event] = await Promise.race([once(child.stdout, 'data').then(() => ['data']), once(child, 'exit').then(() => ['exit'])]);
-    if (event === 'exit') throw new Error(`npm start exited early:\n${output}`);
+  const exited = once(child, 'exit');
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const onData = (d: Buffer) => {
+        output += d;
+        if (output.includes('Press Ctrl-C to stop.')) resolve();
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', (d) => (output += d));
+      void exited.then(() => reject(new Error(`npm start exited early:\n${output}`)));
+      // Fail (and so reach the finally below) well before jest's own timeout would abandon this test.
+      setTimeout(() => reject(new Error(`npm start printed no URL within 180 s:\n${output}`)), 180_000).unref();
+    });
+    await checkServedSite(output);
+    child.kill('SIGINT');
+    let timer: NodeJS.Timeout | undefined;
+    const stopped = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`npm start did not stop on SIGINT:\n${output}`)), 20_000)));
+    const [code] = await Promise.race([exited, stopped]).finally(() => clearTimeout(timer));
+    expect(code).toBe(0);
+    await expectPortClosed(new URL(/Open (http:\/\/\S+?)\//.exec(output)![1]).port);
+  } finally {
+    // Never leave the demo running (it would keep jest alive), whatever failed above.
+    if (child.exitCode === null) child.kill('SIGKILL');
   }
+  expect(output).not.toContain('npm start failed');
+}, 240_000);
+
+/** The deployed site through the edge over HTTP, then in the browser; after Ctrl-C the port is closed. */
+async function checkServedSite(output: string): Promise<void> {
   expect(output).toMatch(/uploaded\s+\d+/);
   const site = /Open (http:\/\/[a-z0-9]+\.cloudfront\.localhost:\d+)\//.exec(output)![1];
   const { host, port } = new URL(site);
@@ -87,14 +110,13 @@ it('`npm start` builds and deploys the frontend to the local AWS, serves it thro
   expect((await get(`${endpoint}/storybook/`, host)).body).toContain('storybook');
 
   await checkInBrowser(site);
+}
 
-  child.kill('SIGINT');
-  const [code] = await once(child, 'exit');
-  expect(code).toBe(0);
+async function expectPortClosed(port: string): Promise<void> {
   const refused = await new Promise<boolean>((resolve) => {
     const socket = connect(Number(port), '127.0.0.1');
     socket.on('connect', () => (socket.destroy(), resolve(false)));
     socket.on('error', () => resolve(true));
   });
   expect(refused).toBe(true);
-}, 240_000);
+}
