@@ -1,11 +1,10 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
-import { chromium } from 'playwright-core';
 
 const root = join(__dirname, '..', '..', '..');
 
@@ -19,49 +18,13 @@ function get(url: string, host: string): Promise<{ status: number; body: string;
   });
 }
 
-/**
- * What a person sees: Debian's Chromium (headless, through playwright-core) loads the site, a deep SPA route,
- * Storybook and a story through the local edge (Chromium resolves *.localhost itself), with no console
- * errors; screenshots go to test-results/screenshots.
- */
-async function checkInBrowser(site: string): Promise<void> {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  const shots = join(root, 'test-results', 'screenshots');
-  mkdirSync(shots, { recursive: true });
-  try {
-    const page = await browser.newPage();
-    const errors: string[] = [];
-    page.on('console', (message) => message.type() === 'error' && errors.push(message.text()));
-    page.on('pageerror', (error) => errors.push(error.message));
-    const visit = async (path: string, selector: string, text: string, name: string) => {
-      await page.goto(`${site}${path}`, { waitUntil: 'load' });
-      await expect(page.locator(selector).first().textContent({ timeout: 20_000 })).resolves.toContain(text);
-      await page.screenshot({ path: join(shots, `${name}.png`) });
-    };
-    await visit('/', 'main h1', 'Welcome to Acme Frontend', 'home');
-    await visit('/pricing', 'main h1', 'Pricing', 'deep-route');
-    await page.click('a[href="/about"]');
-    await expect(page.locator('main h1').textContent()).resolves.toBe('About');
-    await page.goto(`${site}/storybook/?path=/story/shared-ui-button--primary`, { waitUntil: 'load' });
-    const preview = page.frameLocator('#storybook-preview-iframe');
-    await expect(preview.locator('button.ui-button').textContent({ timeout: 30_000 })).resolves.toBe('Click me');
-    await page.screenshot({ path: join(shots, 'storybook.png') });
-    await visit('/storybook/iframe.html?id=shared-ui-button--primary&viewMode=story', 'button.ui-button', 'Click me', 'story');
-    expect(errors).toEqual([]);
-  } finally {
-    await browser.close();
-  }
-}
-
 it('`npm start` builds and deploys the frontend to the local AWS, serves it through the edge, and Ctrl-C stops everything', async () => {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NX_') && !k.startsWith('AWS_')));
   const child = spawn(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'tools', 'demo', 'start.ts')], {
     cwd: root,
     env: { ...env, LOCAL_AWS_PORT: '0', LOCAL_AWS_DATA_DIR: mkdtempSync(join(tmpdir(), 'demo-data-')), CI: 'true', NX_DAEMON: 'false' },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
   let output = '';
   const exited = once(child, 'exit');
@@ -78,7 +41,7 @@ it('`npm start` builds and deploys the frontend to the local AWS, serves it thro
       setTimeout(() => reject(new Error(`npm start printed no URL within 180 s:\n${output}`)), 180_000).unref();
     });
     await checkServedSite(output);
-    child.kill('SIGINT');
+    process.kill(-child.pid!, 'SIGINT'); // as Ctrl-C does: to the whole process group
     let timer: NodeJS.Timeout | undefined;
     const stopped = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`npm start did not stop on SIGINT:\n${output}`)), 20_000)));
     const [code] = await Promise.race([exited, stopped]).finally(() => clearTimeout(timer));
@@ -86,12 +49,16 @@ it('`npm start` builds and deploys the frontend to the local AWS, serves it thro
     await expectPortClosed(new URL(/Open (http:\/\/\S+?)\//.exec(output)![1]).port);
   } finally {
     // Never leave the demo running (it would keep jest alive), whatever failed above.
-    if (child.exitCode === null) child.kill('SIGKILL');
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
   }
   expect(output).not.toContain('npm start failed');
 }, 240_000);
 
-/** The deployed site through the edge over HTTP, then in the browser; after Ctrl-C the port is closed. */
+/** The deployed site through the local edge: the app, its immutable assets, a deep SPA route, Storybook. */
 async function checkServedSite(output: string): Promise<void> {
   expect(output).toMatch(/uploaded\s+\d+/);
   const site = /Open (http:\/\/[a-z0-9]+\.cloudfront\.localhost:\d+)\//.exec(output)![1];
@@ -109,7 +76,6 @@ async function checkServedSite(output: string): Promise<void> {
   expect((await get(`${endpoint}/storybook`, host)).headers.location).toBe('/storybook/');
   expect((await get(`${endpoint}/storybook/`, host)).body).toContain('storybook');
 
-  await checkInBrowser(site);
 }
 
 async function expectPortClosed(port: string): Promise<void> {
