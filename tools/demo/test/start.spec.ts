@@ -4,19 +4,9 @@ import { mkdtempSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { request } from 'node:http';
+import { getWithHost } from 'local-aws';
 
 const root = join(__dirname, '..', '..', '..');
-
-function get(url: string, host: string): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    request(url, { headers: { host } }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
-    }).on('error', reject).end();
-  });
-}
 
 it('`npm start` builds and deploys the frontend to the local AWS, serves it through the edge, and Ctrl-C stops everything', async () => {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NX_') && !k.startsWith('AWS_')));
@@ -65,15 +55,19 @@ async function checkServedSite(output: string): Promise<void> {
   const { host, port } = new URL(site);
   const endpoint = `http://127.0.0.1:${port}`;
 
+  const get = async (url: string, hostHeader: string) => {
+    const response = await getWithHost(url, hostHeader);
+    return { ...response, body: response.body.toString('utf8') };
+  };
   const home = await get(`${endpoint}/`, host);
   expect(home.status).toBe(200);
   expect(home.body).toContain('<div id="app"></div>');
   const script = /src="(\/assets\/index-[^"]+\.js)"/.exec(home.body)![1];
   const asset = await get(`${endpoint}${script}`, host);
   expect(asset.status).toBe(200);
-  expect(asset.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+  expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
   expect((await get(`${endpoint}/pricing`, host)).body).toContain('<div id="app"></div>');
-  expect((await get(`${endpoint}/storybook`, host)).headers.location).toBe('/storybook/');
+  expect((await get(`${endpoint}/storybook`, host)).headers.get('location')).toBe('/storybook/');
   expect((await get(`${endpoint}/storybook/`, host)).body).toContain('storybook');
 
 }

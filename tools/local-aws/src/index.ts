@@ -1,3 +1,3 @@
 export { start, EDGE_DOMAIN, type LocalAws, type LocalAwsOptions } from './server';
 export type { JobRequest, Job } from './codepipeline/api';
-export { startLocalAws, edgeGet, type LocalAwsHarness } from './testing';
+export { startLocalAws, edgeGet, getWithHost, type LocalAwsHarness } from './testing';

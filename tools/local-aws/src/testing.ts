@@ -64,11 +64,10 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
   };
 }
 
-/** GET through a distribution's local edge without relying on `*.localhost` name resolution (fetch cannot set Host). */
-export function edgeGet(aws: LocalAws, distributionId: string, path: string, headers: Record<string, string> = {}) {
-  const host = new URL(aws.edgeUrl(distributionId)).host;
+/** GET `url` with the given Host header: reaches a local edge without `*.localhost` name resolution (fetch cannot set Host). */
+export function getWithHost(url: string, host: string, headers: Record<string, string> = {}) {
   return new Promise<{ status: number; headers: Headers; body: Buffer }>((resolve, reject) => {
-    const req = request(`${aws.url}${path}`, { headers: { ...headers, host } }, (res) => {
+    const req = request(url, { headers: { ...headers, host } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
@@ -80,4 +79,9 @@ export function edgeGet(aws: LocalAws, distributionId: string, path: string, hea
     req.on('error', reject);
     req.end();
   });
+}
+
+/** GET a path through a distribution's local edge. */
+export function edgeGet(aws: LocalAws, distributionId: string, path: string, headers: Record<string, string> = {}) {
+  return getWithHost(`${aws.url}${path}`, new URL(aws.edgeUrl(distributionId)).host, headers);
 }
