@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { CodePipelineClient, CreatePipelineCommand, StartPipelineExecutionCommand } from '@aws-sdk/client-codepipeline';
 import { startLocalAws, type LocalAwsHarness } from 'local-aws';
 import { parse } from 'yaml';
-import { repoRoot } from './workspace';
+import { PLUGIN_FROM_SOURCE_FILES, repoRoot } from './workspace';
 
 /**
  * CodeBuild running this repository's buildspec.yml on real git history: a shallow clone of a bare repository
@@ -94,8 +94,7 @@ beforeAll(async () => {
   write(source, {
     'package.json': JSON.stringify({ name: 'affected-workspace', private: true }),
     'nx.json': JSON.stringify({ useDaemonProcess: false, defaultBase: 'main' }),
-    'tsconfig.base.json': JSON.stringify({ compilerOptions: { module: 'commonjs', target: 'es2022', esModuleInterop: true }, include: ['*.d.ts'] }),
-    'workspace.d.ts': 'export {};\n',
+    ...PLUGIN_FROM_SOURCE_FILES,
     '.gitignore': 'node_modules\ndist\n.nx\n',
     'frontend/project.json': JSON.stringify({
       name: 'frontend', root: 'frontend', implicitDependencies: ['shared-ui'],

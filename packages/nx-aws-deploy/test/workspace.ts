@@ -6,6 +6,12 @@ import { dirname, join } from 'node:path';
 /** Root of this repository, whose node_modules (with this plugin linked in) the test workspaces share. */
 export const repoRoot = join(__dirname, '..', '..', '..');
 
+/** Nx loads the plugin from its TypeScript source in test workspaces (users get the built package) and wants a tsconfig for that. */
+export const PLUGIN_FROM_SOURCE_FILES: Record<string, string> = {
+  'tsconfig.base.json': JSON.stringify({ compilerOptions: { module: 'commonjs', target: 'es2022', esModuleInterop: true }, include: ['*.d.ts'] }),
+  'workspace.d.ts': 'export {};\n',
+};
+
 export interface TestWorkspace {
   root: string;
   /** Runs the workspace's nx with the given arguments and extra environment. */
@@ -24,9 +30,7 @@ export function createWorkspace(projects: Record<string, { targets: Record<strin
   const root = mkdtempSync(join(tmpdir(), 'nx-aws-deploy-ws-'));
   writeFileSync(join(root, 'package.json'), JSON.stringify({ name: 'test-workspace', private: true }));
   writeFileSync(join(root, 'nx.json'), JSON.stringify({ useDaemonProcess: false }));
-  // Nx loads the plugin from its TypeScript source here (users get the built package) and wants a tsconfig for that.
-  writeFileSync(join(root, 'tsconfig.base.json'), JSON.stringify({ compilerOptions: { module: 'commonjs', target: 'es2022', esModuleInterop: true }, include: ['*.d.ts'] }));
-  writeFileSync(join(root, 'workspace.d.ts'), 'export {};\n');
+  for (const [path, data] of Object.entries(PLUGIN_FROM_SOURCE_FILES)) writeFileSync(join(root, path), data);
   symlinkSync(join(repoRoot, 'node_modules'), join(root, 'node_modules'));
   for (const [name, { targets }] of Object.entries(projects)) {
     mkdirSync(join(root, name), { recursive: true });
