@@ -1,10 +1,9 @@
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { CodePipelineClient, CreatePipelineCommand, StartPipelineExecutionCommand } from '@aws-sdk/client-codepipeline';
 import { startLocalAws, type LocalAwsHarness } from 'local-aws';
-import { parse } from 'yaml';
+import { exec, finishExecution, git, pushedRepository, runCodeBuild } from './codebuild';
 import { PLUGIN_FROM_SOURCE_FILES, repoRoot } from './workspace';
 
 /**
@@ -15,66 +14,26 @@ import { PLUGIN_FROM_SOURCE_FILES, repoRoot } from './workspace';
  */
 let local: LocalAwsHarness;
 let codepipeline: CodePipelineClient;
-let source: string;
-let bare: string;
-let runs = 0;
+let repo: ReturnType<typeof pushedRepository>;
 const BUCKET = 'affected-site';
-const buildspec = parse(readFileSync(join(repoRoot, 'buildspec.yml'), 'utf8'));
-
-const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } }).trim();
-
-function write(root: string, files: Record<string, string>) {
-  for (const [path, data] of Object.entries(files)) {
-    mkdirSync(dirname(join(root, path)), { recursive: true });
-    writeFileSync(join(root, path), data);
-  }
-}
-
-/** Commits files in the developer's checkout and pushes to the bare repository; returns the commit. */
-function commit(files: Record<string, string>, message: string): string {
-  write(source, files);
-  git(source, 'add', '-A');
-  git(source, 'commit', '-q', '-m', message);
-  git(source, 'push', '-q', 'origin', 'HEAD:main');
-  return git(source, 'rev-parse', 'HEAD');
-}
-
-function exec(command: string, args: string[], cwd: string, env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd, env: { ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const commit = (files: Record<string, string>, message: string) => repo.commit(files, message);
 
 /** One pipeline execution at `head`: CodeBuild's shallow clone, set-shas, nx affected -t deploy; then its final status. */
 async function pipelineRun(head: string, finalStatus: 'Succeeded' | 'Failed' = 'Succeeded') {
-  const { pipelineExecutionId } = await codepipeline.send(new StartPipelineExecutionCommand({
-    name: 'web', sourceRevisions: [{ actionName: 'Source', revisionType: 'COMMIT_ID', revisionValue: head }],
-  }));
-  const clone = join(mkdtempSync(join(tmpdir(), 'codebuild-')), `src${++runs}`);
-  git(tmpdir(), 'clone', '-q', '--depth=1', '--branch=main', `file://${bare}`, clone);
-  symlinkSync(join(repoRoot, 'node_modules'), join(clone, 'node_modules'));
-  const env = {
-    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NX_'))) as Record<string, string>,
-    PATH: `${join(repoRoot, 'node_modules', '.bin')}:${process.env.PATH}`,
-    ...local.env, CODEBUILD_RESOLVED_SOURCE_VERSION: head, CODEBUILD_INITIATOR: 'codepipeline/web', CI: 'true', NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false',
-  };
   await local.resetRequests();
-  // The repository's own buildspec.yml, pre_build and build phases, as CodeBuild runs them.
-  const script = [...buildspec.phases.pre_build.commands, ...buildspec.phases.build.commands, 'printf "NX_BASE=%s\\nNX_HEAD=%s\\nNX_AFFECTED_ALL=%s\\n" "$NX_BASE" "$NX_HEAD" "$NX_AFFECTED_ALL" >&3'].join('\n');
-  const run = await exec('bash', ['-e', '-c', `exec 3>exports.txt\n${script}`], clone, { ...env, SITE_BUCKET: BUCKET });
-  expect([run.code, run.stderr]).toEqual([0, expect.anything()]);
-  const exported = Object.fromEntries(readFileSync(join(clone, 'exports.txt'), 'utf8').trim().split('\n').map((l) => l.split('=') as [string, string]));
-  await fetch(`${local.aws.url}/_local/codepipeline/executions/${pipelineExecutionId}`, { method: 'PUT', body: JSON.stringify({ status: finalStatus }) });
+  const run = await runCodeBuild({
+    local, pipeline: 'web', bare: repo.bare, head, buildspecFile: join(repoRoot, 'buildspec.yml'), phases: ['pre_build', 'build'],
+    nodeModules: join(repoRoot, 'node_modules'),
+    // As the generated CodeBuild project sets them: this pipeline ships the frontend.
+    env: { SITE_BUCKET: BUCKET, DEPLOY_PROJECTS: 'frontend', DISTRIBUTION_ID: '' },
+  });
+  expect([run.code, run.log]).toEqual([0, expect.anything()]);
+  await finishExecution(local, run.pipelineExecutionId, finalStatus);
   const requests = await local.requests();
   return {
-    log: run.stderr,
-    exported,
-    built: existsSync(join(clone, 'dist', 'frontend', 'index.html')),
+    log: run.log,
+    exported: run.exported,
+    built: existsSync(join(run.clone, 'dist', 'frontend', 'index.html')),
     uploads: requests['s3.PutObject'] ?? 0,
     page: await local.cli(['s3', 'cp', `s3://${BUCKET}/index.html`, '-']).then((r) => r.stdout, () => ''),
   };
@@ -86,12 +45,11 @@ beforeAll(async () => {
   await codepipeline.send(new CreatePipelineCommand({ pipeline: { name: 'web', roleArn: 'arn:aws:iam::000000000000:role/p', artifactStore: { type: 'S3', location: 'artifacts' }, stages: [] } }));
   await local.cli(['s3', 'mb', `s3://${BUCKET}`]);
 
-  const root = mkdtempSync(join(tmpdir(), 'affected-'));
-  source = join(root, 'source');
-  bare = join(root, 'origin.git');
+  const source = join(mkdtempSync(join(tmpdir(), 'affected-')), 'source');
   mkdirSync(source);
   const build = "node -e \"const fs=require('fs');fs.mkdirSync('dist/frontend',{recursive:true});fs.writeFileSync('dist/frontend/index.html',fs.readFileSync('frontend/src/page.txt','utf8')+' / '+fs.readFileSync('shared-ui/src/ui.txt','utf8'))\"";
-  write(source, {
+  repo = pushedRepository(source);
+  repo.commit({
     'package.json': JSON.stringify({ name: 'affected-workspace', private: true }),
     'nx.json': JSON.stringify({ useDaemonProcess: false, defaultBase: 'main' }),
     ...PLUGIN_FROM_SOURCE_FILES,
@@ -106,12 +64,9 @@ beforeAll(async () => {
     'frontend/src/page.txt': 'page v1',
     'shared-ui/project.json': JSON.stringify({ name: 'shared-ui', root: 'shared-ui' }),
     'shared-ui/src/ui.txt': 'ui v1',
-    'backend/project.json': JSON.stringify({ name: 'backend', root: 'backend', targets: { build: { executor: 'nx:run-commands', options: { command: 'echo backend' } } } }),
+    'backend/project.json': JSON.stringify({ name: 'backend', root: 'backend', targets: { build: { executor: 'nx:run-commands', options: { command: 'echo backend' } }, deploy: { executor: 'nx:run-commands', options: { command: 'echo deploying backend' } } } }),
     'backend/src/server.txt': 'server v1',
-  });
-  git(root, 'init', '-q', '--bare', '-b', 'main', bare);
-  git(source, 'init', '-q', '-b', 'main');
-  git(source, 'remote', 'add', 'origin', bare);
+  }, 'initial workspace');
 });
 
 afterAll(async () => {
@@ -122,7 +77,8 @@ afterAll(async () => {
 // One history, in order, as a team would push it.
 describe('affected-driven CI in CodeBuild', () => {
   it('deploys everything on the first run, when no deploy has succeeded yet, and says so', async () => {
-    const first = await pipelineRun(commit({}, 'initial workspace'));
+    const first = await pipelineRun(git(repo.source, 'rev-parse', 'HEAD'));
+    expect(first.log).not.toContain('deploying backend'); // DEPLOY_PROJECTS: only this pipeline's frontend
     expect(first.exported.NX_AFFECTED_ALL).toBe('true');
     expect(first.log).toMatch(/no successful deploy recorded in the last Succeeded execution of pipeline web \(first run\): everything is affected/);
     expect(first.page).toBe('page v1 / ui v1');
@@ -170,12 +126,12 @@ describe('affected-driven CI in CodeBuild', () => {
   });
 
   it('without a pipeline, takes the base from the deploy marker the last CodeBuild deploy wrote to the bucket', async () => {
-    const deployed = git(source, 'rev-parse', 'HEAD');
+    const deployed = git(repo.source, 'rev-parse', 'HEAD');
     const marker = JSON.parse((await local.cli(['s3', 'cp', `s3://${BUCKET}/.nx-aws-deploy/last-deploy.json`, '-'])).stdout);
     expect(marker).toMatchObject({ commit: deployed, project: 'frontend' });
     const head = commit({ 'backend/src/server.txt': 'server v7' }, 'no pipeline');
     const clone = join(mkdtempSync(join(tmpdir(), 'codebuild-')), 'src');
-    git(tmpdir(), 'clone', '-q', '--depth=1', '--branch=main', `file://${bare}`, clone);
+    git(tmpdir(), 'clone', '-q', '--depth=1', '--branch=main', `file://${repo.bare}`, clone);
     symlinkSync(join(repoRoot, 'node_modules'), join(clone, 'node_modules'));
     const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NX_'))) as Record<string, string>, ...local.env, NX_DAEMON: 'false' };
     const result = await exec(process.execPath, [join(repoRoot, 'packages/nx-aws-deploy/bin/nx-aws-deploy.js'), 'set-shas', `--bucket=${BUCKET}`], clone, env);

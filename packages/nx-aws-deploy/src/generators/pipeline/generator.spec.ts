@@ -1,0 +1,188 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, posix } from 'node:path';
+import { addProjectConfiguration, readJson, readNxJson, type Tree } from '@nx/devkit';
+import { createTreeWithEmptyWorkspace } from 'nx/src/devkit-testing-exports';
+import { danglingReferences, parseTemplate, referencedNames, roleStatements, type Template } from '../../../test/cloudformation';
+import { repoRoot } from '../../../test/workspace';
+import { LAMBDA_ZIP_IN_NODE_MODULES, pipelineGenerator, VIEWER_REQUEST_FUNCTION_FILE } from './generator';
+import type { PipelineGeneratorSchema } from './schema';
+
+let tree: Tree;
+beforeEach(() => {
+  tree = createTreeWithEmptyWorkspace();
+  addProjectConfiguration(tree, 'frontend', { root: 'apps/frontend', targets: { build: { command: 'vite build', outputs: ['{workspaceRoot}/dist/apps/frontend'] } } });
+  addProjectConfiguration(tree, 'backend', { root: 'apps/backend', targets: {} });
+});
+
+async function generate(options: Partial<PipelineGeneratorSchema> = {}): Promise<{ text: string; template: Template }> {
+  await pipelineGenerator(tree, { project: 'frontend', skipFormat: true, ...options });
+  const text = tree.read(`${options.directory ?? 'infra'}/frontend-${options.environment ?? 'prod'}.yml`, 'utf8')!;
+  return { text, template: parseTemplate(text) };
+}
+
+const VARIANTS: Partial<PipelineGeneratorSchema>[] = [
+  {},
+  { environment: 'dev' },
+  { environment: 'staging-eu', bucket: 'acme-frontend-staging', spaFallback: false, repository: 'acme/web', branch: 'release', connectionArn: 'arn:aws:codeconnections:eu-west-1:123456789012:connection/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab' },
+];
+
+describe('pipeline generator', () => {
+  it('writes the affected-driven buildspec.yml (the one this repository deploys itself with) and the template', async () => {
+    await generate();
+    expect(tree.read('buildspec.yml', 'utf8')).toBe(readFileSync(join(repoRoot, 'buildspec.yml'), 'utf8'));
+    expect(tree.exists('infra/frontend-prod.yml')).toBe(true);
+  });
+
+  it.each(VARIANTS)('%j: every Ref, GetAtt, Sub variable and DependsOn names something in the template', async (options) => {
+    const { template } = await generate(options);
+    expect(danglingReferences(template)).toEqual([]);
+  });
+
+  it.each(VARIANTS)('%j: IAM is least privilege, and the only "*" is PutJob*, with the comment that says why', async (options) => {
+    const { text, template } = await generate(options);
+    const statements = roleStatements(template);
+    expect(statements.length).toBeGreaterThan(10);
+    for (const s of statements) {
+      expect(s.Effect).toBe('Allow');
+      expect(s.Action.filter((a) => a.includes('*'))).toEqual([]);
+      if (s.Resource.includes('*')) expect([s.role, s.Action]).toEqual(['InvalidateRole', ['codepipeline:PutJobSuccessResult', 'codepipeline:PutJobFailureResult']]);
+      // Otherwise scoped to this stack: every resource is built from its names, with "*" only for the keys below one path.
+      else for (const resource of s.Resource) expect(String((resource as any)['Fn::Sub'] ?? '').replace(/\/\*$/, '')).not.toContain('*');
+      if (!s.Resource.includes('*')) expect(s.Resource.every((resource) => typeof resource === 'object')).toBe(true);
+    }
+    expect(text).toMatch(/# PutJobSuccessResult and PutJobFailureResult support no resource-level permissions: IAM\n\s+# accepts only "\*"/);
+
+    const resourcesOf = (role: string, action: string) => statements.filter((s) => s.role === role && s.Action.includes(action)).flatMap((s) => s.Resource.flatMap(referencedNames));
+    // The build writes and deletes only in the site bucket (and hands its artifact to the pipeline's store).
+    expect(resourcesOf('BuildRole', 's3:DeleteObject')).toEqual(['SiteBucket']);
+    expect(resourcesOf('BuildRole', 's3:PutObject').sort()).toEqual(['ArtifactBucket', 'SiteBucket']);
+    expect(statements.find((s) => s.Sid === 'BuildParameters')!.Resource).toEqual([{ 'Fn::Sub': `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter/frontend/${options.environment ?? 'prod'}/*` }]);
+    expect(resourcesOf('BuildRole', 'codepipeline:ListPipelineExecutions')).toEqual([]); // the pipeline's own ARN, by name
+    expect(statements.find((s) => s.Sid === 'LastSuccessfulDeploy')!.Resource).toEqual([{ 'Fn::Sub': 'arn:${AWS::Partition}:codepipeline:${AWS::Region}:${AWS::AccountId}:${AWS::StackName}' }]);
+    // The Lambda invalidates only this distribution and touches no bucket.
+    expect(statements.find((s) => s.Action.includes('cloudfront:CreateInvalidation'))).toMatchObject({
+      role: 'InvalidateRole',
+      Action: ['cloudfront:CreateInvalidation', 'cloudfront:GetInvalidation', 'cloudfront:GetDistributionConfig'],
+      Resource: [{ 'Fn::Sub': 'arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${Distribution}' }],
+    });
+    expect(statements.filter((s) => s.role === 'InvalidateRole' && s.Action.some((a) => a.startsWith('s3:')))).toEqual([]);
+  });
+
+  it('keeps the bucket private: Block Public Access, and reads only by this distribution through Origin Access Control', async () => {
+    const { template } = await generate();
+    const r = template.Resources;
+    expect(r.SiteBucket.Properties!.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+    const [read] = r.SiteBucketPolicy.Properties!.PolicyDocument.Statement;
+    expect(read).toMatchObject({ Effect: 'Allow', Principal: { Service: 'cloudfront.amazonaws.com' }, Action: 's3:GetObject' });
+    expect(read.Condition.StringEquals['AWS:SourceArn']).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${Distribution}' });
+    const config = r.Distribution.Properties!.DistributionConfig;
+    expect(config.DefaultRootObject).toBe('index.html');
+    expect(config.Origins[0]).toMatchObject({ DomainName: { 'Fn::GetAtt': ['SiteBucket', 'RegionalDomainName'] }, OriginAccessControlId: { 'Fn::GetAtt': ['OriginAccessControl', 'Id'] } });
+    expect(config.CustomErrorResponses.map((e: any) => [e.ErrorCode, e.ResponseCode, e.ResponsePagePath])).toEqual([[403, 200, '/index.html'], [404, 200, '/index.html']]);
+  });
+
+  it('builds a pipeline source (full clone) → affected deploy → invalidation of this distribution', async () => {
+    const { template } = await generate({ repository: 'acme/web' });
+    const r = template.Resources;
+    const stages = r.Pipeline.Properties!.Stages;
+    expect(stages.map((s: any) => s.Name)).toEqual(['Source', 'Build', 'Invalidate']);
+    expect(stages[0].Actions[0].Configuration).toMatchObject({ ConnectionArn: { Ref: 'ConnectionArn' }, FullRepositoryId: { Ref: 'RepositoryId' }, OutputArtifactFormat: 'CODEBUILD_CLONE_REF' });
+    expect(stages[1].Actions[0].Configuration.ProjectName).toEqual({ Ref: 'BuildProject' });
+    expect(stages[2].Actions[0]).toMatchObject({ ActionTypeId: { Category: 'Invoke', Provider: 'Lambda' }, InputArtifacts: stages[1].Actions[0].OutputArtifacts });
+    const userParameters = stages[2].Actions[0].Configuration.UserParameters['Fn::Sub'].replace('${Distribution}', 'E123EXAMPLE');
+    expect(JSON.parse(userParameters)).toEqual({ distributionId: 'E123EXAMPLE' });
+    expect(r.BuildProject.Properties!.Environment.EnvironmentVariables).toEqual([
+      { Name: 'SITE_BUCKET', Value: { Ref: 'SiteBucket' } },
+      { Name: 'DISTRIBUTION_ID', Value: { Ref: 'Distribution' } },
+      { Name: 'DEPLOY_PROJECTS', Value: 'frontend' },
+    ]);
+    expect(r.InvalidateFunction.Properties).toMatchObject({ Runtime: 'nodejs22.x', Handler: 'index.handler' });
+    expect(template.Parameters).toMatchObject({ RepositoryId: { Default: 'acme/web' }, BranchName: { Default: 'main' } });
+  });
+
+  it.each([['infra'], ['deploy/aws']])('points the Lambda code (directory %s) at the zip the package ships, relative to the template', async (directory) => {
+    const { template } = await generate({ directory });
+    const code = template.Resources.InvalidateFunction.Properties!.Code as string;
+    expect(posix.normalize(posix.join(directory, code))).toBe(LAMBDA_ZIP_IN_NODE_MODULES);
+  });
+
+  it('dev: runs the Storybook/SPA CloudFront Function on viewer-request; other environments do not have it', async () => {
+    const dev = (await generate({ environment: 'dev' })).template.Resources;
+    expect(dev.ViewerRequestFunction.Properties).toMatchObject({ AutoPublish: true, FunctionConfig: { Runtime: 'cloudfront-js-2.0' } });
+    expect(dev.ViewerRequestFunction.Properties!.FunctionCode).toBe(readFileSync(VIEWER_REQUEST_FUNCTION_FILE, 'utf8'));
+    expect(dev.Distribution.Properties!.DistributionConfig.DefaultCacheBehavior.FunctionAssociations).toEqual([
+      { EventType: 'viewer-request', FunctionARN: { 'Fn::GetAtt': ['ViewerRequestFunction', 'FunctionARN'] } },
+    ]);
+    const prod = (await generate({ environment: 'prod' })).template.Resources;
+    expect(prod.ViewerRequestFunction).toBeUndefined();
+    expect(prod.Distribution.Properties!.DistributionConfig.DefaultCacheBehavior.FunctionAssociations).toBeUndefined();
+  });
+
+  it('without SPA fallback, missing paths stay errors; a chosen bucket name is used', async () => {
+    const { template } = await generate({ spaFallback: false, bucket: 'acme-frontend-prod' });
+    expect(template.Resources.Distribution.Properties!.DistributionConfig.CustomErrorResponses).toBeUndefined();
+    expect(template.Resources.SiteBucket.Properties!.BucketName).toBe('acme-frontend-prod');
+  });
+
+  it('registers the plugin and gives the project the inferred deploy target; running it twice changes nothing', async () => {
+    await generate({ environment: 'dev' });
+    expect(readNxJson(tree)!.plugins).toEqual([expect.objectContaining({ plugin: 'nx-aws-deploy' })]);
+    expect(readJson(tree, 'apps/frontend/nx-aws-deploy.json')).toEqual({});
+    const once = tree.listChanges().map((c) => [c.path, c.content?.toString()]);
+    await generate({ environment: 'dev' });
+    expect(tree.listChanges().map((c) => [c.path, c.content?.toString()])).toEqual(once);
+  });
+
+  it("keeps the user's own buildspec.yml and deploy config", async () => {
+    tree.write('buildspec.yml', 'version: 0.2\n# mine\n');
+    tree.write('apps/frontend/nx-aws-deploy.json', '{"bucket":"mine"}');
+    await generate();
+    expect(tree.read('buildspec.yml', 'utf8')).toBe('version: 0.2\n# mine\n');
+    expect(readJson(tree, 'apps/frontend/nx-aws-deploy.json')).toEqual({ bucket: 'mine' });
+  });
+
+  it('accepts a build target that an Nx plugin infers from vite.config.ts', async () => {
+    addProjectConfiguration(tree, 'admin', { root: 'apps/admin', targets: {} });
+    tree.write('apps/admin/vite.config.ts', 'export default {};');
+    await pipelineGenerator(tree, { project: 'admin', skipFormat: true });
+    expect(tree.exists('infra/admin-prod.yml')).toBe(true);
+  });
+
+  it.each<[Partial<PipelineGeneratorSchema>, RegExp]>([
+    [{ project: 'nope' }, /--project: "nope" is not a project in this workspace/],
+    [{ project: 'backend' }, /--project: "backend" has no build target/],
+    [{ environment: 'Prod' }, /--environment: "Prod" must start with a lower-case letter/],
+    [{ environment: 'my env' }, /--environment: "my env"/],
+    [{ environment: '1dev' }, /--environment: "1dev"/],
+    [{ environment: 'a-very-long-environment' }, /--environment: "a-very-long-environment"/],
+    [{ bucket: 'Acme_Site' }, /--bucket: "Acme_Site" is not a bucket name S3 accepts/],
+    [{ bucket: '192.168.1.1' }, /--bucket: "192.168.1.1" is not a bucket name S3 accepts/],
+    [{ repository: 'web' }, /--repository: "web" must be owner\/name/],
+    [{ connectionArn: 'arn:aws:iam::123456789012:role/x' }, /--connectionArn: .* is not a CodeConnections connection ARN/],
+    [{ branch: 'my branch' }, /--branch: "my branch" is not a git branch name/],
+    [{ directory: '../outside' }, /--directory: "..\/outside" must be a folder inside the workspace/],
+  ])('refuses %j with one error naming the option, and writes nothing', async (options, message) => {
+    const before = tree.listChanges().length;
+    await expect(generate(options)).rejects.toThrow(message);
+    expect(tree.listChanges()).toHaveLength(before);
+  });
+
+  const cfnLint = (() => {
+    try {
+      return execFileSync('cfn-lint', ['--version'], { encoding: 'utf8' }).trim();
+    } catch {
+      return undefined;
+    }
+  })();
+  // cfn-lint is a Python tool: present on this kind of machine, not installable where PyPI is out of reach;
+  // the structural tests above run everywhere.
+  (cfnLint ? it : it.skip).each(VARIANTS)(`%j passes ${cfnLint ?? 'cfn-lint (not installed)'}`, async (options) => {
+    const { text } = await generate(options);
+    const file = join(mkdtempSync(join(tmpdir(), 'cfn-lint-')), 'template.yml');
+    writeFileSync(file, text);
+    // W3002: a local Code path is what `aws cloudformation package` expects; it is the documented way to ship the zip.
+    expect(() => execFileSync('cfn-lint', ['--ignore-checks', 'W3002', '--', file], { encoding: 'utf8' })).not.toThrow();
+  });
+});

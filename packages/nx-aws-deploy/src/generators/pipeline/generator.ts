@@ -1,0 +1,128 @@
+import { readFileSync } from 'node:fs';
+import { join, posix } from 'node:path';
+import { formatFiles, generateFiles, getProjects, joinPathFragments, logger, normalizePath, type ProjectConfiguration, type Tree } from '@nx/devkit';
+import { isValidBucketName } from '../../lib/deploy/bucket-name';
+import { UserError } from '../../lib/util/errors';
+import { DEPLOY_CONFIG_FILE } from '../../plugins/deploy-targets';
+import { initGenerator, PLUGIN_NAME } from '../init/generator';
+import type { PipelineGeneratorSchema } from './schema';
+
+/** Where the built package ships the invalidation Lambda (packages/pipeline-invalidate-lambda), from the workspace root. */
+export const LAMBDA_ZIP_IN_NODE_MODULES = `node_modules/${PLUGIN_NAME}/lambda/function.zip`;
+export const VIEWER_REQUEST_FUNCTION_FILE = join(__dirname, '..', '..', 'lib', 'cloudfront-function', 'viewer-request.js');
+
+/** Part of stack, role and function names: short, and valid in all of them. */
+const ENVIRONMENT_NAME = /^[a-z][a-z0-9-]{0,15}$/;
+const REPOSITORY_ID = /^[^/\s]+\/[^/\s]+$/;
+const CONNECTION_ARN = /^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:[0-9]{12}:connection\/[0-9a-f-]+$/;
+/** Config files from which Nx plugins (@nx/vite, @nx/webpack, @nx/next, …) infer a build target. */
+const INFERRED_BUILD_CONFIG = /^(vite|webpack|rspack|rsbuild|next|astro|svelte|nuxt)\.config\.[cm]?[jt]s$/;
+
+/**
+ * `nx g nx-aws-deploy:pipeline --project=frontend --environment=prod`: the affected-driven buildspec.yml and a
+ * CloudFormation template for the bucket, distribution, pipeline, invalidation Lambda and their least-privilege
+ * roles. Registers the plugin and gives the project a deploy target when it has none.
+ */
+export async function pipelineGenerator(tree: Tree, options: PipelineGeneratorSchema): Promise<void> {
+  const o = normalizeOptions(tree, options);
+  await initGenerator(tree, { skipFormat: true });
+  if (!o.projectConfig.targets?.deploy && !tree.exists(joinPathFragments(o.projectConfig.root, DEPLOY_CONFIG_FILE))) {
+    // The inferred deploy target; in the pipeline, CodeBuild passes the bucket and distribution.
+    tree.write(joinPathFragments(o.projectConfig.root, DEPLOY_CONFIG_FILE), '{}\n');
+  }
+  if (tree.exists('buildspec.yml')) {
+    const ours = readFileSync(join(__dirname, 'files', 'buildspec', 'buildspec.yml'), 'utf8');
+    if (tree.read('buildspec.yml', 'utf8') !== ours) logger.warn(`Kept your buildspec.yml; the pipeline expects the one in ${PLUGIN_NAME}'s pipeline generator (it reads SITE_BUCKET, DISTRIBUTION_ID and DEPLOY_PROJECTS).`);
+  } else {
+    generateFiles(tree, join(__dirname, 'files', 'buildspec'), '.', {});
+  }
+  const templatePath = joinPathFragments(o.directory, `${o.project}-${o.environment}.yml`);
+  generateFiles(tree, join(__dirname, 'files', 'infra'), o.directory, {
+    tmpl: '',
+    project: o.project,
+    environment: o.environment,
+    bucket: o.bucket,
+    repository: o.repository,
+    branch: o.branch,
+    connectionArn: o.connectionArn,
+    spaFallback: o.spaFallback,
+    templatePath,
+    // `aws cloudformation package` resolves this path from the template's folder.
+    lambdaZipPath: posix.relative(o.directory, LAMBDA_ZIP_IN_NODE_MODULES),
+    viewerRequestFunction: o.environment === 'dev' ? indent(readFileSync(VIEWER_REQUEST_FUNCTION_FILE, 'utf8'), 8) : '',
+  });
+  if (!options.skipFormat) await formatFiles(tree);
+  logger.info(
+    [
+      `Wrote ${templatePath}. Create the stack (once a CodeConnections connection to your repository is authorised):`,
+      `  aws cloudformation package --template-file ${templatePath} --s3-bucket <bucket-for-templates> --output-template-file packaged.yml`,
+      `  aws cloudformation deploy --template-file packaged.yml --stack-name ${o.project}-${o.environment} --capabilities CAPABILITY_IAM --parameter-overrides ConnectionArn=<arn> RepositoryId=<owner/repo>`,
+    ].join('\n'),
+  );
+}
+
+interface NormalizedOptions {
+  project: string;
+  projectConfig: ProjectConfiguration;
+  environment: string;
+  bucket: string;
+  repository: string;
+  branch: string;
+  connectionArn: string;
+  spaFallback: boolean;
+  directory: string;
+}
+
+/** Every option checked before anything is written: one error that names the option and what to do. */
+function normalizeOptions(tree: Tree, options: PipelineGeneratorSchema): NormalizedOptions {
+  const projectConfig = getProjects(tree).get(options.project);
+  if (!projectConfig) throw new UserError(`--project: "${options.project}" is not a project in this workspace; see \`nx show projects\`.`);
+  if (!hasBuild(tree, projectConfig)) {
+    throw new UserError(`--project: "${options.project}" has no build target, so there is nothing to deploy; add a "build" target whose "outputs" is the site folder.`);
+  }
+  const environment = options.environment ?? 'prod';
+  if (!ENVIRONMENT_NAME.test(environment)) {
+    throw new UserError(`--environment: "${environment}" must start with a lower-case letter and have at most 16 lower-case letters, digits and hyphens (it is part of the stack name), e.g. dev or prod.`);
+  }
+  if (options.bucket !== undefined && !isValidBucketName(options.bucket)) {
+    throw new UserError(`--bucket: "${options.bucket}" is not a bucket name S3 accepts: 3-63 lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit.`);
+  }
+  if (options.repository !== undefined && !REPOSITORY_ID.test(options.repository)) {
+    throw new UserError(`--repository: "${options.repository}" must be owner/name, e.g. acme/web.`);
+  }
+  if (options.connectionArn !== undefined && !CONNECTION_ARN.test(options.connectionArn)) {
+    throw new UserError(`--connectionArn: "${options.connectionArn}" is not a CodeConnections connection ARN (arn:aws:codeconnections:<region>:<account>:connection/<id>).`);
+  }
+  const branch = options.branch ?? 'main';
+  if (!/^[^\s'"~^:?*[\\]+$/.test(branch)) throw new UserError(`--branch: "${branch}" is not a git branch name.`);
+  const directory = normalizePath(options.directory ?? 'infra').replace(/^\.\/|\/$/g, '');
+  if (!directory || directory.startsWith('..') || directory.startsWith('/')) {
+    throw new UserError(`--directory: "${options.directory}" must be a folder inside the workspace, e.g. infra.`);
+  }
+  return {
+    project: options.project,
+    projectConfig,
+    environment,
+    bucket: options.bucket ?? '',
+    repository: options.repository ?? '',
+    branch,
+    connectionArn: options.connectionArn ?? '',
+    spaFallback: options.spaFallback ?? true,
+    directory,
+  };
+}
+
+/** An explicit build target, a package.json build script, or a config file from which an Nx plugin infers one. */
+function hasBuild(tree: Tree, project: ProjectConfiguration): boolean {
+  if (project.targets?.build) return true;
+  const packageJson = joinPathFragments(project.root, 'package.json');
+  if (tree.exists(packageJson) && JSON.parse(tree.read(packageJson, 'utf8')!).scripts?.build) return true;
+  return tree.children(project.root).some((file) => INFERRED_BUILD_CONFIG.test(file));
+}
+
+function indent(text: string, spaces: number): string {
+  const pad = ' '.repeat(spaces);
+  return text.trimEnd().split('\n').map((line) => (line ? pad + line : line)).join('\n');
+}
+
+export default pipelineGenerator;

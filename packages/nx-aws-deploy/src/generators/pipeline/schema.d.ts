@@ -1,0 +1,19 @@
+export interface PipelineGeneratorSchema {
+  /** The frontend this pipeline ships. */
+  project: string;
+  /** Environment name, part of the stack and resource names; `dev` adds the Storybook viewer-request Function. */
+  environment?: string;
+  /** Site bucket name; CloudFormation picks a unique one when unset. */
+  bucket?: string;
+  /** owner/name of the repository, as the CodeConnections source wants it. */
+  repository?: string;
+  /** Branch whose pushes deploy. */
+  branch?: string;
+  /** CodeConnections connection ARN (a template parameter; this sets its default). */
+  connectionArn?: string;
+  /** Answer unknown paths with /index.html (single-page apps). */
+  spaFallback?: boolean;
+  /** Folder for the infrastructure template, relative to the workspace root. */
+  directory?: string;
+  skipFormat?: boolean;
+}

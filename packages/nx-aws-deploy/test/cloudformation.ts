@@ -1,0 +1,105 @@
+import { parse, type ScalarTag, type CollectionTag } from 'yaml';
+
+/** A CloudFormation template as parsed: intrinsic-function tags become their long form ({ Ref }, { 'Fn::GetAtt' }, …). */
+export interface Template {
+  Parameters?: Record<string, unknown>;
+  Resources: Record<string, { Type: string; Properties?: Record<string, any>; DependsOn?: string | string[] }>;
+  Outputs?: Record<string, { Value: unknown }>;
+}
+
+const INTRINSICS = ['Ref', 'GetAtt', 'Sub', 'Join', 'Select', 'Split', 'If', 'Equals', 'Not', 'And', 'Or', 'FindInMap', 'ImportValue', 'GetAZs', 'Base64', 'Cidr'];
+
+function longForm(name: string): string {
+  return name === 'Ref' ? 'Ref' : `Fn::${name}`;
+}
+
+const customTags: (ScalarTag | CollectionTag)[] = INTRINSICS.flatMap((name) => [
+  { tag: `!${name}`, resolve: (value: string) => ({ [longForm(name)]: name === 'GetAtt' ? value.split('.') : value }) } as ScalarTag,
+  { tag: `!${name}`, collection: 'seq', resolve: (seq: any) => ({ [longForm(name)]: seq.toJSON() }) } as CollectionTag,
+]);
+
+export function parseTemplate(text: string): Template {
+  return parse(text, { customTags }) as Template;
+}
+
+const PSEUDO_PARAMETERS = new Set(['AWS::AccountId', 'AWS::Region', 'AWS::StackName', 'AWS::StackId', 'AWS::Partition', 'AWS::URLSuffix', 'AWS::NoValue']);
+
+/** Attributes each resource type of ours returns through Fn::GetAtt (from the CloudFormation resource reference). */
+const ATTRIBUTES: Record<string, string[]> = {
+  'AWS::S3::Bucket': ['Arn', 'DomainName', 'RegionalDomainName'],
+  'AWS::CloudFront::OriginAccessControl': ['Id'],
+  'AWS::CloudFront::Function': ['FunctionARN'],
+  'AWS::CloudFront::Distribution': ['DomainName', 'Id'],
+  'AWS::IAM::Role': ['Arn', 'RoleId'],
+  'AWS::CodeBuild::Project': ['Arn'],
+  'AWS::Lambda::Function': ['Arn'],
+  'AWS::Logs::LogGroup': ['Arn'],
+};
+
+/** Every Ref, GetAtt, ${…} in Sub and DependsOn that names nothing in the template (or an attribute its type lacks). */
+export function danglingReferences(template: Template): string[] {
+  const problems: string[] = [];
+  const parameters = new Set(Object.keys(template.Parameters ?? {}));
+  const resources = template.Resources;
+  const checkName = (name: string, where: string) => {
+    if (!parameters.has(name) && !resources[name] && !PSEUDO_PARAMETERS.has(name)) problems.push(`${where}: ${name} does not exist`);
+  };
+  const checkAttribute = (resource: string, attribute: string, where: string) => {
+    const type = resources[resource]?.Type;
+    if (!type) problems.push(`${where}: GetAtt ${resource}.${attribute}: no such resource`);
+    else if (!ATTRIBUTES[type]?.includes(attribute)) problems.push(`${where}: ${type} has no attribute ${attribute}`);
+  };
+  const walk = (node: unknown, where: string): void => {
+    if (Array.isArray(node)) return node.forEach((item, i) => walk(item, `${where}[${i}]`));
+    if (!node || typeof node !== 'object') return;
+    for (const [key, value] of Object.entries(node)) {
+      if (key === 'Ref') checkName(value as string, where);
+      else if (key === 'Fn::GetAtt') checkAttribute((value as string[])[0], (value as string[])[1], where);
+      else if (key === 'Fn::Sub') {
+        const [text, variables] = typeof value === 'string' ? [value, {}] : (value as [string, Record<string, unknown>]);
+        for (const [, ref] of text.matchAll(/\$\{([^!}][^}]*)\}/g)) {
+          if (ref in variables) continue;
+          const [name, attribute] = ref.split('.');
+          if (attribute && !name.startsWith('AWS::')) checkAttribute(name, attribute, where);
+          else checkName(name, where);
+        }
+        walk(variables, where);
+      } else walk(value, `${where}.${key}`);
+    }
+  };
+  for (const [name, resource] of Object.entries(resources)) {
+    for (const dependency of [resource.DependsOn ?? []].flat()) if (!resources[dependency]) problems.push(`${name}.DependsOn: ${dependency} does not exist`);
+    walk(resource.Properties, name);
+  }
+  walk(template.Outputs, 'Outputs');
+  return problems;
+}
+
+export interface PolicyStatement {
+  role: string;
+  Sid?: string;
+  Effect: string;
+  Action: string[];
+  Resource: unknown[];
+}
+
+/** The statements of every inline policy of every IAM role, actions and resources as lists. */
+export function roleStatements(template: Template): PolicyStatement[] {
+  return Object.entries(template.Resources)
+    .filter(([, r]) => r.Type === 'AWS::IAM::Role')
+    .flatMap(([role, r]) =>
+      (r.Properties!.Policies ?? []).flatMap((policy: any) =>
+        policy.PolicyDocument.Statement.map((s: any) => ({ role, Sid: s.Sid, Effect: s.Effect, Action: [s.Action].flat(), Resource: [s.Resource].flat() })),
+      ),
+    );
+}
+
+/** The resources a Sub/GetAtt/Ref value points at, e.g. `${SiteBucket.Arn}/*` → ['SiteBucket']. */
+export function referencedNames(value: unknown): string[] {
+  if (typeof value === 'string') return [];
+  const node = value as Record<string, any>;
+  if (node.Ref) return [node.Ref];
+  if (node['Fn::GetAtt']) return [node['Fn::GetAtt'][0]];
+  if (node['Fn::Sub']) return [...String(node['Fn::Sub']).matchAll(/\$\{([^}.]+)[^}]*\}/g)].map((m) => m[1]).filter((n) => !n.startsWith('AWS::'));
+  return [];
+}

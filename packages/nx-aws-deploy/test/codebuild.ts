@@ -1,0 +1,109 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { CodePipelineClient, StartPipelineExecutionCommand } from '@aws-sdk/client-codepipeline';
+import type { LocalAwsHarness } from 'local-aws';
+import { parse } from 'yaml';
+
+export const git = (cwd: string, ...args: string[]) =>
+  execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } }).trim();
+
+export function writeFiles(root: string, files: Record<string, string>): void {
+  for (const [path, data] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), data);
+  }
+}
+
+export function exec(command: string, args: string[], cwd: string, env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd, env: { ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+/** A developer's checkout (`source`) that pushes to a bare repository (`bare`) on branch main, as a git host would hold it. */
+export function pushedRepository(source: string): { source: string; bare: string; commit(files: Record<string, string>, message: string): string } {
+  const bare = `${source}.git`;
+  git(dirname(source), 'init', '-q', '--bare', '-b', 'main', bare);
+  if (!readFileSafe(join(source, '.git', 'HEAD'))) git(source, 'init', '-q', '-b', 'main');
+  git(source, 'remote', 'add', 'origin', bare);
+  return {
+    source,
+    bare,
+    commit(files, message) {
+      writeFiles(source, files);
+      git(source, 'add', '-A');
+      git(source, 'commit', '-q', '--allow-empty', '-m', message);
+      git(source, 'push', '-q', 'origin', 'HEAD:main');
+      return git(source, 'rev-parse', 'HEAD');
+    },
+  };
+}
+
+function readFileSafe(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+export interface CodeBuildRun {
+  code: number;
+  log: string;
+  clone: string;
+  /** NX_BASE, NX_HEAD, NX_AFFECTED_ALL as the build phase left them. */
+  exported: Record<string, string>;
+  pipelineExecutionId: string;
+}
+
+/**
+ * One pipeline execution at `head` on the local CodePipeline, and CodeBuild running a buildspec's phases in a
+ * shallow clone of the bare repository at that commit (as CODEBUILD_CLONE_REF gives it), against the local AWS.
+ * `nodeModules`: link this folder instead of running the install phase.
+ */
+export async function runCodeBuild(options: {
+  local: LocalAwsHarness;
+  pipeline: string;
+  bare: string;
+  head: string;
+  buildspecFile: string;
+  phases: ('install' | 'pre_build' | 'build')[];
+  env: Record<string, string>;
+  nodeModules?: string;
+}): Promise<CodeBuildRun> {
+  const codepipeline = new CodePipelineClient({});
+  const { pipelineExecutionId } = await codepipeline.send(new StartPipelineExecutionCommand({
+    name: options.pipeline, sourceRevisions: [{ actionName: 'Source', revisionType: 'COMMIT_ID', revisionValue: options.head }],
+  })).finally(() => codepipeline.destroy());
+  const clone = join(mkdtempSync(join(tmpdir(), 'codebuild-')), 'src');
+  git(tmpdir(), 'clone', '-q', '--depth=1', '--branch=main', `file://${options.bare}`, clone);
+  if (options.nodeModules) symlinkSync(options.nodeModules, join(clone, 'node_modules'));
+  const buildspec = parse(readFileSync(options.buildspecFile, 'utf8'));
+  const env = {
+    ...(Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NX_') && !k.startsWith('npm_'))) as Record<string, string>),
+    ...options.local.env,
+    ...buildspec.env?.variables,
+    CODEBUILD_RESOLVED_SOURCE_VERSION: options.head,
+    CODEBUILD_INITIATOR: `codepipeline/${options.pipeline}`,
+    CI: 'true',
+    ...options.env,
+  };
+  const commands = options.phases.flatMap((phase) => buildspec.phases[phase].commands as string[]);
+  const script = [...commands, 'printf "NX_BASE=%s\\nNX_HEAD=%s\\nNX_AFFECTED_ALL=%s\\n" "$NX_BASE" "$NX_HEAD" "$NX_AFFECTED_ALL" >&3'].join('\n');
+  // The shell the buildspec asks for; CodeBuild stops a phase at its first failing command.
+  const run = await exec(buildspec.env?.shell ?? 'sh', ['-e', '-c', `exec 3>exports.txt\n${script}`], clone, env);
+  const exported = Object.fromEntries((readFileSafe(join(clone, 'exports.txt')) ?? '').trim().split('\n').filter(Boolean).map((l) => l.split('=') as [string, string]));
+  return { code: run.code, log: run.stdout + run.stderr, clone, exported, pipelineExecutionId: pipelineExecutionId! };
+}
+
+/** Ends a local pipeline execution as the later stages would. */
+export async function finishExecution(local: LocalAwsHarness, executionId: string, status: 'Succeeded' | 'Failed'): Promise<void> {
+  await fetch(`${local.aws.url}/_local/codepipeline/executions/${executionId}`, { method: 'PUT', body: JSON.stringify({ status }) });
+}
