@@ -1,26 +1,6 @@
-import { parse, type ScalarTag, type CollectionTag } from 'yaml';
+import type { Template } from 'local-aws';
 
-/** A CloudFormation template as parsed: intrinsic-function tags become their long form ({ Ref }, { 'Fn::GetAtt' }, …). */
-export interface Template {
-  Parameters?: Record<string, unknown>;
-  Resources: Record<string, { Type: string; Properties?: Record<string, any>; DependsOn?: string | string[] }>;
-  Outputs?: Record<string, { Value: unknown }>;
-}
-
-const INTRINSICS = ['Ref', 'GetAtt', 'Sub', 'Join', 'Select', 'Split', 'If', 'Equals', 'Not', 'And', 'Or', 'FindInMap', 'ImportValue', 'GetAZs', 'Base64', 'Cidr'];
-
-function longForm(name: string): string {
-  return name === 'Ref' ? 'Ref' : `Fn::${name}`;
-}
-
-const customTags: (ScalarTag | CollectionTag)[] = INTRINSICS.flatMap((name) => [
-  { tag: `!${name}`, resolve: (value: string) => ({ [longForm(name)]: name === 'GetAtt' ? value.split('.') : value }) } as ScalarTag,
-  { tag: `!${name}`, collection: 'seq', resolve: (seq: any) => ({ [longForm(name)]: seq.toJSON() }) } as CollectionTag,
-]);
-
-export function parseTemplate(text: string): Template {
-  return parse(text, { customTags }) as Template;
-}
+export { parseTemplate, type Template } from 'local-aws';
 
 const PSEUDO_PARAMETERS = new Set(['AWS::AccountId', 'AWS::Region', 'AWS::StackName', 'AWS::StackId', 'AWS::Partition', 'AWS::URLSuffix', 'AWS::NoValue']);
 

@@ -11,3 +11,6 @@ export class AwsError extends Error {
     super(message);
   }
 }
+
+/** The one account every local resource belongs to. */
+export const ACCOUNT = '000000000000';

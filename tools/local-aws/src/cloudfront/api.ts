@@ -1,11 +1,10 @@
-import { AwsError } from '../errors';
+import { ACCOUNT, AwsError } from '../errors';
 import { header, type LocalRequest, type LocalResponse } from '../http';
 import { el, parseXml, xmlDocument } from '../xml';
 import { cloudFrontId, type CloudFrontFunction, type CloudFrontState, type Distribution, type Invalidation } from './state';
 
 const CF_NS = 'http://cloudfront.amazonaws.com/doc/2020-05-31/';
 const API = '/2020-05-31';
-const ACCOUNT = '000000000000';
 /** CloudFront's limits on invalidations in progress per distribution. */
 export const MAX_PATHS_IN_PROGRESS = 3000;
 export const MAX_WILDCARDS_IN_PROGRESS = 15;

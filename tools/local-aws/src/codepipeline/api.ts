@@ -1,8 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { AwsError } from '../errors';
+import { ACCOUNT, AwsError } from '../errors';
 import type { LocalRequest, LocalResponse } from '../http';
 
-const ACCOUNT = '000000000000';
 
 export interface SourceRevision {
   actionName: string;

@@ -35,6 +35,14 @@ describe('pipeline generator', () => {
     expect(tree.exists('infra/frontend-prod.yml')).toBe(true);
   });
 
+  it("the repository's own infra/frontend-dev.yml (which `npm start` deploys to the local AWS) is what the generator writes", async () => {
+    const { text } = await generate({ environment: 'dev', bucket: 'nx-aws-deploy-demo' });
+    const committed = join(repoRoot, 'infra', 'frontend-dev.yml');
+    // UPDATE_INFRA=1 rewrites it after a change to the template.
+    if (process.env.UPDATE_INFRA === '1') writeFileSync(committed, text);
+    expect(readFileSync(committed, 'utf8')).toBe(text);
+  });
+
   it.each(VARIANTS)('%j: every Ref, GetAtt, Sub variable and DependsOn names something in the template', async (options) => {
     const { template } = await generate(options);
     expect(danglingReferences(template)).toEqual([]);

@@ -1,0 +1,166 @@
+import { CloudFrontClient, CreateDistributionCommand, CreateFunctionCommand, DescribeFunctionCommand, PublishFunctionCommand, type DistributionConfig } from '@aws-sdk/client-cloudfront';
+import { CodePipelineClient, CreatePipelineCommand } from '@aws-sdk/client-codepipeline';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { parse, type CollectionTag, type ScalarTag } from 'yaml';
+import { ACCOUNT } from './errors';
+
+/** A CloudFormation template as parsed: short-form intrinsic tags (!Ref, !GetAtt, !Sub, …) become their long form. */
+export interface Template {
+  Parameters?: Record<string, { Default?: string }>;
+  Resources: Record<string, { Type: string; Properties?: Record<string, any>; DependsOn?: string | string[] }>;
+  Outputs?: Record<string, { Value: unknown; Description?: string }>;
+}
+
+const INTRINSICS = ['Ref', 'GetAtt', 'Sub', 'Join', 'Select', 'Split', 'If', 'Equals', 'Not', 'And', 'Or', 'FindInMap', 'ImportValue', 'GetAZs', 'Base64', 'Cidr'];
+const longForm = (name: string) => (name === 'Ref' ? 'Ref' : `Fn::${name}`);
+const customTags: (ScalarTag | CollectionTag)[] = INTRINSICS.flatMap((name) => [
+  { tag: `!${name}`, resolve: (value: string) => ({ [longForm(name)]: name === 'GetAtt' ? value.split('.') : value }) } as ScalarTag,
+  { tag: `!${name}`, collection: 'seq', resolve: (seq: any) => ({ [longForm(name)]: seq.toJSON() }) } as CollectionTag,
+]);
+
+export function parseTemplate(text: string): Template {
+  return parse(text, { customTags }) as Template;
+}
+
+export interface StackResult {
+  /** Physical ids by logical id, for the resources created here and placeholders for the rest. */
+  resources: Record<string, string>;
+  outputs: Record<string, string>;
+  /** Logical ids of resources the local AWS does not model (IAM, CodeBuild, Lambda, logs, OAC, bucket policies). */
+  notEmulated: string[];
+}
+
+/**
+ * A CloudFormation stand-in for the local AWS: creates a template's S3 buckets, CloudFront Functions and
+ * distributions and CodePipeline pipelines through the SDK against `endpoint`, resolving Ref, GetAtt and Sub as
+ * CloudFormation would; other resources get placeholder ids. Deploying the same stack again reuses what exists,
+ * so a demo restarted on the same data folder keeps its distribution.
+ */
+export async function deployStack(options: { endpoint: string; template: Template; stackName: string; parameters?: Record<string, string> }): Promise<StackResult> {
+  const { template, stackName } = options;
+  const region = 'us-east-1';
+  const clientConfig = { endpoint: options.endpoint, region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, forcePathStyle: true };
+  const s3 = new S3Client(clientConfig);
+  const cloudfront = new CloudFrontClient(clientConfig);
+  const codepipeline = new CodePipelineClient(clientConfig);
+  const created = new Map<string, { id: string; attributes: Record<string, string> }>();
+  const notEmulated: string[] = [];
+  const pseudo: Record<string, string> = { 'AWS::StackName': stackName, 'AWS::Region': region, 'AWS::AccountId': ACCOUNT, 'AWS::Partition': 'aws', 'AWS::URLSuffix': 'amazonaws.com' };
+
+  const parameter = (name: string) => {
+    const value = options.parameters?.[name] ?? template.Parameters?.[name]?.Default;
+    if (value === undefined) throw new Error(`Stack ${stackName}: parameter ${name} has no value and no default.`);
+    return value;
+  };
+  const ref = async (name: string): Promise<string> => pseudo[name] ?? (template.Parameters?.[name] ? parameter(name) : (await create(name)).id);
+  const getAtt = async (name: string, attribute: string): Promise<string> => {
+    const resource = await create(name);
+    const value = resource.attributes[attribute];
+    if (value === undefined) throw new Error(`Stack ${stackName}: ${name} has no attribute ${attribute} here.`);
+    return value;
+  };
+  const resolve = async (node: any): Promise<any> => {
+    if (Array.isArray(node)) return Promise.all(node.map(resolve));
+    if (!node || typeof node !== 'object') return node;
+    if ('Ref' in node) return ref(node.Ref);
+    if ('Fn::GetAtt' in node) return getAtt(node['Fn::GetAtt'][0], node['Fn::GetAtt'][1]);
+    if ('Fn::Sub' in node) {
+      const [text, variables] = typeof node['Fn::Sub'] === 'string' ? [node['Fn::Sub'], {}] : node['Fn::Sub'];
+      let result = '';
+      let last = 0;
+      for (const match of (text as string).matchAll(/\$\{([^!}][^}]*)\}/g)) {
+        const [name, attribute] = match[1].startsWith('AWS::') ? [match[1]] : match[1].split('.');
+        const value = name in variables ? await resolve(variables[name]) : attribute ? await getAtt(name, attribute) : await ref(name);
+        result += text.slice(last, match.index) + value;
+        last = match.index! + match[0].length;
+      }
+      return result + text.slice(last);
+    }
+    const entries = await Promise.all(Object.entries(node).map(async ([k, v]) => [k, await resolve(v)] as const));
+    return Object.fromEntries(entries);
+  };
+
+  const pending = new Map<string, Promise<{ id: string; attributes: Record<string, string> }>>();
+  const create = (logicalId: string) => {
+    if (!pending.has(logicalId)) pending.set(logicalId, createResource(logicalId));
+    return pending.get(logicalId)!;
+  };
+  const createResource = async (logicalId: string): Promise<{ id: string; attributes: Record<string, string> }> => {
+    const resource = template.Resources[logicalId];
+    if (!resource) throw new Error(`Stack ${stackName}: no resource or parameter named ${logicalId}.`);
+    for (const dependency of [resource.DependsOn ?? []].flat()) await create(dependency);
+    const properties = await resolve(resource.Properties ?? {});
+    let result: { id: string; attributes: Record<string, string> };
+    switch (resource.Type) {
+      case 'AWS::S3::Bucket': {
+        const bucket = properties.BucketName ?? `${stackName}-${logicalId}`.toLowerCase().slice(0, 63);
+        await s3.send(new CreateBucketCommand({ Bucket: bucket })).catch((error: Error) => {
+          if (error.name !== 'BucketAlreadyOwnedByYou') throw error;
+        });
+        result = { id: bucket, attributes: { Arn: `arn:aws:s3:::${bucket}`, DomainName: `${bucket}.s3.amazonaws.com`, RegionalDomainName: `${bucket}.s3.${region}.amazonaws.com` } };
+        break;
+      }
+      case 'AWS::CloudFront::Function': {
+        const name = properties.Name;
+        let etag: string | undefined;
+        try {
+          etag = (await cloudfront.send(new CreateFunctionCommand({ Name: name, FunctionConfig: properties.FunctionConfig, FunctionCode: Buffer.from(properties.FunctionCode) }))).ETag;
+        } catch (error) {
+          if ((error as Error).name !== 'FunctionAlreadyExists') throw error;
+        }
+        if (etag && properties.AutoPublish) await cloudfront.send(new PublishFunctionCommand({ Name: name, IfMatch: etag }));
+        const described = await cloudfront.send(new DescribeFunctionCommand({ Name: name }));
+        result = { id: name, attributes: { FunctionARN: described.FunctionSummary!.FunctionMetadata!.FunctionARN! } };
+        break;
+      }
+      case 'AWS::CloudFront::Distribution': {
+        const config = toApiShape({ CallerReference: `${stackName}-${logicalId}`, ...properties.DistributionConfig }) as DistributionConfig;
+        let id: string;
+        try {
+          id = (await cloudfront.send(new CreateDistributionCommand({ DistributionConfig: config }))).Distribution!.Id!;
+        } catch (error) {
+          const existing = /Already exists: (\w+)/.exec((error as Error).message);
+          if ((error as Error).name !== 'DistributionAlreadyExists' || !existing) throw error;
+          id = existing[1];
+        }
+        result = { id, attributes: { Id: id, DomainName: `${id.toLowerCase()}.cloudfront.localhost` } };
+        break;
+      }
+      case 'AWS::CodePipeline::Pipeline': {
+        const name = properties.Name ?? `${stackName}-${logicalId}`;
+        await codepipeline.send(new CreatePipelineCommand({ pipeline: { name, roleArn: properties.RoleArn, artifactStore: { type: 'S3', location: properties.ArtifactStore.Location }, stages: [] } })).catch((error: Error) => {
+          if (!/already exists/.test(error.message)) throw error;
+        });
+        result = { id: name, attributes: {} };
+        break;
+      }
+      default: {
+        notEmulated.push(logicalId);
+        const id = properties.Name ?? properties.FunctionName ?? `${stackName}-${logicalId}`;
+        const arn = `arn:aws:${resource.Type.split('::')[1].toLowerCase()}:${region}:${ACCOUNT}:${logicalId}/${id}`;
+        result = { id, attributes: { Arn: arn, Id: id, RoleId: id } };
+      }
+    }
+    created.set(logicalId, result);
+    return result;
+  };
+
+  try {
+    for (const logicalId of Object.keys(template.Resources)) await create(logicalId);
+    const outputs: Record<string, string> = {};
+    for (const [name, output] of Object.entries(template.Outputs ?? {})) outputs[name] = String(await resolve(output.Value));
+    return { resources: Object.fromEntries([...created].map(([k, v]) => [k, v.id])), outputs, notEmulated };
+  } finally {
+    s3.destroy();
+    cloudfront.destroy();
+    codepipeline.destroy();
+  }
+}
+
+/** CloudFormation writes CloudFront lists as arrays; the API wants { Quantity, Items }. */
+const API_LISTS = new Set(['Origins', 'CustomErrorResponses', 'FunctionAssociations', 'Aliases', 'CacheBehaviors', 'LambdaFunctionAssociations']);
+function toApiShape(node: any): any {
+  if (Array.isArray(node)) return node.map(toApiShape);
+  if (!node || typeof node !== 'object') return node;
+  return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, API_LISTS.has(k) && Array.isArray(v) ? { Quantity: v.length, Items: toApiShape(v) } : toApiShape(v)]));
+}
