@@ -74,7 +74,7 @@ export async function runCodeBuild(options: {
   bare: string;
   head: string;
   buildspecFile: string;
-  phases: ('install' | 'pre_build' | 'build')[];
+  phases: ('install' | 'pre_build' | 'build' | 'post_build')[];
   env: Record<string, string>;
   nodeModules?: string;
 }): Promise<CodeBuildRun> {

@@ -1,61 +1,139 @@
-import { execFile, execFileSync } from 'node:child_process';
-import { promisify } from 'node:util';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLocalAws, type LocalAwsHarness } from 'local-aws';
+import { deployStack, edgeGet, parseTemplate, startLocalAws, type LocalAwsHarness, type StackResult } from 'local-aws';
+import { exec, finishExecution, pushedRepository, runCodeBuild, writeFiles } from './codebuild';
 import { repoRoot } from './workspace';
 
 /**
- * The plugin as users install it: built to dist, resolved as `nx-aws-deploy` from node_modules by a real
- * workspace that registers it with `nx g nx-aws-deploy:init`, infers the deploy target, and deploys.
+ * The user's journey with the package as published: `npm pack` of the build, a fresh Nx workspace that installs
+ * nx from the registry (npm's cache), `nx add` of the tarball, `nx g nx-aws-deploy:pipeline`, the generated
+ * template deployed to the local AWS, and CodeBuild running the generated buildspec (install included) on pushes:
+ * the first ships the site, a backend-only push ships nothing, a shared-library change ships the frontend again.
  */
 let local: LocalAwsHarness;
 let ws: string;
+let repo: ReturnType<typeof pushedRepository>;
+let stack: StackResult;
+const nxVersion: string = JSON.parse(readFileSync(join(repoRoot, 'node_modules', 'nx', 'package.json'), 'utf8')).version;
 
-/** Asynchronous: the local AWS that the deploy talks to answers from this same process. */
-const nx = async (...args: string[]) => {
-  const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NX_'))), ...local.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', CI: 'true' };
-  return (await promisify(execFile)(process.execPath, [require.resolve('nx/bin/nx', { paths: [repoRoot] }), ...args], { cwd: ws, env })).stdout;
-};
+/** The environment of a user's shell: no variables of the outer npm or nx run; npm answers from its cache when it can. */
+function userEnv(): Record<string, string> {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NX_') && !k.startsWith('npm_'))) as Record<string, string>;
+  return { ...env, ...local.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', CI: 'true', npm_config_prefer_offline: 'true', npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' };
+}
+
+async function run(command: string, ...args: string[]): Promise<string> {
+  const result = await exec(command, args, ws, userEnv());
+  if (result.code !== 0) throw new Error(`${command} ${args.join(' ')} failed (${result.code}):\n${result.stdout}\n${result.stderr}`);
+  return result.stdout;
+}
+const nx = (...args: string[]) => run(join(ws, 'node_modules', '.bin', 'nx'), ...args);
+
+// A frontend that bundles a shared library, and a backend; the frontend build names its asset by content.
+const WEB_BUILD = `const fs = require('fs'), crypto = require('crypto');
+const js = 'document.body.textContent = ' + JSON.stringify(fs.readFileSync('apps/web/src/page.txt', 'utf8') + ' / ' + fs.readFileSync('libs/ui/src/ui.txt', 'utf8'));
+const asset = 'app-' + crypto.createHash('sha256').update(js).digest('hex').slice(0, 8) + '.js';
+fs.mkdirSync('dist/apps/web/assets', { recursive: true });
+fs.writeFileSync('dist/apps/web/assets/' + asset, js);
+fs.writeFileSync('dist/apps/web/index.html', '<!doctype html><title>web</title><script src="/assets/' + asset + '"></script>');
+`;
 
 beforeAll(async () => {
   local = await startLocalAws();
   const dist = join(repoRoot, 'dist', 'packages', 'nx-aws-deploy');
   rmSync(dist, { recursive: true, force: true });
   execFileSync('npm', ['run', 'build', '--silent'], { cwd: join(repoRoot, 'packages', 'nx-aws-deploy'), stdio: 'ignore' });
-  ws = mkdtempSync(join(tmpdir(), 'plugin-e2e-'));
-  // node_modules as an install would lay it out: every package of the repository's, and the plugin from dist.
-  mkdirSync(join(ws, 'node_modules'));
-  for (const entry of readdirSync(join(repoRoot, 'node_modules'))) {
-    if (entry === 'nx-aws-deploy' || entry === '.bin') continue;
-    symlinkSync(join(repoRoot, 'node_modules', entry), join(ws, 'node_modules', entry));
-  }
-  symlinkSync(dist, join(ws, 'node_modules', 'nx-aws-deploy'));
-  writeFileSync(join(ws, 'package.json'), JSON.stringify({ name: 'e2e', private: true, devDependencies: { 'nx-aws-deploy': '0.1.0' } }));
-  writeFileSync(join(ws, 'nx.json'), JSON.stringify({ useDaemonProcess: false }));
-  mkdirSync(join(ws, 'apps', 'web', 'public'), { recursive: true });
-  writeFileSync(join(ws, 'apps', 'web', 'public', 'index.html'), '<h1>web</h1>');
-  writeFileSync(join(ws, 'apps', 'web', 'project.json'), JSON.stringify({
-    name: 'web', root: 'apps/web',
-    targets: { build: { executor: 'nx:run-commands', outputs: ['{workspaceRoot}/dist/web'], options: { command: 'mkdir -p dist/web && cp apps/web/public/* dist/web/' } } },
-  }));
-  await local.cli(['s3', 'mb', 's3://e2e-web-bucket']);
-}, 120_000);
+  ws = join(mkdtempSync(join(tmpdir(), 'pipeline-e2e-')), 'acme');
+  mkdirSync(ws);
+  repo = pushedRepository(ws);
+  const project = (name: string, root: string, extra: object) => JSON.stringify({ name, root, ...extra });
+  writeFiles(ws, {
+    'package.json': JSON.stringify({ name: 'acme', private: true, devDependencies: { nx: nxVersion } }),
+    'nx.json': JSON.stringify({ defaultBase: 'main' }),
+    '.gitignore': 'node_modules\ndist\n.nx\n',
+    'apps/web/project.json': project('web', 'apps/web', {
+      implicitDependencies: ['ui'],
+      targets: { build: { executor: 'nx:run-commands', outputs: ['{workspaceRoot}/dist/apps/web'], options: { command: 'node apps/web/build.js' } } },
+    }),
+    'apps/web/build.js': WEB_BUILD,
+    'apps/web/src/page.txt': 'page v1',
+    'libs/ui/project.json': project('ui', 'libs/ui', {}),
+    'libs/ui/src/ui.txt': 'ui v1',
+    'apps/api/project.json': project('api', 'apps/api', { targets: { build: { executor: 'nx:run-commands', options: { command: 'echo api built' } } } }),
+    'apps/api/src/server.txt': 'server v1',
+  });
+  await run('npm', 'pack', dist, '--pack-destination', ws, '--silent');
+  await run('npm', 'install');
+}, 180_000);
 
 afterAll(() => local.stop());
 
-it('nx g nx-aws-deploy:init registers the built plugin, which infers deploy and invalidate; nx run web:deploy ships the build', async () => {
-  await nx('g', 'nx-aws-deploy:init', '--project=web', '--bucket=e2e-web-bucket', '--no-interactive');
-  const nxJson = JSON.parse(readFileSync(join(ws, 'nx.json'), 'utf8'));
-  expect(nxJson.plugins).toEqual([expect.objectContaining({ plugin: 'nx-aws-deploy' })]);
-  const project = JSON.parse(await nx('show', 'project', 'web', '--json'));
-  expect(project.targets.deploy).toMatchObject({ executor: 'nx-aws-deploy:deploy-s3', dependsOn: ['build'], options: { bucket: 'e2e-web-bucket' } });
-  expect(project.targets.invalidate).toMatchObject({ executor: 'nx-aws-deploy:invalidate' });
-  await nx('g', 'nx-aws-deploy:init', '--no-interactive');
-  expect(JSON.parse(readFileSync(join(ws, 'nx.json'), 'utf8'))).toEqual(nxJson);
+/** One pipeline execution of the generated stack at `head`, CodeBuild with the environment the template gives it. */
+async function pushAndBuild(files: Record<string, string>, message: string) {
+  const head = repo.commit(files, message);
+  await local.resetRequests();
+  const variables = stack.properties.BuildProject.Environment.EnvironmentVariables as { Name: string; Value: string }[];
+  const build = await runCodeBuild({
+    local, pipeline: stack.resources.Pipeline, bare: repo.bare, head, buildspecFile: join(ws, 'buildspec.yml'), phases: ['install', 'pre_build', 'build', 'post_build'],
+    env: { ...userEnv(), ...Object.fromEntries(variables.map((v) => [v.Name, v.Value])) },
+  });
+  if (build.code !== 0) throw new Error(`CodeBuild failed:\n${build.log}`);
+  await finishExecution(local, build.pipelineExecutionId, 'Succeeded');
+  const requests = await local.requests();
+  const page = await local.cli(['s3', 'cp', `s3://${stack.outputs.BucketName}/index.html`, '-']).then((r) => r.stdout, () => '');
+  const script = /src="(\/assets\/[^"]+)"/.exec(page)?.[1];
+  const asset = script ? (await local.cli(['s3', 'cp', `s3://${stack.outputs.BucketName}${script}`, '-'])).stdout : '';
+  return { log: build.log, uploads: requests['s3.PutObject'] ?? 0, page, asset };
+}
 
-  const output = await nx('run', 'web:deploy', '--outputStyle=static');
-  expect(output).toMatch(/uploaded\s+1/);
-  expect((await local.cli(['s3', 'cp', 's3://e2e-web-bucket/index.html', '-'])).stdout).toBe('<h1>web</h1>');
+describe('nx add + nx g nx-aws-deploy:pipeline + nx affected -t deploy, in a fresh workspace', () => {
+  it('nx add installs the packed plugin and registers it; init again changes nothing', async () => {
+    const tarball = `nx-aws-deploy-${JSON.parse(readFileSync(join(repoRoot, 'packages', 'nx-aws-deploy', 'package.json'), 'utf8')).version}.tgz`;
+    await nx('add', `nx-aws-deploy@file:./${tarball}`);
+    const nxJson = readFileSync(join(ws, 'nx.json'), 'utf8');
+    expect(JSON.parse(nxJson).plugins).toEqual([expect.objectContaining({ plugin: 'nx-aws-deploy' })]);
+    await nx('g', 'nx-aws-deploy:init', '--no-interactive');
+    expect(readFileSync(join(ws, 'nx.json'), 'utf8')).toBe(nxJson);
+  }, 120_000);
+
+  it('nx g nx-aws-deploy:pipeline writes buildspec.yml and the template; web gets inferred deploy and invalidate targets', async () => {
+    await nx('g', 'nx-aws-deploy:pipeline', '--project=web', '--environment=dev', '--repository=acme/web', '--no-interactive');
+    expect(existsSync(join(ws, 'buildspec.yml'))).toBe(true);
+    const template = parseTemplate(readFileSync(join(ws, 'infra', 'web-dev.yml'), 'utf8'));
+    // The Lambda code the template points at is in the installed package.
+    expect(existsSync(join(ws, 'infra', template.Resources.InvalidateFunction.Properties!.Code))).toBe(true);
+    const web = JSON.parse(await nx('show', 'project', 'web', '--json'));
+    expect(web.targets.deploy).toMatchObject({ executor: 'nx-aws-deploy:deploy-s3', dependsOn: ['build'] });
+    expect(web.targets.invalidate).toMatchObject({ executor: 'nx-aws-deploy:invalidate' });
+    await expect(nx('g', 'nx-aws-deploy:pipeline', '--project=ui', '--no-interactive')).rejects.toThrow(/--project: "ui" has no build target/);
+  }, 120_000);
+
+  it('the first push ships the site, served through the edge with the generated Storybook/SPA Function', async () => {
+    stack = await deployStack({
+      endpoint: local.aws.url,
+      template: parseTemplate(readFileSync(join(ws, 'infra', 'web-dev.yml'), 'utf8')),
+      stackName: 'web-dev',
+      parameters: { ConnectionArn: 'arn:aws:codeconnections:us-east-1:000000000000:connection/00000000-0000-0000-0000-000000000000' },
+    });
+    const first = await pushAndBuild({}, 'nx-aws-deploy pipeline');
+    expect(first.log).toMatch(/everything is affected/);
+    expect(first.asset).toContain('page v1 / ui v1');
+    const deepLink = await edgeGet(local.aws, stack.outputs.DistributionId, '/settings/profile');
+    expect([deepLink.status, deepLink.body.toString()]).toEqual([200, first.page]);
+  }, 180_000);
+
+  it('a backend-only push ships nothing', async () => {
+    const run = await pushAndBuild({ 'apps/api/src/server.txt': 'server v2' }, 'api only');
+    expect(run.log).toMatch(/affected projects: api$/m);
+    expect(run.log).toContain('No project was affected: nothing deployed, nothing to invalidate.');
+    expect(run.uploads).toBe(0);
+  }, 180_000);
+
+  it('a change in the shared library ships the frontend that uses it', async () => {
+    const run = await pushAndBuild({ 'libs/ui/src/ui.txt': 'ui v2' }, 'ui');
+    expect(run.asset).toContain('page v1 / ui v2');
+    expect(run.uploads).toBe(3); // the new asset, index.html, the deploy state
+  }, 180_000);
 });

@@ -26,6 +26,8 @@ export interface StackResult {
   /** Physical ids by logical id, for the resources created here and placeholders for the rest. */
   resources: Record<string, string>;
   outputs: Record<string, string>;
+  /** Every resource's properties with Ref, GetAtt and Sub resolved, e.g. a CodeBuild project's environment variables. */
+  properties: Record<string, Record<string, any>>;
   /** Logical ids of resources the local AWS does not model (IAM, CodeBuild, Lambda, logs, OAC, bucket policies). */
   notEmulated: string[];
 }
@@ -44,6 +46,7 @@ export async function deployStack(options: { endpoint: string; template: Templat
   const cloudfront = new CloudFrontClient(clientConfig);
   const codepipeline = new CodePipelineClient(clientConfig);
   const created = new Map<string, { id: string; attributes: Record<string, string> }>();
+  const resolvedProperties: Record<string, Record<string, any>> = {};
   const notEmulated: string[] = [];
   const pseudo: Record<string, string> = { 'AWS::StackName': stackName, 'AWS::Region': region, 'AWS::AccountId': ACCOUNT, 'AWS::Partition': 'aws', 'AWS::URLSuffix': 'amazonaws.com' };
 
@@ -90,6 +93,7 @@ export async function deployStack(options: { endpoint: string; template: Templat
     if (!resource) throw new Error(`Stack ${stackName}: no resource or parameter named ${logicalId}.`);
     for (const dependency of [resource.DependsOn ?? []].flat()) await create(dependency);
     const properties = await resolve(resource.Properties ?? {});
+    resolvedProperties[logicalId] = properties;
     let result: { id: string; attributes: Record<string, string> };
     switch (resource.Type) {
       case 'AWS::S3::Bucket': {
@@ -149,7 +153,7 @@ export async function deployStack(options: { endpoint: string; template: Templat
     for (const logicalId of Object.keys(template.Resources)) await create(logicalId);
     const outputs: Record<string, string> = {};
     for (const [name, output] of Object.entries(template.Outputs ?? {})) outputs[name] = String(await resolve(output.Value));
-    return { resources: Object.fromEntries([...created].map(([k, v]) => [k, v.id])), outputs, notEmulated };
+    return { resources: Object.fromEntries([...created].map(([k, v]) => [k, v.id])), outputs, properties: resolvedProperties, notEmulated };
   } finally {
     s3.destroy();
     cloudfront.destroy();
