@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getWithHost } from 'local-aws';
+import { chromium, type Page } from 'playwright-core';
 
 const root = join(__dirname, '..', '..', '..');
 
@@ -31,6 +32,7 @@ it('`npm start` builds and deploys the frontend to the local AWS, serves it thro
       setTimeout(() => reject(new Error(`npm start printed no URL within 180 s:\n${output}`)), 180_000).unref();
     });
     await checkServedSite(output);
+    await checkInBrowser(/Open (http:\/\/[a-z0-9]+\.cloudfront\.localhost:\d+)\//.exec(output)![1]);
     process.kill(-child.pid!, 'SIGINT'); // as Ctrl-C does: to the whole process group
     let timer: NodeJS.Timeout | undefined;
     const stopped = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`npm start did not stop on SIGINT:\n${output}`)), 20_000)));
@@ -46,7 +48,63 @@ it('`npm start` builds and deploys the frontend to the local AWS, serves it thro
     }
   }
   expect(output).not.toContain('npm start failed');
-}, 240_000);
+}, 420_000);
+
+const SCREENSHOTS = join(root, 'test-results', 'screenshots');
+
+/**
+ * What a person sees: Debian's Chromium (headless, through playwright-core; no downloaded browser) loads the
+ * site, a deep SPA route, client-side navigation, Storybook and a story through the local edge, with the dev
+ * CloudFront Function of the generated stack running. Chromium resolves *.localhost itself. Screenshots go to
+ * test-results/screenshots; on a failure the page's HTML and console are saved beside them.
+ */
+async function checkInBrowser(site: string): Promise<void> {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+  });
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const page = await browser.newPage();
+  const browserLog: string[] = [];
+  const errors: string[] = [];
+  page.on('console', (message) => {
+    browserLog.push(`${message.type()}: ${message.text()}`);
+    if (message.type() === 'error') errors.push(message.text());
+  });
+  page.on('pageerror', (error) => errors.push(error.message));
+  page.on('requestfailed', (request) => browserLog.push(`request failed: ${request.url()} ${request.failure()?.errorText}`));
+  let step = 'start';
+  try {
+    const visit = async (path: string, selector: string, text: string, name: string) => {
+      step = name;
+      await page.goto(`${site}${path}`, { waitUntil: 'load', timeout: 60_000 });
+      await expectText(page, selector, text);
+      await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
+    };
+    await visit('/', 'main h1', 'Welcome to Acme Frontend', 'home');
+    await visit('/pricing', 'main h1', 'Pricing', 'deep-route');
+    step = 'client-navigation';
+    await page.click('a[href="/about"]');
+    await expectText(page, 'main h1', 'About');
+    step = 'storybook';
+    await page.goto(`${site}/storybook/?path=/story/shared-ui-button--primary`, { waitUntil: 'load', timeout: 60_000 });
+    await expect(page.frameLocator('#storybook-preview-iframe').locator('button.ui-button').textContent({ timeout: 60_000 })).resolves.toBe('Click me');
+    await page.screenshot({ path: join(SCREENSHOTS, 'storybook.png') });
+    await visit('/storybook/iframe.html?id=shared-ui-button--primary&viewMode=story', 'button.ui-button', 'Click me', 'story');
+    expect(errors).toEqual([]);
+  } catch (error) {
+    await page.screenshot({ path: join(SCREENSHOTS, `failed-${step}.png`) }).catch(() => undefined);
+    writeFileSync(join(SCREENSHOTS, `failed-${step}.txt`), `${page.url()}\n\n${browserLog.join('\n')}\n\n${await page.content().catch(() => '')}`);
+    throw new Error(`In the browser, at ${step} (${page.url()}): ${(error as Error).message}\nconsole:\n${browserLog.join('\n')}`);
+  } finally {
+    await browser.close();
+  }
+}
+
+async function expectText(page: Page, selector: string, text: string): Promise<void> {
+  await page.waitForSelector(selector, { timeout: 60_000 });
+  expect(await page.locator(selector).first().textContent()).toContain(text);
+}
 
 /** The deployed site through the local edge: the app, its immutable assets, a deep SPA route, Storybook. */
 async function checkServedSite(output: string): Promise<void> {
