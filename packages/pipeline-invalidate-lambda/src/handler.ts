@@ -1,5 +1,5 @@
-import { CodePipelineClient, PutJobFailureResultCommand, PutJobSuccessResultCommand } from '@aws-sdk/client-codepipeline';
-import { CloudFrontTarget, createCloudFrontClient, errorMessage, planInvalidation, UserError } from 'nx-aws-deploy/invalidate';
+import { PutJobFailureResultCommand, PutJobSuccessResultCommand, type CodePipelineClient, type PutJobSuccessResultCommandInput } from '@aws-sdk/client-codepipeline';
+import { CloudFrontTarget, createCloudFrontClient, createCodePipelineClient, errorMessage, planInvalidation, UserError } from 'nx-aws-deploy/invalidate';
 import { readManifests, type CodePipelineJob } from './artifacts';
 
 export interface UserParameters {
@@ -38,53 +38,65 @@ export function parseUserParameters(raw: string | undefined): UserParameters {
  */
 export async function handler(event: { 'CodePipeline.job': CodePipelineJob }): Promise<void> {
   const job = event['CodePipeline.job'];
-  const codepipeline = new CodePipelineClient({});
+  const codepipeline = createCodePipelineClient();
   try {
-    const params = parseUserParameters(job.data.actionConfiguration.configuration.UserParameters);
-    const target = new CloudFrontTarget(createCloudFrontClient(), params.distributionId);
-    const token = job.data.continuationToken;
-    if (token) {
-      const status = await target.status(token);
-      const done = status === 'Completed';
-      await codepipeline.send(new PutJobSuccessResultCommand({
-        jobId: job.id,
-        ...(done ? {} : { continuationToken: token }),
-        executionDetails: { summary: `Invalidation ${token} on ${params.distributionId}: ${status}.`, externalExecutionId: token },
-      }));
-      return;
-    }
-    let paths = params.paths;
-    if (!paths) {
-      const manifests = await readManifests(job, params.distributionId);
-      const origin = await target.origin();
-      paths = [...new Set(manifests.flatMap((m) => planInvalidation({ changes: m.changes, prefix: m.prefix, ...origin })))].sort();
-    }
-    if (paths.length === 0) {
-      await codepipeline.send(new PutJobSuccessResultCommand({ jobId: job.id, executionDetails: { summary: `Nothing to invalidate on ${params.distributionId}: the build changed nothing that could be cached.` } }));
-      return;
-    }
-    // One job, one CallerReference: a retried invocation finds the invalidation it already created.
-    const created = await target.create(paths, `codepipeline-job-${job.id}`, RETRY, console.log);
-    const summary = `Invalidation ${created.id} on ${params.distributionId}: ${paths.length} path(s) (${paths.slice(0, 5).join(', ')}${paths.length > 5 ? ', …' : ''}), ${created.status}.`;
-    const waiting = params.wait && created.status !== 'Completed';
-    await codepipeline.send(new PutJobSuccessResultCommand({
-      jobId: job.id,
-      ...(waiting ? { continuationToken: created.id } : {}),
-      executionDetails: { summary, externalExecutionId: created.id },
-    }));
-  } catch (error) {
-    const message = errorMessage(error);
-    console.error(`invalidate job ${job.id} failed: ${message}`);
+    let success: PutJobSuccessResultCommandInput;
     try {
-      await codepipeline.send(new PutJobFailureResultCommand({
-        jobId: job.id,
-        failureDetails: { type: error instanceof UserError ? 'ConfigurationError' : 'JobFailed', message: message.slice(0, 5000), externalExecutionId: job.id },
-      }));
-    } catch (reportError) {
-      // Already ended (a retried invocation) or CodePipeline unreachable: nothing more can be reported.
-      console.error(`could not report the failure of job ${job.id}: ${errorMessage(reportError)}`);
+      success = await runJob(job);
+    } catch (error) {
+      return await reportFailure(codepipeline, job.id, error);
+    }
+    try {
+      await codepipeline.send(new PutJobSuccessResultCommand(success));
+    } catch (error) {
+      // The invalidation exists; say so, so that whoever retries the stage knows it is safe to.
+      const message = `${success.executionDetails?.summary} Reporting success to CodePipeline failed (${errorMessage(error)}): retry the stage; it finds the same invalidation.`;
+      await reportFailure(codepipeline, job.id, new Error(message));
     }
   } finally {
     codepipeline.destroy();
+  }
+}
+
+/** The job's work; what to report as success. */
+async function runJob(job: CodePipelineJob): Promise<PutJobSuccessResultCommandInput> {
+  const params = parseUserParameters(job.data.actionConfiguration.configuration.UserParameters);
+  const target = new CloudFrontTarget(createCloudFrontClient(), params.distributionId);
+  const token = job.data.continuationToken;
+  if (token) {
+    const status = await target.status(token);
+    return {
+      jobId: job.id,
+      ...(status === 'Completed' ? {} : { continuationToken: token }),
+      executionDetails: { summary: `Invalidation ${token} on ${params.distributionId}: ${status}.`, externalExecutionId: token },
+    };
+  }
+  let paths = params.paths;
+  if (!paths) {
+    const manifests = await readManifests(job, params.distributionId);
+    const origin = await target.origin();
+    paths = [...new Set(manifests.flatMap((m) => planInvalidation({ changes: m.changes, prefix: m.prefix, ...origin })))].sort();
+  }
+  if (paths.length === 0) {
+    return { jobId: job.id, executionDetails: { summary: `Nothing to invalidate on ${params.distributionId}: the build changed nothing that could be cached.` } };
+  }
+  // One job, one CallerReference: a retried invocation finds the invalidation it already created.
+  const created = await target.create(paths, `codepipeline-job-${job.id}`, RETRY, console.log);
+  const summary = `Invalidation ${created.id} on ${params.distributionId}: ${paths.length} path(s) (${paths.slice(0, 5).join(', ')}${paths.length > 5 ? ', …' : ''}), ${created.status}.`;
+  const waiting = params.wait && created.status !== 'Completed';
+  return { jobId: job.id, ...(waiting ? { continuationToken: created.id } : {}), executionDetails: { summary, externalExecutionId: created.id } };
+}
+
+async function reportFailure(codepipeline: CodePipelineClient, jobId: string, error: unknown): Promise<void> {
+  const message = errorMessage(error);
+  console.error(`invalidate job ${jobId} failed: ${message}`);
+  try {
+    await codepipeline.send(new PutJobFailureResultCommand({
+      jobId,
+      failureDetails: { type: error instanceof UserError ? 'ConfigurationError' : 'JobFailed', message: message.slice(0, 5000), externalExecutionId: jobId },
+    }));
+  } catch (reportError) {
+    // Already ended (a retried invocation) or CodePipeline unreachable: nothing more can be reported.
+    console.error(`could not report the failure of job ${jobId}: ${errorMessage(reportError)}`);
   }
 }

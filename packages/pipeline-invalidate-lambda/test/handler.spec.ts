@@ -2,10 +2,11 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CloudFrontClient, CreateDistributionCommand, ListInvalidationsCommand, GetInvalidationCommand } from '@aws-sdk/client-cloudfront';
+import { CloudFrontClient, CreateDistributionCommand, CreateInvalidationCommand, ListInvalidationsCommand, GetInvalidationCommand } from '@aws-sdk/client-cloudfront';
 import { CodePipelineClient, CreatePipelineCommand, GetPipelineExecutionCommand, StartPipelineExecutionCommand } from '@aws-sdk/client-codepipeline';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { unzipSync, zipSync } from 'fflate';
+import { startFaultProxy } from 'fault-proxy';
 import { startLocalAws, type LocalAwsHarness } from 'local-aws';
 import { packageLambda } from '../scripts/package';
 
@@ -127,6 +128,46 @@ describe('the invoke handler against the local CodePipeline and CloudFront', () 
     await expect(handler(event)).resolves.toBeUndefined();
     expect((await invalidations()).length).toBe(before.length + 1);
     expect((await local.job(jobId)).status).toBe('Succeeded');
+  });
+
+  it('retries throttling and 5xx from CloudFront and CodePipeline (fault proxy) and still reports once, with one invalidation', async () => {
+    const proxy = await startFaultProxy({
+      target: local.aws.url, rate: 0.6, seed: 3, kinds: ['throttling', 'internal-error', 'slow-down'], maxFaults: 4,
+      operations: ['CreateInvalidation', 'GetDistributionConfig', 'PutJobSuccessResult', 'PutJobFailureResult'],
+    });
+    const before = await invalidations();
+    process.env.AWS_ENDPOINT_URL = proxy.url;
+    try {
+      const { job } = await invoke({ userParameters: JSON.stringify({ distributionId, paths: ['/flaky.html'] }) });
+      expect([job.status, job.failureDetails?.message]).toEqual(['Succeeded', undefined]);
+    } finally {
+      process.env.AWS_ENDPOINT_URL = local.aws.url;
+      await proxy.stop();
+    }
+    expect(proxy.stats().faults).toBeGreaterThanOrEqual(2);
+    expect((await invalidations()).length).toBe(before.length + 1);
+  });
+
+  it('when reporting success keeps failing, fails the job saying the invalidation exists and a retry is safe', async () => {
+    const proxy = await startFaultProxy({ target: local.aws.url, rate: 1, kinds: ['internal-error'], maxFaults: 6, operations: ['PutJobSuccessResult'] });
+    process.env.AWS_ENDPOINT_URL = proxy.url;
+    try {
+      const { job } = await invoke({ userParameters: JSON.stringify({ distributionId, paths: ['/unreported.html'] }) });
+      expect(job.status).toBe('Failed');
+      expect(job.failureDetails!.message).toMatch(/^Invalidation I[A-Z0-9]+ on E[A-Z0-9]+: 1 path\(s\) \(\/unreported\.html\), InProgress\. Reporting success to CodePipeline failed \(.*\): retry the stage; it finds the same invalidation\.$/);
+    } finally {
+      process.env.AWS_ENDPOINT_URL = local.aws.url;
+      await proxy.stop();
+    }
+    expect(proxy.stats().faults).toBe(6);
+  });
+
+  it('waits out TooManyInvalidationsInProgress with backoff, within the Lambda\'s time', async () => {
+    const wildcards = Array.from({ length: 15 }, (_, i) => `/busy${i}/*`);
+    await cloudfront.send(new CreateInvalidationCommand({ DistributionId: distributionId, InvalidationBatch: { CallerReference: 'fill', Paths: { Quantity: 15, Items: wildcards } } }));
+    const { job } = await invoke({ userParameters: JSON.stringify({ distributionId, paths: ['/after-busy/*'] }) });
+    expect(job.status).toBe('Succeeded');
+    expect(JSON.stringify(job.executionDetails)).toContain('/after-busy/*');
   });
 
   it('fails the job saying which permission is missing when CloudFront denies access', async () => {

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { CodePipelineClient, paginateListPipelineExecutions } from '@aws-sdk/client-codepipeline';
-import { createS3Client } from '../aws/clients';
+import { paginateListPipelineExecutions } from '@aws-sdk/client-codepipeline';
+import { createCodePipelineClient, createS3Client } from '../aws/clients';
 import { MARKER_FILE, normalizePrefix } from '../deploy/plan';
 import { S3Target } from '../deploy/s3-target';
 import { UserError, errorMessage } from '../util/errors';
@@ -54,7 +54,7 @@ async function ensureCommit(cwd: string, sha: string, rounds: number, log: (line
 }
 
 async function fromPipeline(pipeline: string, sourceAction: string | undefined): Promise<string | undefined> {
-  const client = new CodePipelineClient({});
+  const client = createCodePipelineClient();
   try {
     for await (const page of paginateListPipelineExecutions({ client, pageSize: 100 }, { pipelineName: pipeline })) {
       const revision = lastSucceededRevision(page.pipelineExecutionSummaries ?? [], sourceAction);

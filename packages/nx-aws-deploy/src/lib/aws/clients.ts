@@ -1,4 +1,5 @@
 import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
+import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { S3Client } from '@aws-sdk/client-s3';
 
 export interface ClientOptions {
@@ -28,4 +29,9 @@ export function createS3Client({ region, maxSockets = 16 }: ClientOptions = {}):
 /** CloudFront is a global service signed in us-east-1; same provider chain and endpoint variables as S3. */
 export function createCloudFrontClient(): CloudFrontClient {
   return new CloudFrontClient({ region: 'us-east-1', retryMode: 'adaptive', maxAttempts: 6 });
+}
+
+/** CodePipeline: reading execution history (set-shas) and reporting job results (the Lambda) ride out throttling too. */
+export function createCodePipelineClient(): CodePipelineClient {
+  return new CodePipelineClient({ retryMode: 'adaptive', maxAttempts: 6 });
 }

@@ -1,0 +1,1 @@
+export { startFaultProxy, describeRequest, FAULT_KINDS, type FaultKind, type FaultProxy, type FaultProxyOptions, type RequestInfo } from './proxy';
