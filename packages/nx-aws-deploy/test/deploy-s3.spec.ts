@@ -1,13 +1,13 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalAws, type LocalAwsHarness } from 'local-aws';
+import { expectBucketMatches as expectBucketContents, listKeys as listBucketKeys, newBucket as createBucket } from './bucket';
 import { SITE, siteWorkspace } from './site';
 import type { TestWorkspace } from './workspace';
 
 let local: LocalAwsHarness;
-let bucketCount = 0;
 
 beforeAll(async () => {
   local = await startLocalAws();
@@ -15,35 +15,17 @@ beforeAll(async () => {
 afterAll(() => local.stop());
 
 
-const md5 = (data: string | Buffer) => createHash('md5').update(data).digest('hex');
-
-async function newBucket(): Promise<string> {
-  const bucket = `site-${++bucketCount}-${Date.now()}`;
-  await local.cli(['s3', 'mb', `s3://${bucket}`]);
-  return bucket;
-}
+const newBucket = () => createBucket(local);
+const listKeys = (bucket: string) => listBucketKeys(local, bucket);
+const expectBucketMatches = (bucket: string, files: Record<string, string | Buffer>, prefix = '') => expectBucketContents(local, bucket, files, prefix);
 
 async function deploy(ws: TestWorkspace, ...args: string[]) {
   const result = await ws.nx(['run', 'site:deploy', ...args], local.env);
   return { ...result, output: result.stdout + result.stderr };
 }
 
-async function listKeys(bucket: string): Promise<string[]> {
-  const { stdout } = await local.cli(['s3api', 'list-objects-v2', '--bucket', bucket]);
-  return (JSON.parse(stdout || '{}').Contents ?? []).map((o: { Key: string }) => o.Key).sort();
-}
-
 async function head(bucket: string, key: string) {
   return JSON.parse((await local.cli(['s3api', 'head-object', '--bucket', bucket, '--key', key])).stdout);
-}
-
-/** Downloads the bucket with the aws CLI and compares every site file byte for byte. */
-async function expectBucketMatches(bucket: string, files: Record<string, string | Buffer>, prefix = '') {
-  const down = mkdtempSync(join(tmpdir(), 'down-'));
-  await local.cli(['s3', 'sync', `s3://${bucket}/${prefix}`, down, '--exclude', '.nx-aws-deploy/*']);
-  for (const [path, data] of Object.entries(files)) expect([path, md5(readFileSync(join(down, path)))]).toEqual([path, md5(data)]);
-  const siteKeys = (await listKeys(bucket)).filter((k) => !k.includes('.nx-aws-deploy/'));
-  expect(siteKeys).toEqual(Object.keys(files).map((p) => prefix + p).sort());
 }
 
 const puts = (counts: Record<string, number>) => (counts['s3.PutObject'] ?? 0) + (counts['s3.UploadPart'] ?? 0) + (counts['s3.CopyObject'] ?? 0);

@@ -1,0 +1,29 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { LocalAwsHarness } from 'local-aws';
+
+/** Bucket checks through the aws CLI: an independent client, not our own code. */
+export const md5 = (data: string | Buffer) => createHash('md5').update(data).digest('hex');
+
+let bucketCount = 0;
+export async function newBucket(local: LocalAwsHarness, name = 'site'): Promise<string> {
+  const bucket = `${name}-${++bucketCount}-${Date.now()}`;
+  await local.cli(['s3', 'mb', `s3://${bucket}`]);
+  return bucket;
+}
+
+export async function listKeys(local: LocalAwsHarness, bucket: string): Promise<string[]> {
+  const { stdout } = await local.cli(['s3api', 'list-objects-v2', '--bucket', bucket]);
+  return (JSON.parse(stdout || '{}').Contents ?? []).map((o: { Key: string }) => o.Key).sort();
+}
+
+/** Downloads the bucket with the aws CLI and compares every site file byte for byte, and that nothing else is there. */
+export async function expectBucketMatches(local: LocalAwsHarness, bucket: string, files: Record<string, string | Buffer>, prefix = ''): Promise<void> {
+  const down = mkdtempSync(join(tmpdir(), 'down-'));
+  await local.cli(['s3', 'sync', `s3://${bucket}/${prefix}`, down, '--exclude', '.nx-aws-deploy/*']);
+  for (const [path, data] of Object.entries(files)) expect([path, md5(readFileSync(join(down, path)))]).toEqual([path, md5(data)]);
+  const siteKeys = (await listKeys(local, bucket)).filter((k) => !k.includes('.nx-aws-deploy/'));
+  expect(siteKeys).toEqual(Object.keys(files).map((p) => prefix + p).sort());
+}
