@@ -1,15 +1,55 @@
 import { execFile } from 'node:child_process';
+import { basename, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { resolveShas } from './lib/affected/set-shas';
 import { shellExports } from './lib/affected/pick-base';
+import { deploy } from './lib/deploy/deploy';
 import { UserError, errorMessage } from './lib/util/errors';
+import { Interrupted, withStopSignals } from './lib/util/interrupt';
 
-const USAGE = `Usage: nx-aws-deploy set-shas [--pipeline <name>] [--source-action <name>] [--bucket <bucket> [--prefix <prefix>]]
+const USAGE = `Usage:
+  nx-aws-deploy set-shas [--pipeline <name>] [--source-action <name>] [--bucket <bucket> [--prefix <prefix>]]
+      Prints shell exports of NX_HEAD, NX_BASE and NX_AFFECTED_ALL for \`nx affected\` in CodeBuild:
+        eval "$(npx nx-aws-deploy set-shas)"
+      The base is the commit of the last successful deploy: the newest Succeeded execution of the pipeline
+      (default: the one that started this build), or the deploy marker in --bucket.
 
-Prints shell exports of NX_HEAD, NX_BASE and NX_AFFECTED_ALL for \`nx affected\` in CodeBuild:
-  eval "$(npx nx-aws-deploy set-shas)"
-The base is the commit of the last successful deploy: the newest Succeeded execution of the pipeline
-(default: the one that started this build), or the deploy marker in --bucket.`;
+  nx-aws-deploy deploy --source-dir <folder> --bucket <bucket> [--prefix <prefix>] [--region <region>]
+      [--dry-run] [--no-prune] [--max-deletes <n>] [--prune-older-than-deploys <n>] [--concurrency <n>]
+      [--include <glob>]... [--exclude <glob>]... [--distribution-id <id>] [--manifest <file>]
+      [--project <name>] [--allow-no-index] [--json]
+      The deploy-s3 executor outside Nx: syncs a build folder to a bucket by content. Ctrl-C or SIGTERM stop it
+      at a safe point (multipart uploads aborted) and it says what landed; running it again finishes the job.`;
+
+function wholeNumber(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw new UserError(`--${name} must be a whole number, not "${value}".`);
+  return Number(value);
+}
+
+async function deployCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      'source-dir': { type: 'string' }, bucket: { type: 'string' }, prefix: { type: 'string' }, region: { type: 'string' },
+      'dry-run': { type: 'boolean' }, 'no-prune': { type: 'boolean' }, 'max-deletes': { type: 'string' }, 'prune-older-than-deploys': { type: 'string' },
+      concurrency: { type: 'string' }, include: { type: 'string', multiple: true }, exclude: { type: 'string', multiple: true },
+      'distribution-id': { type: 'string' }, manifest: { type: 'string' }, project: { type: 'string' }, 'allow-no-index': { type: 'boolean' }, json: { type: 'boolean' },
+    },
+  });
+  if (!values['source-dir']) throw new UserError('--source-dir is required: the build folder to deploy.');
+  const cwd = process.cwd();
+  const sourceDir = resolve(cwd, values['source-dir']);
+  const { summary } = await withStopSignals((signal) => deploy({
+    workspaceRoot: cwd, project: values.project ?? basename(sourceDir), sourceDir, bucket: values.bucket ?? '', prefix: values.prefix, region: values.region,
+    dryRun: values['dry-run'], prune: !values['no-prune'], maxDeletes: wholeNumber('max-deletes', values['max-deletes']),
+    pruneOlderThanDeploys: wholeNumber('prune-older-than-deploys', values['prune-older-than-deploys']), concurrency: wholeNumber('concurrency', values.concurrency),
+    include: values.include, exclude: values.exclude, distributionId: values['distribution-id'] || undefined,
+    manifest: values.manifest ? resolve(cwd, values.manifest) : undefined, allowNoIndex: values['allow-no-index'], signal,
+  }));
+  if (values.json) console.log(JSON.stringify(summary));
+  return 0;
+}
 
 /** Projects `nx affected` will consider, for the log; the decision itself does not depend on it. */
 async function affectedProjects(cwd: string, base: string, head: string, all: boolean): Promise<string> {
@@ -24,6 +64,7 @@ async function affectedProjects(cwd: string, base: string, head: string, all: bo
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === 'deploy') return deployCommand(rest);
   if (command !== 'set-shas') {
     console.error(USAGE);
     return command === '--help' || command === '-h' ? 0 : 2;
@@ -51,6 +92,6 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error) => {
     console.error(`nx-aws-deploy: ${error instanceof UserError ? error.message : errorMessage(error)}`);
-    process.exit(1);
+    process.exit(error instanceof Interrupted ? error.exitCode : 1);
   },
 );

@@ -162,6 +162,10 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         answer.pipe(res);
       });
       upstream.on('error', () => req.socket.destroy());
+      // A client that dies mid-body (SIGKILL) must not leave half a request waiting upstream.
+      req.on('close', () => {
+        if (!req.complete) upstream.destroy();
+      });
       req.pipe(upstream);
     };
     if (options.latencyMs) later(options.latencyMs, send);

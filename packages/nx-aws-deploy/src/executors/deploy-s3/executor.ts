@@ -4,6 +4,7 @@ import { buildOutputDir, workspacePath } from '../../lib/nx/project';
 import { invalidate } from '../../lib/invalidate/invalidate';
 import { reportFailure } from '../../lib/nx/report';
 import { UserError } from '../../lib/util/errors';
+import { withStopSignals } from '../../lib/util/interrupt';
 import type { DeployS3ExecutorOptions } from './schema';
 
 export default async function deployS3Executor(options: DeployS3ExecutorOptions, context: ExecutorContext): Promise<{ success: boolean }> {
@@ -12,13 +13,14 @@ export default async function deployS3Executor(options: DeployS3ExecutorOptions,
     // `--distribution-id="$DISTRIBUTION_ID"` with the variable unset means no distribution.
     deployOptions.distributionId ||= undefined;
     if (invalidateAfter && !options.distributionId) throw new UserError('"invalidate" needs the "distributionId" option: the CloudFront distribution in front of the bucket.');
-    const { summary, manifest } = await deploy({
+    const { summary, manifest } = await withStopSignals((signal) => deploy({
       ...deployOptions,
       workspaceRoot: context.root,
       project: context.projectName!,
       sourceDir: options.sourceDir ? workspacePath(context, options.sourceDir) : buildOutputDir(context),
       manifest: options.manifest ? workspacePath(context, options.manifest) : undefined,
-    });
+      signal,
+    }));
     const invalidation = invalidateAfter && manifest ? await invalidate({ manifest }) : undefined;
     if (json) console.log(JSON.stringify(invalidation ? { ...summary, invalidation } : summary));
     return { success: true };

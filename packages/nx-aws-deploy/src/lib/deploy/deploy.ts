@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { forEachLimit } from '../util/concurrency';
 import { UserError } from '../util/errors';
+import { Interrupted } from '../util/interrupt';
 import { formatBytes, formatDuration, table } from '../util/format';
 import { createS3Client } from '../aws/clients';
 import { isValidBucketName } from './bucket-name';
@@ -33,7 +34,10 @@ export interface DeployOptions {
   allowNoIndex?: boolean;
   allowOutsideWorkspace?: boolean;
   log?: (line: string) => void;
+  /** Aborted (reason: the signal's name) to stop at a safe point: the deploy then throws Interrupted. */
+  signal?: AbortSignal;
 }
+
 
 export interface DeploySummary {
   project: string;
@@ -71,7 +75,7 @@ export async function deploy(options: DeployOptions): Promise<{ summary: DeployS
   const rulesFor = compileHeaderRules(options.headers);
 
   // The bucket is listed while the files are hashed; allSettled, so a bad sourceDir is what gets reported.
-  const target = new S3Target(createS3Client({ region: options.region, maxSockets: concurrency }), options.bucket);
+  const target = new S3Target(createS3Client({ region: options.region, maxSockets: concurrency }), options.bucket, options.signal);
   const remoteReady = Promise.allSettled([target.list(prefix), target.readJson<DeployState>(prefix + STATE_FILE)]);
   const files = await scanSourceDir({
     workspaceRoot: options.workspaceRoot, sourceDir: options.sourceDir, include: options.include, exclude: options.exclude,
@@ -92,7 +96,8 @@ export async function deploy(options: DeployOptions): Promise<{ summary: DeployS
   const headed = new Map<string, string>();
   await forEachLimit(keysNeedingHead({ files: planned, prefix, remote, state }), concurrency, async (key) => {
     headed.set(key, headersFingerprint(await target.headers(key)));
-  });
+  }, options.signal);
+  if (options.signal?.aborted) throw new Interrupted(options.signal.reason, `Interrupted by ${options.signal.reason} before any change: the bucket is as it was.`);
   const plan = planDeploy({
     bucket: options.bucket, files: planned, prefix, remote, state, headedFingerprints: headed,
     prune: options.prune ?? true, maxDeletes: options.maxDeletes ?? DEFAULT_MAX_DELETES,
@@ -124,20 +129,43 @@ export async function deploy(options: DeployOptions): Promise<{ summary: DeployS
   log(`Deploying ${options.sourceDir} to ${destination}: ${plan.uploads.length} to upload, ${plan.metadataUpdates.length} to update, ${plan.unchanged.length} unchanged, ${plan.deletes.length} to delete.`);
   const etags = new Map<string, string>();
   const progress = new Progress('upload', plan.uploads.length + plan.metadataUpdates.length, summary.uploaded.bytes, log);
+  const done = { uploads: 0, updates: 0, deletes: 0 };
   const push = (batch: PlannedUpload[]) => forEachLimit(batch, concurrency, async (u) => {
     etags.set(u.key, await target.upload(u.key, byPath.get(u.path)!.absolutePath, u.size, u.headers, (bytes) => progress.advance(0, bytes)));
+    done.uploads++;
     progress.advance(1);
-  });
+  }, options.signal);
   const update = (batch: PlannedUpload[]) => forEachLimit(batch, concurrency, async (u) => {
     await target.updateHeaders(u.key, u.headers);
+    done.updates++;
     progress.advance(1);
-  });
-  // Assets before the entry files that name them; deletes only once everything new is in place.
-  await push(plan.uploads.filter((u) => !u.entry));
-  await update(plan.metadataUpdates.filter((u) => !u.entry));
-  await push(plan.uploads.filter((u) => u.entry));
-  await update(plan.metadataUpdates.filter((u) => u.entry));
-  if (plan.deletes.length) await target.delete(plan.deletes);
+  }, options.signal);
+  let phase: 'assets' | 'entries' | 'prune' = 'assets';
+  const checkpoint = () => {
+    if (options.signal?.aborted) throw options.signal.reason;
+  };
+  try {
+    // Assets before the entry files that name them; deletes only once everything new is in place.
+    await push(plan.uploads.filter((u) => !u.entry));
+    await update(plan.metadataUpdates.filter((u) => !u.entry));
+    checkpoint();
+    phase = 'entries';
+    await push(plan.uploads.filter((u) => u.entry));
+    await update(plan.metadataUpdates.filter((u) => u.entry));
+    checkpoint();
+    phase = 'prune';
+    if (plan.deletes.length) await target.delete(plan.deletes, (n) => (done.deletes += n));
+    checkpoint();
+  } catch (error) {
+    if (!options.signal?.aborted) throw error;
+    const aborted = await target.abortOpenUploads();
+    const live = phase === 'assets' ? 'The live entry files (HTML) are still the previous deploy\'s.' : 'Every entry file already replaced names only assets that are in the bucket.';
+    throw new Interrupted(options.signal.reason, [
+      `Interrupted by ${options.signal.reason} while ${{ assets: 'uploading assets', entries: 'uploading entry files', prune: 'pruning' }[phase]}: uploaded ${done.uploads} of ${plan.uploads.length} files,`,
+      `updated headers of ${done.updates} of ${plan.metadataUpdates.length}, deleted ${done.deletes} of ${plan.deletes.length}${aborted ? `, aborted ${aborted} unfinished multipart upload(s)` : ''}.`,
+      `${live} Run the deploy again to finish: what already landed is not uploaded again.`,
+    ].join(' '));
+  }
   const nextState = recordUploadedEtags(plan.nextState, etags);
   if (shouldWriteState(state, nextState, options.pruneOlderThanDeploys ?? 0)) await target.writeJson(prefix + STATE_FILE, nextState);
   // In CodeBuild, record the deployed commit for `set-shas` (only when it moved: a re-run makes no PUT).

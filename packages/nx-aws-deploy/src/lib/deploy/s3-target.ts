@@ -1,11 +1,12 @@
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import {
-  CopyObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, paginateListObjectsV2,
+  AbortMultipartUploadCommand, CopyObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, paginateListObjectsV2,
   type S3Client, type S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { UserError } from '../util/errors';
+import { Interrupted } from '../util/interrupt';
 import type { ObjectHeaders } from './headers';
 import { PART_SIZE } from './local-files';
 import type { RemoteObject } from './plan';
@@ -16,8 +17,45 @@ export type RequestCounts = Record<string, number>;
 /** The bucket side of a deploy: thin wrappers over S3 calls that turn failures into one actionable line. */
 export class S3Target {
   readonly requests: RequestCounts = {};
+  /** Multipart uploads created and not yet completed or aborted, by UploadId. */
+  private readonly openUploads = new Map<string, string>();
+  private inFlight = 0;
+  /** Multipart uploads aborted after the stop signal, by lib-storage or by abortOpenUploads. */
+  private abortedUploads = 0;
 
-  constructor(private readonly s3: S3Client, readonly bucket: string) {}
+  /** `signal` stops requests in flight (a deploy being interrupted); see abortOpenUploads. */
+  constructor(private readonly s3: S3Client, readonly bucket: string, private readonly signal?: AbortSignal) {
+    if (signal) {
+      // Every request of this client, lib-storage's too: which multipart uploads are open, and whether any request is still out.
+      s3.middlewareStack.add((next, context) => async (args) => {
+        this.inFlight++;
+        try {
+          const result = await next(args);
+          const input = args.input as { Key?: string; UploadId?: string };
+          if (context.commandName === 'CreateMultipartUploadCommand') this.openUploads.set((result.output as { UploadId: string }).UploadId, input.Key!);
+          if (context.commandName === 'CompleteMultipartUploadCommand' || context.commandName === 'AbortMultipartUploadCommand') this.openUploads.delete(input.UploadId!);
+          if (context.commandName === 'AbortMultipartUploadCommand' && signal.aborted) this.abortedUploads++;
+          return result;
+        } finally {
+          this.inFlight--;
+        }
+      }, { step: 'initialize', name: 'multipartLedger' });
+    }
+  }
+
+  /**
+   * After an interruption: waits (bounded) for the requests still out to settle, then aborts every multipart
+   * upload this target started and did not finish, so no parts are left behind. Returns how many were aborted
+   * since the stop signal.
+   */
+  async abortOpenUploads(settleMs = 15_000): Promise<number> {
+    const until = Date.now() + settleMs;
+    while (this.inFlight > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50));
+    for (const [UploadId, Key] of [...this.openUploads]) {
+      await this.s3.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId })).catch(() => undefined);
+    }
+    return this.abortedUploads;
+  }
 
   async list(prefix: string): Promise<RemoteObject[]> {
     const objects: RemoteObject[] = [];
@@ -31,7 +69,7 @@ export class S3Target {
   }
 
   async headers(key: string): Promise<ObjectHeaders> {
-    const head = await this.call('HeadObject', key, () => this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })));
+    const head = await this.call('HeadObject', key, () => this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: this.signal }));
     return {
       'Content-Type': head.ContentType ?? 'binary/octet-stream',
       'Cache-Control': head.CacheControl,
@@ -46,7 +84,7 @@ export class S3Target {
   /** Reads a small JSON object, or undefined when it does not exist. */
   async readJson<T>(key: string): Promise<T | undefined> {
     try {
-      const got = await this.call('GetObject', key, () => this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })), true, ['NoSuchKey']);
+      const got = await this.call('GetObject', key, () => this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: this.signal }), true, ['NoSuchKey']);
       return JSON.parse(await got.Body!.transformToString()) as T;
     } catch (error) {
       if ((error as Error).name === 'NoSuchKey') return undefined;
@@ -57,24 +95,27 @@ export class S3Target {
   async writeJson(key: string, value: unknown): Promise<void> {
     await this.call('PutObject', key, () => this.s3.send(new PutObjectCommand({
       Bucket: this.bucket, Key: key, Body: JSON.stringify(value), ContentType: 'application/json', CacheControl: 'no-store',
-    })));
+    }), { abortSignal: this.signal }));
   }
 
   /** Uploads a file; files above one part go up in parts through lib-storage. Returns the ETag S3 answered. */
   async upload(key: string, file: string, size: number, headers: ObjectHeaders, onBytes?: (n: number) => void): Promise<string> {
     const params = { Bucket: this.bucket, Key: key, ...sdkHeaders(headers) };
     if (size <= PART_SIZE) {
-      const put = await this.call('PutObject', key, async () => this.s3.send(new PutObjectCommand({ ...params, Body: await readFile(file) })));
+      const put = await this.call('PutObject', key, async () => this.s3.send(new PutObjectCommand({ ...params, Body: await readFile(file) }), { abortSignal: this.signal }));
       onBytes?.(size);
       return put.ETag ?? '';
     }
-    const upload = new Upload({ client: this.s3, params: { ...params, Body: createReadStream(file) }, partSize: PART_SIZE, queueSize: 4, leavePartsOnError: false });
+    const abortController = new AbortController();
+    const onAbort = () => abortController.abort();
+    this.signal?.addEventListener('abort', onAbort, { once: true });
+    const upload = new Upload({ client: this.s3, params: { ...params, Body: createReadStream(file) }, partSize: PART_SIZE, queueSize: 4, leavePartsOnError: false, abortController });
     let reported = 0;
     upload.on('httpUploadProgress', (p) => {
       onBytes?.((p.loaded ?? 0) - reported);
       reported = p.loaded ?? 0;
     });
-    const result = await this.call('MultipartUpload', key, () => upload.done(), false);
+    const result = await this.call('MultipartUpload', key, () => upload.done(), false).finally(() => this.signal?.removeEventListener('abort', onAbort));
     this.count('CreateMultipartUpload');
     this.count('UploadPart', Math.ceil(size / PART_SIZE));
     this.count('CompleteMultipartUpload');
@@ -86,7 +127,7 @@ export class S3Target {
     await this.call('CopyObject', key, () => this.s3.send(new CopyObjectCommand({
       Bucket: this.bucket, Key: key, CopySource: `${this.bucket}/${key.split('/').map(encodeURIComponent).join('/')}`,
       MetadataDirective: 'REPLACE', ...sdkHeaders(headers),
-    })));
+    }), { abortSignal: this.signal }));
   }
 
   /** Deletes in batches of 1 000 (the DeleteObjects limit); any key S3 refuses fails the deploy. */
@@ -95,7 +136,7 @@ export class S3Target {
       const batch = keys.slice(i, i + 1000);
       const result = await this.call('DeleteObjects', `${batch.length} keys`, () => this.s3.send(new DeleteObjectsCommand({
         Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
-      })));
+      }), { abortSignal: this.signal }));
       const failed = result.Errors ?? [];
       if (failed.length) {
         throw new UserError(`S3 refused to delete ${failed.length} objects in bucket "${this.bucket}", e.g. ${failed[0].Key}: ${failed[0].Code} ${failed[0].Message}.`);
@@ -113,6 +154,7 @@ export class S3Target {
     try {
       return await run();
     } catch (error) {
+      if (this.signal?.aborted) throw new Interrupted(this.signal.reason, `Interrupted by ${this.signal.reason} before any change: the bucket is as it was.`);
       if (passThrough.includes((error as Error).name)) throw error;
       throw explainS3Error(error, operation, this.bucket, what);
     }

@@ -1,9 +1,12 @@
-/** Runs `task` over `items` with at most `limit` in flight; rejects on the first failure after in-flight tasks settle. */
-export async function forEachLimit<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+/**
+ * Runs `task` over `items` with at most `limit` in flight; rejects on the first failure after in-flight tasks
+ * settle. Once `signal` is aborted no new item is started.
+ */
+export async function forEachLimit<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>, signal?: AbortSignal): Promise<void> {
   let next = 0;
   let failure: { error: unknown } | undefined;
   const worker = async () => {
-    while (!failure && next < items.length) {
+    while (!failure && !signal?.aborted && next < items.length) {
       const item = items[next++];
       try {
         await task(item);

@@ -1,0 +1,183 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { startFaultProxy, type FaultProxy, type RequestInfo } from 'fault-proxy';
+import { startLocalAws, type LocalAwsHarness } from 'local-aws';
+import { expectBucketMatches, md5, newBucket } from './bucket';
+import { repoRoot } from './workspace';
+
+/**
+ * A deploy stopped at the worst moments: SIGKILL (the CodeBuild container dies) at random points of the asset
+ * upload, the entry-file upload and the prune, 20 times; SIGTERM and SIGINT, which stop it gracefully. After each
+ * stop every HTML page in the bucket names only assets that exist, and a re-run converges to the new version
+ * without sending again what already landed. The deploy runs as `nx-aws-deploy deploy`, a process of its own,
+ * through a proxy (no faults) that lets the test act at the moment a chosen request goes out.
+ */
+const CLI = join(repoRoot, 'packages', 'nx-aws-deploy', 'bin', 'nx-aws-deploy.js');
+let local: LocalAwsHarness;
+let proxy: FaultProxy;
+let root: string;
+let onRequest: (info: RequestInfo) => void = () => undefined;
+
+beforeAll(async () => {
+  local = await startLocalAws();
+  // A little latency per request, so that a deploy is still going when the chosen request goes out.
+  proxy = await startFaultProxy({ target: local.aws.url, rate: 0, latencyMs: 10, onRequest: (info) => onRequest(info) });
+  root = mkdtempSync(join(tmpdir(), 'interrupt-'));
+});
+afterAll(async () => {
+  await proxy.stop();
+  await local.stop();
+});
+
+/** Version `v` of a site: content-hashed assets (new names each version), pages that name some of them, and unchanged files. */
+function siteVersion(v: number, extra: Record<string, Buffer> = {}): Record<string, string | Buffer> {
+  const files: Record<string, string | Buffer> = { 'robots.txt': 'User-agent: *\n', 'img/logo.svg': '<svg/>', ...extra };
+  const assets: string[] = [];
+  for (let i = 0; i < 24; i++) {
+    const body = `export const v${v}_${i} = ${JSON.stringify(randomBytes(300).toString('hex'))};`;
+    const name = `assets/chunk-${i}-${md5(body).slice(0, 8)}.${i % 3 === 0 ? 'css' : 'js'}`;
+    files[name] = body;
+    assets.push(name);
+  }
+  for (let p = 0; p < 6; p++) {
+    const uses = [assets[p], assets[(p * 5 + 3) % assets.length], assets[(p * 7 + 1) % assets.length]];
+    const tags = uses.map((a) => (a.endsWith('.css') ? `<link rel="stylesheet" href="/${a}">` : `<script type="module" src="/${a}"></script>`)).join('');
+    files[p === 0 ? 'index.html' : `page-${p}/index.html`] = `<!doctype html><title>v${v}</title>${tags}<img src="/img/logo.svg">`;
+  }
+  return files;
+}
+
+function writeBuild(name: string, files: Record<string, string | Buffer>): string {
+  const dir = join(root, name);
+  for (const [path, data] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), data);
+  }
+  return name;
+}
+
+/** `nx-aws-deploy deploy` in its own process, through the proxy; `stopAt` sends it a signal at the chosen request. */
+function runDeploy(sourceDir: string, bucket: string, stopAt?: { when: (info: RequestInfo) => boolean; signal: NodeJS.Signals }) {
+  const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NX_'))), ...local.env, AWS_ENDPOINT_URL: proxy.url, CI: 'true' };
+  const child = spawn(process.execPath, [CLI, 'deploy', '--source-dir', sourceDir, '--bucket', bucket, '--concurrency', '4'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  let sent = false;
+  onRequest = (info) => {
+    if (stopAt && !sent && stopAt.when(info)) {
+      sent = true;
+      child.kill(stopAt.signal);
+    }
+  };
+  return new Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string; stopped: boolean }>((resolve) =>
+    child.on('close', (code, signal) => {
+      onRequest = () => undefined;
+      resolve({ code, signal, output, stopped: sent });
+    }),
+  );
+}
+
+/** Downloads the bucket with the aws CLI; every script, stylesheet and image a page names must be there. */
+async function expectPagesReferenceOnlyExistingAssets(bucket: string): Promise<void> {
+  const down = mkdtempSync(join(tmpdir(), 'pages-'));
+  await local.cli(['s3', 'sync', `s3://${bucket}`, down, '--exclude', '.nx-aws-deploy/*']);
+  const walk = (dir: string): string[] => readdirSync(dir).flatMap((e) => (statSync(join(dir, e)).isDirectory() ? walk(join(dir, e)) : [join(dir, e)]));
+  const pages = walk(down).filter((f) => f.endsWith('.html'));
+  expect(pages.length).toBeGreaterThan(0);
+  const missing = pages.flatMap((page) =>
+    [...readFileSync(page, 'utf8').matchAll(/(?:src|href)="\/([^"]+)"/g)].map((m) => m[1]).filter((ref) => {
+      try {
+        return !statSync(join(down, ref)).isFile();
+      } catch {
+        return true;
+      }
+    }).map((ref) => `${relative(down, page)} -> ${ref}`),
+  );
+  expect(missing).toEqual([]);
+}
+
+/** Site files whose bytes are not (yet) in the bucket, by the listing's ETags. */
+async function notYetLanded(bucket: string, files: Record<string, string | Buffer>): Promise<string[]> {
+  const listed = JSON.parse((await local.cli(['s3api', 'list-objects-v2', '--bucket', bucket])).stdout || '{}').Contents ?? [];
+  const etags = new Map<string, string>(listed.map((o: { Key: string; ETag: string }) => [o.Key, o.ETag.replace(/"/g, '')]));
+  return Object.entries(files).filter(([path, data]) => etags.get(path) !== md5(data)).map(([path]) => path).sort();
+}
+
+/** Re-runs the deploy to the end: it must upload exactly what had not landed, and leave the bucket equal to the build. */
+async function expectRerunConverges(bucket: string, sourceDir: string, files: Record<string, string | Buffer>): Promise<void> {
+  const missing = await notYetLanded(bucket, files);
+  await local.resetRequests();
+  const rerun = await runDeploy(sourceDir, bucket);
+  expect([rerun.code, rerun.output.slice(-1500)]).toEqual([0, expect.anything()]);
+  const uploaded = (await local.requestLog())
+    .filter((r) => (r.operation === 's3.PutObject' || r.operation === 's3.CreateMultipartUpload') && !r.path.includes('.nx-aws-deploy/'))
+    .map((r) => r.path.slice(`/${bucket}/`.length))
+    .sort();
+  expect(uploaded).toEqual(missing);
+  await expectBucketMatches(local, bucket, files);
+}
+
+/** A small seeded generator, so that a failing kill point can be replayed. */
+function seeded(seed: number): (n: number) => number {
+  let state = seed;
+  return (n) => {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    return state % n;
+  };
+}
+
+it('SIGKILL at 20 random points (assets, entry files, prune): pages never name a missing asset; a re-run converges', async () => {
+  const bucket = await newBucket(local, 'killed');
+  const pick = seeded(20261126);
+  let current = siteVersion(0);
+  expect((await runDeploy(writeBuild('v0', current), bucket)).code).toBe(0);
+  const isAsset = (i: RequestInfo) => i.operation === 'PutObject' && i.path.includes('/assets/');
+  const isPage = (i: RequestInfo) => i.operation === 'PutObject' && i.path.endsWith('.html');
+  for (let round = 1; round <= 20; round++) {
+    const phase = (['assets', 'entries', 'prune'] as const)[round % 3];
+    const next = siteVersion(round);
+    const dir = writeBuild(`v${round}`, next);
+    const at = phase === 'assets' ? 1 + pick(22) : phase === 'entries' ? 1 + pick(5) : 1;
+    let seen = 0;
+    const when = phase === 'assets' ? isAsset : phase === 'entries' ? isPage : (i: RequestInfo) => i.operation === 'DeleteObjects';
+    const killed = await runDeploy(dir, bucket, { signal: 'SIGKILL', when: (i) => when(i) && ++seen === at });
+    expect([round, phase, at, killed.stopped, killed.signal]).toEqual([round, phase, at, true, 'SIGKILL']);
+    await expectPagesReferenceOnlyExistingAssets(bucket);
+    await expectRerunConverges(bucket, dir, next);
+    current = next;
+  }
+  expect(Object.keys(current)).toHaveLength(32);
+}, 600_000);
+
+it('SIGTERM during a multipart upload: aborts it, says what landed, exits 143; the live pages stay whole; a re-run finishes', async () => {
+  const bucket = await newBucket(local, 'sigterm');
+  const before = siteVersion(100);
+  expect((await runDeploy(writeBuild('t0', before), bucket)).code).toBe(0);
+  const next = siteVersion(101, { 'media/intro.mp4': randomBytes(40 * 1024 * 1024) });
+  const dir = writeBuild('t1', next);
+  const stopped = await runDeploy(dir, bucket, { signal: 'SIGTERM', when: (i) => i.operation === 'UploadPart' });
+  expect(stopped.code).toBe(143);
+  expect(stopped.output).toMatch(/SIGTERM received: finishing the requests in flight, then stopping/);
+  expect(stopped.output).toMatch(/Interrupted by SIGTERM while uploading assets: uploaded \d+ of 31 files, updated headers of 0 of 0, deleted 0 of 24, aborted 1 unfinished multipart upload\(s\)\. The live entry files \(HTML\) are still the previous deploy's\. Run the deploy again to finish/);
+  const uploads = JSON.parse((await local.cli(['s3api', 'list-multipart-uploads', '--bucket', bucket])).stdout || '{}');
+  expect(uploads.Uploads ?? []).toEqual([]);
+  expect((await local.cli(['s3', 'cp', `s3://${bucket}/index.html`, '-'])).stdout).toBe(before['index.html']);
+  await expectPagesReferenceOnlyExistingAssets(bucket);
+  await expectRerunConverges(bucket, dir, next);
+}, 180_000);
+
+it('SIGINT (Ctrl-C) while the entry files go up: nothing deleted, exits 130, and a re-run finishes', async () => {
+  const bucket = await newBucket(local, 'sigint');
+  expect((await runDeploy(writeBuild('i0', siteVersion(200)), bucket)).code).toBe(0);
+  const next = siteVersion(201);
+  const dir = writeBuild('i1', next);
+  const stopped = await runDeploy(dir, bucket, { signal: 'SIGINT', when: (i) => i.operation === 'PutObject' && i.path.endsWith('.html') });
+  expect(stopped.code).toBe(130);
+  expect(stopped.output).toMatch(/Interrupted by SIGINT while uploading entry files: uploaded \d+ of 30 files, updated headers of 0 of 0, deleted 0 of 24\. Every entry file already replaced names only assets that are in the bucket\./);
+  await expectPagesReferenceOnlyExistingAssets(bucket);
+  await expectRerunConverges(bucket, dir, next);
+}, 120_000);
