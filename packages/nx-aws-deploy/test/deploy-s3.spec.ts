@@ -213,6 +213,39 @@ describe('deploy-s3 refuses bad input with one clear line and leaves the bucket 
     expect(result.output).toMatch(/leak\.txt is a symlink to .*secret\.txt, outside the workspace; refusing to upload it/);
   });
 
+  it('a sourceDir that is a symlink out of the workspace', async () => {
+    const ws = siteWorkspace({ bucket, sourceDir: 'dist/linked' });
+    const outside = mkdtempSync(join(tmpdir(), 'outside-site-'));
+    writeFileSync(join(outside, 'index.html'), '<h1>not ours</h1>');
+    symlinkSync(outside, join(ws.root, 'dist/linked'));
+    const result = await deploy(ws);
+    expect(result.code).not.toBe(0);
+    expect(result.output).toMatch(/sourceDir .*dist\/linked resolves to .*outside-site-\w+, outside the workspace .*; refusing to deploy it\. Point "sourceDir" inside the workspace\./);
+  });
+
+  it('a file whose key would be longer than S3 allows', async () => {
+    const deep = Array.from({ length: 5 }, (_, i) => `${i}${'d'.repeat(220)}`).join('/');
+    const result = await deploy(siteWorkspace({ bucket, sourceDir: 'dist/site' }, { ...SITE, [`${deep}/page.html`]: 'deep' }));
+    expect(result.code).not.toBe(0);
+    expect(result.output).toMatch(/page\.html would be the key "0ddd.*…" of 1119 bytes; S3 allows 1024\. Shorten its path \(or the prefix\); nothing was uploaded\./);
+  });
+
+  it('a file name that is not UTF-8', async () => {
+    const ws = siteWorkspace({ bucket, sourceDir: 'dist/site' });
+    writeFileSync(Buffer.concat([Buffer.from(join(ws.root, 'dist/site/assets/caf')), Buffer.from([0xe9]), Buffer.from('.js')]), 'latin-1 name');
+    const result = await deploy(ws);
+    expect(result.code).not.toBe(0);
+    expect(result.output).toContain('File name "assets/caf\\xe9.js" in');
+    expect(result.output).toMatch(/is not valid UTF-8, and S3 keys must be: rename the file/);
+  });
+
+  it('access denied by the bucket', async () => {
+    await local.injectFault({ operation: 's3.ListObjectsV2', count: 1, action: 'error', status: 403, code: 'AccessDenied', pathIncludes: bucket });
+    const result = await deploy(siteWorkspace({ bucket, sourceDir: 'dist/site' }));
+    expect(result.code).not.toBe(0);
+    expect(result.output).toContain(`Access denied: s3:ListObjectsV2 on s3://${bucket}/. Allow s3:ListBucket on the bucket for the role this runs as (check AWS_PROFILE or the CodeBuild service role).`);
+  });
+
   it('an unknown bucket', async () => {
     const ws = siteWorkspace({ bucket: 'no-such-bucket-here', sourceDir: 'dist/site' });
     const result = await deploy(ws);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readFile, realpath, stat } from 'node:fs/promises';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join, relative, sep, isAbsolute } from 'node:path';
 import picomatch from 'picomatch';
 import { glob } from 'tinyglobby';
@@ -58,7 +58,9 @@ export async function scanSourceDir(options: ScanOptions): Promise<LocalFile[]> 
     .sort();
   const files: LocalFile[] = [];
   await forEachLimit(paths, 16, async (path) => {
-    if (path.includes('\uFFFD')) throw new UserError(`File name ${JSON.stringify(path)} in ${sourceDir} is not valid UTF-8; S3 keys must be UTF-8. Rename the file.`);
+    if (path.includes('\uFFFD')) {
+      throw new UserError(`File name ${await rawName(sourceDir, path)} in ${sourceDir} is not valid UTF-8, and S3 keys must be: rename the file (or exclude it with the "exclude" option).`);
+    }
     const absolutePath = join(sourceDir, path);
     // Every file, not only links: a file inside a linked folder is no link itself.
     const target = await realpath(absolutePath).catch(() => undefined);
@@ -70,6 +72,17 @@ export async function scanSourceDir(options: ScanOptions): Promise<LocalFile[]> 
     files.push({ path, absolutePath, size, etags: await contentEtags(absolutePath, size) });
   });
   return files.sort((a, b) => (a.path < b.path ? -1 : 1));
+}
+
+/** The name as its bytes are on disk, invalid ones as \xNN, for a message a person can match to the file. */
+async function rawName(sourceDir: string, path: string): Promise<string> {
+  const parts = path.split('/');
+  const parent = join(sourceDir, ...parts.slice(0, -1).map((p) => (p.includes('\uFFFD') ? '' : p)));
+  const names = await readdir(parent, { encoding: 'buffer' }).catch(() => [] as Buffer[]);
+  const raw = names.find((name) => name.toString('utf8') === parts[parts.length - 1]);
+  if (!raw) return JSON.stringify(path);
+  const escaped = [...raw].map((byte) => (byte >= 0x20 && byte < 0x7f ? String.fromCharCode(byte) : `\\x${byte.toString(16).padStart(2, '0')}`)).join('');
+  return `"${[...parts.slice(0, -1), escaped].join('/')}"`;
 }
 
 /** The ETags S3 would report for this content (see LocalFile.etags). */
