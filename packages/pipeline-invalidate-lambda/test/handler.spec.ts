@@ -170,6 +170,34 @@ describe('the invoke handler against the local CodePipeline and CloudFront', () 
     expect(JSON.stringify(job.executionDetails)).toContain('/after-busy/*');
   });
 
+  it('leaks no credential (its own or the artifact credentials of the job) in logs or job results', async () => {
+    const sentinels = { AWS_SECRET_ACCESS_KEY: 'SENTINELlambdaSecret1a2b', AWS_SESSION_TOKEN: 'SENTINELlambdaToken3c4d' };
+    const saved = { AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN: process.env.AWS_SESSION_TOKEN };
+    Object.assign(process.env, sentinels);
+    const logged = [console.log as jest.Mock, console.error as jest.Mock];
+    logged.forEach((mock) => mock.mockClear());
+    const results = [];
+    try {
+      for (const request of [
+        { userParameters: JSON.stringify({ distributionId, paths: ['/secret-test.html'] }) },
+        { userParameters: JSON.stringify({ distributionId }), inputArtifacts: [{ name: 'Gone', bucket: 'artifact-store', key: 'gone.zip' }] },
+        { userParameters: JSON.stringify({ distributionId: 'EDOESNOTEXIST2', paths: ['/x'] }) },
+      ]) {
+        const { jobId, event } = await local.createJob({ pipelineName: 'web', ...request });
+        const data = (event as { 'CodePipeline.job': { data: Record<string, unknown> } })['CodePipeline.job'].data;
+        data.artifactCredentials = { accessKeyId: 'ASIALOCAL', secretAccessKey: 'SENTINELartifactSecret5e6f', sessionToken: 'SENTINELartifactToken7a8b' };
+        await handler(event);
+        results.push(await local.job(jobId));
+      }
+    } finally {
+      Object.assign(process.env, saved);
+    }
+    expect(results.map((job) => job.status)).toEqual(['Succeeded', 'Failed', 'Failed']);
+    const everything = JSON.stringify([results, logged.map((mock) => mock.mock.calls)]);
+    expect(everything).toMatch(/does not exist/);
+    expect(everything).not.toMatch(/SENTINEL/);
+  });
+
   it('fails the job saying which permission is missing when CloudFront denies access', async () => {
     await local.injectFault({ operation: 'cloudfront.CreateInvalidation', count: 1, action: 'error', status: 403, code: 'AccessDenied' });
     const { job } = await invoke({ userParameters: JSON.stringify({ distributionId, paths: ['/denied.html'] }) });
