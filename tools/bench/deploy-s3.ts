@@ -7,8 +7,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildSync } from 'esbuild';
 import { startLocalAws } from 'local-aws';
+import { bundleRunDeploy } from './bundle';
 
 const FILES = Number(process.env.BENCH_FILES ?? 2000);
 const TOTAL_BYTES = Number(process.env.BENCH_BYTES ?? 35 * 1024 * 1024);
@@ -71,13 +71,7 @@ async function main(): Promise<void> {
     const counts = await local.requests();
     return { seconds, puts: (counts['s3.PutObject'] ?? 0) + (counts['s3.UploadPart'] ?? 0) + (counts['s3.CopyObject'] ?? 0) };
   };
-  // Bundled once with esbuild and run by plain node, as a built plugin runs: no TypeScript loader in the timing.
-  const bundle = join(site, '..', `${site.split('/').pop()}-run-deploy.mjs`);
-  buildSync({
-    entryPoints: [join(__dirname, 'run-deploy.ts')], bundle: true, platform: 'node', target: 'node20', format: 'esm', outfile: bundle, logLevel: 'error',
-    // CommonJS dependencies inside an ES module bundle still call require().
-    banner: { js: "import { createRequire as nxAwsDeployCreateRequire } from 'node:module'; const require = nxAwsDeployCreateRequire(import.meta.url);" },
-  });
+  const bundle = bundleRunDeploy(join(site, '..', `${site.split('/').pop()}-run-deploy.mjs`));
   const ours = () => run(process.execPath, [bundle, site, 'bench-ours', root], { env });
   const awsSync = () => cli('s3', 'sync', site, 's3://bench-sync', '--delete', '--only-show-errors');
 

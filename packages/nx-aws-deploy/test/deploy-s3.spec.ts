@@ -160,6 +160,22 @@ describe('deploy-s3 through nx run', () => {
     expect(await listKeys(bucket)).not.toContain('assets/pricing-OKxo0MUH.js');
   });
 
+  it('lists in pages of 1 000 and deletes in batches of 1 000', async () => {
+    const bucket = await newBucket();
+    const many: Record<string, string> = { 'index.html': '<h1>many</h1>' };
+    for (let i = 0; i < 2500; i++) many[`assets/a${i}.js`] = `export default ${i};`;
+    const ws = siteWorkspace({ bucket, sourceDir: 'dist/site', maxDeletes: 5000 }, many);
+    expect((await deploy(ws)).code).toBe(0);
+    rmSync(join(ws.root, 'dist/site/assets'), { recursive: true });
+    await local.resetRequests();
+    const pruned = await deploy(ws);
+    expect(pruned.code).toBe(0);
+    expect(pruned.output).toMatch(/deleted\s+2500/);
+    const requests = await local.requests();
+    expect([requests['s3.ListObjectsV2'], requests['s3.DeleteObjects']]).toEqual([3, 3]);
+    expect(await listKeys(bucket)).toEqual(['.nx-aws-deploy/state.json', 'index.html']);
+  }, 120_000);
+
   it('defaults sourceDir to the build target output, deploys below a prefix and prints a JSON summary last', async () => {
     const bucket = await newBucket();
     const ws = siteWorkspace({ bucket, prefix: '/app/' });
