@@ -160,6 +160,14 @@ describe('deploy-s3 through nx run', () => {
     expect(await listKeys(bucket)).not.toContain('assets/pricing-OKxo0MUH.js');
   });
 
+  it('leaves dotfiles out unless an include glob names them', async () => {
+    const bucket = await newBucket();
+    const files = { ...SITE, '.env': 'SECRET=1', '.well-known/security.txt': 'Contact: mailto:security@example.com', 'assets/.cache/x.js': 'cache' };
+    const ws = siteWorkspace({ bucket, sourceDir: 'dist/site', include: ['**', '.well-known/**'] }, files);
+    expect((await deploy(ws)).code).toBe(0);
+    await expectBucketMatches(bucket, { ...SITE, '.well-known/security.txt': files['.well-known/security.txt'] });
+  });
+
   it('lists in pages of 1 000 and deletes in batches of 1 000', async () => {
     const bucket = await newBucket();
     const many: Record<string, string> = { 'index.html': '<h1>many</h1>' };
