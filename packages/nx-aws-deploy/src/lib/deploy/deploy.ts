@@ -38,7 +38,6 @@ export interface DeployOptions {
   signal?: AbortSignal;
 }
 
-
 export interface DeploySummary {
   project: string;
   bucket: string;

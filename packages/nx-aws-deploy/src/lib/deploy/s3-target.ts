@@ -81,10 +81,10 @@ export class S3Target {
     };
   }
 
-  /** Reads a small JSON object, or undefined when it does not exist. */
+  /** Reads a small JSON object, or undefined when it does not exist. Not cut short by the stop signal, nor is writeJson. */
   async readJson<T>(key: string): Promise<T | undefined> {
     try {
-      const got = await this.call('GetObject', key, () => this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: this.signal }), true, ['NoSuchKey']);
+      const got = await this.call('GetObject', key, () => this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })), true, ['NoSuchKey']);
       return JSON.parse(await got.Body!.transformToString()) as T;
     } catch (error) {
       if ((error as Error).name === 'NoSuchKey') return undefined;
@@ -95,7 +95,7 @@ export class S3Target {
   async writeJson(key: string, value: unknown): Promise<void> {
     await this.call('PutObject', key, () => this.s3.send(new PutObjectCommand({
       Bucket: this.bucket, Key: key, Body: JSON.stringify(value), ContentType: 'application/json', CacheControl: 'no-store',
-    }), { abortSignal: this.signal }));
+    })));
   }
 
   /** Uploads a file; files above one part go up in parts through lib-storage. Returns the ETag S3 answered. */
