@@ -6,6 +6,7 @@ import { dirname, join, relative } from 'node:path';
 import { startFaultProxy, type FaultProxy, type RequestInfo } from 'fault-proxy';
 import { startLocalAws, type LocalAwsHarness } from 'local-aws';
 import { expectBucketMatches, md5, newBucket } from './bucket';
+import { SITE, siteWorkspace } from './site';
 import { repoRoot } from './workspace';
 
 /**
@@ -180,4 +181,30 @@ it('SIGINT (Ctrl-C) while the entry files go up: nothing deleted, exits 130, and
   expect(stopped.output).toMatch(/Interrupted by SIGINT while uploading entry files: uploaded \d+ of 30 files, updated headers of 0 of 0, deleted 0 of 24\. Every entry file already replaced names only assets that are in the bucket\./);
   await expectPagesReferenceOnlyExistingAssets(bucket);
   await expectRerunConverges(bucket, dir, next);
+}, 120_000);
+
+it('Ctrl-C on `nx run site:deploy` (the whole process group, as a terminal sends it) leaves no multipart upload behind', async () => {
+  const bucket = await newBucket(local, 'nx-ctrl-c');
+  const ws = siteWorkspace({ bucket, sourceDir: 'dist/site' }, { ...SITE, 'media/big.bin': randomBytes(40 * 1024 * 1024) });
+  const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NX_'))), ...local.env, AWS_ENDPOINT_URL: proxy.url, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', CI: 'true' };
+  const nx = spawn(process.execPath, [require.resolve('nx/bin/nx', { paths: [repoRoot] }), 'run', 'site:deploy', '--outputStyle=static'], { cwd: ws.root, env, detached: true, stdio: 'ignore' });
+  let sent = false;
+  onRequest = (info) => {
+    if (!sent && info.operation === 'UploadPart') {
+      sent = true;
+      process.kill(-nx.pid!, 'SIGINT');
+    }
+  };
+  const code = await new Promise<number | null>((resolve) => nx.on('close', resolve));
+  onRequest = () => undefined;
+  expect([sent, code]).toEqual([true, 130]);
+  // Nx stops its task process too; that process aborts what it opened before it exits.
+  let uploads: unknown[] = [];
+  for (let i = 0; i < 40; i++) {
+    uploads = JSON.parse((await local.cli(['s3api', 'list-multipart-uploads', '--bucket', bucket])).stdout || '{}').Uploads ?? [];
+    if (!uploads.length) break;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  expect(uploads).toEqual([]);
+  expect((await local.requestLog()).some((r) => r.operation === 's3.AbortMultipartUpload' && r.path.includes(bucket))).toBe(true);
 }, 120_000);
