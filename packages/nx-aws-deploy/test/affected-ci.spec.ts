@@ -1,9 +1,9 @@
-import { existsSync, mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CodePipelineClient, CreatePipelineCommand, StartPipelineExecutionCommand } from '@aws-sdk/client-codepipeline';
 import { startLocalAws, type LocalAwsHarness } from 'local-aws';
-import { exec, finishExecution, git, pushedRepository, runCodeBuild } from './codebuild';
+import { exec, finishExecution, git, pushedRepository, runCodeBuild, shallowClone } from './codebuild';
 import { PLUGIN_FROM_SOURCE_FILES, repoRoot } from './workspace';
 
 /**
@@ -130,9 +130,7 @@ describe('affected-driven CI in CodeBuild', () => {
     const marker = JSON.parse((await local.cli(['s3', 'cp', `s3://${BUCKET}/.nx-aws-deploy/last-deploy.json`, '-'])).stdout);
     expect(marker).toMatchObject({ commit: deployed, project: 'frontend' });
     const head = commit({ 'backend/src/server.txt': 'server v7' }, 'no pipeline');
-    const clone = join(mkdtempSync(join(tmpdir(), 'codebuild-')), 'src');
-    git(tmpdir(), 'clone', '-q', '--depth=1', '--branch=main', `file://${repo.bare}`, clone);
-    symlinkSync(join(repoRoot, 'node_modules'), join(clone, 'node_modules'));
+    const clone = shallowClone(repo.bare, join(repoRoot, 'node_modules'));
     const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NX_'))) as Record<string, string>, ...local.env, NX_DAEMON: 'false' };
     const result = await exec(process.execPath, [join(repoRoot, 'packages/nx-aws-deploy/bin/nx-aws-deploy.js'), 'set-shas', `--bucket=${BUCKET}`], clone, env);
     expect(result.code).toBe(0);

@@ -31,7 +31,7 @@ export function exec(command: string, args: string[], cwd: string, env: Record<s
 export function pushedRepository(source: string): { source: string; bare: string; commit(files: Record<string, string>, message: string): string } {
   const bare = `${source}.git`;
   git(dirname(source), 'init', '-q', '--bare', '-b', 'main', bare);
-  if (!readFileSafe(join(source, '.git', 'HEAD'))) git(source, 'init', '-q', '-b', 'main');
+  git(source, 'init', '-q', '-b', 'main');
   git(source, 'remote', 'add', 'origin', bare);
   return {
     source,
@@ -52,6 +52,14 @@ function readFileSafe(path: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** CodeBuild's checkout: a depth-1 clone of main; `nodeModules` is linked in instead of an install. */
+export function shallowClone(bare: string, nodeModules?: string): string {
+  const clone = join(mkdtempSync(join(tmpdir(), 'codebuild-')), 'src');
+  git(tmpdir(), 'clone', '-q', '--depth=1', '--branch=main', `file://${bare}`, clone);
+  if (nodeModules) symlinkSync(nodeModules, join(clone, 'node_modules'));
+  return clone;
 }
 
 export interface CodeBuildRun {
@@ -82,9 +90,7 @@ export async function runCodeBuild(options: {
   const { pipelineExecutionId } = await codepipeline.send(new StartPipelineExecutionCommand({
     name: options.pipeline, sourceRevisions: [{ actionName: 'Source', revisionType: 'COMMIT_ID', revisionValue: options.head }],
   })).finally(() => codepipeline.destroy());
-  const clone = join(mkdtempSync(join(tmpdir(), 'codebuild-')), 'src');
-  git(tmpdir(), 'clone', '-q', '--depth=1', '--branch=main', `file://${options.bare}`, clone);
-  if (options.nodeModules) symlinkSync(options.nodeModules, join(clone, 'node_modules'));
+  const clone = shallowClone(options.bare, options.nodeModules);
   const buildspec = parse(readFileSync(options.buildspecFile, 'utf8'));
   const env = {
     ...(Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NX_') && !k.startsWith('npm_'))) as Record<string, string>),

@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { startFaultProxy, type FaultProxy, type RequestInfo } from 'fault-proxy';
 import { startLocalAws, type LocalAwsHarness } from 'local-aws';
-import { expectBucketMatches, md5, newBucket } from './bucket';
+import { download, expectBucketMatches, filesBelow, md5, newBucket } from './bucket';
 import { SITE, siteWorkspace } from './site';
 import { repoRoot } from './workspace';
 
@@ -84,10 +84,8 @@ function runDeploy(sourceDir: string, bucket: string, stopAt?: { when: (info: Re
 
 /** Downloads the bucket with the aws CLI; every script, stylesheet and image a page names must be there. */
 async function expectPagesReferenceOnlyExistingAssets(bucket: string): Promise<void> {
-  const down = mkdtempSync(join(tmpdir(), 'pages-'));
-  await local.cli(['s3', 'sync', `s3://${bucket}`, down, '--exclude', '.nx-aws-deploy/*']);
-  const walk = (dir: string): string[] => readdirSync(dir).flatMap((e) => (statSync(join(dir, e)).isDirectory() ? walk(join(dir, e)) : [join(dir, e)]));
-  const pages = walk(down).filter((f) => f.endsWith('.html'));
+  const down = await download(local, bucket);
+  const pages = filesBelow(down).filter((f) => f.endsWith('.html'));
   expect(pages.length).toBeGreaterThan(0);
   const missing = pages.flatMap((page) =>
     [...readFileSync(page, 'utf8').matchAll(/(?:src|href)="\/([^"]+)"/g)].map((m) => m[1]).filter((ref) => {

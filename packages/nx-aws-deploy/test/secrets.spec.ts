@@ -1,10 +1,9 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CloudFrontClient, CreateDistributionCommand } from '@aws-sdk/client-cloudfront';
 import { startLocalAws, type LocalAwsHarness } from 'local-aws';
-import { newBucket } from './bucket';
+import { download, filesBelow, newBucket } from './bucket';
 import { SITE, siteWorkspace } from './site';
 import { repoRoot, type TestWorkspace } from './workspace';
 
@@ -35,12 +34,10 @@ async function run(ws: TestWorkspace, ...args: string[]): Promise<string> {
 
 /** Every object in the bucket (headers included), as the aws CLI downloads it. */
 async function bucketText(bucket: string): Promise<string> {
-  const down = mkdtempSync(join(tmpdir(), 'secrets-'));
-  await local.cli(['s3', 'sync', `s3://${bucket}`, down]);
-  const walk = (dir: string): string[] => readdirSync(dir).flatMap((e) => (statSync(join(dir, e)).isDirectory() ? walk(join(dir, e)) : [join(dir, e)]));
+  const down = await download(local, bucket, { siteOnly: false });
   const listing = (await local.cli(['s3api', 'list-objects-v2', '--bucket', bucket])).stdout;
   const heads = await Promise.all(JSON.parse(listing).Contents.map((o: { Key: string }) => local.cli(['s3api', 'head-object', '--bucket', bucket, '--key', o.Key]).then((r) => r.stdout)));
-  return [listing, ...heads, ...walk(down).map((f) => readFileSync(f, 'utf8'))].join('\n');
+  return [listing, ...heads, ...filesBelow(down).map((f) => readFileSync(f, 'utf8'))].join('\n');
 }
 
 it('deploy-s3 and invalidate leak no credential or .env value, on success and on failure', async () => {

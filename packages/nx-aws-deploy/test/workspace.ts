@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync, utimesSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { filesBelow } from './bucket';
 
 /** Root of this repository, whose node_modules (with this plugin linked in) the test workspaces share. */
 export const repoRoot = join(__dirname, '..', '..', '..');
@@ -44,14 +45,7 @@ export function createWorkspace(projects: Record<string, { targets: Record<strin
   };
   const touchAll = (dir: string) => {
     const later = new Date(Date.now() + 60_000);
-    const walk = (d: string) => {
-      for (const entry of readdirSync(d)) {
-        const p = join(d, entry);
-        if (statSync(p).isDirectory()) walk(p);
-        else utimesSync(p, later, later);
-      }
-    };
-    walk(join(root, dir));
+    for (const file of filesBelow(join(root, dir))) utimesSync(file, later, later);
   };
   const nx = (args: string[], env: Record<string, string> = {}) =>
     new Promise<{ code: number; stdout: string; stderr: string }>((resolve, reject) => {
