@@ -126,10 +126,12 @@ describe('invalidate through nx run', () => {
     ['an unknown distribution', { distributionId: 'EDOESNOTEXIST1' }, ['--paths=/x'], /Distribution EDOESNOTEXIST1 does not exist \(cloudfront:GetDistributionConfig on distribution EDOESNOTEXIST1\)\. Fix the "distributionId" option\./],
     ['no manifest and no paths', { distributionId: 'E1' }, [], /No deploy manifest at .*dist\/deploy-manifests\/site\.json: run the deploy first, or give "paths"\./],
     ['no distribution at all', {}, ['--paths=/x'], /No distribution to invalidate: set the "distributionId" option/],
-  ])('fails with one clear line for %s', async (_, options, args, message) => {
+  ])('fails with one clear line for %s, and invalidates nothing', async (_, options, args, message) => {
     const ws = siteWorkspace({ bucket: 'unused-bucket' }, SITE, options);
+    await local.resetRequests();
     const result = await run(ws, 'invalidate', ...args);
     expect(result.code).not.toBe(0);
     expect(result.output).toMatch(message);
+    expect((await local.requests())['cloudfront.CreateInvalidation']).toBeUndefined();
   });
 });
