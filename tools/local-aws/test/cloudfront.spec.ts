@@ -172,4 +172,18 @@ describe('local edge', () => {
     expect(moved.status).toBe(301);
     expect(moved.headers.get('location')).toBe('/new');
   });
+
+  it('stops a runaway function and answers 503, as CloudFront does when a function exceeds its limits', async () => {
+    const created = await cloudfront.send(new CreateFunctionCommand({ Name: 'runaway', FunctionConfig: { Comment: 'test', Runtime: 'cloudfront-js-2.0' }, FunctionCode: Buffer.from('function handler(event) { for (;;) {} }') }));
+    await cloudfront.send(new PublishFunctionCommand({ Name: 'runaway', IfMatch: created.ETag }));
+    const id = await createDistribution('edge-runaway', {
+      DefaultCacheBehavior: {
+        TargetOriginId: 's3', ViewerProtocolPolicy: 'allow-all',
+        FunctionAssociations: { Quantity: 1, Items: [{ EventType: 'viewer-request', FunctionARN: created.FunctionSummary!.FunctionMetadata!.FunctionARN }] },
+      },
+    });
+    const answer = await edgeGet(local.aws, id, '/anything');
+    expect(answer.status).toBe(503);
+    expect(answer.body.toString()).toMatch(/The CloudFront function runaway failed: Script execution timed out/);
+  });
 });
