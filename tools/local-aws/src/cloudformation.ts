@@ -45,7 +45,6 @@ export async function deployStack(options: { endpoint: string; template: Templat
   const s3 = new S3Client(clientConfig);
   const cloudfront = new CloudFrontClient(clientConfig);
   const codepipeline = new CodePipelineClient(clientConfig);
-  const created = new Map<string, { id: string; attributes: Record<string, string> }>();
   const resolvedProperties: Record<string, Record<string, any>> = {};
   const notEmulated: string[] = [];
   const pseudo: Record<string, string> = { 'AWS::StackName': stackName, 'AWS::Region': region, 'AWS::AccountId': ACCOUNT, 'AWS::Partition': 'aws', 'AWS::URLSuffix': 'amazonaws.com' };
@@ -83,10 +82,11 @@ export async function deployStack(options: { endpoint: string; template: Templat
     return Object.fromEntries(entries);
   };
 
-  const pending = new Map<string, Promise<{ id: string; attributes: Record<string, string> }>>();
+  /** Each resource is created once, however many others refer to it. */
+  const created = new Map<string, Promise<{ id: string; attributes: Record<string, string> }>>();
   const create = (logicalId: string) => {
-    if (!pending.has(logicalId)) pending.set(logicalId, createResource(logicalId));
-    return pending.get(logicalId)!;
+    if (!created.has(logicalId)) created.set(logicalId, createResource(logicalId));
+    return created.get(logicalId)!;
   };
   const createResource = async (logicalId: string): Promise<{ id: string; attributes: Record<string, string> }> => {
     const resource = template.Resources[logicalId];
@@ -145,7 +145,6 @@ export async function deployStack(options: { endpoint: string; template: Templat
         result = { id, attributes: { Arn: arn, Id: id, RoleId: id } };
       }
     }
-    created.set(logicalId, result);
     return result;
   };
 
@@ -153,7 +152,8 @@ export async function deployStack(options: { endpoint: string; template: Templat
     for (const logicalId of Object.keys(template.Resources)) await create(logicalId);
     const outputs: Record<string, string> = {};
     for (const [name, output] of Object.entries(template.Outputs ?? {})) outputs[name] = String(await resolve(output.Value));
-    return { resources: Object.fromEntries([...created].map(([k, v]) => [k, v.id])), outputs, properties: resolvedProperties, notEmulated };
+    const resources = Object.fromEntries(await Promise.all([...created].map(async ([logicalId, resource]) => [logicalId, (await resource).id] as const)));
+    return { resources, outputs, properties: resolvedProperties, notEmulated };
   } finally {
     s3.destroy();
     cloudfront.destroy();
