@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { CodePipelineClient, CreatePipelineCommand, StartPipelineExecutionCommand } from '@aws-sdk/client-codepipeline';
 import { startLocalAws, type LocalAwsHarness } from 'local-aws';
 import { exec, finishExecution, git, pushedRepository, runCodeBuild, shallowClone } from './codebuild';
-import { PLUGIN_FROM_SOURCE_FILES, repoRoot } from './workspace';
+import { outsideEnv, PLUGIN_FROM_SOURCE_FILES, repoRoot } from './workspace';
 
 /**
  * CodeBuild running this repository's buildspec.yml on real git history: a shallow clone of a bare repository
@@ -131,7 +131,7 @@ describe('affected-driven CI in CodeBuild', () => {
     expect(marker).toMatchObject({ commit: deployed, project: 'frontend' });
     const head = commit({ 'backend/src/server.txt': 'server v7' }, 'no pipeline');
     const clone = shallowClone(repo.bare, join(repoRoot, 'node_modules'));
-    const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NX_'))) as Record<string, string>, ...local.env, NX_DAEMON: 'false' };
+    const env = { ...outsideEnv(), ...local.env, NX_DAEMON: 'false' };
     const result = await exec(process.execPath, [join(repoRoot, 'packages/nx-aws-deploy/bin/nx-aws-deploy.js'), 'set-shas', `--bucket=${BUCKET}`], clone, env);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`export NX_HEAD=${head}`);

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { CodePipelineClient, StartPipelineExecutionCommand } from '@aws-sdk/client-codepipeline';
 import type { LocalAwsHarness } from 'local-aws';
 import { parse } from 'yaml';
+import { outsideEnv } from './workspace';
 
 export const git = (cwd: string, ...args: string[]) =>
   execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } }).trim();
@@ -93,7 +94,7 @@ export async function runCodeBuild(options: {
   const clone = shallowClone(options.bare, options.nodeModules);
   const buildspec = parse(readFileSync(options.buildspecFile, 'utf8'));
   const env = {
-    ...(Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NX_') && !k.startsWith('npm_'))) as Record<string, string>),
+    ...outsideEnv(),
     ...options.local.env,
     ...buildspec.env?.variables,
     CODEBUILD_RESOLVED_SOURCE_VERSION: options.head,

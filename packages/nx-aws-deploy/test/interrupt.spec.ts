@@ -7,7 +7,7 @@ import { startFaultProxy, type FaultProxy, type RequestInfo } from 'fault-proxy'
 import { startLocalAws, type LocalAwsHarness } from 'local-aws';
 import { download, expectBucketMatches, filesBelow, md5, newBucket } from './bucket';
 import { SITE, siteWorkspace } from './site';
-import { repoRoot } from './workspace';
+import { outsideEnv, repoRoot } from './workspace';
 
 /**
  * A deploy stopped at the worst moments: SIGKILL (the CodeBuild container dies) at random points of the asset
@@ -62,7 +62,7 @@ function writeBuild(name: string, files: Record<string, string | Buffer>): strin
 
 /** `nx-aws-deploy deploy` in its own process, through the proxy; `stopAt` sends it a signal at the chosen request. */
 function runDeploy(sourceDir: string, bucket: string, stopAt?: { when: (info: RequestInfo) => boolean; signal: NodeJS.Signals }) {
-  const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NX_'))), ...local.env, AWS_ENDPOINT_URL: proxy.url, CI: 'true' };
+  const env = { ...outsideEnv(), ...local.env, AWS_ENDPOINT_URL: proxy.url, CI: 'true' };
   const child = spawn(process.execPath, [CLI, 'deploy', '--source-dir', sourceDir, '--bucket', bucket, '--concurrency', '4'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (d) => (output += d));
@@ -184,7 +184,7 @@ it('SIGINT (Ctrl-C) while the entry files go up: nothing deleted, exits 130, and
 it('Ctrl-C on `nx run site:deploy` (the whole process group, as a terminal sends it) leaves no multipart upload behind', async () => {
   const bucket = await newBucket(local, 'nx-ctrl-c');
   const ws = siteWorkspace({ bucket, sourceDir: 'dist/site' }, { ...SITE, 'media/big.bin': randomBytes(40 * 1024 * 1024) });
-  const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NX_'))), ...local.env, AWS_ENDPOINT_URL: proxy.url, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', CI: 'true' };
+  const env = { ...outsideEnv(), ...local.env, AWS_ENDPOINT_URL: proxy.url, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', CI: 'true' };
   const nx = spawn(process.execPath, [require.resolve('nx/bin/nx', { paths: [repoRoot] }), 'run', 'site:deploy', '--outputStyle=static'], { cwd: ws.root, env, detached: true, stdio: 'ignore' });
   let sent = false;
   onRequest = (info) => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deployStack, edgeGet, parseTemplate, startLocalAws, type LocalAwsHarness, type StackResult } from 'local-aws';
 import { exec, finishExecution, pushedRepository, runCodeBuild, writeFiles } from './codebuild';
-import { repoRoot } from './workspace';
+import { outsideEnv, repoRoot } from './workspace';
 
 /**
  * The user's journey with the package as published: `npm pack` of the build, a fresh Nx workspace that installs
@@ -20,8 +20,7 @@ const nxVersion: string = JSON.parse(readFileSync(join(repoRoot, 'node_modules',
 
 /** The environment of a user's shell: no variables of the outer npm or nx run; npm answers from its cache when it can. */
 function userEnv(): Record<string, string> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NX_') && !k.startsWith('npm_'))) as Record<string, string>;
-  return { ...env, ...local.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', CI: 'true', npm_config_prefer_offline: 'true', npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' };
+  return { ...outsideEnv(), ...local.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', CI: 'true', npm_config_prefer_offline: 'true', npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' };
 }
 
 async function run(command: string, ...args: string[]): Promise<string> {

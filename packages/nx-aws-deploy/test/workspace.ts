@@ -13,6 +13,14 @@ export const PLUGIN_FROM_SOURCE_FILES: Record<string, string> = {
   'workspace.d.ts': 'export {};\n',
 };
 
+/**
+ * This process's environment without what the outer `nx run-many` (NX_*) and `npm run` (npm_*) export: they
+ * would point a child nx or npm at this repository instead of the workspace under test.
+ */
+export function outsideEnv(): Record<string, string> {
+  return Object.fromEntries(Object.entries(process.env).filter(([k, v]) => !k.startsWith('NX_') && !k.startsWith('npm_') && v !== undefined)) as Record<string, string>;
+}
+
 export interface TestWorkspace {
   root: string;
   /** Runs the workspace's nx with the given arguments and extra environment. */
@@ -49,8 +57,7 @@ export function createWorkspace(projects: Record<string, { targets: Record<strin
   };
   const nx = (args: string[], env: Record<string, string> = {}) =>
     new Promise<{ code: number; stdout: string; stderr: string }>((resolve, reject) => {
-      // The outer `nx run-many` exports NX_* variables that would point the inner nx at this repository.
-      const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NX_')));
+      const inherited = outsideEnv();
       const child = spawn(process.execPath, [require.resolve('nx/bin/nx', { paths: [repoRoot] }), ...args, '--outputStyle=static'], {
         cwd: root,
         env: { ...inherited, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_SKIP_NX_CACHE: 'true', NX_TUI: 'false', CI: 'true', FORCE_COLOR: '0', ...env },
