@@ -5,7 +5,8 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getWithHost } from 'local-aws';
-import { chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { launchChromium } from './browser';
 
 const root = join(__dirname, '..', '..', '..');
 
@@ -53,16 +54,13 @@ it('`npm start` builds and deploys the frontend to the local AWS, serves it thro
 const SCREENSHOTS = join(root, 'test-results', 'screenshots');
 
 /**
- * What a person sees: Debian's Chromium (headless, through playwright-core; no downloaded browser) loads the
+ * What a person sees: a headless Chromium from npm (see launchChromium), driven by playwright-core, loads the
  * site, a deep SPA route, client-side navigation, Storybook and a story through the local edge, with the dev
  * CloudFront Function of the generated stack running. Chromium resolves *.localhost itself. Screenshots go to
  * test-results/screenshots; on a failure the page's HTML and console are saved beside them.
  */
 async function checkInBrowser(site: string): Promise<void> {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
-  });
+  const browser = await launchChromium();
   mkdirSync(SCREENSHOTS, { recursive: true });
   const page = await browser.newPage();
   const browserLog: string[] = [];
