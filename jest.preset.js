@@ -5,5 +5,7 @@ module.exports = {
   moduleFileExtensions: ['ts', 'js', 'json'],
   testMatch: ['**/?(*.)+(spec|test).ts'],
   testTimeout: 60_000,
-  reporters: ['default', require.resolve('./tools/jest-summary-reporter.js')],
+  reporters: ['default', require.resolve('./tools/jest/summary-reporter.js')],
+  globalSetup: require.resolve('./tools/jest/global-setup.js'),
+  globalTeardown: require.resolve('./tools/jest/global-teardown.js'),
 };

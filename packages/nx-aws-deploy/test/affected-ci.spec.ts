@@ -1,10 +1,10 @@
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CodePipelineClient, CreatePipelineCommand, StartPipelineExecutionCommand } from '@aws-sdk/client-codepipeline';
 import { startLocalAws, type LocalAwsHarness } from 'local-aws';
 import { exec, finishExecution, git, pushedRepository, runCodeBuild, shallowClone } from './codebuild';
 import { outsideEnv, PLUGIN_FROM_SOURCE_FILES, repoRoot } from './workspace';
+import { tempDir } from 'test-support';
 
 /**
  * CodeBuild running this repository's buildspec.yml on real git history: a shallow clone of a bare repository
@@ -45,7 +45,7 @@ beforeAll(async () => {
   await codepipeline.send(new CreatePipelineCommand({ pipeline: { name: 'web', roleArn: 'arn:aws:iam::000000000000:role/p', artifactStore: { type: 'S3', location: 'artifacts' }, stages: [] } }));
   await local.cli(['s3', 'mb', `s3://${BUCKET}`]);
 
-  const source = join(mkdtempSync(join(tmpdir(), 'affected-')), 'source');
+  const source = join(tempDir('affected-'), 'source');
   mkdirSync(source);
   const build = "node -e \"const fs=require('fs');fs.mkdirSync('dist/frontend',{recursive:true});fs.writeFileSync('dist/frontend/index.html',fs.readFileSync('frontend/src/page.txt','utf8')+' / '+fs.readFileSync('shared-ui/src/ui.txt','utf8'))\"";
   repo = pushedRepository(source);

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LocalAwsHarness } from 'local-aws';
+import { tempDir } from 'test-support';
 
 /** Bucket checks through the aws CLI: an independent client, not our own code. */
 export const md5 = (data: string | Buffer) => createHash('md5').update(data).digest('hex');
@@ -26,7 +26,7 @@ export function filesBelow(dir: string): string[] {
 
 /** The bucket (below `prefix`) downloaded with the aws CLI into a new folder; `siteOnly` leaves the deploy state out. */
 export async function download(local: LocalAwsHarness, bucket: string, { prefix = '', siteOnly = true } = {}): Promise<string> {
-  const down = mkdtempSync(join(tmpdir(), 'down-'));
+  const down = tempDir('down-');
   await local.cli(['s3', 'sync', `s3://${bucket}/${prefix}`, down, ...(siteOnly ? ['--exclude', '.nx-aws-deploy/*'] : [])]);
   return down;
 }

@@ -1,11 +1,12 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CodePipelineClient, StartPipelineExecutionCommand } from '@aws-sdk/client-codepipeline';
 import type { LocalAwsHarness } from 'local-aws';
 import { parse } from 'yaml';
 import { outsideEnv } from './workspace';
+import { tempDir } from 'test-support';
 
 export const git = (cwd: string, ...args: string[]) =>
   execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } }).trim();
@@ -57,7 +58,7 @@ function readFileSafe(path: string): string | undefined {
 
 /** CodeBuild's checkout: a depth-1 clone of main; `nodeModules` is linked in instead of an install. */
 export function shallowClone(bare: string, nodeModules?: string): string {
-  const clone = join(mkdtempSync(join(tmpdir(), 'codebuild-')), 'src');
+  const clone = join(tempDir('codebuild-'), 'src');
   git(tmpdir(), 'clone', '-q', '--depth=1', '--branch=main', `file://${bare}`, clone);
   if (nodeModules) symlinkSync(nodeModules, join(clone, 'node_modules'));
   return clone;

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { startLocalAws, type LocalAwsHarness } from 'local-aws';
 import { expectBucketMatches as expectBucketContents, listKeys as listBucketKeys, newBucket as createBucket } from './bucket';
 import { SITE, siteWorkspace } from './site';
 import type { TestWorkspace } from './workspace';
+import { tempDir } from 'test-support';
 
 let local: LocalAwsHarness;
 
@@ -229,7 +229,7 @@ describe('deploy-s3 refuses bad input with one clear line and leaves the bucket 
 
   it('a symlink that points outside the workspace', async () => {
     const ws = siteWorkspace({ bucket, sourceDir: 'dist/site' });
-    const outside = join(mkdtempSync(join(tmpdir(), 'outside-')), 'secret.txt');
+    const outside = join(tempDir('outside-'), 'secret.txt');
     writeFileSync(outside, 'secret');
     symlinkSync(outside, join(ws.root, 'dist/site/leak.txt'));
     const result = await deploy(ws);
@@ -239,7 +239,7 @@ describe('deploy-s3 refuses bad input with one clear line and leaves the bucket 
 
   it('a sourceDir that is a symlink out of the workspace', async () => {
     const ws = siteWorkspace({ bucket, sourceDir: 'dist/linked' });
-    const outside = mkdtempSync(join(tmpdir(), 'outside-site-'));
+    const outside = tempDir('outside-site-');
     writeFileSync(join(outside, 'index.html'), '<h1>not ours</h1>');
     symlinkSync(outside, join(ws.root, 'dist/linked'));
     const result = await deploy(ws);

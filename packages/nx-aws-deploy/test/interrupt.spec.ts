@@ -1,13 +1,13 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { startFaultProxy, type FaultProxy, type RequestInfo } from 'fault-proxy';
 import { startLocalAws, type LocalAwsHarness } from 'local-aws';
 import { download, expectBucketMatches, filesBelow, md5, newBucket } from './bucket';
 import { SITE, siteWorkspace } from './site';
 import { outsideEnv, repoRoot } from './workspace';
+import { tempDir } from 'test-support';
 
 /**
  * A deploy stopped at the worst moments: SIGKILL (the CodeBuild container dies) at random points of the asset
@@ -26,7 +26,7 @@ beforeAll(async () => {
   local = await startLocalAws();
   // A little latency per request, so that a deploy is still going when the chosen request goes out.
   proxy = await startFaultProxy({ target: local.aws.url, rate: 0, latencyMs: 10, onRequest: (info) => onRequest(info) });
-  root = mkdtempSync(join(tmpdir(), 'interrupt-'));
+  root = tempDir('interrupt-');
 });
 afterAll(async () => {
   await proxy.stop();

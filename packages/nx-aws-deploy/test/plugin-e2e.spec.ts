@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { deployStack, edgeGet, parseTemplate, startLocalAws, type LocalAwsHarness, type StackResult } from 'local-aws';
 import { exec, finishExecution, pushedRepository, runCodeBuild, writeFiles } from './codebuild';
 import { outsideEnv, repoRoot } from './workspace';
+import { tempDir } from 'test-support';
 
 /**
  * The user's journey with the package as published: `npm pack` of the build, a fresh Nx workspace that installs
@@ -44,7 +44,7 @@ beforeAll(async () => {
   const dist = join(repoRoot, 'dist', 'packages', 'nx-aws-deploy');
   rmSync(dist, { recursive: true, force: true });
   execFileSync('npm', ['run', 'build', '--silent'], { cwd: join(repoRoot, 'packages', 'nx-aws-deploy'), stdio: 'ignore' });
-  ws = join(mkdtempSync(join(tmpdir(), 'pipeline-e2e-')), 'acme');
+  ws = join(tempDir('pipeline-e2e-'), 'acme');
   mkdirSync(ws);
   repo = pushedRepository(ws);
   const project = (name: string, root: string, extra: object) => JSON.stringify({ name, root, ...extra });

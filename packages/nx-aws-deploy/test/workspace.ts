@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync, utimesSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, symlinkSync, writeFileSync, utimesSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { filesBelow } from './bucket';
+import { tempDir } from 'test-support';
 
 /** Root of this repository, whose node_modules (with this plugin linked in) the test workspaces share. */
 export const repoRoot = join(__dirname, '..', '..', '..');
@@ -36,7 +36,7 @@ export interface TestWorkspace {
  * node_modules links to this repository's, so `nx-aws-deploy:*` resolves to the plugin under test.
  */
 export function createWorkspace(projects: Record<string, { targets: Record<string, unknown> }>): TestWorkspace {
-  const root = mkdtempSync(join(tmpdir(), 'nx-aws-deploy-ws-'));
+  const root = tempDir('nx-aws-deploy-ws-');
   writeFileSync(join(root, 'package.json'), JSON.stringify({ name: 'test-workspace', private: true }));
   writeFileSync(join(root, 'nx.json'), JSON.stringify({ useDaemonProcess: false }));
   for (const [path, data] of Object.entries(PLUGIN_FROM_SOURCE_FILES)) writeFileSync(join(root, path), data);

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudFrontClient, CreateDistributionCommand, CreateInvalidationCommand, ListInvalidationsCommand, GetInvalidationCommand } from '@aws-sdk/client-cloudfront';
 import { CodePipelineClient, CreatePipelineCommand, GetPipelineExecutionCommand, StartPipelineExecutionCommand } from '@aws-sdk/client-codepipeline';
@@ -9,6 +8,7 @@ import { unzipSync, zipSync } from 'fflate';
 import { startFaultProxy } from 'fault-proxy';
 import { startLocalAws, type LocalAwsHarness } from 'local-aws';
 import { packageLambda } from '../scripts/package';
+import { tempDir } from 'test-support';
 
 type Handler = (event: unknown) => Promise<void>;
 
@@ -41,7 +41,7 @@ beforeAll(async () => {
 
   // The handler under test is the one in the packaged zip, not the source. The Lambda runtime provides
   // the AWS SDK; here it resolves from the workspace's node_modules above the unpacked folder.
-  zipPath = packageLambda(mkdtempSync(join(tmpdir(), 'lambda-out-'))).zipPath;
+  zipPath = packageLambda(tempDir('lambda-out-')).zipPath;
   lambdaDir = mkdtempSync(join(__dirname, '..', '.tmp-lambda-'));
   writeFileSync(join(lambdaDir, 'index.js'), unzipSync(readFileSync(zipPath))['index.js']);
   handler = require(join(lambdaDir, 'index.js')).handler;
@@ -69,7 +69,7 @@ describe('the packaged zip', () => {
   it('is small and reproducible', () => {
     const bytes = readFileSync(zipPath);
     expect(bytes.length).toBeLessThanOrEqual(300 * 1024);
-    const again = readFileSync(packageLambda(mkdtempSync(join(tmpdir(), 'lambda-out-'))).zipPath);
+    const again = readFileSync(packageLambda(tempDir('lambda-out-')).zipPath);
     expect(createHash('sha256').update(again).digest('hex')).toBe(createHash('sha256').update(bytes).digest('hex'));
   });
 });

@@ -1,20 +1,21 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getWithHost } from 'local-aws';
 import type { Page } from 'playwright-core';
 import { launchChromium } from './browser';
+import { tempDir } from 'test-support';
 
 const root = join(__dirname, '..', '..', '..');
 
 it('`npm start` builds and deploys the frontend to the local AWS, serves it through the edge, and Ctrl-C stops everything', async () => {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NX_') && !k.startsWith('AWS_')));
-  const child = spawn(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'tools', 'demo', 'start.ts')], {
+  // As `npm start` runs it: one node process with tsx's loader (tsx's CLI wrapper would relay Ctrl-C itself).
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'tools', 'demo', 'start.ts')], {
     cwd: root,
-    env: { ...env, LOCAL_AWS_PORT: '0', LOCAL_AWS_DATA_DIR: mkdtempSync(join(tmpdir(), 'demo-data-')), CI: 'true', NX_DAEMON: 'false' },
+    env: { ...env, LOCAL_AWS_PORT: '0', LOCAL_AWS_DATA_DIR: tempDir('demo-data-'), CI: 'true', NX_DAEMON: 'false' },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });

@@ -2,10 +2,9 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 
-const root = join(__dirname, '..', '..', '..');
-
 it.each(['SIGINT', 'SIGTERM'] as const)('`npm run local-aws` prints one ready line with the URLs and stops cleanly on %s', async (signal) => {
-  const child = spawn(join(root, 'node_modules', '.bin', 'tsx'), [join(__dirname, '..', 'src', 'cli.ts')], {
+  // As `npm run local-aws` runs it: one node process with tsx's loader.
+  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '..', 'src', 'cli.ts')], {
     env: { ...process.env, LOCAL_AWS_PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,6 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   S3Client, CreateBucketCommand, HeadBucketCommand, PutObjectCommand, GetObjectCommand, HeadObjectCommand,
@@ -10,6 +9,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { startLocalAws, type LocalAwsHarness } from '../src/testing';
+import { tempDir } from 'test-support';
 
 let local: LocalAwsHarness;
 let s3: S3Client;
@@ -181,7 +181,7 @@ describe('multipart uploads', () => {
 
 describe('the aws CLI as an independent client', () => {
   it('makes a bucket, syncs up and down byte-exactly and sees our headers with head-object', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'local-aws-cli-'));
+    const root = tempDir('local-aws-cli-');
     const up = join(root, 'up');
     const files: Record<string, Buffer> = {
       'index.html': Buffer.from('<h1>hi</h1>'),
@@ -207,7 +207,7 @@ describe('the aws CLI as an independent client', () => {
 
 describe('persistence', () => {
   it('keeps buckets and objects in a data folder across restarts', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'local-aws-data-'));
+    const dataDir = tempDir('local-aws-data-');
     const first = await startLocalAws({ dataDir });
     const client = new S3Client({ endpoint: first.aws.url });
     await client.send(new CreateBucketCommand({ Bucket: 'kept' }));

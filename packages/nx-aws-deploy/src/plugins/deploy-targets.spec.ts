@@ -1,10 +1,10 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createNodes } from './deploy-targets';
+import { tempDir } from 'test-support';
 
 it('infers deploy (after build) and invalidate targets from nx-aws-deploy.json', async () => {
-  const root = mkdtempSync(join(tmpdir(), 'infer-'));
+  const root = tempDir('infer-');
   mkdirSync(join(root, 'apps/web'), { recursive: true });
   writeFileSync(join(root, 'apps/web/nx-aws-deploy.json'), JSON.stringify({ bucket: 'web-bucket', distributionId: 'E1' }));
   const [pattern, create] = createNodes;

@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { addProjectConfiguration, readJson, readNxJson, type Tree } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from 'nx/src/devkit-testing-exports';
@@ -8,6 +7,7 @@ import { danglingReferences, parseTemplate, referencedNames, roleStatements, typ
 import { repoRoot } from '../../../test/workspace';
 import { LAMBDA_ZIP_IN_NODE_MODULES, pipelineGenerator, VIEWER_REQUEST_FUNCTION_FILE } from './generator';
 import type { PipelineGeneratorSchema } from './schema';
+import { tempDir } from 'test-support';
 
 let tree: Tree;
 beforeEach(() => {
@@ -188,7 +188,7 @@ describe('pipeline generator', () => {
   // the structural tests above run everywhere.
   (cfnLint ? it : it.skip).each(VARIANTS)(`%j passes ${cfnLint ?? 'cfn-lint (not installed)'}`, async (options) => {
     const { text } = await generate(options);
-    const file = join(mkdtempSync(join(tmpdir(), 'cfn-lint-')), 'template.yml');
+    const file = join(tempDir('cfn-lint-'), 'template.yml');
     writeFileSync(file, text);
     // W3002: a local Code path is what `aws cloudformation package` expects; it is the documented way to ship the zip.
     expect(() => execFileSync('cfn-lint', ['--ignore-checks', 'W3002', '--', file], { encoding: 'utf8' })).not.toThrow();

@@ -9,7 +9,7 @@ class SummaryReporter {
   }
 
   onRunComplete(_contexts, results) {
-    const dir = join(__dirname, '..', 'test-results');
+    const dir = join(__dirname, '..', '..', 'test-results');
     mkdirSync(dir, { recursive: true });
     const name = require(join(this.globalConfig.rootDir, 'package.json')).nx?.name ?? 'root';
     const { numPassedTests, numFailedTests, numPendingTests, numTotalTestSuites, numFailedTestSuites } = results;
