@@ -4,8 +4,8 @@ const { mkdtempSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 
-module.exports = async (globalConfig) => {
-  const dir = mkdtempSync(join(tmpdir(), `jest-${globalConfig.displayName?.name ?? 'run'}-`));
+module.exports = async (_globalConfig, projectConfig) => {
+  const dir = mkdtempSync(join(tmpdir(), `jest-${projectConfig.displayName?.name ?? 'run'}-`));
   process.env.JEST_RUN_TMPDIR = dir;
   process.env.TMPDIR = dir;
 };
