@@ -44,6 +44,7 @@ beforeAll(async () => {
   zipPath = packageLambda(tempDir('lambda-out-')).zipPath;
   lambdaDir = mkdtempSync(join(__dirname, '..', '.tmp-lambda-'));
   writeFileSync(join(lambdaDir, 'index.js'), unzipSync(readFileSync(zipPath))['index.js']);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the packaged CommonJS file, loaded as the runtime loads it
   handler = require(join(lambdaDir, 'index.js')).handler;
 });
 

@@ -94,7 +94,7 @@ async function checkInBrowser(site: string): Promise<void> {
   } catch (error) {
     await page.screenshot({ path: join(SCREENSHOTS, `failed-${step}.png`) }).catch(() => undefined);
     writeFileSync(join(SCREENSHOTS, `failed-${step}.txt`), `${page.url()}\n\n${browserLog.join('\n')}\n\n${await page.content().catch(() => '')}`);
-    throw new Error(`In the browser, at ${step} (${page.url()}): ${(error as Error).message}\nconsole:\n${browserLog.join('\n')}`);
+    throw new Error(`In the browser, at ${step} (${page.url()}): ${(error as Error).message}\nconsole:\n${browserLog.join('\n')}`, { cause: error });
   } finally {
     await browser.close();
   }

@@ -154,11 +154,9 @@ export async function start(options: LocalAwsOptions = {}): Promise<LocalAws> {
         else if (service === 'codepipeline') response = codepipeline.handle(ctx);
         else response = s3.handle(ctx);
       } catch (error) {
-        if (!(error instanceof AwsError)) {
-          console.error(`local-aws: ${req.method} ${req.url} failed:`, error);
-          error = new AwsError(500, 'InternalError', `We encountered an internal error: ${(error as Error).message}`);
-        }
-        response = errorResponse(service, error as AwsError, ctx);
+        if (!(error instanceof AwsError)) console.error(`local-aws: ${req.method} ${req.url} failed:`, error);
+        const awsError = error instanceof AwsError ? error : new AwsError(500, 'InternalError', `We encountered an internal error: ${(error as Error).message}`);
+        response = errorResponse(service, awsError, ctx);
       }
       label = service ? `${service}.${ctx.operation}` : 'local';
       response.headers = { 'x-amz-request-id': ctx.requestId, 'x-amzn-RequestId': ctx.requestId, ...response.headers };
