@@ -7,9 +7,17 @@ import { buildSync } from 'esbuild';
  */
 export function bundleRunDeploy(outfile: string): string {
   buildSync({
-    entryPoints: [join(__dirname, 'run-deploy.ts')], bundle: true, platform: 'node', target: 'node20', format: 'esm', outfile, logLevel: 'error',
+    entryPoints: [join(__dirname, 'run-deploy.ts')],
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    outfile,
+    logLevel: 'error',
     // CommonJS dependencies inside an ES module bundle still call require().
-    banner: { js: "import { createRequire as nxAwsDeployCreateRequire } from 'node:module'; const require = nxAwsDeployCreateRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as nxAwsDeployCreateRequire } from 'node:module'; const require = nxAwsDeployCreateRequire(import.meta.url);",
+    },
   });
   return outfile;
 }

@@ -32,7 +32,12 @@ function generateSite(dir: string): string[] {
   const average = Math.floor(TOTAL_BYTES / FILES);
   for (let i = 0; i < FILES; i++) {
     const kind = i % 10;
-    const path = kind === 0 ? `pages/p${i}/index.html` : kind < 7 ? `assets/chunk-${i}-A${(i * 7919).toString(36).padStart(6, '0')}9.js` : `img/photo-${i}.webp`;
+    const path =
+      kind === 0
+        ? `pages/p${i}/index.html`
+        : kind < 7
+          ? `assets/chunk-${i}-A${(i * 7919).toString(36).padStart(6, '0')}9.js`
+          : `img/photo-${i}.webp`;
     const size = Math.max(200, Math.floor(average * (0.5 + ((i * 37) % 100) / 100)));
     mkdirSync(join(dir, path, '..'), { recursive: true });
     writeFileSync(join(dir, path), bytes(i + 1, size));
@@ -61,7 +66,9 @@ async function main(): Promise<void> {
   const cli = (...args: string[]) => run('aws', ['--endpoint-url', local.aws.url, ...args], { env });
   await cli('s3', 'mb', 's3://bench-ours');
   await cli('s3', 'mb', 's3://bench-sync');
-  console.log(`Site: ${paths.length + 1} files, ${(TOTAL_BYTES / 1024 / 1024).toFixed(0)} MB, local S3 at ${local.aws.url}\n`);
+  console.log(
+    `Site: ${paths.length + 1} files, ${(TOTAL_BYTES / 1024 / 1024).toFixed(0)} MB, local S3 at ${local.aws.url}\n`,
+  );
 
   const measure = async (deployOnce: () => Promise<unknown>) => {
     await local.resetRequests();
@@ -69,7 +76,10 @@ async function main(): Promise<void> {
     await deployOnce();
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const counts = await local.requests();
-    return { seconds, puts: (counts['s3.PutObject'] ?? 0) + (counts['s3.UploadPart'] ?? 0) + (counts['s3.CopyObject'] ?? 0) };
+    return {
+      seconds,
+      puts: (counts['s3.PutObject'] ?? 0) + (counts['s3.UploadPart'] ?? 0) + (counts['s3.CopyObject'] ?? 0),
+    };
   };
   const bundle = bundleRunDeploy(join(site, '..', `${site.split('/').pop()}-run-deploy.mjs`));
   const ours = () => run(process.execPath, [bundle, site, 'bench-ours', root], { env });
@@ -79,17 +89,29 @@ async function main(): Promise<void> {
     ['first deploy', () => undefined],
     ['no-op', () => undefined],
     ['rebuild, same bytes (touch all)', () => touchAll(site)],
-    ['1 % of files changed', () => paths.filter((_, i) => i % 100 === 1).forEach((p, i) => writeFileSync(join(site, p), bytes(100_000 + i, 1000)))],
+    [
+      '1 % of files changed',
+      () =>
+        paths.filter((_, i) => i % 100 === 1).forEach((p, i) => writeFileSync(join(site, p), bytes(100_000 + i, 1000))),
+    ],
   ];
   const rows: string[][] = [['scenario', 'ours (s)', 'PUTs', 'aws s3 sync (s)', 'PUTs', 'time ratio']];
   for (const [name, prepare] of scenarios) {
     prepare();
     const a = await measure(ours);
     const b = await measure(awsSync);
-    rows.push([name, a.seconds.toFixed(2), String(a.puts), b.seconds.toFixed(2), String(b.puts), `${(a.seconds / b.seconds).toFixed(2)}x`]);
+    rows.push([
+      name,
+      a.seconds.toFixed(2),
+      String(a.puts),
+      b.seconds.toFixed(2),
+      String(b.puts),
+      `${(a.seconds / b.seconds).toFixed(2)}x`,
+    ]);
   }
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  for (const r of rows) console.log(r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  '));
+  for (const r of rows)
+    console.log(r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  '));
   console.log('\nTargets: first deploy <= 0.5x; same-bytes rebuild 0 PUTs and <= 0.15x; no-op <= 1x.');
   rmSync(site, { recursive: true, force: true });
   rmSync(bundle, { force: true });

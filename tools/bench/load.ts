@@ -24,7 +24,10 @@ async function main(): Promise<void> {
   for (let i = 0; i < FILES; i++) {
     const dir = join(site, 'assets', `d${i % 200}`);
     if (i < 200) mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, `f${i}-${(i * 2654435761 >>> 0).toString(36)}.js`), `export const n${i} = ${i};\n`.repeat(1 + (i % 20)));
+    writeFileSync(
+      join(dir, `f${i}-${((i * 2654435761) >>> 0).toString(36)}.js`),
+      `export const n${i} = ${i};\n`.repeat(1 + (i % 20)),
+    );
   }
   writeFileSync(join(site, 'index.html'), '<!doctype html><title>load</title>');
   mkdirSync(pruned);
@@ -32,25 +35,56 @@ async function main(): Promise<void> {
   const bundle = bundleRunDeploy(join(work, 'run-deploy.mjs'));
   // The deploy process reports its own peak resident set size as it exits (resourceUsage().maxRSS is in KiB).
   const reporter = join(work, 'report-rss.cjs');
-  writeFileSync(reporter, "process.on('exit', () => require('fs').writeSync(2, `peak-rss-kib ${process.resourceUsage().maxRSS}\\n`));\n");
-  await promisify(execFile)('aws', ['--endpoint-url', local.aws.url, 's3', 'mb', 's3://bench-load'], { env: { ...process.env, ...local.env } });
+  writeFileSync(
+    reporter,
+    "process.on('exit', () => require('fs').writeSync(2, `peak-rss-kib ${process.resourceUsage().maxRSS}\\n`));\n",
+  );
+  await promisify(execFile)('aws', ['--endpoint-url', local.aws.url, 's3', 'mb', 's3://bench-load'], {
+    env: { ...process.env, ...local.env },
+  });
   console.log(`${FILES + 1} files, local S3 at ${local.aws.url}\n`);
 
   const rows = [['scenario', 'time (s)', 'PUT', 'ListObjectsV2', 'DeleteObjects', 'peak RSS (MB)']];
   let peakMb = 0;
-  for (const [name, dir] of [['first deploy', site], ['no-op', site], [`prune ${FILES}`, pruned]]) {
+  for (const [name, dir] of [
+    ['first deploy', site],
+    ['no-op', site],
+    [`prune ${FILES}`, pruned],
+  ]) {
     await local.resetRequests();
     const started = process.hrtime.bigint();
-    const { stderr } = await promisify(execFile)(process.execPath, [...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), '--require', reporter, bundle, dir, 'bench-load', work], { env: { ...process.env, ...local.env }, maxBuffer: 16 * 1024 * 1024 });
+    const { stderr } = await promisify(execFile)(
+      process.execPath,
+      [
+        ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean),
+        '--require',
+        reporter,
+        bundle,
+        dir,
+        'bench-load',
+        work,
+      ],
+      { env: { ...process.env, ...local.env }, maxBuffer: 16 * 1024 * 1024 },
+    );
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const counts = await local.requests();
     const mb = Number(/peak-rss-kib (\d+)/.exec(stderr)![1]) / 1024;
     peakMb = Math.max(peakMb, mb);
-    rows.push([name, seconds.toFixed(2), String(counts['s3.PutObject'] ?? 0), String(counts['s3.ListObjectsV2'] ?? 0), String(counts['s3.DeleteObjects'] ?? 0), mb.toFixed(0)]);
+    rows.push([
+      name,
+      seconds.toFixed(2),
+      String(counts['s3.PutObject'] ?? 0),
+      String(counts['s3.ListObjectsV2'] ?? 0),
+      String(counts['s3.DeleteObjects'] ?? 0),
+      mb.toFixed(0),
+    ]);
   }
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  for (const r of rows) console.log(r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  '));
-  console.log(`\nPeak RSS ${peakMb.toFixed(0)} MB: ${peakMb <= RSS_TARGET_MB ? 'within' : 'OVER'} the ${RSS_TARGET_MB} MB target.`);
+  for (const r of rows)
+    console.log(r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  '));
+  console.log(
+    `\nPeak RSS ${peakMb.toFixed(0)} MB: ${peakMb <= RSS_TARGET_MB ? 'within' : 'OVER'} the ${RSS_TARGET_MB} MB target.`,
+  );
   rmSync(work, { recursive: true, force: true });
   await local.stop();
 }

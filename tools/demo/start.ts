@@ -27,7 +27,9 @@ async function startLocalAws(): Promise<LocalAws> {
 
 function run(command: string, args: string[]): Promise<number> {
   // NX_* from an outer nx run would point this nx elsewhere; the rest of the environment is what the user has.
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NX_') || k === 'NX_DAEMON'));
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('NX_') || k === 'NX_DAEMON'),
+  );
   const child = spawn(command, args, { cwd: root, stdio: 'inherit', env });
   return new Promise((resolve) => child.on('close', (code) => resolve(code ?? 1)));
 }
@@ -53,18 +55,33 @@ async function main(): Promise<void> {
     template: parseTemplate(readFileSync(TEMPLATE, 'utf8')),
     stackName: STACK,
     // The source connection is not emulated; any well-formed values do.
-    parameters: { ConnectionArn: 'arn:aws:codeconnections:us-east-1:000000000000:connection/00000000-0000-0000-0000-000000000000', RepositoryId: 'local/nx-aws-deploy' },
+    parameters: {
+      ConnectionArn: 'arn:aws:codeconnections:us-east-1:000000000000:connection/00000000-0000-0000-0000-000000000000',
+      RepositoryId: 'local/nx-aws-deploy',
+    },
   });
   const { BucketName: bucket, DistributionId: distributionId } = stack.outputs;
-  console.log(`Stack ${STACK} from ${TEMPLATE}: bucket ${bucket}, distribution ${distributionId} (IAM, CodeBuild and Lambda are not emulated).`);
-  const code = await run(process.execPath, [require.resolve('nx/bin/nx', { paths: [root] }), 'run', 'frontend:deploy', `--bucket=${bucket}`, `--distribution-id=${distributionId}`, '--invalidate', '--outputStyle=static']);
+  console.log(
+    `Stack ${STACK} from ${TEMPLATE}: bucket ${bucket}, distribution ${distributionId} (IAM, CodeBuild and Lambda are not emulated).`,
+  );
+  const code = await run(process.execPath, [
+    require.resolve('nx/bin/nx', { paths: [root] }),
+    'run',
+    'frontend:deploy',
+    `--bucket=${bucket}`,
+    `--distribution-id=${distributionId}`,
+    '--invalidate',
+    '--outputStyle=static',
+  ]);
   if (code !== 0) {
     console.error('The deploy failed (see above); the local AWS is stopping.');
     await aws.stop();
     process.exit(code);
   }
   const site = aws.edgeUrl(distributionId);
-  console.log(`\nDeployed. Open ${site}/ (the site) and ${site}/storybook/ (Storybook), served by the local CloudFront edge.`);
+  console.log(
+    `\nDeployed. Open ${site}/ (the site) and ${site}/storybook/ (Storybook), served by the local CloudFront edge.`,
+  );
   console.log(`Without *.localhost name resolution: curl -H 'Host: ${new URL(site).host}' ${aws.url}/`);
   console.log('Press Ctrl-C to stop.');
 }

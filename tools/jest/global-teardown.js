@@ -11,6 +11,8 @@ module.exports = async () => {
   const left = readdirSync(dir).filter((name) => !TOOL_CACHES.test(name));
   rmSync(dir, { recursive: true, force: true });
   if (left.length) {
-    throw new Error(`The tests left ${left.length} entr${left.length === 1 ? 'y' : 'ies'} in the temp dir: ${left.sort().join(', ')}. Create scratch folders with tempDir() (tools/jest/scratch.ts), or remove them in the test.`);
+    throw new Error(
+      `The tests left ${left.length} entr${left.length === 1 ? 'y' : 'ies'} in the temp dir: ${left.sort().join(', ')}. Create scratch folders with tempDir() (tools/jest/scratch.ts), or remove them in the test.`,
+    );
   }
 };

@@ -13,7 +13,10 @@ class SummaryReporter {
     mkdirSync(dir, { recursive: true });
     const name = require(join(this.globalConfig.rootDir, 'package.json')).nx?.name ?? 'root';
     const { numPassedTests, numFailedTests, numPendingTests, numTotalTestSuites, numFailedTestSuites } = results;
-    writeFileSync(join(dir, `${name}.json`), JSON.stringify({ numPassedTests, numFailedTests, numPendingTests, numTotalTestSuites, numFailedTestSuites }));
+    writeFileSync(
+      join(dir, `${name}.json`),
+      JSON.stringify({ numPassedTests, numFailedTests, numPendingTests, numTotalTestSuites, numFailedTestSuites }),
+    );
   }
 }
 

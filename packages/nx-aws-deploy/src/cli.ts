@@ -31,22 +31,48 @@ async function deployCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
-      'source-dir': { type: 'string' }, bucket: { type: 'string' }, prefix: { type: 'string' }, region: { type: 'string' },
-      'dry-run': { type: 'boolean' }, 'no-prune': { type: 'boolean' }, 'max-deletes': { type: 'string' }, 'prune-older-than-deploys': { type: 'string' },
-      concurrency: { type: 'string' }, include: { type: 'string', multiple: true }, exclude: { type: 'string', multiple: true },
-      'distribution-id': { type: 'string' }, manifest: { type: 'string' }, project: { type: 'string' }, 'allow-no-index': { type: 'boolean' }, json: { type: 'boolean' },
+      'source-dir': { type: 'string' },
+      bucket: { type: 'string' },
+      prefix: { type: 'string' },
+      region: { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      'no-prune': { type: 'boolean' },
+      'max-deletes': { type: 'string' },
+      'prune-older-than-deploys': { type: 'string' },
+      concurrency: { type: 'string' },
+      include: { type: 'string', multiple: true },
+      exclude: { type: 'string', multiple: true },
+      'distribution-id': { type: 'string' },
+      manifest: { type: 'string' },
+      project: { type: 'string' },
+      'allow-no-index': { type: 'boolean' },
+      json: { type: 'boolean' },
     },
   });
   if (!values['source-dir']) throw new UserError('--source-dir is required: the build folder to deploy.');
   const cwd = process.cwd();
   const sourceDir = resolve(cwd, values['source-dir']);
-  const { summary } = await withStopSignals((signal) => deploy({
-    workspaceRoot: cwd, project: values.project ?? basename(sourceDir), sourceDir, bucket: values.bucket ?? '', prefix: values.prefix, region: values.region,
-    dryRun: values['dry-run'], prune: !values['no-prune'], maxDeletes: wholeNumber('max-deletes', values['max-deletes']),
-    pruneOlderThanDeploys: wholeNumber('prune-older-than-deploys', values['prune-older-than-deploys']), concurrency: wholeNumber('concurrency', values.concurrency),
-    include: values.include, exclude: values.exclude, distributionId: values['distribution-id'] || undefined,
-    manifest: values.manifest ? resolve(cwd, values.manifest) : undefined, allowNoIndex: values['allow-no-index'], signal,
-  }));
+  const { summary } = await withStopSignals((signal) =>
+    deploy({
+      workspaceRoot: cwd,
+      project: values.project ?? basename(sourceDir),
+      sourceDir,
+      bucket: values.bucket ?? '',
+      prefix: values.prefix,
+      region: values.region,
+      dryRun: values['dry-run'],
+      prune: !values['no-prune'],
+      maxDeletes: wholeNumber('max-deletes', values['max-deletes']),
+      pruneOlderThanDeploys: wholeNumber('prune-older-than-deploys', values['prune-older-than-deploys']),
+      concurrency: wholeNumber('concurrency', values.concurrency),
+      include: values.include,
+      exclude: values.exclude,
+      distributionId: values['distribution-id'] || undefined,
+      manifest: values.manifest ? resolve(cwd, values.manifest) : undefined,
+      allowNoIndex: values['allow-no-index'],
+      signal,
+    }),
+  );
   if (values.json) console.log(JSON.stringify(summary));
   return 0;
 }
@@ -55,7 +81,10 @@ async function deployCommand(args: string[]): Promise<number> {
 async function affectedProjects(cwd: string, base: string, head: string, all: boolean): Promise<string> {
   const args = ['nx', 'show', 'projects', ...(all ? [] : ['--affected', `--base=${base}`, `--head=${head}`])];
   try {
-    const { stdout } = await promisify(execFile)('npx', ['--no-install', ...args], { cwd, env: { ...process.env, NX_DAEMON: 'false' } });
+    const { stdout } = await promisify(execFile)('npx', ['--no-install', ...args], {
+      cwd,
+      env: { ...process.env, NX_DAEMON: 'false' },
+    });
     return stdout.trim().split('\n').filter(Boolean).join(', ') || 'none';
   } catch {
     return 'unknown (nx show projects failed)';
@@ -72,13 +101,23 @@ async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: rest,
     options: {
-      pipeline: { type: 'string' }, 'source-action': { type: 'string' }, bucket: { type: 'string' }, prefix: { type: 'string' }, 'max-deepen': { type: 'string' },
+      pipeline: { type: 'string' },
+      'source-action': { type: 'string' },
+      bucket: { type: 'string' },
+      prefix: { type: 'string' },
+      'max-deepen': { type: 'string' },
     },
   });
   const log = (line: string) => console.error(line);
   const cwd = process.cwd();
   const resolution = await resolveShas({
-    cwd, env: process.env, log, pipeline: values.pipeline, sourceAction: values['source-action'], bucket: values.bucket, prefix: values.prefix,
+    cwd,
+    env: process.env,
+    log,
+    pipeline: values.pipeline,
+    sourceAction: values['source-action'],
+    bucket: values.bucket,
+    prefix: values.prefix,
     maxDeepenRounds: values['max-deepen'] ? Number(values['max-deepen']) : undefined,
   });
   const { head, base, all, how } = resolution;

@@ -22,7 +22,12 @@ const commit = (files: Record<string, string>, message: string) => repo.commit(f
 async function pipelineRun(head: string, finalStatus: 'Succeeded' | 'Failed' = 'Succeeded') {
   await local.resetRequests();
   const run = await runCodeBuild({
-    local, pipeline: 'web', bare: repo.bare, head, buildspecFile: join(repoRoot, 'buildspec.yml'), phases: ['pre_build', 'build'],
+    local,
+    pipeline: 'web',
+    bare: repo.bare,
+    head,
+    buildspecFile: join(repoRoot, 'buildspec.yml'),
+    phases: ['pre_build', 'build'],
     nodeModules: join(repoRoot, 'node_modules'),
     // As the generated CodeBuild project sets them: this pipeline ships the frontend.
     env: { SITE_BUCKET: BUCKET, DEPLOY_PROJECTS: 'frontend', DISTRIBUTION_ID: '' },
@@ -35,38 +40,67 @@ async function pipelineRun(head: string, finalStatus: 'Succeeded' | 'Failed' = '
     exported: run.exported,
     built: existsSync(join(run.clone, 'dist', 'frontend', 'index.html')),
     uploads: requests['s3.PutObject'] ?? 0,
-    page: await local.cli(['s3', 'cp', `s3://${BUCKET}/index.html`, '-']).then((r) => r.stdout, () => ''),
+    page: await local.cli(['s3', 'cp', `s3://${BUCKET}/index.html`, '-']).then(
+      (r) => r.stdout,
+      () => '',
+    ),
   };
 }
 
 beforeAll(async () => {
   local = await startLocalAws();
   codepipeline = new CodePipelineClient({});
-  await codepipeline.send(new CreatePipelineCommand({ pipeline: { name: 'web', roleArn: 'arn:aws:iam::000000000000:role/p', artifactStore: { type: 'S3', location: 'artifacts' }, stages: [] } }));
+  await codepipeline.send(
+    new CreatePipelineCommand({
+      pipeline: {
+        name: 'web',
+        roleArn: 'arn:aws:iam::000000000000:role/p',
+        artifactStore: { type: 'S3', location: 'artifacts' },
+        stages: [],
+      },
+    }),
+  );
   await local.cli(['s3', 'mb', `s3://${BUCKET}`]);
 
   const source = join(tempDir('affected-'), 'source');
   mkdirSync(source);
-  const build = "node -e \"const fs=require('fs');fs.mkdirSync('dist/frontend',{recursive:true});fs.writeFileSync('dist/frontend/index.html',fs.readFileSync('frontend/src/page.txt','utf8')+' / '+fs.readFileSync('shared-ui/src/ui.txt','utf8'))\"";
+  const build =
+    "node -e \"const fs=require('fs');fs.mkdirSync('dist/frontend',{recursive:true});fs.writeFileSync('dist/frontend/index.html',fs.readFileSync('frontend/src/page.txt','utf8')+' / '+fs.readFileSync('shared-ui/src/ui.txt','utf8'))\"";
   repo = pushedRepository(source);
-  repo.commit({
-    'package.json': JSON.stringify({ name: 'affected-workspace', private: true }),
-    'nx.json': JSON.stringify({ useDaemonProcess: false, defaultBase: 'main' }),
-    ...PLUGIN_FROM_SOURCE_FILES,
-    '.gitignore': 'node_modules\ndist\n.nx\n',
-    'frontend/project.json': JSON.stringify({
-      name: 'frontend', root: 'frontend', implicitDependencies: ['shared-ui'],
-      targets: {
-        build: { executor: 'nx:run-commands', outputs: ['{workspaceRoot}/dist/frontend'], options: { command: build } },
-        deploy: { executor: 'nx-aws-deploy:deploy-s3', dependsOn: ['build'], options: { bucket: BUCKET } },
-      },
-    }),
-    'frontend/src/page.txt': 'page v1',
-    'shared-ui/project.json': JSON.stringify({ name: 'shared-ui', root: 'shared-ui' }),
-    'shared-ui/src/ui.txt': 'ui v1',
-    'backend/project.json': JSON.stringify({ name: 'backend', root: 'backend', targets: { build: { executor: 'nx:run-commands', options: { command: 'echo backend' } }, deploy: { executor: 'nx:run-commands', options: { command: 'echo deploying backend' } } } }),
-    'backend/src/server.txt': 'server v1',
-  }, 'initial workspace');
+  repo.commit(
+    {
+      'package.json': JSON.stringify({ name: 'affected-workspace', private: true }),
+      'nx.json': JSON.stringify({ useDaemonProcess: false, defaultBase: 'main' }),
+      ...PLUGIN_FROM_SOURCE_FILES,
+      '.gitignore': 'node_modules\ndist\n.nx\n',
+      'frontend/project.json': JSON.stringify({
+        name: 'frontend',
+        root: 'frontend',
+        implicitDependencies: ['shared-ui'],
+        targets: {
+          build: {
+            executor: 'nx:run-commands',
+            outputs: ['{workspaceRoot}/dist/frontend'],
+            options: { command: build },
+          },
+          deploy: { executor: 'nx-aws-deploy:deploy-s3', dependsOn: ['build'], options: { bucket: BUCKET } },
+        },
+      }),
+      'frontend/src/page.txt': 'page v1',
+      'shared-ui/project.json': JSON.stringify({ name: 'shared-ui', root: 'shared-ui' }),
+      'shared-ui/src/ui.txt': 'ui v1',
+      'backend/project.json': JSON.stringify({
+        name: 'backend',
+        root: 'backend',
+        targets: {
+          build: { executor: 'nx:run-commands', options: { command: 'echo backend' } },
+          deploy: { executor: 'nx:run-commands', options: { command: 'echo deploying backend' } },
+        },
+      }),
+      'backend/src/server.txt': 'server v1',
+    },
+    'initial workspace',
+  );
 });
 
 afterAll(async () => {
@@ -80,7 +114,9 @@ describe('affected-driven CI in CodeBuild', () => {
     const first = await pipelineRun(git(repo.source, 'rev-parse', 'HEAD'));
     expect(first.log).not.toContain('deploying backend'); // DEPLOY_PROJECTS: only this pipeline's frontend
     expect(first.exported.NX_AFFECTED_ALL).toBe('true');
-    expect(first.log).toMatch(/no successful deploy recorded in the last Succeeded execution of pipeline web \(first run\): everything is affected/);
+    expect(first.log).toMatch(
+      /no successful deploy recorded in the last Succeeded execution of pipeline web \(first run\): everything is affected/,
+    );
     expect(first.page).toBe('page v1 / ui v1');
   });
 
@@ -115,24 +151,45 @@ describe('affected-driven CI in CodeBuild', () => {
   });
 
   it('falls back to everything, with a clear line, when the base is not in the history', async () => {
-    const { pipelineExecutionId } = await codepipeline.send(new StartPipelineExecutionCommand({
-      name: 'web', sourceRevisions: [{ actionName: 'Source', revisionType: 'COMMIT_ID', revisionValue: 'deadbeefdeadbeefdeadbeefdeadbeefdeadbeef' }],
-    }));
-    await fetch(`${local.aws.url}/_local/codepipeline/executions/${pipelineExecutionId}`, { method: 'PUT', body: JSON.stringify({ status: 'Succeeded' }) });
+    const { pipelineExecutionId } = await codepipeline.send(
+      new StartPipelineExecutionCommand({
+        name: 'web',
+        sourceRevisions: [
+          {
+            actionName: 'Source',
+            revisionType: 'COMMIT_ID',
+            revisionValue: 'deadbeefdeadbeefdeadbeefdeadbeefdeadbeef',
+          },
+        ],
+      }),
+    );
+    await fetch(`${local.aws.url}/_local/codepipeline/executions/${pipelineExecutionId}`, {
+      method: 'PUT',
+      body: JSON.stringify({ status: 'Succeeded' }),
+    });
     const run = await pipelineRun(commit({ 'backend/src/server.txt': 'server v6' }, 'after a force-push'));
     expect(run.exported.NX_AFFECTED_ALL).toBe('true');
-    expect(run.log).toMatch(/base deadbeefdeadbeefdeadbeefdeadbeefdeadbeef from the last Succeeded execution of pipeline web is not in the history \(force-push, rewritten history or too deep\): everything is affected/);
+    expect(run.log).toMatch(
+      /base deadbeefdeadbeefdeadbeefdeadbeefdeadbeef from the last Succeeded execution of pipeline web is not in the history \(force-push, rewritten history or too deep\): everything is affected/,
+    );
     expect(run.built).toBe(true);
   });
 
   it('without a pipeline, takes the base from the deploy marker the last CodeBuild deploy wrote to the bucket', async () => {
     const deployed = git(repo.source, 'rev-parse', 'HEAD');
-    const marker = JSON.parse((await local.cli(['s3', 'cp', `s3://${BUCKET}/.nx-aws-deploy/last-deploy.json`, '-'])).stdout);
+    const marker = JSON.parse(
+      (await local.cli(['s3', 'cp', `s3://${BUCKET}/.nx-aws-deploy/last-deploy.json`, '-'])).stdout,
+    );
     expect(marker).toMatchObject({ commit: deployed, project: 'frontend' });
     const head = commit({ 'backend/src/server.txt': 'server v7' }, 'no pipeline');
     const clone = shallowClone(repo.bare, join(repoRoot, 'node_modules'));
     const env = { ...outsideEnv(), ...local.env, NX_DAEMON: 'false' };
-    const result = await exec(process.execPath, [join(repoRoot, 'packages/nx-aws-deploy/bin/nx-aws-deploy.js'), 'set-shas', `--bucket=${BUCKET}`], clone, env);
+    const result = await exec(
+      process.execPath,
+      [join(repoRoot, 'packages/nx-aws-deploy/bin/nx-aws-deploy.js'), 'set-shas', `--bucket=${BUCKET}`],
+      clone,
+      env,
+    );
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`export NX_HEAD=${head}`);
     expect(result.stdout).toContain(`export NX_BASE=${deployed}`);

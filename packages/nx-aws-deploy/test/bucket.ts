@@ -21,20 +21,42 @@ export async function listKeys(local: LocalAwsHarness, bucket: string): Promise<
 
 /** Every file below `dir`, as absolute paths. */
 export function filesBelow(dir: string): string[] {
-  return readdirSync(dir).flatMap((entry) => (statSync(join(dir, entry)).isDirectory() ? filesBelow(join(dir, entry)) : [join(dir, entry)]));
+  return readdirSync(dir).flatMap((entry) =>
+    statSync(join(dir, entry)).isDirectory() ? filesBelow(join(dir, entry)) : [join(dir, entry)],
+  );
 }
 
 /** The bucket (below `prefix`) downloaded with the aws CLI into a new folder; `siteOnly` leaves the deploy state out. */
-export async function download(local: LocalAwsHarness, bucket: string, { prefix = '', siteOnly = true } = {}): Promise<string> {
+export async function download(
+  local: LocalAwsHarness,
+  bucket: string,
+  { prefix = '', siteOnly = true } = {},
+): Promise<string> {
   const down = tempDir('down-');
-  await local.cli(['s3', 'sync', `s3://${bucket}/${prefix}`, down, ...(siteOnly ? ['--exclude', '.nx-aws-deploy/*'] : [])]);
+  await local.cli([
+    's3',
+    'sync',
+    `s3://${bucket}/${prefix}`,
+    down,
+    ...(siteOnly ? ['--exclude', '.nx-aws-deploy/*'] : []),
+  ]);
   return down;
 }
 
 /** Downloads the bucket with the aws CLI and compares every site file byte for byte, and that nothing else is there. */
-export async function expectBucketMatches(local: LocalAwsHarness, bucket: string, files: Record<string, string | Buffer>, prefix = ''): Promise<void> {
+export async function expectBucketMatches(
+  local: LocalAwsHarness,
+  bucket: string,
+  files: Record<string, string | Buffer>,
+  prefix = '',
+): Promise<void> {
   const down = await download(local, bucket, { prefix });
-  for (const [path, data] of Object.entries(files)) expect([path, md5(readFileSync(join(down, path)))]).toEqual([path, md5(data)]);
+  for (const [path, data] of Object.entries(files))
+    expect([path, md5(readFileSync(join(down, path)))]).toEqual([path, md5(data)]);
   const siteKeys = (await listKeys(local, bucket)).filter((k) => !k.includes('.nx-aws-deploy/'));
-  expect(siteKeys).toEqual(Object.keys(files).map((p) => prefix + p).sort());
+  expect(siteKeys).toEqual(
+    Object.keys(files)
+      .map((p) => prefix + p)
+      .sort(),
+  );
 }

@@ -2,7 +2,15 @@ import type { Template } from 'local-aws';
 
 export { parseTemplate, type Template } from 'local-aws';
 
-const PSEUDO_PARAMETERS = new Set(['AWS::AccountId', 'AWS::Region', 'AWS::StackName', 'AWS::StackId', 'AWS::Partition', 'AWS::URLSuffix', 'AWS::NoValue']);
+const PSEUDO_PARAMETERS = new Set([
+  'AWS::AccountId',
+  'AWS::Region',
+  'AWS::StackName',
+  'AWS::StackId',
+  'AWS::Partition',
+  'AWS::URLSuffix',
+  'AWS::NoValue',
+]);
 
 /** Attributes each resource type of ours returns through Fn::GetAtt (from the CloudFormation resource reference). */
 const ATTRIBUTES: Record<string, string[]> = {
@@ -22,7 +30,8 @@ export function danglingReferences(template: Template): string[] {
   const parameters = new Set(Object.keys(template.Parameters ?? {}));
   const resources = template.Resources;
   const checkName = (name: string, where: string) => {
-    if (!parameters.has(name) && !resources[name] && !PSEUDO_PARAMETERS.has(name)) problems.push(`${where}: ${name} does not exist`);
+    if (!parameters.has(name) && !resources[name] && !PSEUDO_PARAMETERS.has(name))
+      problems.push(`${where}: ${name} does not exist`);
   };
   const checkAttribute = (resource: string, attribute: string, where: string) => {
     const type = resources[resource]?.Type;
@@ -36,7 +45,8 @@ export function danglingReferences(template: Template): string[] {
       if (key === 'Ref') checkName(value as string, where);
       else if (key === 'Fn::GetAtt') checkAttribute((value as string[])[0], (value as string[])[1], where);
       else if (key === 'Fn::Sub') {
-        const [text, variables] = typeof value === 'string' ? [value, {}] : (value as [string, Record<string, unknown>]);
+        const [text, variables] =
+          typeof value === 'string' ? [value, {}] : (value as [string, Record<string, unknown>]);
         for (const [, ref] of text.matchAll(/\$\{([^!}][^}]*)\}/g)) {
           if (ref in variables) continue;
           const [name, attribute] = ref.split('.');
@@ -48,7 +58,8 @@ export function danglingReferences(template: Template): string[] {
     }
   };
   for (const [name, resource] of Object.entries(resources)) {
-    for (const dependency of [resource.DependsOn ?? []].flat()) if (!resources[dependency]) problems.push(`${name}.DependsOn: ${dependency} does not exist`);
+    for (const dependency of [resource.DependsOn ?? []].flat())
+      if (!resources[dependency]) problems.push(`${name}.DependsOn: ${dependency} does not exist`);
     walk(resource.Properties, name);
   }
   walk(template.Outputs, 'Outputs');
@@ -69,7 +80,13 @@ export function roleStatements(template: Template): PolicyStatement[] {
     .filter(([, r]) => r.Type === 'AWS::IAM::Role')
     .flatMap(([role, r]) =>
       (r.Properties!.Policies ?? []).flatMap((policy: any) =>
-        policy.PolicyDocument.Statement.map((s: any) => ({ role, Sid: s.Sid, Effect: s.Effect, Action: [s.Action].flat(), Resource: [s.Resource].flat() })),
+        policy.PolicyDocument.Statement.map((s: any) => ({
+          role,
+          Sid: s.Sid,
+          Effect: s.Effect,
+          Action: [s.Action].flat(),
+          Resource: [s.Resource].flat(),
+        })),
       ),
     );
 }
@@ -80,6 +97,9 @@ export function referencedNames(value: unknown): string[] {
   const node = value as Record<string, any>;
   if (node.Ref) return [node.Ref];
   if (node['Fn::GetAtt']) return [node['Fn::GetAtt'][0]];
-  if (node['Fn::Sub']) return [...String(node['Fn::Sub']).matchAll(/\$\{([^}.]+)[^}]*\}/g)].map((m) => m[1]).filter((n) => !n.startsWith('AWS::'));
+  if (node['Fn::Sub'])
+    return [...String(node['Fn::Sub']).matchAll(/\$\{([^}.]+)[^}]*\}/g)]
+      .map((m) => m[1])
+      .filter((n) => !n.startsWith('AWS::'));
   return [];
 }

@@ -9,7 +9,17 @@ import { outsideEnv } from './workspace';
 import { tempDir } from 'test-support';
 
 export const git = (cwd: string, ...args: string[]) =>
-  execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } }).trim();
+  execFileSync('git', args, {
+    cwd,
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: 't',
+      GIT_AUTHOR_EMAIL: 't@t',
+      GIT_COMMITTER_NAME: 't',
+      GIT_COMMITTER_EMAIL: 't@t',
+    },
+  }).trim();
 
 export function writeFiles(root: string, files: Record<string, string>): void {
   for (const [path, data] of Object.entries(files)) {
@@ -18,7 +28,12 @@ export function writeFiles(root: string, files: Record<string, string>): void {
   }
 }
 
-export function exec(command: string, args: string[], cwd: string, env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+export function exec(
+  command: string,
+  args: string[],
+  cwd: string,
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(command, args, { cwd, env: { ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -30,7 +45,11 @@ export function exec(command: string, args: string[], cwd: string, env: Record<s
 }
 
 /** A developer's checkout (`source`) that pushes to a bare repository (`bare`) on branch main, as a git host would hold it. */
-export function pushedRepository(source: string): { source: string; bare: string; commit(files: Record<string, string>, message: string): string } {
+export function pushedRepository(source: string): {
+  source: string;
+  bare: string;
+  commit(files: Record<string, string>, message: string): string;
+} {
   const bare = `${source}.git`;
   git(dirname(source), 'init', '-q', '--bare', '-b', 'main', bare);
   git(source, 'init', '-q', '-b', 'main');
@@ -89,9 +108,14 @@ export async function runCodeBuild(options: {
   nodeModules?: string;
 }): Promise<CodeBuildRun> {
   const codepipeline = new CodePipelineClient({});
-  const { pipelineExecutionId } = await codepipeline.send(new StartPipelineExecutionCommand({
-    name: options.pipeline, sourceRevisions: [{ actionName: 'Source', revisionType: 'COMMIT_ID', revisionValue: options.head }],
-  })).finally(() => codepipeline.destroy());
+  const { pipelineExecutionId } = await codepipeline
+    .send(
+      new StartPipelineExecutionCommand({
+        name: options.pipeline,
+        sourceRevisions: [{ actionName: 'Source', revisionType: 'COMMIT_ID', revisionValue: options.head }],
+      }),
+    )
+    .finally(() => codepipeline.destroy());
   const clone = shallowClone(options.bare, options.nodeModules);
   const buildspec = parse(readFileSync(options.buildspecFile, 'utf8'));
   const env = {
@@ -104,14 +128,30 @@ export async function runCodeBuild(options: {
     ...options.env,
   };
   const commands = options.phases.flatMap((phase) => buildspec.phases[phase].commands as string[]);
-  const script = [...commands, 'printf "NX_BASE=%s\\nNX_HEAD=%s\\nNX_AFFECTED_ALL=%s\\n" "$NX_BASE" "$NX_HEAD" "$NX_AFFECTED_ALL" >&3'].join('\n');
+  const script = [
+    ...commands,
+    'printf "NX_BASE=%s\\nNX_HEAD=%s\\nNX_AFFECTED_ALL=%s\\n" "$NX_BASE" "$NX_HEAD" "$NX_AFFECTED_ALL" >&3',
+  ].join('\n');
   // The shell the buildspec asks for; CodeBuild stops a phase at its first failing command.
   const run = await exec(buildspec.env?.shell ?? 'sh', ['-e', '-c', `exec 3>exports.txt\n${script}`], clone, env);
-  const exported = Object.fromEntries((readFileSafe(join(clone, 'exports.txt')) ?? '').trim().split('\n').filter(Boolean).map((l) => l.split('=') as [string, string]));
+  const exported = Object.fromEntries(
+    (readFileSafe(join(clone, 'exports.txt')) ?? '')
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split('=') as [string, string]),
+  );
   return { code: run.code, log: run.stdout + run.stderr, clone, exported, pipelineExecutionId: pipelineExecutionId! };
 }
 
 /** Ends a local pipeline execution as the later stages would. */
-export async function finishExecution(local: LocalAwsHarness, executionId: string, status: 'Succeeded' | 'Failed'): Promise<void> {
-  await fetch(`${local.aws.url}/_local/codepipeline/executions/${executionId}`, { method: 'PUT', body: JSON.stringify({ status }) });
+export async function finishExecution(
+  local: LocalAwsHarness,
+  executionId: string,
+  status: 'Succeeded' | 'Failed',
+): Promise<void> {
+  await fetch(`${local.aws.url}/_local/codepipeline/executions/${executionId}`, {
+    method: 'PUT',
+    body: JSON.stringify({ status }),
+  });
 }

@@ -2,7 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { startLocalAws, type LocalAwsHarness } from 'local-aws';
-import { expectBucketMatches as expectBucketContents, listKeys as listBucketKeys, newBucket as createBucket } from './bucket';
+import {
+  expectBucketMatches as expectBucketContents,
+  listKeys as listBucketKeys,
+  newBucket as createBucket,
+} from './bucket';
 import { SITE, siteWorkspace } from './site';
 import type { TestWorkspace } from './workspace';
 import { tempDir } from 'test-support';
@@ -14,10 +18,10 @@ beforeAll(async () => {
 });
 afterAll(() => local.stop());
 
-
 const newBucket = () => createBucket(local);
 const listKeys = (bucket: string) => listBucketKeys(local, bucket);
-const expectBucketMatches = (bucket: string, files: Record<string, string | Buffer>, prefix = '') => expectBucketContents(local, bucket, files, prefix);
+const expectBucketMatches = (bucket: string, files: Record<string, string | Buffer>, prefix = '') =>
+  expectBucketContents(local, bucket, files, prefix);
 
 async function deploy(ws: TestWorkspace, ...args: string[]) {
   const result = await ws.nx(['run', 'site:deploy', ...args], local.env);
@@ -28,20 +32,36 @@ async function head(bucket: string, key: string) {
   return JSON.parse((await local.cli(['s3api', 'head-object', '--bucket', bucket, '--key', key])).stdout);
 }
 
-const puts = (counts: Record<string, number>) => (counts['s3.PutObject'] ?? 0) + (counts['s3.UploadPart'] ?? 0) + (counts['s3.CopyObject'] ?? 0);
+const puts = (counts: Record<string, number>) =>
+  (counts['s3.PutObject'] ?? 0) + (counts['s3.UploadPart'] ?? 0) + (counts['s3.CopyObject'] ?? 0);
 
 describe('deploy-s3 through nx run', () => {
   it('ships a first deploy byte-exact with headers per file type, and never the .env', async () => {
     const bucket = await newBucket();
-    const ws = siteWorkspace({ bucket, sourceDir: 'dist/site' }, { ...SITE, '.env': 'API_SECRET=sentinel-do-not-ship', '.git/config': 'x' });
+    const ws = siteWorkspace(
+      { bucket, sourceDir: 'dist/site' },
+      { ...SITE, '.env': 'API_SECRET=sentinel-do-not-ship', '.git/config': 'x' },
+    );
     const result = await deploy(ws);
     expect(result.code).toBe(0);
     await expectBucketMatches(bucket, SITE);
-    expect(await head(bucket, 'index.html')).toMatchObject({ ContentType: 'text/html; charset=utf-8', CacheControl: 'no-cache' });
-    expect(await head(bucket, 'assets/index-B-XZhOr9.js')).toMatchObject({ ContentType: 'text/javascript; charset=utf-8', CacheControl: 'public, max-age=31536000, immutable' });
+    expect(await head(bucket, 'index.html')).toMatchObject({
+      ContentType: 'text/html; charset=utf-8',
+      CacheControl: 'no-cache',
+    });
+    expect(await head(bucket, 'assets/index-B-XZhOr9.js')).toMatchObject({
+      ContentType: 'text/javascript; charset=utf-8',
+      CacheControl: 'public, max-age=31536000, immutable',
+    });
     expect(await head(bucket, 'assets/index-Cbk1BLrK.css')).toMatchObject({ ContentType: 'text/css; charset=utf-8' });
-    expect(await head(bucket, 'site.webmanifest')).toMatchObject({ ContentType: 'application/manifest+json; charset=utf-8', CacheControl: 'no-cache' });
-    expect(await head(bucket, 'favicon.ico')).toMatchObject({ ContentType: 'image/vnd.microsoft.icon', CacheControl: 'public, max-age=300' });
+    expect(await head(bucket, 'site.webmanifest')).toMatchObject({
+      ContentType: 'application/manifest+json; charset=utf-8',
+      CacheControl: 'no-cache',
+    });
+    expect(await head(bucket, 'favicon.ico')).toMatchObject({
+      ContentType: 'image/vnd.microsoft.icon',
+      CacheControl: 'public, max-age=300',
+    });
     expect(result.output).not.toContain('sentinel-do-not-ship');
     expect(result.output).toMatch(/uploaded\s+10/);
     const manifest = JSON.parse(readFileSync(join(ws.root, 'dist/deploy-manifests/site.json'), 'utf8'));
@@ -94,9 +114,12 @@ describe('deploy-s3 through nx run', () => {
     await local.cli(['s3', 'cp', join(ws.root, 'stale.js'), `s3://${bucket}/assets/stale-Zz99Yy88.js`]);
     await local.resetRequests();
     expect((await deploy(ws)).code).toBe(0);
-    const log = (await local.requestLog()).filter((r) => r.operation === 's3.PutObject' || r.operation === 's3.DeleteObjects')
+    const log = (await local.requestLog())
+      .filter((r) => r.operation === 's3.PutObject' || r.operation === 's3.DeleteObjects')
       .filter((r) => !r.path.includes('.nx-aws-deploy'));
-    const order = log.map((r) => (r.operation === 's3.DeleteObjects' ? 'delete' : /\.(html|webmanifest)$/.test(r.path) ? 'entry' : 'asset'));
+    const order = log.map((r) =>
+      r.operation === 's3.DeleteObjects' ? 'delete' : /\.(html|webmanifest)$/.test(r.path) ? 'entry' : 'asset',
+    );
     const firstEntry = order.indexOf('entry');
     expect(order.slice(0, firstEntry).every((o) => o === 'asset')).toBe(true);
     expect(order.slice(firstEntry, -1).every((o) => o === 'entry')).toBe(true);
@@ -109,7 +132,9 @@ describe('deploy-s3 through nx run', () => {
     const ws = siteWorkspace({ bucket, sourceDir: 'dist/site' });
     expect((await deploy(ws)).code).toBe(0);
     await local.resetRequests();
-    const rules = [{ glob: '*.txt', headers: { 'Cache-Control': 'public, max-age=60', 'Content-Disposition': 'inline' } }];
+    const rules = [
+      { glob: '*.txt', headers: { 'Cache-Control': 'public, max-age=60', 'Content-Disposition': 'inline' } },
+    ];
     const project = JSON.parse(readFileSync(join(ws.root, 'site/project.json'), 'utf8'));
     project.targets.deploy.options.headers = rules;
     ws.write({ 'site/project.json': JSON.stringify(project) });
@@ -118,7 +143,11 @@ describe('deploy-s3 through nx run', () => {
     const requests = await local.requests();
     expect(requests['s3.CopyObject']).toBe(2);
     expect(requests['s3.PutObject']).toBe(1); // the deploy state, whose header records changed
-    expect(await head(bucket, 'robots.txt')).toMatchObject({ CacheControl: 'public, max-age=60', ContentDisposition: 'inline', ContentType: 'text/plain; charset=utf-8' });
+    expect(await head(bucket, 'robots.txt')).toMatchObject({
+      CacheControl: 'public, max-age=60',
+      ContentDisposition: 'inline',
+      ContentType: 'text/plain; charset=utf-8',
+    });
     await local.resetRequests();
     expect((await deploy(ws)).code).toBe(0);
     expect(puts(await local.requests())).toBe(0);
@@ -140,13 +169,20 @@ describe('deploy-s3 through nx run', () => {
     const bucket = await newBucket();
     const ws = siteWorkspace({ bucket, sourceDir: 'dist/site' });
     await local.injectFault({ operation: 's3.PutObject', count: 2, action: 'reset', pathIncludes: bucket });
-    await local.injectFault({ operation: 's3.PutObject', count: 1, action: 'error', status: 503, code: 'SlowDown', pathIncludes: bucket });
+    await local.injectFault({
+      operation: 's3.PutObject',
+      count: 1,
+      action: 'error',
+      status: 503,
+      code: 'SlowDown',
+      pathIncludes: bucket,
+    });
     const result = await deploy(ws);
     expect(result.code).toBe(0);
     await expectBucketMatches(bucket, SITE);
   });
 
-  it('keeps the previous deploy\'s assets with pruneOlderThanDeploys: 1', async () => {
+  it("keeps the previous deploy's assets with pruneOlderThanDeploys: 1", async () => {
     const bucket = await newBucket();
     const ws = siteWorkspace({ bucket, sourceDir: 'dist/site', pruneOlderThanDeploys: 1 });
     expect((await deploy(ws)).code).toBe(0);
@@ -162,7 +198,12 @@ describe('deploy-s3 through nx run', () => {
 
   it('leaves dotfiles out unless an include glob names them', async () => {
     const bucket = await newBucket();
-    const files = { ...SITE, '.env': 'SECRET=1', '.well-known/security.txt': 'Contact: mailto:security@example.com', 'assets/.cache/x.js': 'cache' };
+    const files = {
+      ...SITE,
+      '.env': 'SECRET=1',
+      '.well-known/security.txt': 'Contact: mailto:security@example.com',
+      'assets/.cache/x.js': 'cache',
+    };
     const ws = siteWorkspace({ bucket, sourceDir: 'dist/site', include: ['**', '.well-known/**'] }, files);
     expect((await deploy(ws)).code).toBe(0);
     await expectBucketMatches(bucket, { ...SITE, '.well-known/security.txt': files['.well-known/security.txt'] });
@@ -190,8 +231,16 @@ describe('deploy-s3 through nx run', () => {
     const result = await deploy(ws, '--json');
     expect(result.code).toBe(0);
     await expectBucketMatches(bucket, SITE, 'app/');
-    const lastJson = result.stdout.split('\n').filter((l) => l.startsWith('{')).pop()!;
-    expect(JSON.parse(lastJson)).toMatchObject({ bucket, prefix: 'app/', uploaded: { files: 10 }, deleted: { files: 0 } });
+    const lastJson = result.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .pop()!;
+    expect(JSON.parse(lastJson)).toMatchObject({
+      bucket,
+      prefix: 'app/',
+      uploaded: { files: 10 },
+      deleted: { files: 0 },
+    });
   });
 });
 
@@ -211,17 +260,53 @@ describe('deploy-s3 refuses bad input with one clear line and leaves the bucket 
   });
 
   it.each([
-    ['an empty sourceDir', { 'keep/.gitkeep': '' }, {}, /sourceDir .*dist\/site has no files to deploy; the bucket was left as it is/],
-    ['a sourceDir without index.html', { 'a.js': 'x' }, {}, /has no index\.html; refusing to deploy a site without one\. Set "allowNoIndex"/],
-    ['a missing sourceDir', SITE, { sourceDir: 'dist/nothing-here' }, /sourceDir .*dist\/nothing-here does not exist: build the project first/],
+    [
+      'an empty sourceDir',
+      { 'keep/.gitkeep': '' },
+      {},
+      /sourceDir .*dist\/site has no files to deploy; the bucket was left as it is/,
+    ],
+    [
+      'a sourceDir without index.html',
+      { 'a.js': 'x' },
+      {},
+      /has no index\.html; refusing to deploy a site without one\. Set "allowNoIndex"/,
+    ],
+    [
+      'a missing sourceDir',
+      SITE,
+      { sourceDir: 'dist/nothing-here' },
+      /sourceDir .*dist\/nothing-here does not exist: build the project first/,
+    ],
     ['a sourceDir that is a file', SITE, { sourceDir: 'dist/site/index.html' }, /is not a folder/],
-    ['more deletes than maxDeletes', { 'index.html': 'only' }, { maxDeletes: 3 }, /would delete 9 objects under s3:\/\/site-\d+-\d+\/, more than maxDeletes \(3\); nothing was changed/],
-    ['an invalid bucket name', SITE, { bucket: 'My_Site' }, /"My_Site" is not a bucket name S3 accepts \(3-63 lower-case letters, digits, dots and hyphens\): fix the "bucket" option\./],
-    ['the wrong region for the bucket', SITE, { region: 'eu-west-1' }, /Bucket "site-\d+-\d+" is in another region \(us-east-1\) \(s3:ListObjectsV2 on s3:\/\/site-\d+-\d+\/\)\. Set the "region" option to us-east-1 or AWS_REGION\./],
-    ['a malformed headers rule', SITE, { headers: [{ glob: '**', headers: { 'X-Frame-Options': 'DENY' } }] }, /headers\[0\] \(glob "\*\*"\) sets "X-Frame-Options", which S3 cannot store/],
+    [
+      'more deletes than maxDeletes',
+      { 'index.html': 'only' },
+      { maxDeletes: 3 },
+      /would delete 9 objects under s3:\/\/site-\d+-\d+\/, more than maxDeletes \(3\); nothing was changed/,
+    ],
+    [
+      'an invalid bucket name',
+      SITE,
+      { bucket: 'My_Site' },
+      /"My_Site" is not a bucket name S3 accepts \(3-63 lower-case letters, digits, dots and hyphens\): fix the "bucket" option\./,
+    ],
+    [
+      'the wrong region for the bucket',
+      SITE,
+      { region: 'eu-west-1' },
+      /Bucket "site-\d+-\d+" is in another region \(us-east-1\) \(s3:ListObjectsV2 on s3:\/\/site-\d+-\d+\/\)\. Set the "region" option to us-east-1 or AWS_REGION\./,
+    ],
+    [
+      'a malformed headers rule',
+      SITE,
+      { headers: [{ glob: '**', headers: { 'X-Frame-Options': 'DENY' } }] },
+      /headers\[0\] \(glob "\*\*"\) sets "X-Frame-Options", which S3 cannot store/,
+    ],
   ])('%s', async (_, files, options, message) => {
     const ws = siteWorkspace({ bucket, sourceDir: 'dist/site', ...options }, files as Record<string, string>);
-    if (!Object.keys(files).some((f) => !f.includes('.gitkeep'))) rmSync(join(ws.root, 'dist/site/keep'), { recursive: true });
+    if (!Object.keys(files).some((f) => !f.includes('.gitkeep')))
+      rmSync(join(ws.root, 'dist/site/keep'), { recursive: true });
     const result = await deploy(ws);
     expect(result.code).not.toBe(0);
     expect(result.output).toMatch(message);
@@ -234,7 +319,9 @@ describe('deploy-s3 refuses bad input with one clear line and leaves the bucket 
     symlinkSync(outside, join(ws.root, 'dist/site/leak.txt'));
     const result = await deploy(ws);
     expect(result.code).not.toBe(0);
-    expect(result.output).toMatch(/leak\.txt is a symlink to .*secret\.txt, outside the workspace; refusing to upload it/);
+    expect(result.output).toMatch(
+      /leak\.txt is a symlink to .*secret\.txt, outside the workspace; refusing to upload it/,
+    );
   });
 
   it('a sourceDir that is a symlink out of the workspace', async () => {
@@ -244,19 +331,28 @@ describe('deploy-s3 refuses bad input with one clear line and leaves the bucket 
     symlinkSync(outside, join(ws.root, 'dist/linked'));
     const result = await deploy(ws);
     expect(result.code).not.toBe(0);
-    expect(result.output).toMatch(/sourceDir .*dist\/linked resolves to .*outside-site-\w+, outside the workspace .*; refusing to deploy it\. Point "sourceDir" inside the workspace\./);
+    expect(result.output).toMatch(
+      /sourceDir .*dist\/linked resolves to .*outside-site-\w+, outside the workspace .*; refusing to deploy it\. Point "sourceDir" inside the workspace\./,
+    );
   });
 
   it('a file whose key would be longer than S3 allows', async () => {
     const deep = Array.from({ length: 5 }, (_, i) => `${i}${'d'.repeat(220)}`).join('/');
-    const result = await deploy(siteWorkspace({ bucket, sourceDir: 'dist/site' }, { ...SITE, [`${deep}/page.html`]: 'deep' }));
+    const result = await deploy(
+      siteWorkspace({ bucket, sourceDir: 'dist/site' }, { ...SITE, [`${deep}/page.html`]: 'deep' }),
+    );
     expect(result.code).not.toBe(0);
-    expect(result.output).toMatch(/page\.html would be the key "0ddd.*…" of 1119 bytes; S3 allows 1024\. Shorten its path \(or the prefix\); nothing was uploaded\./);
+    expect(result.output).toMatch(
+      /page\.html would be the key "0ddd.*…" of 1119 bytes; S3 allows 1024\. Shorten its path \(or the prefix\); nothing was uploaded\./,
+    );
   });
 
   it('a file name that is not UTF-8', async () => {
     const ws = siteWorkspace({ bucket, sourceDir: 'dist/site' });
-    writeFileSync(Buffer.concat([Buffer.from(join(ws.root, 'dist/site/assets/caf')), Buffer.from([0xe9]), Buffer.from('.js')]), 'latin-1 name');
+    writeFileSync(
+      Buffer.concat([Buffer.from(join(ws.root, 'dist/site/assets/caf')), Buffer.from([0xe9]), Buffer.from('.js')]),
+      'latin-1 name',
+    );
     const result = await deploy(ws);
     expect(result.code).not.toBe(0);
     expect(result.output).toContain('File name "assets/caf\\xe9.js" in');
@@ -264,16 +360,27 @@ describe('deploy-s3 refuses bad input with one clear line and leaves the bucket 
   });
 
   it('access denied by the bucket', async () => {
-    await local.injectFault({ operation: 's3.ListObjectsV2', count: 1, action: 'error', status: 403, code: 'AccessDenied', pathIncludes: bucket });
+    await local.injectFault({
+      operation: 's3.ListObjectsV2',
+      count: 1,
+      action: 'error',
+      status: 403,
+      code: 'AccessDenied',
+      pathIncludes: bucket,
+    });
     const result = await deploy(siteWorkspace({ bucket, sourceDir: 'dist/site' }));
     expect(result.code).not.toBe(0);
-    expect(result.output).toContain(`Access denied: s3:ListObjectsV2 on s3://${bucket}/. Allow s3:ListBucket on the bucket for the role this runs as (check AWS_PROFILE or the CodeBuild service role).`);
+    expect(result.output).toContain(
+      `Access denied: s3:ListObjectsV2 on s3://${bucket}/. Allow s3:ListBucket on the bucket for the role this runs as (check AWS_PROFILE or the CodeBuild service role).`,
+    );
   });
 
   it('an unknown bucket', async () => {
     const ws = siteWorkspace({ bucket: 'no-such-bucket-here', sourceDir: 'dist/site' });
     const result = await deploy(ws);
     expect(result.code).not.toBe(0);
-    expect(result.output).toMatch(/Bucket "no-such-bucket-here" does not exist \(s3:ListObjectsV2 on s3:\/\/no-such-bucket-here\/\)\. Create it, or fix the "bucket" option\./);
+    expect(result.output).toMatch(
+      /Bucket "no-such-bucket-here" does not exist \(s3:ListObjectsV2 on s3:\/\/no-such-bucket-here\/\)\. Create it, or fix the "bucket" option\./,
+    );
   });
 });

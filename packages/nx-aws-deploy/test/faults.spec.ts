@@ -1,5 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { CloudFrontClient, CreateDistributionCommand, GetInvalidationCommand, ListInvalidationsCommand } from '@aws-sdk/client-cloudfront';
+import {
+  CloudFrontClient,
+  CreateDistributionCommand,
+  GetInvalidationCommand,
+  ListInvalidationsCommand,
+} from '@aws-sdk/client-cloudfront';
 import { startFaultProxy } from 'fault-proxy';
 import { startLocalAws, type LocalAwsHarness } from 'local-aws';
 import { expectBucketMatches, newBucket } from './bucket';
@@ -19,7 +24,9 @@ afterAll(() => local.stop());
 /** The example site, 120 more assets, and a 20 MB file that goes up in parts. */
 function bigSite(): Record<string, string | Buffer> {
   const files: Record<string, string | Buffer> = { ...SITE, 'media/intro.mp4': randomBytes(20 * 1024 * 1024) };
-  for (let i = 0; i < 120; i++) files[`assets/chunk-${i.toString(36).padStart(8, '0')}.js`] = `export const chunk${i} = ${JSON.stringify(randomBytes(200 + i).toString('base64'))};`;
+  for (let i = 0; i < 120; i++)
+    files[`assets/chunk-${i.toString(36).padStart(8, '0')}.js`] =
+      `export const chunk${i} = ${JSON.stringify(randomBytes(200 + i).toString('base64'))};`;
   return files;
 }
 
@@ -43,21 +50,42 @@ it('under 10 % injected faults a deploy completes and the bucket is byte-exact',
 
 it('invalidation retries throttling and 5xx from CloudFront and waits until Completed', async () => {
   const cloudfront = new CloudFrontClient({ endpoint: local.aws.url });
-  const { Distribution } = await cloudfront.send(new CreateDistributionCommand({ DistributionConfig: {
-    CallerReference: 'faults', Comment: '', Enabled: true,
-    Origins: { Quantity: 1, Items: [{ Id: 's3', DomainName: 'faults.s3.us-east-1.amazonaws.com', S3OriginConfig: { OriginAccessIdentity: '' } }] },
-    DefaultCacheBehavior: { TargetOriginId: 's3', ViewerProtocolPolicy: 'allow-all' },
-  } }));
+  const { Distribution } = await cloudfront.send(
+    new CreateDistributionCommand({
+      DistributionConfig: {
+        CallerReference: 'faults',
+        Comment: '',
+        Enabled: true,
+        Origins: {
+          Quantity: 1,
+          Items: [
+            { Id: 's3', DomainName: 'faults.s3.us-east-1.amazonaws.com', S3OriginConfig: { OriginAccessIdentity: '' } },
+          ],
+        },
+        DefaultCacheBehavior: { TargetOriginId: 's3', ViewerProtocolPolicy: 'allow-all' },
+      },
+    }),
+  );
   const distributionId = Distribution!.Id!;
   const ws = siteWorkspace({ bucket: 'unused' }, SITE, { distributionId });
   const proxy = await startFaultProxy({
     // The first four CloudFront calls fail, each in one of these ways; the SDK's retries must carry the run through.
-    target: local.aws.url, rate: 1, seed: 11, kinds: ['throttling', 'slow-down', 'internal-error', 'reset'], maxFaults: 4,
+    target: local.aws.url,
+    rate: 1,
+    seed: 11,
+    kinds: ['throttling', 'slow-down', 'internal-error', 'reset'],
+    maxFaults: 4,
     operations: ['CreateInvalidation', 'GetInvalidation', 'GetDistributionConfig'],
   });
   try {
-    const result = await ws.nx(['run', 'site:invalidate', '--paths=/index.html', '--wait'], { ...local.env, AWS_ENDPOINT_URL: proxy.url });
-    expect([result.code, result.stdout + result.stderr]).toEqual([0, expect.stringMatching(/Invalidation I[A-Z0-9]+ completed after/)]);
+    const result = await ws.nx(['run', 'site:invalidate', '--paths=/index.html', '--wait'], {
+      ...local.env,
+      AWS_ENDPOINT_URL: proxy.url,
+    });
+    expect([result.code, result.stdout + result.stderr]).toEqual([
+      0,
+      expect.stringMatching(/Invalidation I[A-Z0-9]+ completed after/),
+    ]);
   } finally {
     await proxy.stop();
   }
@@ -65,7 +93,9 @@ it('invalidation retries throttling and 5xx from CloudFront and waits until Comp
   // Retried calls made one invalidation, not several.
   const list = await cloudfront.send(new ListInvalidationsCommand({ DistributionId: distributionId }));
   expect(list.InvalidationList!.Items).toHaveLength(1);
-  const got = await cloudfront.send(new GetInvalidationCommand({ DistributionId: distributionId, Id: list.InvalidationList!.Items![0].Id! }));
+  const got = await cloudfront.send(
+    new GetInvalidationCommand({ DistributionId: distributionId, Id: list.InvalidationList!.Items![0].Id! }),
+  );
   expect(got.Invalidation!.Status).toBe('Completed');
   cloudfront.destroy();
 }, 120_000);

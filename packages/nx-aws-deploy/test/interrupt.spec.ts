@@ -25,7 +25,12 @@ let onRequest: (info: RequestInfo) => void = () => undefined;
 beforeAll(async () => {
   local = await startLocalAws();
   // A little latency per request, so that a deploy is still going when the chosen request goes out.
-  proxy = await startFaultProxy({ target: local.aws.url, rate: 0, latencyMs: 10, onRequest: (info) => onRequest(info) });
+  proxy = await startFaultProxy({
+    target: local.aws.url,
+    rate: 0,
+    latencyMs: 10,
+    onRequest: (info) => onRequest(info),
+  });
   root = tempDir('interrupt-');
 });
 afterAll(async () => {
@@ -35,7 +40,11 @@ afterAll(async () => {
 
 /** Version `v` of a site: content-hashed assets (new names each version), pages that name some of them, and unchanged files. */
 function siteVersion(v: number, extra: Record<string, Buffer> = {}): Record<string, string | Buffer> {
-  const files: Record<string, string | Buffer> = { 'robots.txt': 'User-agent: *\n', 'img/logo.svg': '<svg/>', ...extra };
+  const files: Record<string, string | Buffer> = {
+    'robots.txt': 'User-agent: *\n',
+    'img/logo.svg': '<svg/>',
+    ...extra,
+  };
   const assets: string[] = [];
   for (let i = 0; i < 24; i++) {
     const body = `export const v${v}_${i} = ${JSON.stringify(randomBytes(300).toString('hex'))};`;
@@ -45,8 +54,13 @@ function siteVersion(v: number, extra: Record<string, Buffer> = {}): Record<stri
   }
   for (let p = 0; p < 6; p++) {
     const uses = [assets[p], assets[(p * 5 + 3) % assets.length], assets[(p * 7 + 1) % assets.length]];
-    const tags = uses.map((a) => (a.endsWith('.css') ? `<link rel="stylesheet" href="/${a}">` : `<script type="module" src="/${a}"></script>`)).join('');
-    files[p === 0 ? 'index.html' : `page-${p}/index.html`] = `<!doctype html><title>v${v}</title>${tags}<img src="/img/logo.svg">`;
+    const tags = uses
+      .map((a) =>
+        a.endsWith('.css') ? `<link rel="stylesheet" href="/${a}">` : `<script type="module" src="/${a}"></script>`,
+      )
+      .join('');
+    files[p === 0 ? 'index.html' : `page-${p}/index.html`] =
+      `<!doctype html><title>v${v}</title>${tags}<img src="/img/logo.svg">`;
   }
   return files;
 }
@@ -61,9 +75,17 @@ function writeBuild(name: string, files: Record<string, string | Buffer>): strin
 }
 
 /** `nx-aws-deploy deploy` in its own process, through the proxy; `stopAt` sends it a signal at the chosen request. */
-function runDeploy(sourceDir: string, bucket: string, stopAt?: { when: (info: RequestInfo) => boolean; signal: NodeJS.Signals }) {
+function runDeploy(
+  sourceDir: string,
+  bucket: string,
+  stopAt?: { when: (info: RequestInfo) => boolean; signal: NodeJS.Signals },
+) {
   const env = { ...outsideEnv(), ...local.env, AWS_ENDPOINT_URL: proxy.url, CI: 'true' };
-  const child = spawn(process.execPath, [CLI, 'deploy', '--source-dir', sourceDir, '--bucket', bucket, '--concurrency', '4'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [CLI, 'deploy', '--source-dir', sourceDir, '--bucket', bucket, '--concurrency', '4'],
+    { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let output = '';
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));
@@ -74,11 +96,12 @@ function runDeploy(sourceDir: string, bucket: string, stopAt?: { when: (info: Re
       child.kill(stopAt.signal);
     }
   };
-  return new Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string; stopped: boolean }>((resolve) =>
-    child.on('close', (code, signal) => {
-      onRequest = () => undefined;
-      resolve({ code, signal, output, stopped: sent });
-    }),
+  return new Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string; stopped: boolean }>(
+    (resolve) =>
+      child.on('close', (code, signal) => {
+        onRequest = () => undefined;
+        resolve({ code, signal, output, stopped: sent });
+      }),
   );
 }
 
@@ -88,32 +111,49 @@ async function expectPagesReferenceOnlyExistingAssets(bucket: string): Promise<v
   const pages = filesBelow(down).filter((f) => f.endsWith('.html'));
   expect(pages.length).toBeGreaterThan(0);
   const missing = pages.flatMap((page) =>
-    [...readFileSync(page, 'utf8').matchAll(/(?:src|href)="\/([^"]+)"/g)].map((m) => m[1]).filter((ref) => {
-      try {
-        return !statSync(join(down, ref)).isFile();
-      } catch {
-        return true;
-      }
-    }).map((ref) => `${relative(down, page)} -> ${ref}`),
+    [...readFileSync(page, 'utf8').matchAll(/(?:src|href)="\/([^"]+)"/g)]
+      .map((m) => m[1])
+      .filter((ref) => {
+        try {
+          return !statSync(join(down, ref)).isFile();
+        } catch {
+          return true;
+        }
+      })
+      .map((ref) => `${relative(down, page)} -> ${ref}`),
   );
   expect(missing).toEqual([]);
 }
 
 /** Site files whose bytes are not (yet) in the bucket, by the listing's ETags. */
 async function notYetLanded(bucket: string, files: Record<string, string | Buffer>): Promise<string[]> {
-  const listed = JSON.parse((await local.cli(['s3api', 'list-objects-v2', '--bucket', bucket])).stdout || '{}').Contents ?? [];
-  const etags = new Map<string, string>(listed.map((o: { Key: string; ETag: string }) => [o.Key, o.ETag.replace(/"/g, '')]));
-  return Object.entries(files).filter(([path, data]) => etags.get(path) !== md5(data)).map(([path]) => path).sort();
+  const listed =
+    JSON.parse((await local.cli(['s3api', 'list-objects-v2', '--bucket', bucket])).stdout || '{}').Contents ?? [];
+  const etags = new Map<string, string>(
+    listed.map((o: { Key: string; ETag: string }) => [o.Key, o.ETag.replace(/"/g, '')]),
+  );
+  return Object.entries(files)
+    .filter(([path, data]) => etags.get(path) !== md5(data))
+    .map(([path]) => path)
+    .sort();
 }
 
 /** Re-runs the deploy to the end: it must upload exactly what had not landed, and leave the bucket equal to the build. */
-async function expectRerunConverges(bucket: string, sourceDir: string, files: Record<string, string | Buffer>): Promise<void> {
+async function expectRerunConverges(
+  bucket: string,
+  sourceDir: string,
+  files: Record<string, string | Buffer>,
+): Promise<void> {
   const missing = await notYetLanded(bucket, files);
   await local.resetRequests();
   const rerun = await runDeploy(sourceDir, bucket);
   expect([rerun.code, rerun.output.slice(-1500)]).toEqual([0, expect.anything()]);
   const uploaded = (await local.requestLog())
-    .filter((r) => (r.operation === 's3.PutObject' || r.operation === 's3.CreateMultipartUpload') && !r.path.includes('.nx-aws-deploy/'))
+    .filter(
+      (r) =>
+        (r.operation === 's3.PutObject' || r.operation === 's3.CreateMultipartUpload') &&
+        !r.path.includes('.nx-aws-deploy/'),
+    )
     .map((r) => r.path.slice(`/${bucket}/`.length))
     .sort();
   expect(uploaded).toEqual(missing);
@@ -142,7 +182,8 @@ it('SIGKILL at 20 random points (assets, entry files, prune): pages never name a
     const dir = writeBuild(`v${round}`, next);
     const at = phase === 'assets' ? 1 + pick(22) : phase === 'entries' ? 1 + pick(5) : 1;
     let seen = 0;
-    const when = phase === 'assets' ? isAsset : phase === 'entries' ? isPage : (i: RequestInfo) => i.operation === 'DeleteObjects';
+    const when =
+      phase === 'assets' ? isAsset : phase === 'entries' ? isPage : (i: RequestInfo) => i.operation === 'DeleteObjects';
     const killed = await runDeploy(dir, bucket, { signal: 'SIGKILL', when: (i) => when(i) && ++seen === at });
     expect([round, phase, at, killed.stopped, killed.signal]).toEqual([round, phase, at, true, 'SIGKILL']);
     await expectPagesReferenceOnlyExistingAssets(bucket);
@@ -161,7 +202,9 @@ it('SIGTERM during a multipart upload: aborts it, says what landed, exits 143; t
   const stopped = await runDeploy(dir, bucket, { signal: 'SIGTERM', when: (i) => i.operation === 'UploadPart' });
   expect(stopped.code).toBe(143);
   expect(stopped.output).toMatch(/SIGTERM received: finishing the requests in flight, then stopping/);
-  expect(stopped.output).toMatch(/Interrupted by SIGTERM while uploading assets: uploaded \d+ of 31 files, updated headers of 0 of 0, deleted 0 of 24, aborted 1 unfinished multipart upload\(s\)\. The live entry files \(HTML\) are still the previous deploy's\. Run the deploy again to finish/);
+  expect(stopped.output).toMatch(
+    /Interrupted by SIGTERM while uploading assets: uploaded \d+ of 31 files, updated headers of 0 of 0, deleted 0 of 24, aborted 1 unfinished multipart upload\(s\)\. The live entry files \(HTML\) are still the previous deploy's\. Run the deploy again to finish/,
+  );
   const uploads = JSON.parse((await local.cli(['s3api', 'list-multipart-uploads', '--bucket', bucket])).stdout || '{}');
   expect(uploads.Uploads ?? []).toEqual([]);
   expect((await local.cli(['s3', 'cp', `s3://${bucket}/index.html`, '-'])).stdout).toBe(before['index.html']);
@@ -174,18 +217,37 @@ it('SIGINT (Ctrl-C) while the entry files go up: nothing deleted, exits 130, and
   expect((await runDeploy(writeBuild('i0', siteVersion(200)), bucket)).code).toBe(0);
   const next = siteVersion(201);
   const dir = writeBuild('i1', next);
-  const stopped = await runDeploy(dir, bucket, { signal: 'SIGINT', when: (i) => i.operation === 'PutObject' && i.path.endsWith('.html') });
+  const stopped = await runDeploy(dir, bucket, {
+    signal: 'SIGINT',
+    when: (i) => i.operation === 'PutObject' && i.path.endsWith('.html'),
+  });
   expect(stopped.code).toBe(130);
-  expect(stopped.output).toMatch(/Interrupted by SIGINT while uploading entry files: uploaded \d+ of 30 files, updated headers of 0 of 0, deleted 0 of 24\. Every entry file already replaced names only assets that are in the bucket\./);
+  expect(stopped.output).toMatch(
+    /Interrupted by SIGINT while uploading entry files: uploaded \d+ of 30 files, updated headers of 0 of 0, deleted 0 of 24\. Every entry file already replaced names only assets that are in the bucket\./,
+  );
   await expectPagesReferenceOnlyExistingAssets(bucket);
   await expectRerunConverges(bucket, dir, next);
 }, 120_000);
 
 it('Ctrl-C on `nx run site:deploy` (the whole process group, as a terminal sends it) leaves no multipart upload behind', async () => {
   const bucket = await newBucket(local, 'nx-ctrl-c');
-  const ws = siteWorkspace({ bucket, sourceDir: 'dist/site' }, { ...SITE, 'media/big.bin': randomBytes(40 * 1024 * 1024) });
-  const env = { ...outsideEnv(), ...local.env, AWS_ENDPOINT_URL: proxy.url, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', CI: 'true' };
-  const nx = spawn(process.execPath, [require.resolve('nx/bin/nx', { paths: [repoRoot] }), 'run', 'site:deploy', '--outputStyle=static'], { cwd: ws.root, env, detached: true, stdio: 'ignore' });
+  const ws = siteWorkspace(
+    { bucket, sourceDir: 'dist/site' },
+    { ...SITE, 'media/big.bin': randomBytes(40 * 1024 * 1024) },
+  );
+  const env = {
+    ...outsideEnv(),
+    ...local.env,
+    AWS_ENDPOINT_URL: proxy.url,
+    NX_DAEMON: 'false',
+    NX_NO_CLOUD: 'true',
+    CI: 'true',
+  };
+  const nx = spawn(
+    process.execPath,
+    [require.resolve('nx/bin/nx', { paths: [repoRoot] }), 'run', 'site:deploy', '--outputStyle=static'],
+    { cwd: ws.root, env, detached: true, stdio: 'ignore' },
+  );
   let sent = false;
   onRequest = (info) => {
     if (!sent && info.operation === 'UploadPart') {
@@ -199,10 +261,14 @@ it('Ctrl-C on `nx run site:deploy` (the whole process group, as a terminal sends
   // Nx stops its task process too; that process aborts what it opened before it exits.
   let uploads: unknown[] = [];
   for (let i = 0; i < 40; i++) {
-    uploads = JSON.parse((await local.cli(['s3api', 'list-multipart-uploads', '--bucket', bucket])).stdout || '{}').Uploads ?? [];
+    uploads =
+      JSON.parse((await local.cli(['s3api', 'list-multipart-uploads', '--bucket', bucket])).stdout || '{}').Uploads ??
+      [];
     if (!uploads.length) break;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   expect(uploads).toEqual([]);
-  expect((await local.requestLog()).some((r) => r.operation === 's3.AbortMultipartUpload' && r.path.includes(bucket))).toBe(true);
+  expect(
+    (await local.requestLog()).some((r) => r.operation === 's3.AbortMultipartUpload' && r.path.includes(bucket)),
+  ).toBe(true);
 }, 120_000);

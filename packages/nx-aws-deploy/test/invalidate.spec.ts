@@ -20,13 +20,27 @@ afterAll(async () => {
 async function newSite(): Promise<{ bucket: string; distributionId: string }> {
   const bucket = `cdn-${++count}-${Date.now()}`;
   await local.cli(['s3', 'mb', `s3://${bucket}`]);
-  const { Distribution } = await cloudfront.send(new CreateDistributionCommand({
-    DistributionConfig: {
-      CallerReference: bucket, Comment: bucket, Enabled: true, DefaultRootObject: 'index.html',
-      Origins: { Quantity: 1, Items: [{ Id: 's3', DomainName: `${bucket}.s3.us-east-1.amazonaws.com`, S3OriginConfig: { OriginAccessIdentity: '' } }] },
-      DefaultCacheBehavior: { TargetOriginId: 's3', ViewerProtocolPolicy: 'redirect-to-https' },
-    },
-  }));
+  const { Distribution } = await cloudfront.send(
+    new CreateDistributionCommand({
+      DistributionConfig: {
+        CallerReference: bucket,
+        Comment: bucket,
+        Enabled: true,
+        DefaultRootObject: 'index.html',
+        Origins: {
+          Quantity: 1,
+          Items: [
+            {
+              Id: 's3',
+              DomainName: `${bucket}.s3.us-east-1.amazonaws.com`,
+              S3OriginConfig: { OriginAccessIdentity: '' },
+            },
+          ],
+        },
+        DefaultCacheBehavior: { TargetOriginId: 's3', ViewerProtocolPolicy: 'redirect-to-https' },
+      },
+    }),
+  );
   return { bucket, distributionId: Distribution!.Id! };
 }
 
@@ -35,7 +49,8 @@ async function run(ws: TestWorkspace, target: string, ...args: string[]) {
   return { ...result, output: result.stdout + result.stderr };
 }
 
-const cachedPaths = async (id: string): Promise<string[]> => ((await (await fetch(`${local.aws.url}/_local/cloudfront/${id}/cache`)).json()) as { paths: string[] }).paths;
+const cachedPaths = async (id: string): Promise<string[]> =>
+  ((await (await fetch(`${local.aws.url}/_local/cloudfront/${id}/cache`)).json()) as { paths: string[] }).paths;
 const urlPaths = Object.keys(SITE).map((p) => `/${encodeURI(p)}`);
 
 describe('invalidate through nx run', () => {
@@ -57,14 +72,29 @@ describe('invalidate through nx run', () => {
     await local.resetRequests();
     const result = await run(ws, 'invalidate', '--json');
     expect(result.code).toBe(0);
-    const last = JSON.parse(result.stdout.split('\n').filter((l) => l.startsWith('{')).pop()!);
-    expect(last).toMatchObject({ distributionId, paths: ['/dir%20with%20space/%C3%BCn%C3%AFc%C3%B8d%C3%A9%20file.txt', '/favicon.ico', '/robots.txt'] });
+    const last = JSON.parse(
+      result.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .pop()!,
+    );
+    expect(last).toMatchObject({
+      distributionId,
+      paths: ['/dir%20with%20space/%C3%BCn%C3%AFc%C3%B8d%C3%A9%20file.txt', '/favicon.ico', '/robots.txt'],
+    });
     expect((await local.requests())['cloudfront.CreateInvalidation']).toBe(1);
-    expect(await cachedPaths(distributionId)).toEqual(warm.filter((p) => !['/robots.txt', '/favicon.ico', '/dir with space/ünïcødé file.txt'].includes(p)));
+    expect(await cachedPaths(distributionId)).toEqual(
+      warm.filter((p) => !['/robots.txt', '/favicon.ico', '/dir with space/ünïcødé file.txt'].includes(p)),
+    );
     expect((await edgeGet(local.aws, distributionId, '/robots.txt')).body.toString()).toContain('Disallow: /private');
 
     // Running it again for the same deploy finds the same invalidation instead of creating a second one.
-    const again = JSON.parse((await run(ws, 'invalidate', '--json')).stdout.split('\n').filter((l) => l.startsWith('{')).pop()!);
+    const again = JSON.parse(
+      (await run(ws, 'invalidate', '--json')).stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .pop()!,
+    );
     expect(again.invalidationId).toBe(last.invalidationId);
   });
 
@@ -85,7 +115,9 @@ describe('invalidate through nx run', () => {
 
   it('deploys and invalidates in one run with invalidate: true, waiting until Completed', async () => {
     const { bucket, distributionId } = await newSite();
-    const ws = siteWorkspace({ bucket, sourceDir: 'dist/site', distributionId, invalidate: true }, SITE, { distributionId });
+    const ws = siteWorkspace({ bucket, sourceDir: 'dist/site', distributionId, invalidate: true }, SITE, {
+      distributionId,
+    });
     expect((await run(ws, 'deploy')).code).toBe(0);
     ws.write({ 'dist/site/robots.txt': 'changed' });
     const result = await run(ws, 'deploy');
@@ -101,14 +133,34 @@ describe('invalidate through nx run', () => {
     const busy = await startLocalAws({ invalidationMs: 5000 });
     const client = new CloudFrontClient({ endpoint: busy.aws.url });
     try {
-      const { Distribution } = await client.send(new CreateDistributionCommand({ DistributionConfig: {
-        CallerReference: 'busy', Comment: '', Enabled: true,
-        Origins: { Quantity: 1, Items: [{ Id: 's3', DomainName: 'busy.s3.us-east-1.amazonaws.com', S3OriginConfig: { OriginAccessIdentity: '' } }] },
-        DefaultCacheBehavior: { TargetOriginId: 's3', ViewerProtocolPolicy: 'allow-all' },
-      } }));
+      const { Distribution } = await client.send(
+        new CreateDistributionCommand({
+          DistributionConfig: {
+            CallerReference: 'busy',
+            Comment: '',
+            Enabled: true,
+            Origins: {
+              Quantity: 1,
+              Items: [
+                {
+                  Id: 's3',
+                  DomainName: 'busy.s3.us-east-1.amazonaws.com',
+                  S3OriginConfig: { OriginAccessIdentity: '' },
+                },
+              ],
+            },
+            DefaultCacheBehavior: { TargetOriginId: 's3', ViewerProtocolPolicy: 'allow-all' },
+          },
+        }),
+      );
       const distributionId = Distribution!.Id!;
       const wildcards = Array.from({ length: 15 }, (_, i) => `/busy${i}/*`);
-      await client.send(new CreateInvalidationCommand({ DistributionId: distributionId, InvalidationBatch: { CallerReference: 'busy', Paths: { Quantity: 15, Items: wildcards } } }));
+      await client.send(
+        new CreateInvalidationCommand({
+          DistributionId: distributionId,
+          InvalidationBatch: { CallerReference: 'busy', Paths: { Quantity: 15, Items: wildcards } },
+        }),
+      );
       const ws = siteWorkspace({ bucket: 'unused-bucket' }, SITE, { distributionId });
       const result = await ws.nx(['run', 'site:invalidate', '--paths=/assets/*'], busy.env);
       const output = result.stdout + result.stderr;
@@ -123,8 +175,18 @@ describe('invalidate through nx run', () => {
   });
 
   it.each([
-    ['an unknown distribution', { distributionId: 'EDOESNOTEXIST1' }, ['--paths=/x'], /Distribution EDOESNOTEXIST1 does not exist \(cloudfront:GetDistributionConfig on distribution EDOESNOTEXIST1\)\. Fix the "distributionId" option\./],
-    ['no manifest and no paths', { distributionId: 'E1' }, [], /No deploy manifest at .*dist\/deploy-manifests\/site\.json: run the deploy first, or give "paths"\./],
+    [
+      'an unknown distribution',
+      { distributionId: 'EDOESNOTEXIST1' },
+      ['--paths=/x'],
+      /Distribution EDOESNOTEXIST1 does not exist \(cloudfront:GetDistributionConfig on distribution EDOESNOTEXIST1\)\. Fix the "distributionId" option\./,
+    ],
+    [
+      'no manifest and no paths',
+      { distributionId: 'E1' },
+      [],
+      /No deploy manifest at .*dist\/deploy-manifests\/site\.json: run the deploy first, or give "paths"\./,
+    ],
     ['no distribution at all', {}, ['--paths=/x'], /No distribution to invalidate: set the "distributionId" option/],
   ])('fails with one clear line for %s, and invalidates nothing', async (_, options, args, message) => {
     const ws = siteWorkspace({ bucket: 'unused-bucket' }, SITE, options);

@@ -16,16 +16,30 @@ let local: LocalAwsHarness;
 let ws: string;
 let repo: ReturnType<typeof pushedRepository>;
 let stack: StackResult;
-const nxVersion: string = JSON.parse(readFileSync(join(repoRoot, 'node_modules', 'nx', 'package.json'), 'utf8')).version;
+const nxVersion: string = JSON.parse(
+  readFileSync(join(repoRoot, 'node_modules', 'nx', 'package.json'), 'utf8'),
+).version;
 
 /** The environment of a user's shell: no variables of the outer npm or nx run; npm answers from its cache when it can. */
 function userEnv(): Record<string, string> {
-  return { ...outsideEnv(), ...local.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', CI: 'true', npm_config_prefer_offline: 'true', npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' };
+  return {
+    ...outsideEnv(),
+    ...local.env,
+    NX_DAEMON: 'false',
+    NX_NO_CLOUD: 'true',
+    NX_TUI: 'false',
+    CI: 'true',
+    npm_config_prefer_offline: 'true',
+    npm_config_audit: 'false',
+    npm_config_fund: 'false',
+    npm_config_update_notifier: 'false',
+  };
 }
 
 async function run(command: string, ...args: string[]): Promise<string> {
   const result = await exec(command, args, ws, userEnv());
-  if (result.code !== 0) throw new Error(`${command} ${args.join(' ')} failed (${result.code}):\n${result.stdout}\n${result.stderr}`);
+  if (result.code !== 0)
+    throw new Error(`${command} ${args.join(' ')} failed (${result.code}):\n${result.stdout}\n${result.stderr}`);
   return result.stdout;
 }
 const nx = (...args: string[]) => run(join(ws, 'node_modules', '.bin', 'nx'), ...args);
@@ -43,7 +57,10 @@ beforeAll(async () => {
   local = await startLocalAws();
   const dist = join(repoRoot, 'dist', 'packages', 'nx-aws-deploy');
   rmSync(dist, { recursive: true, force: true });
-  execFileSync('npm', ['run', 'build', '--silent'], { cwd: join(repoRoot, 'packages', 'nx-aws-deploy'), stdio: 'ignore' });
+  execFileSync('npm', ['run', 'build', '--silent'], {
+    cwd: join(repoRoot, 'packages', 'nx-aws-deploy'),
+    stdio: 'ignore',
+  });
   ws = join(tempDir('pipeline-e2e-'), 'acme');
   mkdirSync(ws);
   repo = pushedRepository(ws);
@@ -54,13 +71,21 @@ beforeAll(async () => {
     '.gitignore': 'node_modules\ndist\n.nx\n',
     'apps/web/project.json': project('web', 'apps/web', {
       implicitDependencies: ['ui'],
-      targets: { build: { executor: 'nx:run-commands', outputs: ['{workspaceRoot}/dist/apps/web'], options: { command: 'node apps/web/build.js' } } },
+      targets: {
+        build: {
+          executor: 'nx:run-commands',
+          outputs: ['{workspaceRoot}/dist/apps/web'],
+          options: { command: 'node apps/web/build.js' },
+        },
+      },
     }),
     'apps/web/build.js': WEB_BUILD,
     'apps/web/src/page.txt': 'page v1',
     'libs/ui/project.json': project('ui', 'libs/ui', {}),
     'libs/ui/src/ui.txt': 'ui v1',
-    'apps/api/project.json': project('api', 'apps/api', { targets: { build: { executor: 'nx:run-commands', options: { command: 'echo api built' } } } }),
+    'apps/api/project.json': project('api', 'apps/api', {
+      targets: { build: { executor: 'nx:run-commands', options: { command: 'echo api built' } } },
+    }),
     'apps/api/src/server.txt': 'server v1',
   });
   await run('npm', 'pack', dist, '--pack-destination', ws, '--silent');
@@ -75,13 +100,21 @@ async function pushAndBuild(files: Record<string, string>, message: string) {
   await local.resetRequests();
   const variables = stack.properties.BuildProject.Environment.EnvironmentVariables as { Name: string; Value: string }[];
   const build = await runCodeBuild({
-    local, pipeline: stack.resources.Pipeline, bare: repo.bare, head, buildspecFile: join(ws, 'buildspec.yml'), phases: ['install', 'pre_build', 'build', 'post_build'],
+    local,
+    pipeline: stack.resources.Pipeline,
+    bare: repo.bare,
+    head,
+    buildspecFile: join(ws, 'buildspec.yml'),
+    phases: ['install', 'pre_build', 'build', 'post_build'],
     env: { ...userEnv(), ...Object.fromEntries(variables.map((v) => [v.Name, v.Value])) },
   });
   if (build.code !== 0) throw new Error(`CodeBuild failed:\n${build.log}`);
   await finishExecution(local, build.pipelineExecutionId, 'Succeeded');
   const requests = await local.requests();
-  const page = await local.cli(['s3', 'cp', `s3://${stack.outputs.BucketName}/index.html`, '-']).then((r) => r.stdout, () => '');
+  const page = await local.cli(['s3', 'cp', `s3://${stack.outputs.BucketName}/index.html`, '-']).then(
+    (r) => r.stdout,
+    () => '',
+  );
   const script = /src="(\/assets\/[^"]+)"/.exec(page)?.[1];
   const asset = script ? (await local.cli(['s3', 'cp', `s3://${stack.outputs.BucketName}${script}`, '-'])).stdout : '';
   return { log: build.log, uploads: requests['s3.PutObject'] ?? 0, page, asset };
@@ -98,7 +131,14 @@ describe('nx add + nx g nx-aws-deploy:pipeline + nx affected -t deploy, in a fre
   }, 120_000);
 
   it('nx g nx-aws-deploy:pipeline writes buildspec.yml and the template; web gets inferred deploy and invalidate targets', async () => {
-    await nx('g', 'nx-aws-deploy:pipeline', '--project=web', '--environment=dev', '--repository=acme/web', '--no-interactive');
+    await nx(
+      'g',
+      'nx-aws-deploy:pipeline',
+      '--project=web',
+      '--environment=dev',
+      '--repository=acme/web',
+      '--no-interactive',
+    );
     expect(existsSync(join(ws, 'buildspec.yml'))).toBe(true);
     const template = parseTemplate(readFileSync(join(ws, 'infra', 'web-dev.yml'), 'utf8'));
     // The Lambda code the template points at is in the installed package.
@@ -106,7 +146,9 @@ describe('nx add + nx g nx-aws-deploy:pipeline + nx affected -t deploy, in a fre
     const web = JSON.parse(await nx('show', 'project', 'web', '--json'));
     expect(web.targets.deploy).toMatchObject({ executor: 'nx-aws-deploy:deploy-s3', dependsOn: ['build'] });
     expect(web.targets.invalidate).toMatchObject({ executor: 'nx-aws-deploy:invalidate' });
-    await expect(nx('g', 'nx-aws-deploy:pipeline', '--project=ui', '--no-interactive')).rejects.toThrow(/--project: "ui" has no build target/);
+    await expect(nx('g', 'nx-aws-deploy:pipeline', '--project=ui', '--no-interactive')).rejects.toThrow(
+      /--project: "ui" has no build target/,
+    );
   }, 120_000);
 
   it('the first push ships the site, served through the edge with the generated Storybook/SPA Function', async () => {
@@ -114,7 +156,9 @@ describe('nx add + nx g nx-aws-deploy:pipeline + nx affected -t deploy, in a fre
       endpoint: local.aws.url,
       template: parseTemplate(readFileSync(join(ws, 'infra', 'web-dev.yml'), 'utf8')),
       stackName: 'web-dev',
-      parameters: { ConnectionArn: 'arn:aws:codeconnections:us-east-1:000000000000:connection/00000000-0000-0000-0000-000000000000' },
+      parameters: {
+        ConnectionArn: 'arn:aws:codeconnections:us-east-1:000000000000:connection/00000000-0000-0000-0000-000000000000',
+      },
     });
     const first = await pushAndBuild({}, 'nx-aws-deploy pipeline');
     expect(first.log).toMatch(/everything is affected/);

@@ -36,18 +36,37 @@ async function run(ws: TestWorkspace, ...args: string[]): Promise<string> {
 async function bucketText(bucket: string): Promise<string> {
   const down = await download(local, bucket, { siteOnly: false });
   const listing = (await local.cli(['s3api', 'list-objects-v2', '--bucket', bucket])).stdout;
-  const heads = await Promise.all(JSON.parse(listing).Contents.map((o: { Key: string }) => local.cli(['s3api', 'head-object', '--bucket', bucket, '--key', o.Key]).then((r) => r.stdout)));
+  const heads = await Promise.all(
+    JSON.parse(listing).Contents.map((o: { Key: string }) =>
+      local.cli(['s3api', 'head-object', '--bucket', bucket, '--key', o.Key]).then((r) => r.stdout),
+    ),
+  );
   return [listing, ...heads, ...filesBelow(down).map((f) => readFileSync(f, 'utf8'))].join('\n');
 }
 
 it('deploy-s3 and invalidate leak no credential or .env value, on success and on failure', async () => {
   const bucket = await newBucket(local, 'secrets');
   const cloudfront = new CloudFrontClient({});
-  const { Distribution } = await cloudfront.send(new CreateDistributionCommand({ DistributionConfig: {
-    CallerReference: 'secrets', Comment: '', Enabled: true,
-    Origins: { Quantity: 1, Items: [{ Id: 's3', DomainName: `${bucket}.s3.us-east-1.amazonaws.com`, S3OriginConfig: { OriginAccessIdentity: '' } }] },
-    DefaultCacheBehavior: { TargetOriginId: 's3', ViewerProtocolPolicy: 'allow-all' },
-  } }));
+  const { Distribution } = await cloudfront.send(
+    new CreateDistributionCommand({
+      DistributionConfig: {
+        CallerReference: 'secrets',
+        Comment: '',
+        Enabled: true,
+        Origins: {
+          Quantity: 1,
+          Items: [
+            {
+              Id: 's3',
+              DomainName: `${bucket}.s3.us-east-1.amazonaws.com`,
+              S3OriginConfig: { OriginAccessIdentity: '' },
+            },
+          ],
+        },
+        DefaultCacheBehavior: { TargetOriginId: 's3', ViewerProtocolPolicy: 'allow-all' },
+      },
+    }),
+  );
   cloudfront.destroy();
   const ws = siteWorkspace({ bucket, sourceDir: 'dist/site', distributionId: Distribution!.Id, json: true }, FILES);
   const outputs = [
@@ -56,7 +75,14 @@ it('deploy-s3 and invalidate leak no credential or .env value, on success and on
     await run(ws, 'run', 'site:deploy', '--bucket=no-such-bucket-secrets'),
     await run(ws, 'run', 'site:invalidate', '--distribution-id=EDOESNOTEXIST9', '--paths=/x'),
   ];
-  await local.injectFault({ operation: 's3.PutObject', count: 1, action: 'error', status: 403, code: 'AccessDenied', pathIncludes: bucket });
+  await local.injectFault({
+    operation: 's3.PutObject',
+    count: 1,
+    action: 'error',
+    status: 403,
+    code: 'AccessDenied',
+    pathIncludes: bucket,
+  });
   ws.write({ 'dist/site/index.html': '<h1>changed</h1>' });
   outputs.push(await run(ws, 'run', 'site:deploy'));
   // The runs did what they say: a deploy with its invalidation, two refusals, one access denied.
@@ -77,7 +103,14 @@ it('the set-shas and deploy commands leak no credential either, including in the
   const cli = (...args: string[]) =>
     new Promise<string>((resolve) => {
       const child = spawn(process.execPath, [join(repoRoot, 'packages/nx-aws-deploy/bin/nx-aws-deploy.js'), ...args], {
-        cwd: ws.root, env: { ...process.env, ...env, CODEBUILD_INITIATOR: 'codepipeline/missing-pipeline', CODEBUILD_RESOLVED_SOURCE_VERSION: '0123456789abcdef0123456789abcdef01234567' }, stdio: ['ignore', 'pipe', 'pipe'],
+        cwd: ws.root,
+        env: {
+          ...process.env,
+          ...env,
+          CODEBUILD_INITIATOR: 'codepipeline/missing-pipeline',
+          CODEBUILD_RESOLVED_SOURCE_VERSION: '0123456789abcdef0123456789abcdef01234567',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
       });
       let output = '';
       child.stdout.on('data', (d) => (output += d));

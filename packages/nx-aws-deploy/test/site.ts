@@ -2,7 +2,8 @@ import { createWorkspace, type TestWorkspace } from './workspace';
 
 /** A small built site: hashed assets, entry files, unhashed public files, keys with spaces, unicode and `+`. */
 export const SITE: Record<string, string | Buffer> = {
-  'index.html': '<!doctype html><script type="module" src="/assets/index-B-XZhOr9.js"></script><link rel="stylesheet" href="/assets/index-Cbk1BLrK.css">',
+  'index.html':
+    '<!doctype html><script type="module" src="/assets/index-B-XZhOr9.js"></script><link rel="stylesheet" href="/assets/index-Cbk1BLrK.css">',
   'about/index.html': '<h1>About</h1>',
   'assets/index-B-XZhOr9.js': 'console.log("app")',
   'assets/index-Cbk1BLrK.css': 'body{margin:0}',
@@ -23,7 +24,11 @@ export function siteWorkspace(
   const ws = createWorkspace({
     site: {
       targets: {
-        build: { executor: 'nx:run-commands', outputs: ['{workspaceRoot}/dist/site'], options: { command: 'echo built' } },
+        build: {
+          executor: 'nx:run-commands',
+          outputs: ['{workspaceRoot}/dist/site'],
+          options: { command: 'echo built' },
+        },
         deploy: { executor: 'nx-aws-deploy:deploy-s3', options: deployOptions },
         invalidate: { executor: 'nx-aws-deploy:invalidate', options: invalidateOptions },
       },
@@ -32,4 +37,3 @@ export function siteWorkspace(
   ws.write(Object.fromEntries(Object.entries(files).map(([p, d]) => [`dist/site/${p}`, d])));
   return ws;
 }
-

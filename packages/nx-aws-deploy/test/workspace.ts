@@ -9,7 +9,10 @@ export const repoRoot = join(__dirname, '..', '..', '..');
 
 /** Nx loads the plugin from its TypeScript source in test workspaces (users get the built package) and wants a tsconfig for that. */
 export const PLUGIN_FROM_SOURCE_FILES: Record<string, string> = {
-  'tsconfig.base.json': JSON.stringify({ compilerOptions: { module: 'commonjs', target: 'es2022', esModuleInterop: true }, include: ['*.d.ts'] }),
+  'tsconfig.base.json': JSON.stringify({
+    compilerOptions: { module: 'commonjs', target: 'es2022', esModuleInterop: true },
+    include: ['*.d.ts'],
+  }),
   'workspace.d.ts': 'export {};\n',
 };
 
@@ -18,7 +21,9 @@ export const PLUGIN_FROM_SOURCE_FILES: Record<string, string> = {
  * would point a child nx or npm at this repository instead of the workspace under test.
  */
 export function outsideEnv(): Record<string, string> {
-  return Object.fromEntries(Object.entries(process.env).filter(([k, v]) => !k.startsWith('NX_') && !k.startsWith('npm_') && v !== undefined)) as Record<string, string>;
+  return Object.fromEntries(
+    Object.entries(process.env).filter(([k, v]) => !k.startsWith('NX_') && !k.startsWith('npm_') && v !== undefined),
+  ) as Record<string, string>;
 }
 
 export interface TestWorkspace {
@@ -58,11 +63,24 @@ export function createWorkspace(projects: Record<string, { targets: Record<strin
   const nx = (args: string[], env: Record<string, string> = {}) =>
     new Promise<{ code: number; stdout: string; stderr: string }>((resolve, reject) => {
       const inherited = outsideEnv();
-      const child = spawn(process.execPath, [require.resolve('nx/bin/nx', { paths: [repoRoot] }), ...args, '--outputStyle=static'], {
-        cwd: root,
-        env: { ...inherited, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_SKIP_NX_CACHE: 'true', NX_TUI: 'false', CI: 'true', FORCE_COLOR: '0', ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const child = spawn(
+        process.execPath,
+        [require.resolve('nx/bin/nx', { paths: [repoRoot] }), ...args, '--outputStyle=static'],
+        {
+          cwd: root,
+          env: {
+            ...inherited,
+            NX_DAEMON: 'false',
+            NX_NO_CLOUD: 'true',
+            NX_SKIP_NX_CACHE: 'true',
+            NX_TUI: 'false',
+            CI: 'true',
+            FORCE_COLOR: '0',
+            ...env,
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d) => (stdout += d));

@@ -20,7 +20,9 @@ export interface CodePipelineJob {
 export async function readManifests(job: CodePipelineJob, distributionId: string): Promise<DeployManifest[]> {
   const artifacts = job.data.inputArtifacts ?? [];
   if (!artifacts.length) {
-    throw new UserError('The Invoke action has no input artifact and UserParameters gives no "paths": give the build output (with dist/deploy-manifests) as its input artifact, or list "paths".');
+    throw new UserError(
+      'The Invoke action has no input artifact and UserParameters gives no "paths": give the build output (with dist/deploy-manifests) as its input artifact, or list "paths".',
+    );
   }
   const credentials = job.data.artifactCredentials;
   const s3 = new S3Client({ credentials, region: process.env.AWS_REGION });
@@ -28,18 +30,27 @@ export async function readManifests(job: CodePipelineJob, distributionId: string
     const manifests: DeployManifest[] = [];
     for (const artifact of artifacts) {
       const { bucketName, objectKey } = artifact.location.s3Location;
-      const object = await s3.send(new GetObjectCommand({ Bucket: bucketName, Key: objectKey })).catch((error: Error) => {
-        throw new UserError(`Could not read input artifact ${artifact.name} (s3://${bucketName}/${objectKey}): ${error.name}. Check the artifact store bucket and the pipeline role.`);
+      const object = await s3
+        .send(new GetObjectCommand({ Bucket: bucketName, Key: objectKey }))
+        .catch((error: Error) => {
+          throw new UserError(
+            `Could not read input artifact ${artifact.name} (s3://${bucketName}/${objectKey}): ${error.name}. Check the artifact store bucket and the pipeline role.`,
+          );
+        });
+      const files = unzipSync(await object.Body!.transformToByteArray(), {
+        filter: (f) => /(^|\/)deploy-manifests\/[^/]+\.json$/.test(f.name),
       });
-      const files = unzipSync(await object.Body!.transformToByteArray(), { filter: (f) => /(^|\/)deploy-manifests\/[^/]+\.json$/.test(f.name) });
       for (const [name, data] of Object.entries(files)) {
         const manifest = JSON.parse(Buffer.from(data).toString('utf8')) as DeployManifest;
-        if (manifest.version !== 1 || !Array.isArray(manifest.changes)) throw new UserError(`${name} in artifact ${artifact.name} is not a deploy manifest of this version.`);
+        if (manifest.version !== 1 || !Array.isArray(manifest.changes))
+          throw new UserError(`${name} in artifact ${artifact.name} is not a deploy manifest of this version.`);
         if (!manifest.distributionId || manifest.distributionId === distributionId) manifests.push(manifest);
       }
     }
     if (!manifests.length) {
-      throw new UserError(`No deploy manifest (dist/deploy-manifests/*.json) in the input artifact(s) ${artifacts.map((a) => a.name).join(', ')}: list them in the buildspec's artifacts, or give "paths".`);
+      throw new UserError(
+        `No deploy manifest (dist/deploy-manifests/*.json) in the input artifact(s) ${artifacts.map((a) => a.name).join(', ')}: list them in the buildspec's artifacts, or give "paths".`,
+      );
     }
     return manifests;
   } finally {

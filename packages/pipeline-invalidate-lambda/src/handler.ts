@@ -1,5 +1,17 @@
-import { PutJobFailureResultCommand, PutJobSuccessResultCommand, type CodePipelineClient, type PutJobSuccessResultCommandInput } from '@aws-sdk/client-codepipeline';
-import { CloudFrontTarget, createCloudFrontClient, createCodePipelineClient, errorMessage, planInvalidation, UserError } from 'nx-aws-deploy/invalidate';
+import {
+  PutJobFailureResultCommand,
+  PutJobSuccessResultCommand,
+  type CodePipelineClient,
+  type PutJobSuccessResultCommandInput,
+} from '@aws-sdk/client-codepipeline';
+import {
+  CloudFrontTarget,
+  createCloudFrontClient,
+  createCodePipelineClient,
+  errorMessage,
+  planInvalidation,
+  UserError,
+} from 'nx-aws-deploy/invalidate';
 import { readManifests, type CodePipelineJob } from './artifacts';
 
 export interface UserParameters {
@@ -14,18 +26,33 @@ export interface UserParameters {
 const RETRY = { baseDelayMs: 2000, giveUpAfterMs: 60_000 };
 
 export function parseUserParameters(raw: string | undefined): UserParameters {
-  if (!raw) throw new UserError('UserParameters is empty: set it to JSON like {"distributionId":"E123EXAMPLE"} in the pipeline\'s Invoke action.');
+  if (!raw)
+    throw new UserError(
+      'UserParameters is empty: set it to JSON like {"distributionId":"E123EXAMPLE"} in the pipeline\'s Invoke action.',
+    );
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
   } catch {
-    throw new UserError(`UserParameters is not valid JSON (${raw.slice(0, 80)}): set it to JSON like {"distributionId":"E123EXAMPLE"}.`);
+    throw new UserError(
+      `UserParameters is not valid JSON (${raw.slice(0, 80)}): set it to JSON like {"distributionId":"E123EXAMPLE"}.`,
+    );
   }
   const params = parsed as Partial<UserParameters>;
-  if (typeof params !== 'object' || params === null || typeof params.distributionId !== 'string' || !params.distributionId) {
-    throw new UserError('UserParameters has no "distributionId": set it to the CloudFront distribution to invalidate, e.g. {"distributionId":"E123EXAMPLE"}.');
+  if (
+    typeof params !== 'object' ||
+    params === null ||
+    typeof params.distributionId !== 'string' ||
+    !params.distributionId
+  ) {
+    throw new UserError(
+      'UserParameters has no "distributionId": set it to the CloudFront distribution to invalidate, e.g. {"distributionId":"E123EXAMPLE"}.',
+    );
   }
-  if (params.paths !== undefined && (!Array.isArray(params.paths) || params.paths.some((p) => typeof p !== 'string' || !p.startsWith('/')))) {
+  if (
+    params.paths !== undefined &&
+    (!Array.isArray(params.paths) || params.paths.some((p) => typeof p !== 'string' || !p.startsWith('/')))
+  ) {
     throw new UserError('UserParameters "paths" must be a list of paths that start with /, e.g. ["/index.html"].');
   }
   return { distributionId: params.distributionId, paths: params.paths, wait: params.wait === true };
@@ -68,33 +95,53 @@ async function runJob(job: CodePipelineJob): Promise<PutJobSuccessResultCommandI
     return {
       jobId: job.id,
       ...(status === 'Completed' ? {} : { continuationToken: token }),
-      executionDetails: { summary: `Invalidation ${token} on ${params.distributionId}: ${status}.`, externalExecutionId: token },
+      executionDetails: {
+        summary: `Invalidation ${token} on ${params.distributionId}: ${status}.`,
+        externalExecutionId: token,
+      },
     };
   }
   let paths = params.paths;
   if (!paths) {
     const manifests = await readManifests(job, params.distributionId);
     const origin = await target.origin();
-    paths = [...new Set(manifests.flatMap((m) => planInvalidation({ changes: m.changes, prefix: m.prefix, ...origin })))].sort();
+    paths = [
+      ...new Set(manifests.flatMap((m) => planInvalidation({ changes: m.changes, prefix: m.prefix, ...origin }))),
+    ].sort();
   }
   if (paths.length === 0) {
-    return { jobId: job.id, executionDetails: { summary: `Nothing to invalidate on ${params.distributionId}: the build changed nothing that could be cached.` } };
+    return {
+      jobId: job.id,
+      executionDetails: {
+        summary: `Nothing to invalidate on ${params.distributionId}: the build changed nothing that could be cached.`,
+      },
+    };
   }
   // One job, one CallerReference: a retried invocation finds the invalidation it already created.
   const created = await target.create(paths, `codepipeline-job-${job.id}`, RETRY, console.log);
   const summary = `Invalidation ${created.id} on ${params.distributionId}: ${paths.length} path(s) (${paths.slice(0, 5).join(', ')}${paths.length > 5 ? ', …' : ''}), ${created.status}.`;
   const waiting = params.wait && created.status !== 'Completed';
-  return { jobId: job.id, ...(waiting ? { continuationToken: created.id } : {}), executionDetails: { summary, externalExecutionId: created.id } };
+  return {
+    jobId: job.id,
+    ...(waiting ? { continuationToken: created.id } : {}),
+    executionDetails: { summary, externalExecutionId: created.id },
+  };
 }
 
 async function reportFailure(codepipeline: CodePipelineClient, jobId: string, error: unknown): Promise<void> {
   const message = errorMessage(error);
   console.error(`invalidate job ${jobId} failed: ${message}`);
   try {
-    await codepipeline.send(new PutJobFailureResultCommand({
-      jobId,
-      failureDetails: { type: error instanceof UserError ? 'ConfigurationError' : 'JobFailed', message: message.slice(0, 5000), externalExecutionId: jobId },
-    }));
+    await codepipeline.send(
+      new PutJobFailureResultCommand({
+        jobId,
+        failureDetails: {
+          type: error instanceof UserError ? 'ConfigurationError' : 'JobFailed',
+          message: message.slice(0, 5000),
+          externalExecutionId: jobId,
+        },
+      }),
+    );
   } catch (reportError) {
     // Already ended (a retried invocation) or CodePipeline unreachable: nothing more can be reported.
     console.error(`could not report the failure of job ${jobId}: ${errorMessage(reportError)}`);

@@ -1,8 +1,19 @@
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CloudFrontClient, CreateDistributionCommand, CreateInvalidationCommand, ListInvalidationsCommand, GetInvalidationCommand } from '@aws-sdk/client-cloudfront';
-import { CodePipelineClient, CreatePipelineCommand, GetPipelineExecutionCommand, StartPipelineExecutionCommand } from '@aws-sdk/client-codepipeline';
+import {
+  CloudFrontClient,
+  CreateDistributionCommand,
+  CreateInvalidationCommand,
+  ListInvalidationsCommand,
+  GetInvalidationCommand,
+} from '@aws-sdk/client-cloudfront';
+import {
+  CodePipelineClient,
+  CreatePipelineCommand,
+  GetPipelineExecutionCommand,
+  StartPipelineExecutionCommand,
+} from '@aws-sdk/client-codepipeline';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { unzipSync, zipSync } from 'fflate';
 import { startFaultProxy } from 'fault-proxy';
@@ -31,13 +42,38 @@ beforeAll(async () => {
   await s3.send(new CreateBucketCommand({ Bucket: 'site-bucket' }));
   await s3.send(new CreateBucketCommand({ Bucket: 'artifact-store' }));
   s3.destroy();
-  const { Distribution } = await cloudfront.send(new CreateDistributionCommand({ DistributionConfig: {
-    CallerReference: 'lambda-test', Comment: '', Enabled: true, DefaultRootObject: 'index.html',
-    Origins: { Quantity: 1, Items: [{ Id: 's3', DomainName: 'site-bucket.s3.us-east-1.amazonaws.com', S3OriginConfig: { OriginAccessIdentity: '' } }] },
-    DefaultCacheBehavior: { TargetOriginId: 's3', ViewerProtocolPolicy: 'allow-all' },
-  } }));
+  const { Distribution } = await cloudfront.send(
+    new CreateDistributionCommand({
+      DistributionConfig: {
+        CallerReference: 'lambda-test',
+        Comment: '',
+        Enabled: true,
+        DefaultRootObject: 'index.html',
+        Origins: {
+          Quantity: 1,
+          Items: [
+            {
+              Id: 's3',
+              DomainName: 'site-bucket.s3.us-east-1.amazonaws.com',
+              S3OriginConfig: { OriginAccessIdentity: '' },
+            },
+          ],
+        },
+        DefaultCacheBehavior: { TargetOriginId: 's3', ViewerProtocolPolicy: 'allow-all' },
+      },
+    }),
+  );
   distributionId = Distribution!.Id!;
-  await codepipeline.send(new CreatePipelineCommand({ pipeline: { name: 'web', roleArn: 'arn:aws:iam::000000000000:role/p', artifactStore: { type: 'S3', location: 'artifact-store' }, stages: [] } }));
+  await codepipeline.send(
+    new CreatePipelineCommand({
+      pipeline: {
+        name: 'web',
+        roleArn: 'arn:aws:iam::000000000000:role/p',
+        artifactStore: { type: 'S3', location: 'artifact-store' },
+        stages: [],
+      },
+    }),
+  );
 
   // The handler under test is the one in the packaged zip, not the source. The Lambda runtime provides
   // the AWS SDK; here it resolves from the workspace's node_modules above the unpacked folder.
@@ -79,24 +115,42 @@ describe('the invoke handler against the local CodePipeline and CloudFront', () 
   it('invalidates the paths in UserParameters and reports success; the pipeline execution succeeds', async () => {
     const { pipelineExecutionId } = await codepipeline.send(new StartPipelineExecutionCommand({ name: 'web' }));
     const before = await invalidations();
-    const { job } = await invoke({ pipelineExecutionId, userParameters: JSON.stringify({ distributionId, paths: ['/index.html', '/about/'] }) });
+    const { job } = await invoke({
+      pipelineExecutionId,
+      userParameters: JSON.stringify({ distributionId, paths: ['/index.html', '/about/'] }),
+    });
     expect(job.status).toBe('Succeeded');
-    expect(JSON.stringify(job.executionDetails)).toMatch(/Invalidation I[A-Z0-9]+ on E[A-Z0-9]+: 2 path\(s\) \(\/index\.html, \/about\/\), InProgress\./);
+    expect(JSON.stringify(job.executionDetails)).toMatch(
+      /Invalidation I[A-Z0-9]+ on E[A-Z0-9]+: 2 path\(s\) \(\/index\.html, \/about\/\), InProgress\./,
+    );
     expect((await invalidations()).length).toBe(before.length + 1);
-    const execution = await codepipeline.send(new GetPipelineExecutionCommand({ pipelineName: 'web', pipelineExecutionId }));
+    const execution = await codepipeline.send(
+      new GetPipelineExecutionCommand({ pipelineName: 'web', pipelineExecutionId }),
+    );
     expect(execution.pipelineExecution!.status).toBe('Succeeded');
   });
 
   it('plans the paths from the deploy manifest in the input artifact', async () => {
     const manifest = {
-      version: 1, project: 'frontend', bucket: 'site-bucket', prefix: '', distributionId, deployedAt: '2026-11-25T00:00:00Z', deploy: 4, hasIndex: true, unchanged: 30,
+      version: 1,
+      project: 'frontend',
+      bucket: 'site-bucket',
+      prefix: '',
+      distributionId,
+      deployedAt: '2026-11-25T00:00:00Z',
+      deploy: 4,
+      hasIndex: true,
+      unchanged: 30,
       changes: [
         { key: 'index.html', action: 'replaced', immutable: false },
         { key: 'assets/app-B-XZhOr9.js', action: 'created', immutable: true },
         { key: 'robots.txt', action: 'replaced', immutable: false },
       ],
     };
-    const artifact = zipSync({ 'dist/deploy-manifests/frontend.json': Buffer.from(JSON.stringify(manifest)), 'dist/other.txt': Buffer.from('x') });
+    const artifact = zipSync({
+      'dist/deploy-manifests/frontend.json': Buffer.from(JSON.stringify(manifest)),
+      'dist/other.txt': Buffer.from('x'),
+    });
     const s3 = new S3Client({});
     await s3.send(new PutObjectCommand({ Bucket: 'artifact-store', Key: 'web/BuildOutput/abc.zip', Body: artifact }));
     s3.destroy();
@@ -111,19 +165,30 @@ describe('the invoke handler against the local CodePipeline and CloudFront', () 
   });
 
   it('with wait, answers a continuation token until the invalidation completed', async () => {
-    const { job } = await invoke({ userParameters: JSON.stringify({ distributionId, paths: ['/wait.html'], wait: true }) });
+    const { job } = await invoke({
+      userParameters: JSON.stringify({ distributionId, paths: ['/wait.html'], wait: true }),
+    });
     expect(job).toMatchObject({ status: 'Succeeded', continuationToken: expect.stringMatching(/^I[A-Z0-9]+$/) });
-    const soon = await invoke({ userParameters: JSON.stringify({ distributionId, wait: true }), continuationToken: job.continuationToken });
+    const soon = await invoke({
+      userParameters: JSON.stringify({ distributionId, wait: true }),
+      continuationToken: job.continuationToken,
+    });
     expect(soon.job.continuationToken).toBe(job.continuationToken);
     await new Promise((resolve) => setTimeout(resolve, 1200));
-    const done = await invoke({ userParameters: JSON.stringify({ distributionId, wait: true }), continuationToken: job.continuationToken });
+    const done = await invoke({
+      userParameters: JSON.stringify({ distributionId, wait: true }),
+      continuationToken: job.continuationToken,
+    });
     expect(done.job.status).toBe('Succeeded');
     expect(done.job.continuationToken).toBeUndefined();
     expect(JSON.stringify(done.job.executionDetails)).toContain('Completed');
   });
 
   it('creates one invalidation per job even when the invocation is retried', async () => {
-    const { jobId, event } = await local.createJob({ pipelineName: 'web', userParameters: JSON.stringify({ distributionId, paths: ['/retried.html'] }) });
+    const { jobId, event } = await local.createJob({
+      pipelineName: 'web',
+      userParameters: JSON.stringify({ distributionId, paths: ['/retried.html'] }),
+    });
     const before = await invalidations();
     await handler(event);
     await expect(handler(event)).resolves.toBeUndefined();
@@ -133,7 +198,11 @@ describe('the invoke handler against the local CodePipeline and CloudFront', () 
 
   it('retries throttling and 5xx from CloudFront and CodePipeline (fault proxy) and still reports once, with one invalidation', async () => {
     const proxy = await startFaultProxy({
-      target: local.aws.url, rate: 0.6, seed: 3, kinds: ['throttling', 'internal-error', 'slow-down'], maxFaults: 4,
+      target: local.aws.url,
+      rate: 0.6,
+      seed: 3,
+      kinds: ['throttling', 'internal-error', 'slow-down'],
+      maxFaults: 4,
       operations: ['CreateInvalidation', 'GetDistributionConfig', 'PutJobSuccessResult', 'PutJobFailureResult'],
     });
     const before = await invalidations();
@@ -150,12 +219,20 @@ describe('the invoke handler against the local CodePipeline and CloudFront', () 
   });
 
   it('when reporting success keeps failing, fails the job saying the invalidation exists and a retry is safe', async () => {
-    const proxy = await startFaultProxy({ target: local.aws.url, rate: 1, kinds: ['internal-error'], maxFaults: 6, operations: ['PutJobSuccessResult'] });
+    const proxy = await startFaultProxy({
+      target: local.aws.url,
+      rate: 1,
+      kinds: ['internal-error'],
+      maxFaults: 6,
+      operations: ['PutJobSuccessResult'],
+    });
     process.env.AWS_ENDPOINT_URL = proxy.url;
     try {
       const { job } = await invoke({ userParameters: JSON.stringify({ distributionId, paths: ['/unreported.html'] }) });
       expect(job.status).toBe('Failed');
-      expect(job.failureDetails!.message).toMatch(/^Invalidation I[A-Z0-9]+ on E[A-Z0-9]+: 1 path\(s\) \(\/unreported\.html\), InProgress\. Reporting success to CodePipeline failed \(.*\): retry the stage; it finds the same invalidation\.$/);
+      expect(job.failureDetails!.message).toMatch(
+        /^Invalidation I[A-Z0-9]+ on E[A-Z0-9]+: 1 path\(s\) \(\/unreported\.html\), InProgress\. Reporting success to CodePipeline failed \(.*\): retry the stage; it finds the same invalidation\.$/,
+      );
     } finally {
       process.env.AWS_ENDPOINT_URL = local.aws.url;
       await proxy.stop();
@@ -163,17 +240,28 @@ describe('the invoke handler against the local CodePipeline and CloudFront', () 
     expect(proxy.stats().faults).toBe(6);
   });
 
-  it('waits out TooManyInvalidationsInProgress with backoff, within the Lambda\'s time', async () => {
+  it("waits out TooManyInvalidationsInProgress with backoff, within the Lambda's time", async () => {
     const wildcards = Array.from({ length: 15 }, (_, i) => `/busy${i}/*`);
-    await cloudfront.send(new CreateInvalidationCommand({ DistributionId: distributionId, InvalidationBatch: { CallerReference: 'fill', Paths: { Quantity: 15, Items: wildcards } } }));
+    await cloudfront.send(
+      new CreateInvalidationCommand({
+        DistributionId: distributionId,
+        InvalidationBatch: { CallerReference: 'fill', Paths: { Quantity: 15, Items: wildcards } },
+      }),
+    );
     const { job } = await invoke({ userParameters: JSON.stringify({ distributionId, paths: ['/after-busy/*'] }) });
     expect(job.status).toBe('Succeeded');
     expect(JSON.stringify(job.executionDetails)).toContain('/after-busy/*');
   });
 
   it('leaks no credential (its own or the artifact credentials of the job) in logs or job results', async () => {
-    const sentinels = { AWS_SECRET_ACCESS_KEY: 'SENTINELlambdaSecret1a2b', AWS_SESSION_TOKEN: 'SENTINELlambdaToken3c4d' };
-    const saved = { AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN: process.env.AWS_SESSION_TOKEN };
+    const sentinels = {
+      AWS_SECRET_ACCESS_KEY: 'SENTINELlambdaSecret1a2b',
+      AWS_SESSION_TOKEN: 'SENTINELlambdaToken3c4d',
+    };
+    const saved = {
+      AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY,
+      AWS_SESSION_TOKEN: process.env.AWS_SESSION_TOKEN,
+    };
     Object.assign(process.env, sentinels);
     const logged = [console.log as jest.Mock, console.error as jest.Mock];
     logged.forEach((mock) => mock.mockClear());
@@ -181,12 +269,19 @@ describe('the invoke handler against the local CodePipeline and CloudFront', () 
     try {
       for (const request of [
         { userParameters: JSON.stringify({ distributionId, paths: ['/secret-test.html'] }) },
-        { userParameters: JSON.stringify({ distributionId }), inputArtifacts: [{ name: 'Gone', bucket: 'artifact-store', key: 'gone.zip' }] },
+        {
+          userParameters: JSON.stringify({ distributionId }),
+          inputArtifacts: [{ name: 'Gone', bucket: 'artifact-store', key: 'gone.zip' }],
+        },
         { userParameters: JSON.stringify({ distributionId: 'EDOESNOTEXIST2', paths: ['/x'] }) },
       ]) {
         const { jobId, event } = await local.createJob({ pipelineName: 'web', ...request });
         const data = (event as { 'CodePipeline.job': { data: Record<string, unknown> } })['CodePipeline.job'].data;
-        data.artifactCredentials = { accessKeyId: 'ASIALOCAL', secretAccessKey: 'SENTINELartifactSecret5e6f', sessionToken: 'SENTINELartifactToken7a8b' };
+        data.artifactCredentials = {
+          accessKeyId: 'ASIALOCAL',
+          secretAccessKey: 'SENTINELartifactSecret5e6f',
+          sessionToken: 'SENTINELartifactToken7a8b',
+        };
         await handler(event);
         results.push(await local.job(jobId));
       }
@@ -200,22 +295,64 @@ describe('the invoke handler against the local CodePipeline and CloudFront', () 
   });
 
   it('fails the job saying which permission is missing when CloudFront denies access', async () => {
-    await local.injectFault({ operation: 'cloudfront.CreateInvalidation', count: 1, action: 'error', status: 403, code: 'AccessDenied' });
+    await local.injectFault({
+      operation: 'cloudfront.CreateInvalidation',
+      count: 1,
+      action: 'error',
+      status: 403,
+      code: 'AccessDenied',
+    });
     const { job } = await invoke({ userParameters: JSON.stringify({ distributionId, paths: ['/denied.html'] }) });
     expect(job.status).toBe('Failed');
-    expect(job.failureDetails!.message).toBe(`Access denied: cloudfront:CreateInvalidation on distribution ${distributionId}. Allow cloudfront:CreateInvalidation on arn:aws:cloudfront::<account>:distribution/${distributionId} for the role this runs as.`);
+    expect(job.failureDetails!.message).toBe(
+      `Access denied: cloudfront:CreateInvalidation on distribution ${distributionId}. Allow cloudfront:CreateInvalidation on arn:aws:cloudfront::<account>:distribution/${distributionId} for the role this runs as.`,
+    );
   });
 
-  it.each<[string, { userParameters?: string | (() => string); inputArtifacts?: { name: string; bucket: string; key: string }[] }, RegExp]>([
-    ['UserParameters that are not JSON', { userParameters: 'distributionId=E1' }, /^UserParameters is not valid JSON \(distributionId=E1\): set it to JSON like/],
+  it.each<
+    [
+      string,
+      { userParameters?: string | (() => string); inputArtifacts?: { name: string; bucket: string; key: string }[] },
+      RegExp,
+    ]
+  >([
+    [
+      'UserParameters that are not JSON',
+      { userParameters: 'distributionId=E1' },
+      /^UserParameters is not valid JSON \(distributionId=E1\): set it to JSON like/,
+    ],
     ['empty UserParameters', {}, /^UserParameters is empty/],
-    ['UserParameters without distributionId', { userParameters: '{"paths":["/x"]}' }, /^UserParameters has no "distributionId"/],
-    ['paths that do not start with /', { userParameters: '{"distributionId":"E1","paths":["x"]}' }, /"paths" must be a list of paths that start with \//],
-    ['an unknown distribution', { userParameters: '{"distributionId":"EDOESNOTEXIST1","paths":["/x"]}' }, /^Distribution EDOESNOTEXIST1 does not exist/],
-    ['an event without artifacts or paths', { userParameters: () => JSON.stringify({ distributionId }) }, /no input artifact and UserParameters gives no "paths"/],
-    ['an artifact without a manifest', { userParameters: () => JSON.stringify({ distributionId }), inputArtifacts: [{ name: 'Empty', bucket: 'artifact-store', key: 'missing.zip' }] }, /Could not read input artifact Empty \(s3:\/\/artifact-store\/missing\.zip\): NoSuchKey/],
+    [
+      'UserParameters without distributionId',
+      { userParameters: '{"paths":["/x"]}' },
+      /^UserParameters has no "distributionId"/,
+    ],
+    [
+      'paths that do not start with /',
+      { userParameters: '{"distributionId":"E1","paths":["x"]}' },
+      /"paths" must be a list of paths that start with \//,
+    ],
+    [
+      'an unknown distribution',
+      { userParameters: '{"distributionId":"EDOESNOTEXIST1","paths":["/x"]}' },
+      /^Distribution EDOESNOTEXIST1 does not exist/,
+    ],
+    [
+      'an event without artifacts or paths',
+      { userParameters: () => JSON.stringify({ distributionId }) },
+      /no input artifact and UserParameters gives no "paths"/,
+    ],
+    [
+      'an artifact without a manifest',
+      {
+        userParameters: () => JSON.stringify({ distributionId }),
+        inputArtifacts: [{ name: 'Empty', bucket: 'artifact-store', key: 'missing.zip' }],
+      },
+      /Could not read input artifact Empty \(s3:\/\/artifact-store\/missing\.zip\): NoSuchKey/,
+    ],
   ])('fails the job with an actionable message for %s', async (_, request, message) => {
-    const userParameters = typeof request.userParameters === 'function' ? request.userParameters() : request.userParameters;
+    const userParameters =
+      typeof request.userParameters === 'function' ? request.userParameters() : request.userParameters;
     const { job } = await invoke({ ...request, userParameters } as Parameters<LocalAwsHarness['createJob']>[0]);
     expect(job.status).toBe('Failed');
     expect(job.failureDetails!.message).toMatch(message);

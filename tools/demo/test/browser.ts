@@ -16,7 +16,15 @@ export async function launchChromium(): Promise<Browser> {
   if (own) {
     return playwright.launch({
       executablePath: own,
-      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--disable-dev-shm-usage',
+      ],
     });
   }
   return playwright.launch({ executablePath: await unpackedChromium(), args: [...chromium.args, '--disable-quic'] });
@@ -24,7 +32,9 @@ export async function launchChromium(): Promise<Browser> {
 
 async function unpackedChromium(): Promise<string> {
   // The package exports no package.json; npm workspaces hoist it to the root node_modules.
-  const { version } = JSON.parse(readFileSync(join(root, 'node_modules', '@sparticuz', 'chromium', 'package.json'), 'utf8')) as { version: string };
+  const { version } = JSON.parse(
+    readFileSync(join(root, 'node_modules', '@sparticuz', 'chromium', 'package.json'), 'utf8'),
+  ) as { version: string };
   const cache = join(root, 'node_modules', '.cache', `sparticuz-chromium-${version}`);
   const binary = join(cache, 'chromium');
   if (existsSync(binary)) return binary;

@@ -6,9 +6,15 @@ const root = join(__dirname, '..', '..', '..');
 /** Projects Nx's project graph says a change to `file` affects. */
 function affectedBy(file: string): string[] {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NX_')));
-  const output = execFileSync(process.execPath, [require.resolve('nx/bin/nx', { paths: [root] }), 'show', 'projects', '--affected', `--files=${file}`, '--json'], {
-    cwd: root, env: { ...env, NX_DAEMON: 'false' }, encoding: 'utf8',
-  });
+  const output = execFileSync(
+    process.execPath,
+    [require.resolve('nx/bin/nx', { paths: [root] }), 'show', 'projects', '--affected', `--files=${file}`, '--json'],
+    {
+      cwd: root,
+      env: { ...env, NX_DAEMON: 'false' },
+      encoding: 'utf8',
+    },
+  );
   return (JSON.parse(output) as string[]).sort();
 }
 

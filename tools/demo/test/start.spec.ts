@@ -11,7 +11,9 @@ import { tempDir } from 'test-support';
 const root = join(__dirname, '..', '..', '..');
 
 it('`npm start` builds and deploys the frontend to the local AWS, serves it through the edge, and Ctrl-C stops everything', async () => {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NX_') && !k.startsWith('AWS_')));
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('NX_') && !k.startsWith('AWS_')),
+  );
   // As `npm start` runs it: one node process with tsx's loader (tsx's CLI wrapper would relay Ctrl-C itself).
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'tools', 'demo', 'start.ts')], {
     cwd: root,
@@ -37,7 +39,10 @@ it('`npm start` builds and deploys the frontend to the local AWS, serves it thro
     await checkInBrowser(/Open (http:\/\/[a-z0-9]+\.cloudfront\.localhost:\d+)\//.exec(output)![1]);
     process.kill(-child.pid!, 'SIGINT'); // as Ctrl-C does: to the whole process group
     let timer: NodeJS.Timeout | undefined;
-    const stopped = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`npm start did not stop on SIGINT:\n${output}`)), 20_000)));
+    const stopped = new Promise<never>(
+      (_, reject) =>
+        (timer = setTimeout(() => reject(new Error(`npm start did not stop on SIGINT:\n${output}`)), 20_000)),
+    );
     const [code] = await Promise.race([exited, stopped]).finally(() => clearTimeout(timer));
     expect(code).toBe(0);
     await expectPortClosed(new URL(/Open (http:\/\/\S+?)\//.exec(output)![1]).port);
@@ -71,7 +76,9 @@ async function checkInBrowser(site: string): Promise<void> {
     if (message.type() === 'error') errors.push(message.text());
   });
   page.on('pageerror', (error) => errors.push(error.message));
-  page.on('requestfailed', (request) => browserLog.push(`request failed: ${request.url()} ${request.failure()?.errorText}`));
+  page.on('requestfailed', (request) =>
+    browserLog.push(`request failed: ${request.url()} ${request.failure()?.errorText}`),
+  );
   let step = 'start';
   try {
     const visit = async (path: string, selector: string, text: string, name: string) => {
@@ -87,14 +94,27 @@ async function checkInBrowser(site: string): Promise<void> {
     await expectText(page, 'main h1', 'About');
     step = 'storybook';
     await page.goto(`${site}/storybook/?path=/story/shared-ui-button--primary`, { waitUntil: 'load', timeout: 60_000 });
-    await expect(page.frameLocator('#storybook-preview-iframe').locator('button.ui-button').textContent({ timeout: 60_000 })).resolves.toBe('Click me');
+    await expect(
+      page.frameLocator('#storybook-preview-iframe').locator('button.ui-button').textContent({ timeout: 60_000 }),
+    ).resolves.toBe('Click me');
     await page.screenshot({ path: join(SCREENSHOTS, 'storybook.png') });
-    await visit('/storybook/iframe.html?id=shared-ui-button--primary&viewMode=story', 'button.ui-button', 'Click me', 'story');
+    await visit(
+      '/storybook/iframe.html?id=shared-ui-button--primary&viewMode=story',
+      'button.ui-button',
+      'Click me',
+      'story',
+    );
     expect(errors).toEqual([]);
   } catch (error) {
     await page.screenshot({ path: join(SCREENSHOTS, `failed-${step}.png`) }).catch(() => undefined);
-    writeFileSync(join(SCREENSHOTS, `failed-${step}.txt`), `${page.url()}\n\n${browserLog.join('\n')}\n\n${await page.content().catch(() => '')}`);
-    throw new Error(`In the browser, at ${step} (${page.url()}): ${(error as Error).message}\nconsole:\n${browserLog.join('\n')}`, { cause: error });
+    writeFileSync(
+      join(SCREENSHOTS, `failed-${step}.txt`),
+      `${page.url()}\n\n${browserLog.join('\n')}\n\n${await page.content().catch(() => '')}`,
+    );
+    throw new Error(
+      `In the browser, at ${step} (${page.url()}): ${(error as Error).message}\nconsole:\n${browserLog.join('\n')}`,
+      { cause: error },
+    );
   } finally {
     await browser.close();
   }
@@ -126,7 +146,6 @@ async function checkServedSite(output: string): Promise<void> {
   expect((await get(`${endpoint}/pricing`, host)).body).toContain('<div id="app"></div>');
   expect((await get(`${endpoint}/storybook`, host)).headers.get('location')).toBe('/storybook/');
   expect((await get(`${endpoint}/storybook/`, host)).body).toContain('storybook');
-
 }
 
 async function expectPortClosed(port: string): Promise<void> {

@@ -1,1 +1,9 @@
-export { startFaultProxy, describeRequest, FAULT_KINDS, type FaultKind, type FaultProxy, type FaultProxyOptions, type RequestInfo } from './proxy';
+export {
+  startFaultProxy,
+  describeRequest,
+  FAULT_KINDS,
+  type FaultKind,
+  type FaultProxy,
+  type FaultProxyOptions,
+  type RequestInfo,
+} from './proxy';

@@ -41,7 +41,12 @@ export interface FaultProxyOptions {
 
 export interface FaultProxy {
   url: string;
-  stats(): { requests: number; faults: number; byKind: Partial<Record<FaultKind, number>>; byOperation: Record<string, number> };
+  stats(): {
+    requests: number;
+    faults: number;
+    byKind: Partial<Record<FaultKind, number>>;
+    byOperation: Record<string, number>;
+  };
   /** Changes the fault rate from now on (0 turns faults off). */
   setRate(rate: number): void;
   stop(): Promise<void>;
@@ -64,36 +69,84 @@ export function describeRequest(req: IncomingMessage): RequestInfo {
   const method = req.method ?? 'GET';
   const path = decodeURIComponent(url.pathname);
   const target = req.headers['x-amz-target'];
-  if (typeof target === 'string' && target.startsWith('CodePipeline_')) return { service: 'codepipeline', operation: target.split('.')[1], method, path };
+  if (typeof target === 'string' && target.startsWith('CodePipeline_'))
+    return { service: 'codepipeline', operation: target.split('.')[1], method, path };
   if (path.startsWith('/2020-05-31/')) {
-    const operation =
-      /\/invalidation$/.test(path) ? (method === 'POST' ? 'CreateInvalidation' : 'ListInvalidations')
-      : /\/invalidation\/[^/]+$/.test(path) ? 'GetInvalidation'
-      : /\/distribution\/[^/]+\/config$/.test(path) ? 'GetDistributionConfig'
-      : /\/distribution\/[^/]+$/.test(path) ? 'GetDistribution'
-      : 'CloudFront';
+    const operation = /\/invalidation$/.test(path)
+      ? method === 'POST'
+        ? 'CreateInvalidation'
+        : 'ListInvalidations'
+      : /\/invalidation\/[^/]+$/.test(path)
+        ? 'GetInvalidation'
+        : /\/distribution\/[^/]+\/config$/.test(path)
+          ? 'GetDistributionConfig'
+          : /\/distribution\/[^/]+$/.test(path)
+            ? 'GetDistribution'
+            : 'CloudFront';
     return { service: 'cloudfront', operation, method, path };
   }
   const q = url.searchParams;
   const isObject = path.split('/').filter(Boolean).length > 1;
   const operation =
-    method === 'HEAD' ? (isObject ? 'HeadObject' : 'HeadBucket')
-    : method === 'GET' ? (q.has('uploads') ? 'ListMultipartUploads' : q.has('uploadId') ? 'ListParts' : isObject ? 'GetObject' : 'ListObjectsV2')
-    : method === 'PUT' ? (q.has('partNumber') ? 'UploadPart' : req.headers['x-amz-copy-source'] ? 'CopyObject' : isObject ? 'PutObject' : 'CreateBucket')
-    : method === 'POST' ? (q.has('uploads') ? 'CreateMultipartUpload' : q.has('uploadId') ? 'CompleteMultipartUpload' : q.has('delete') ? 'DeleteObjects' : 'Post')
-    : method === 'DELETE' ? (q.has('uploadId') ? 'AbortMultipartUpload' : isObject ? 'DeleteObject' : 'DeleteBucket')
-    : method;
+    method === 'HEAD'
+      ? isObject
+        ? 'HeadObject'
+        : 'HeadBucket'
+      : method === 'GET'
+        ? q.has('uploads')
+          ? 'ListMultipartUploads'
+          : q.has('uploadId')
+            ? 'ListParts'
+            : isObject
+              ? 'GetObject'
+              : 'ListObjectsV2'
+        : method === 'PUT'
+          ? q.has('partNumber')
+            ? 'UploadPart'
+            : req.headers['x-amz-copy-source']
+              ? 'CopyObject'
+              : isObject
+                ? 'PutObject'
+                : 'CreateBucket'
+          : method === 'POST'
+            ? q.has('uploads')
+              ? 'CreateMultipartUpload'
+              : q.has('uploadId')
+                ? 'CompleteMultipartUpload'
+                : q.has('delete')
+                  ? 'DeleteObjects'
+                  : 'Post'
+            : method === 'DELETE'
+              ? q.has('uploadId')
+                ? 'AbortMultipartUpload'
+                : isObject
+                  ? 'DeleteObject'
+                  : 'DeleteBucket'
+              : method;
   return { service: 's3', operation, method, path };
 }
 
 /** The error each service answers for a kind of fault, in its own wire format, so the SDK parses it as the real thing. */
 function errorFor(kind: FaultKind, service: Service): { status: number; code: string } {
-  if (kind === 'internal-error') return { status: 500, code: service === 'codepipeline' ? 'InternalFailure' : 'InternalError' };
-  if (kind === 'slow-down') return service === 's3' ? { status: 503, code: 'SlowDown' } : { status: 503, code: 'ServiceUnavailable' };
-  return service === 's3' ? { status: 503, code: 'SlowDown' } : service === 'cloudfront' ? { status: 400, code: 'Throttling' } : { status: 400, code: 'ThrottlingException' };
+  if (kind === 'internal-error')
+    return { status: 500, code: service === 'codepipeline' ? 'InternalFailure' : 'InternalError' };
+  if (kind === 'slow-down')
+    return service === 's3' ? { status: 503, code: 'SlowDown' } : { status: 503, code: 'ServiceUnavailable' };
+  return service === 's3'
+    ? { status: 503, code: 'SlowDown' }
+    : service === 'cloudfront'
+      ? { status: 400, code: 'Throttling' }
+      : { status: 400, code: 'ThrottlingException' };
 }
 
-function sendError(res: ServerResponse, req: IncomingMessage, service: Service, status: number, code: string, message: string): void {
+function sendError(
+  res: ServerResponse,
+  req: IncomingMessage,
+  service: Service,
+  status: number,
+  code: string,
+  message: string,
+): void {
   let body: string;
   let type: string;
   if (service === 'codepipeline') {
@@ -109,7 +162,12 @@ function sendError(res: ServerResponse, req: IncomingMessage, service: Service, 
   // The request body is read and dropped first, as a server does, so the client sees the answer and not a broken pipe.
   req.resume();
   req.on('end', () => {
-    res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), 'x-amzn-ErrorType': code, 'x-amz-request-id': 'fault-proxy' });
+    res.writeHead(status, {
+      'Content-Type': type,
+      'Content-Length': Buffer.byteLength(body),
+      'x-amzn-ErrorType': code,
+      'x-amz-request-id': 'fault-proxy',
+    });
     res.end(req.method === 'HEAD' ? undefined : body);
   });
 }
@@ -144,7 +202,15 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     requests++;
     const info = describeRequest(req);
     options.onRequest?.(info);
-    if (requests > maxRequests) return sendError(res, req, info.service, 503, 'ServiceUnavailable', `fault-proxy: more than ${maxRequests} requests`);
+    if (requests > maxRequests)
+      return sendError(
+        res,
+        req,
+        info.service,
+        503,
+        'ServiceUnavailable',
+        `fault-proxy: more than ${maxRequests} requests`,
+      );
     const eligible = faults < maxFaults && (!options.operations || options.operations.includes(info.operation));
     if (eligible && next() < rate) {
       const kind = kinds[Math.floor(next() * kinds.length)];
@@ -157,10 +223,13 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       return sendError(res, req, info.service, status, code, `Injected by fault-proxy (${kind}).`);
     }
     const send = () => {
-      const upstream = forward({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      });
+      const upstream = forward(
+        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
       upstream.on('error', () => req.socket.destroy());
       // A client that dies mid-body (SIGKILL) must not leave half a request waiting upstream.
       req.on('close', () => {

@@ -15,16 +15,26 @@ afterAll(() => local.stop());
 
 const clients = (endpoint: string, maxAttempts: number) => {
   const config = { endpoint, region: 'us-east-1', maxAttempts, forcePathStyle: true, retryStrategy: undefined };
-  return { s3: new S3Client(config), cloudfront: new CloudFrontClient(config), codepipeline: new CodePipelineClient(config) };
+  return {
+    s3: new S3Client(config),
+    cloudfront: new CloudFrontClient(config),
+    codepipeline: new CodePipelineClient(config),
+  };
 };
-const failure = (promise: Promise<unknown>) => promise.then(() => undefined, (error: Error & { $metadata?: { httpStatusCode?: number } }) => [error.name, error.$metadata?.httpStatusCode]);
+const failure = (promise: Promise<unknown>) =>
+  promise.then(
+    () => undefined,
+    (error: Error & { $metadata?: { httpStatusCode?: number } }) => [error.name, error.$metadata?.httpStatusCode],
+  );
 
 describe('fault-proxy', () => {
   it('forwards requests and answers unchanged when it injects nothing', async () => {
     proxy = await startFaultProxy({ target: local.aws.url, rate: 0 });
     const { s3 } = clients(proxy.url, 1);
     const body = Buffer.from(Array.from({ length: 70_000 }, (_, i) => i % 251));
-    await s3.send(new PutObjectCommand({ Bucket: 'proxied', Key: 'a/b c.bin', Body: body, ContentType: 'application/x-test' }));
+    await s3.send(
+      new PutObjectCommand({ Bucket: 'proxied', Key: 'a/b c.bin', Body: body, ContentType: 'application/x-test' }),
+    );
     const got = await s3.send(new GetObjectCommand({ Bucket: 'proxied', Key: 'a/b c.bin' }));
     expect(Buffer.from(await got.Body!.transformToByteArray()).equals(body)).toBe(true);
     expect(got.ContentType).toBe('application/x-test');
@@ -32,48 +42,102 @@ describe('fault-proxy', () => {
   });
 
   it.each<[FaultKind, unknown[]]>([
-    ['internal-error', [['InternalError', 500], ['InternalError', 500], ['InternalFailure', 500]]],
-    ['slow-down', [['SlowDown', 503], ['ServiceUnavailable', 503], ['ServiceUnavailable', 503]]],
-    ['throttling', [['SlowDown', 503], ['Throttling', 400], ['ThrottlingException', 400]]],
-  ])('answers %s in each service\'s own wire format, as the SDK parses it', async (kind, expected) => {
+    [
+      'internal-error',
+      [
+        ['InternalError', 500],
+        ['InternalError', 500],
+        ['InternalFailure', 500],
+      ],
+    ],
+    [
+      'slow-down',
+      [
+        ['SlowDown', 503],
+        ['ServiceUnavailable', 503],
+        ['ServiceUnavailable', 503],
+      ],
+    ],
+    [
+      'throttling',
+      [
+        ['SlowDown', 503],
+        ['Throttling', 400],
+        ['ThrottlingException', 400],
+      ],
+    ],
+  ])("answers %s in each service's own wire format, as the SDK parses it", async (kind, expected) => {
     proxy = await startFaultProxy({ target: local.aws.url, rate: 1, kinds: [kind] });
     const { s3, cloudfront, codepipeline } = clients(proxy.url, 1);
     expect([
       await failure(s3.send(new PutObjectCommand({ Bucket: 'proxied', Key: 'x', Body: 'x' }))),
-      await failure(cloudfront.send(new CreateInvalidationCommand({ DistributionId: 'E1', InvalidationBatch: { CallerReference: 'r', Paths: { Quantity: 1, Items: ['/x'] } } }))),
+      await failure(
+        cloudfront.send(
+          new CreateInvalidationCommand({
+            DistributionId: 'E1',
+            InvalidationBatch: { CallerReference: 'r', Paths: { Quantity: 1, Items: ['/x'] } },
+          }),
+        ),
+      ),
       await failure(codepipeline.send(new ListPipelinesCommand({}))),
     ]).toEqual(expected);
   });
 
   it('resets connections and stalls them (then resets) for the chosen operations only', async () => {
-    proxy = await startFaultProxy({ target: local.aws.url, rate: 1, kinds: ['stall'], stallMs: 300, operations: ['PutObject'] });
+    proxy = await startFaultProxy({
+      target: local.aws.url,
+      rate: 1,
+      kinds: ['stall'],
+      stallMs: 300,
+      operations: ['PutObject'],
+    });
     const { s3, codepipeline } = clients(proxy.url, 1);
     const started = Date.now();
-    const error = await s3.send(new PutObjectCommand({ Bucket: 'proxied', Key: 'x', Body: 'x' })).catch((e: Error) => e);
+    const error = await s3
+      .send(new PutObjectCommand({ Bucket: 'proxied', Key: 'x', Body: 'x' }))
+      .catch((e: Error) => e);
     expect(error).toBeInstanceOf(Error);
     expect(Date.now() - started).toBeGreaterThanOrEqual(290);
     await expect(codepipeline.send(new ListPipelinesCommand({}))).resolves.toBeDefined();
     await proxy.stop();
     proxy = await startFaultProxy({ target: local.aws.url, rate: 1, kinds: ['reset'] });
-    await expect(clients(proxy.url, 1).s3.send(new GetObjectCommand({ Bucket: 'proxied', Key: 'x' }))).rejects.toThrow();
+    await expect(
+      clients(proxy.url, 1).s3.send(new GetObjectCommand({ Bucket: 'proxied', Key: 'x' })),
+    ).rejects.toThrow();
     expect(proxy.stats().byKind).toEqual({ reset: 1 });
   });
 
   it('with the SDK retrying, every request succeeds through 30 % faults', async () => {
     proxy = await startFaultProxy({ target: local.aws.url, rate: 0.3, seed: 7, stallMs: 200 });
     const { s3 } = clients(proxy.url, 10);
-    for (let i = 0; i < 20; i++) await s3.send(new PutObjectCommand({ Bucket: 'proxied', Key: `retry/${i}`, Body: `body ${i}` }));
+    for (let i = 0; i < 20; i++)
+      await s3.send(new PutObjectCommand({ Bucket: 'proxied', Key: `retry/${i}`, Body: `body ${i}` }));
     expect(proxy.stats().faults).toBeGreaterThan(2);
-    const listed = JSON.parse((await local.cli(['s3api', 'list-objects-v2', '--bucket', 'proxied', '--prefix', 'retry/'])).stdout);
+    const listed = JSON.parse(
+      (await local.cli(['s3api', 'list-objects-v2', '--bucket', 'proxied', '--prefix', 'retry/'])).stdout,
+    );
     expect(listed.Contents).toHaveLength(20);
   });
 
   it('is bounded: no more than maxFaults faults, requests beyond maxRequests refused, closed after its lifetime', async () => {
-    proxy = await startFaultProxy({ target: local.aws.url, rate: 1, kinds: ['internal-error'], maxFaults: 2, maxRequests: 4, lifetimeMs: 500 });
+    proxy = await startFaultProxy({
+      target: local.aws.url,
+      rate: 1,
+      kinds: ['internal-error'],
+      maxFaults: 2,
+      maxRequests: 4,
+      lifetimeMs: 500,
+    });
     const { codepipeline } = clients(proxy.url, 1);
     const outcomes = [];
     for (let i = 0; i < 5; i++) outcomes.push(await failure(codepipeline.send(new ListPipelinesCommand({}))));
-    expect(outcomes).toEqual([['InternalFailure', 500], ['InternalFailure', 500], undefined, undefined, ['ServiceUnavailable', 503]]);
+    expect(outcomes).toEqual([
+      ['InternalFailure', 500],
+      ['InternalFailure', 500],
+      undefined,
+      undefined,
+      ['ServiceUnavailable', 503],
+    ]);
     await new Promise((resolve) => setTimeout(resolve, 700));
     await expect(codepipeline.send(new ListPipelinesCommand({}))).rejects.toThrow(/ECONNREFUSED/);
   });

@@ -1,4 +1,11 @@
-import { CloudFrontClient, CreateDistributionCommand, CreateFunctionCommand, DescribeFunctionCommand, PublishFunctionCommand, type DistributionConfig } from '@aws-sdk/client-cloudfront';
+import {
+  CloudFrontClient,
+  CreateDistributionCommand,
+  CreateFunctionCommand,
+  DescribeFunctionCommand,
+  PublishFunctionCommand,
+  type DistributionConfig,
+} from '@aws-sdk/client-cloudfront';
 import { CodePipelineClient, CreatePipelineCommand } from '@aws-sdk/client-codepipeline';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { parse, type CollectionTag, type ScalarTag } from 'yaml';
@@ -11,10 +18,30 @@ export interface Template {
   Outputs?: Record<string, { Value: unknown; Description?: string }>;
 }
 
-const INTRINSICS = ['Ref', 'GetAtt', 'Sub', 'Join', 'Select', 'Split', 'If', 'Equals', 'Not', 'And', 'Or', 'FindInMap', 'ImportValue', 'GetAZs', 'Base64', 'Cidr'];
+const INTRINSICS = [
+  'Ref',
+  'GetAtt',
+  'Sub',
+  'Join',
+  'Select',
+  'Split',
+  'If',
+  'Equals',
+  'Not',
+  'And',
+  'Or',
+  'FindInMap',
+  'ImportValue',
+  'GetAZs',
+  'Base64',
+  'Cidr',
+];
 const longForm = (name: string) => (name === 'Ref' ? 'Ref' : `Fn::${name}`);
 const customTags: (ScalarTag | CollectionTag)[] = INTRINSICS.flatMap((name) => [
-  { tag: `!${name}`, resolve: (value: string) => ({ [longForm(name)]: name === 'GetAtt' ? value.split('.') : value }) } as ScalarTag,
+  {
+    tag: `!${name}`,
+    resolve: (value: string) => ({ [longForm(name)]: name === 'GetAtt' ? value.split('.') : value }),
+  } as ScalarTag,
   { tag: `!${name}`, collection: 'seq', resolve: (seq: any) => ({ [longForm(name)]: seq.toJSON() }) } as CollectionTag,
 ]);
 
@@ -38,23 +65,40 @@ export interface StackResult {
  * CloudFormation would; other resources get placeholder ids. Deploying the same stack again reuses what exists,
  * so a demo restarted on the same data folder keeps its distribution.
  */
-export async function deployStack(options: { endpoint: string; template: Template; stackName: string; parameters?: Record<string, string> }): Promise<StackResult> {
+export async function deployStack(options: {
+  endpoint: string;
+  template: Template;
+  stackName: string;
+  parameters?: Record<string, string>;
+}): Promise<StackResult> {
   const { template, stackName } = options;
   const region = 'us-east-1';
-  const clientConfig = { endpoint: options.endpoint, region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, forcePathStyle: true };
+  const clientConfig = {
+    endpoint: options.endpoint,
+    region,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    forcePathStyle: true,
+  };
   const s3 = new S3Client(clientConfig);
   const cloudfront = new CloudFrontClient(clientConfig);
   const codepipeline = new CodePipelineClient(clientConfig);
   const resolvedProperties: Record<string, Record<string, any>> = {};
   const notEmulated: string[] = [];
-  const pseudo: Record<string, string> = { 'AWS::StackName': stackName, 'AWS::Region': region, 'AWS::AccountId': ACCOUNT, 'AWS::Partition': 'aws', 'AWS::URLSuffix': 'amazonaws.com' };
+  const pseudo: Record<string, string> = {
+    'AWS::StackName': stackName,
+    'AWS::Region': region,
+    'AWS::AccountId': ACCOUNT,
+    'AWS::Partition': 'aws',
+    'AWS::URLSuffix': 'amazonaws.com',
+  };
 
   const parameter = (name: string) => {
     const value = options.parameters?.[name] ?? template.Parameters?.[name]?.Default;
     if (value === undefined) throw new Error(`Stack ${stackName}: parameter ${name} has no value and no default.`);
     return value;
   };
-  const ref = async (name: string): Promise<string> => pseudo[name] ?? (template.Parameters?.[name] ? parameter(name) : (await create(name)).id);
+  const ref = async (name: string): Promise<string> =>
+    pseudo[name] ?? (template.Parameters?.[name] ? parameter(name) : (await create(name)).id);
   const getAtt = async (name: string, attribute: string): Promise<string> => {
     const resource = await create(name);
     const value = resource.attributes[attribute];
@@ -72,7 +116,12 @@ export async function deployStack(options: { endpoint: string; template: Templat
       let last = 0;
       for (const match of (text as string).matchAll(/\$\{([^!}][^}]*)\}/g)) {
         const [name, attribute] = match[1].startsWith('AWS::') ? [match[1]] : match[1].split('.');
-        const value = name in variables ? await resolve(variables[name]) : attribute ? await getAtt(name, attribute) : await ref(name);
+        const value =
+          name in variables
+            ? await resolve(variables[name])
+            : attribute
+              ? await getAtt(name, attribute)
+              : await ref(name);
         result += text.slice(last, match.index) + value;
         last = match.index! + match[0].length;
       }
@@ -101,24 +150,43 @@ export async function deployStack(options: { endpoint: string; template: Templat
         await s3.send(new CreateBucketCommand({ Bucket: bucket })).catch((error: Error) => {
           if (error.name !== 'BucketAlreadyOwnedByYou') throw error;
         });
-        result = { id: bucket, attributes: { Arn: `arn:aws:s3:::${bucket}`, DomainName: `${bucket}.s3.amazonaws.com`, RegionalDomainName: `${bucket}.s3.${region}.amazonaws.com` } };
+        result = {
+          id: bucket,
+          attributes: {
+            Arn: `arn:aws:s3:::${bucket}`,
+            DomainName: `${bucket}.s3.amazonaws.com`,
+            RegionalDomainName: `${bucket}.s3.${region}.amazonaws.com`,
+          },
+        };
         break;
       }
       case 'AWS::CloudFront::Function': {
         const name = properties.Name;
         let etag: string | undefined;
         try {
-          etag = (await cloudfront.send(new CreateFunctionCommand({ Name: name, FunctionConfig: properties.FunctionConfig, FunctionCode: Buffer.from(properties.FunctionCode) }))).ETag;
+          etag = (
+            await cloudfront.send(
+              new CreateFunctionCommand({
+                Name: name,
+                FunctionConfig: properties.FunctionConfig,
+                FunctionCode: Buffer.from(properties.FunctionCode),
+              }),
+            )
+          ).ETag;
         } catch (error) {
           if ((error as Error).name !== 'FunctionAlreadyExists') throw error;
         }
-        if (etag && properties.AutoPublish) await cloudfront.send(new PublishFunctionCommand({ Name: name, IfMatch: etag }));
+        if (etag && properties.AutoPublish)
+          await cloudfront.send(new PublishFunctionCommand({ Name: name, IfMatch: etag }));
         const described = await cloudfront.send(new DescribeFunctionCommand({ Name: name }));
         result = { id: name, attributes: { FunctionARN: described.FunctionSummary!.FunctionMetadata!.FunctionARN! } };
         break;
       }
       case 'AWS::CloudFront::Distribution': {
-        const config = toApiShape({ CallerReference: `${stackName}-${logicalId}`, ...properties.DistributionConfig }) as DistributionConfig;
+        const config = toApiShape({
+          CallerReference: `${stackName}-${logicalId}`,
+          ...properties.DistributionConfig,
+        }) as DistributionConfig;
         let id: string;
         try {
           id = (await cloudfront.send(new CreateDistributionCommand({ DistributionConfig: config }))).Distribution!.Id!;
@@ -132,9 +200,20 @@ export async function deployStack(options: { endpoint: string; template: Templat
       }
       case 'AWS::CodePipeline::Pipeline': {
         const name = properties.Name ?? `${stackName}-${logicalId}`;
-        await codepipeline.send(new CreatePipelineCommand({ pipeline: { name, roleArn: properties.RoleArn, artifactStore: { type: 'S3', location: properties.ArtifactStore.Location }, stages: [] } })).catch((error: Error) => {
-          if (!/already exists/.test(error.message)) throw error;
-        });
+        await codepipeline
+          .send(
+            new CreatePipelineCommand({
+              pipeline: {
+                name,
+                roleArn: properties.RoleArn,
+                artifactStore: { type: 'S3', location: properties.ArtifactStore.Location },
+                stages: [],
+              },
+            }),
+          )
+          .catch((error: Error) => {
+            if (!/already exists/.test(error.message)) throw error;
+          });
         result = { id: name, attributes: {} };
         break;
       }
@@ -151,8 +230,11 @@ export async function deployStack(options: { endpoint: string; template: Templat
   try {
     for (const logicalId of Object.keys(template.Resources)) await create(logicalId);
     const outputs: Record<string, string> = {};
-    for (const [name, output] of Object.entries(template.Outputs ?? {})) outputs[name] = String(await resolve(output.Value));
-    const resources = Object.fromEntries(await Promise.all([...created].map(async ([logicalId, resource]) => [logicalId, (await resource).id] as const)));
+    for (const [name, output] of Object.entries(template.Outputs ?? {}))
+      outputs[name] = String(await resolve(output.Value));
+    const resources = Object.fromEntries(
+      await Promise.all([...created].map(async ([logicalId, resource]) => [logicalId, (await resource).id] as const)),
+    );
     return { resources, outputs, properties: resolvedProperties, notEmulated };
   } finally {
     s3.destroy();
@@ -162,9 +244,21 @@ export async function deployStack(options: { endpoint: string; template: Templat
 }
 
 /** CloudFormation writes CloudFront lists as arrays; the API wants { Quantity, Items }. */
-const API_LISTS = new Set(['Origins', 'CustomErrorResponses', 'FunctionAssociations', 'Aliases', 'CacheBehaviors', 'LambdaFunctionAssociations']);
+const API_LISTS = new Set([
+  'Origins',
+  'CustomErrorResponses',
+  'FunctionAssociations',
+  'Aliases',
+  'CacheBehaviors',
+  'LambdaFunctionAssociations',
+]);
 function toApiShape(node: any): any {
   if (Array.isArray(node)) return node.map(toApiShape);
   if (!node || typeof node !== 'object') return node;
-  return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, API_LISTS.has(k) && Array.isArray(v) ? { Quantity: v.length, Items: toApiShape(v) } : toApiShape(v)]));
+  return Object.fromEntries(
+    Object.entries(node).map(([k, v]) => [
+      k,
+      API_LISTS.has(k) && Array.isArray(v) ? { Quantity: v.length, Items: toApiShape(v) } : toApiShape(v),
+    ]),
+  );
 }

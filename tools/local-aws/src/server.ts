@@ -55,7 +55,11 @@ function errorResponse(service: Service | undefined, e: AwsError, ctx: LocalRequ
   if (service === 'cloudfront') return cloudFrontErrorResponse(e, ctx);
   if (service === 'codepipeline') return codePipelineErrorResponse(e);
   if (service === 's3') return s3ErrorResponse(e, ctx);
-  return { status: e.status, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ code: e.code, message: e.message }) };
+  return {
+    status: e.status,
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ code: e.code, message: e.message }),
+  };
 }
 
 export async function start(options: LocalAwsOptions = {}): Promise<LocalAws> {
@@ -64,7 +68,8 @@ export async function start(options: LocalAwsOptions = {}): Promise<LocalAws> {
   const store = new S3Store(dataDir);
   const cloudFrontState = new CloudFrontState();
   const codePipelineState = new CodePipelineState();
-  const saved = (name: string) => (dataDir && existsSync(join(dataDir, name)) ? JSON.parse(readFileSync(join(dataDir, name), 'utf8')) : undefined);
+  const saved = (name: string) =>
+    dataDir && existsSync(join(dataDir, name)) ? JSON.parse(readFileSync(join(dataDir, name), 'utf8')) : undefined;
   const persist = (name: string, state: { toJSON(): unknown }) => () => {
     if (dataDir) writeFileSync(join(dataDir, name), JSON.stringify(state));
   };
@@ -88,7 +93,11 @@ export async function start(options: LocalAwsOptions = {}): Promise<LocalAws> {
 
   const admin = async (ctx: LocalRequest): Promise<LocalResponse> => {
     const path = ctx.url.pathname;
-    const json = (value: unknown, status = 200): LocalResponse => ({ status, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(value) });
+    const json = (value: unknown, status = 200): LocalResponse => ({
+      status,
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(value),
+    });
     const input = () => (ctx.body.length ? JSON.parse(ctx.body.toString('utf8')) : {});
     let match: RegExpExecArray | null;
     if (path === '/_local/health') return json({ ok: true });
@@ -146,7 +155,15 @@ export async function start(options: LocalAwsOptions = {}): Promise<LocalAws> {
       for await (const chunk of req) chunks.push(chunk as Buffer);
       let body: Buffer = Buffer.concat(chunks);
       if (isAwsChunked(req)) body = decodeAwsChunked(body);
-      const ctx: LocalRequest = { req, method: req.method ?? 'GET', url, body, scope: signingScope(req, url), requestId: newRequestId(), operation: 'Unknown' };
+      const ctx: LocalRequest = {
+        req,
+        method: req.method ?? 'GET',
+        url,
+        body,
+        scope: signingScope(req, url),
+        requestId: newRequestId(),
+        operation: 'Unknown',
+      };
       const service = url.pathname.startsWith('/_local/') ? undefined : serviceOf(ctx);
       try {
         if (!service) response = await admin(ctx);
@@ -155,7 +172,10 @@ export async function start(options: LocalAwsOptions = {}): Promise<LocalAws> {
         else response = s3.handle(ctx);
       } catch (error) {
         if (!(error instanceof AwsError)) console.error(`local-aws: ${req.method} ${req.url} failed:`, error);
-        const awsError = error instanceof AwsError ? error : new AwsError(500, 'InternalError', `We encountered an internal error: ${(error as Error).message}`);
+        const awsError =
+          error instanceof AwsError
+            ? error
+            : new AwsError(500, 'InternalError', `We encountered an internal error: ${(error as Error).message}`);
         response = errorResponse(service, awsError, ctx);
       }
       label = service ? `${service}.${ctx.operation}` : 'local';
@@ -163,9 +183,16 @@ export async function start(options: LocalAwsOptions = {}): Promise<LocalAws> {
     }
     if (label !== 'local') {
       requestCounts.set(label, (requestCounts.get(label) ?? 0) + 1);
-      requestLog.push({ operation: label, method: req.method ?? 'GET', path: decodeURIComponent(url.pathname), status: response.status });
+      requestLog.push({
+        operation: label,
+        method: req.method ?? 'GET',
+        path: decodeURIComponent(url.pathname),
+        status: response.status,
+      });
       if (requestLog.length > MAX_LOGGED_REQUESTS) requestLog.shift();
-      const fault = faults.find((f) => f.operation === label && f.count > 0 && (!f.pathIncludes || url.pathname.includes(f.pathIncludes)));
+      const fault = faults.find(
+        (f) => f.operation === label && f.count > 0 && (!f.pathIncludes || url.pathname.includes(f.pathIncludes)),
+      );
       if (fault) {
         fault.count--;
         if (debug) console.error(`local-aws: injected ${fault.action} into ${label} ${url.pathname}`);
@@ -173,18 +200,32 @@ export async function start(options: LocalAwsOptions = {}): Promise<LocalAws> {
           req.socket.destroy();
           return;
         }
-        response = errorResponse(label.split('.')[0] as Service, new AwsError(fault.status ?? 503, fault.code ?? 'SlowDown', `Injected fault: ${fault.code ?? 'SlowDown'}.`), {
-          req, method: req.method ?? 'GET', url, body: Buffer.alloc(0), scope: {}, requestId: newRequestId(), operation: label,
-        });
+        response = errorResponse(
+          label.split('.')[0] as Service,
+          new AwsError(fault.status ?? 503, fault.code ?? 'SlowDown', `Injected fault: ${fault.code ?? 'SlowDown'}.`),
+          {
+            req,
+            method: req.method ?? 'GET',
+            url,
+            body: Buffer.alloc(0),
+            scope: {},
+            requestId: newRequestId(),
+            operation: label,
+          },
+        );
       }
     }
     const body = typeof response.body === 'string' ? Buffer.from(response.body, 'utf8') : response.body;
     const headers = { ...response.headers };
-    if (body && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-length')) headers['Content-Length'] = body.length;
+    if (body && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-length'))
+      headers['Content-Length'] = body.length;
     if (!body && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-length')) headers['Content-Length'] = 0;
     res.writeHead(response.status, headers);
     res.end(req.method === 'HEAD' ? undefined : body);
-    if (debug) console.error(`local-aws: ${req.method} ${req.headers.host ?? ''}${req.url} -> ${label} ${response.status} ${Date.now() - started}ms`);
+    if (debug)
+      console.error(
+        `local-aws: ${req.method} ${req.headers.host ?? ''}${req.url} -> ${label} ${response.status} ${Date.now() - started}ms`,
+      );
   };
 
   const server = createServer((req, res) => {

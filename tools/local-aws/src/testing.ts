@@ -18,7 +18,14 @@ export interface LocalAwsHarness {
   /** The latest requests in the order served. */
   requestLog(): Promise<{ operation: string; method: string; path: string; status: number }[]>;
   /** Makes the next `count` requests of `operation` fail: a reset connection or an error status. */
-  injectFault(fault: { operation: string; count: number; action: 'reset' | 'error'; status?: number; code?: string; pathIncludes?: string }): Promise<void>;
+  injectFault(fault: {
+    operation: string;
+    count: number;
+    action: 'reset' | 'error';
+    status?: number;
+    code?: string;
+    pathIncludes?: string;
+  }): Promise<void>;
   createJob(request: JobRequest): Promise<{ jobId: string; event: Job['event'] }>;
   job(jobId: string): Promise<Job>;
   stop(): Promise<void>;
@@ -72,7 +79,8 @@ export function getWithHost(url: string, host: string, headers: Record<string, s
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
         const responseHeaders = new Headers();
-        for (const [name, value] of Object.entries(res.headers)) if (typeof value === 'string') responseHeaders.set(name, value);
+        for (const [name, value] of Object.entries(res.headers))
+          if (typeof value === 'string') responseHeaders.set(name, value);
         resolve({ status: res.statusCode ?? 0, headers: responseHeaders, body: Buffer.concat(chunks) });
       });
     });

@@ -15,8 +15,18 @@ export function xmlDocument(body: string): string {
 
 /** Element names that AWS REST-XML bodies repeat; they always parse as arrays. */
 const LIST_ELEMENTS = new Set([
-  'Object', 'Part', 'Path', 'Origin', 'CacheBehavior', 'CustomErrorResponse', 'FunctionAssociation',
-  'LambdaFunctionAssociation', 'Method', 'CNAME', 'Name', 'HeaderName',
+  'Object',
+  'Part',
+  'Path',
+  'Origin',
+  'CacheBehavior',
+  'CustomErrorResponse',
+  'FunctionAssociation',
+  'LambdaFunctionAssociation',
+  'Method',
+  'CNAME',
+  'Name',
+  'HeaderName',
 ]);
 
 const parser = new XMLParser({

@@ -63,31 +63,57 @@ afterAll(() => local.stop());
 
 describe('deployStack, the CloudFormation stand-in', () => {
   it('creates buckets, functions, distributions and pipelines with Ref, GetAtt and Sub resolved, and reuses them on a re-deploy', async () => {
-    const stack = await deployStack({ endpoint: local.aws.url, template: parseTemplate(TEMPLATE), stackName: 'web-dev', parameters: { Greeting: 'hi' } });
+    const stack = await deployStack({
+      endpoint: local.aws.url,
+      template: parseTemplate(TEMPLATE),
+      stackName: 'web-dev',
+      parameters: { Greeting: 'hi' },
+    });
     expect(stack.outputs.Bucket).toBe('web-dev-site');
     expect(stack.outputs.Url).toBe(`https://${stack.outputs.Distribution.toLowerCase()}.cloudfront.localhost/`);
     expect(stack.notEmulated).toEqual(['Role']);
     expect(stack.properties.Role.Policies[0].PolicyDocument.Statement[0].Resource).toBe('arn:aws:s3:::web-dev-site/*');
 
     const cloudfront = new CloudFrontClient({});
-    const config = (await cloudfront.send(new GetDistributionConfigCommand({ Id: stack.outputs.Distribution }))).DistributionConfig!;
+    const config = (await cloudfront.send(new GetDistributionConfigCommand({ Id: stack.outputs.Distribution })))
+      .DistributionConfig!;
     cloudfront.destroy();
     expect(config.Comment).toBe('hi from web-dev');
     const codepipeline = new CodePipelineClient({});
-    expect((await codepipeline.send(new GetPipelineCommand({ name: 'web-dev' }))).pipeline!.artifactStore!.location).toBe('web-dev-site');
+    expect(
+      (await codepipeline.send(new GetPipelineCommand({ name: 'web-dev' }))).pipeline!.artifactStore!.location,
+    ).toBe('web-dev-site');
     codepipeline.destroy();
 
     // The function runs at the edge: /hi is answered with index.html.
     const s3 = new S3Client({ forcePathStyle: true });
-    await s3.send(new PutObjectCommand({ Bucket: 'web-dev-site', Key: 'index.html', Body: '<h1>hi</h1>', ContentType: 'text/html' }));
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: 'web-dev-site',
+        Key: 'index.html',
+        Body: '<h1>hi</h1>',
+        ContentType: 'text/html',
+      }),
+    );
     s3.destroy();
     expect((await edgeGet(local.aws, stack.outputs.Distribution, '/hi')).body.toString()).toBe('<h1>hi</h1>');
 
-    const again = await deployStack({ endpoint: local.aws.url, template: parseTemplate(TEMPLATE), stackName: 'web-dev', parameters: { Greeting: 'hi' } });
+    const again = await deployStack({
+      endpoint: local.aws.url,
+      template: parseTemplate(TEMPLATE),
+      stackName: 'web-dev',
+      parameters: { Greeting: 'hi' },
+    });
     expect(again.outputs).toEqual(stack.outputs);
   });
 
   it('says which parameter has no value', async () => {
-    await expect(deployStack({ endpoint: local.aws.url, template: parseTemplate(TEMPLATE.replace('    Default: hello\n', '')), stackName: 'x' })).rejects.toThrow('Stack x: parameter Greeting has no value and no default.');
+    await expect(
+      deployStack({
+        endpoint: local.aws.url,
+        template: parseTemplate(TEMPLATE.replace('    Default: hello\n', '')),
+        stackName: 'x',
+      }),
+    ).rejects.toThrow('Stack x: parameter Greeting has no value and no default.');
   });
 });

@@ -6,15 +6,36 @@ import { tempDir } from 'test-support';
 it('infers deploy (after build) and invalidate targets from nx-aws-deploy.json', async () => {
   const root = tempDir('infer-');
   mkdirSync(join(root, 'apps/web'), { recursive: true });
-  writeFileSync(join(root, 'apps/web/nx-aws-deploy.json'), JSON.stringify({ bucket: 'web-bucket', distributionId: 'E1' }));
+  writeFileSync(
+    join(root, 'apps/web/nx-aws-deploy.json'),
+    JSON.stringify({ bucket: 'web-bucket', distributionId: 'E1' }),
+  );
   const [pattern, create] = createNodes;
   expect(pattern).toBe('**/nx-aws-deploy.json');
-  const results = await create(['apps/web/nx-aws-deploy.json'], { deployTargetName: 'ship' }, { workspaceRoot: root, nxJsonConfiguration: {} } as never);
-  expect(results).toEqual([[
-    'apps/web/nx-aws-deploy.json',
-    { projects: { 'apps/web': { targets: {
-      ship: expect.objectContaining({ executor: 'nx-aws-deploy:deploy-s3', dependsOn: ['build'], options: { bucket: 'web-bucket', distributionId: 'E1' } }),
-      invalidate: expect.objectContaining({ executor: 'nx-aws-deploy:invalidate', options: { distributionId: 'E1' } }),
-    } } } },
-  ]]);
+  const results = await create(['apps/web/nx-aws-deploy.json'], { deployTargetName: 'ship' }, {
+    workspaceRoot: root,
+    nxJsonConfiguration: {},
+  } as never);
+  expect(results).toEqual([
+    [
+      'apps/web/nx-aws-deploy.json',
+      {
+        projects: {
+          'apps/web': {
+            targets: {
+              ship: expect.objectContaining({
+                executor: 'nx-aws-deploy:deploy-s3',
+                dependsOn: ['build'],
+                options: { bucket: 'web-bucket', distributionId: 'E1' },
+              }),
+              invalidate: expect.objectContaining({
+                executor: 'nx-aws-deploy:invalidate',
+                options: { distributionId: 'E1' },
+              }),
+            },
+          },
+        },
+      },
+    ],
+  ]);
 });

@@ -1,7 +1,13 @@
 import { ACCOUNT, AwsError } from '../errors';
 import { header, type LocalRequest, type LocalResponse } from '../http';
 import { el, parseXml, xmlDocument } from '../xml';
-import { cloudFrontId, type CloudFrontFunction, type CloudFrontState, type Distribution, type Invalidation } from './state';
+import {
+  cloudFrontId,
+  type CloudFrontFunction,
+  type CloudFrontState,
+  type Distribution,
+  type Invalidation,
+} from './state';
 
 const CF_NS = 'http://cloudfront.amazonaws.com/doc/2020-05-31/';
 const API = '/2020-05-31';
@@ -19,7 +25,10 @@ export interface CloudFrontOptions {
 }
 
 export class CloudFrontService {
-  constructor(readonly state: CloudFrontState, private readonly options: CloudFrontOptions) {}
+  constructor(
+    readonly state: CloudFrontState,
+    private readonly options: CloudFrontOptions,
+  ) {}
 
   handle(ctx: LocalRequest): LocalResponse {
     const path = ctx.url.pathname.startsWith(API) ? ctx.url.pathname.slice(API.length) : '';
@@ -29,10 +38,13 @@ export class CloudFrontService {
       return run();
     };
     let match: RegExpExecArray | null;
-    if (path === '/distribution' && m === 'POST') return route('CreateDistribution', () => this.createDistribution(ctx));
+    if (path === '/distribution' && m === 'POST')
+      return route('CreateDistribution', () => this.createDistribution(ctx));
     if (path === '/distribution' && m === 'GET') return route('ListDistributions', () => this.listDistributions());
-    if ((match = /^\/distribution\/([^/]+)$/.exec(path)) && m === 'GET') return route('GetDistribution', () => this.getDistribution(match![1]));
-    if ((match = /^\/distribution\/([^/]+)\/config$/.exec(path)) && m === 'GET') return route('GetDistributionConfig', () => this.getDistributionConfig(match![1]));
+    if ((match = /^\/distribution\/([^/]+)$/.exec(path)) && m === 'GET')
+      return route('GetDistribution', () => this.getDistribution(match![1]));
+    if ((match = /^\/distribution\/([^/]+)\/config$/.exec(path)) && m === 'GET')
+      return route('GetDistributionConfig', () => this.getDistributionConfig(match![1]));
     if ((match = /^\/distribution\/([^/]+)\/invalidation$/.exec(path))) {
       const id = match[1];
       if (m === 'POST') return route('CreateInvalidation', () => this.createInvalidation(ctx, id));
@@ -42,8 +54,10 @@ export class CloudFrontService {
       return route('GetInvalidation', () => this.getInvalidation(match![1], match![2]));
     }
     if (path === '/function' && m === 'POST') return route('CreateFunction', () => this.createFunction(ctx));
-    if ((match = /^\/function\/([^/]+)\/publish$/.exec(path)) && m === 'POST') return route('PublishFunction', () => this.publishFunction(ctx, decodeURIComponent(match![1])));
-    if ((match = /^\/function\/([^/]+)\/describe$/.exec(path)) && m === 'GET') return route('DescribeFunction', () => this.describeFunction(decodeURIComponent(match![1])));
+    if ((match = /^\/function\/([^/]+)\/publish$/.exec(path)) && m === 'POST')
+      return route('PublishFunction', () => this.publishFunction(ctx, decodeURIComponent(match![1])));
+    if ((match = /^\/function\/([^/]+)\/describe$/.exec(path)) && m === 'GET')
+      return route('DescribeFunction', () => this.describeFunction(decodeURIComponent(match![1])));
     throw new AwsError(400, 'InvalidArgument', `The local CloudFront does not implement ${m} ${ctx.url.pathname}.`);
   }
 
@@ -56,22 +70,39 @@ export class CloudFrontService {
   private createDistribution(ctx: LocalRequest): LocalResponse {
     const configXml = ctx.body.toString('utf8').replace(/^<\?xml[^>]*>\s*/, '');
     const config = parseXml(configXml).DistributionConfig;
-    if (!config) throw new AwsError(400, 'MalformedInput', 'The XML document you provided was malformed or did not validate against the schema.');
+    if (!config)
+      throw new AwsError(
+        400,
+        'MalformedInput',
+        'The XML document you provided was malformed or did not validate against the schema.',
+      );
     const callerReference = String(config.CallerReference ?? '');
     const origins: any[] = config.Origins?.Items?.Origin ?? [];
     const targetOriginId = config.DefaultCacheBehavior?.TargetOriginId;
     if (!callerReference) throw new AwsError(400, 'InvalidArgument', 'CallerReference is required.');
     if (!origins.length) throw new AwsError(400, 'InvalidArgument', 'The distribution must have at least one origin.');
     const origin = origins.find((o) => String(o.Id) === String(targetOriginId));
-    if (!origin) throw new AwsError(400, 'NoSuchOrigin', `No origin exists with the ID ${targetOriginId} named by the default cache behavior.`);
+    if (!origin)
+      throw new AwsError(
+        400,
+        'NoSuchOrigin',
+        `No origin exists with the ID ${targetOriginId} named by the default cache behavior.`,
+      );
     const existing = [...this.state.distributions.values()].find((d) => d.callerReference === callerReference);
-    if (existing) throw new AwsError(409, 'DistributionAlreadyExists', `The caller reference that you are using to create a distribution is associated with another distribution. Already exists: ${existing.id}`);
+    if (existing)
+      throw new AwsError(
+        409,
+        'DistributionAlreadyExists',
+        `The caller reference that you are using to create a distribution is associated with another distribution. Already exists: ${existing.id}`,
+      );
     const domain = String(origin.DomainName ?? '');
     const originBucket = domain.split('.s3')[0];
-    if (!originBucket) throw new AwsError(400, 'InvalidArgument', `The origin domain name ${domain} is not an S3 bucket domain.`);
+    if (!originBucket)
+      throw new AwsError(400, 'InvalidArgument', `The origin domain name ${domain} is not an S3 bucket domain.`);
     const id = cloudFrontId('E');
-    const viewerRequest = (config.DefaultCacheBehavior?.FunctionAssociations?.Items?.FunctionAssociation ?? [])
-      .find((f: any) => f.EventType === 'viewer-request');
+    const viewerRequest = (config.DefaultCacheBehavior?.FunctionAssociations?.Items?.FunctionAssociation ?? []).find(
+      (f: any) => f.EventType === 'viewer-request',
+    );
     const distribution: Distribution = {
       id,
       arn: `arn:aws:cloudfront::${ACCOUNT}:distribution/${id}`,
@@ -91,11 +122,18 @@ export class CloudFrontService {
       })),
     };
     if (distribution.viewerRequestFunction && !this.state.functions.has(distribution.viewerRequestFunction)) {
-      throw new AwsError(400, 'InvalidFunctionAssociation', `The function ${viewerRequest.FunctionARN} does not exist.`);
+      throw new AwsError(
+        400,
+        'InvalidFunctionAssociation',
+        `The function ${viewerRequest.FunctionARN} does not exist.`,
+      );
     }
     this.state.distributions.set(id, distribution);
     this.options.onChange();
-    return xml(201, this.distributionXml(distribution), { Location: `https://cloudfront.amazonaws.com${API}/distribution/${id}`, ETag: distribution.etag });
+    return xml(201, this.distributionXml(distribution), {
+      Location: `https://cloudfront.amazonaws.com${API}/distribution/${id}`,
+      ETag: distribution.etag,
+    });
   }
 
   private distributionXml(d: Distribution): string {
@@ -118,7 +156,10 @@ export class CloudFrontService {
       const inner = d.configXml.replace(/^<DistributionConfig[^>]*>/, '').replace(/<\/DistributionConfig>\s*$/, '');
       return `<DistributionSummary>${el('Id', d.id)}${el('ARN', d.arn)}<Status>Deployed</Status>${el('LastModifiedTime', d.lastModified)}${el('DomainName', d.domainName)}${inner}</DistributionSummary>`;
     });
-    return xml(200, `<DistributionList xmlns="${CF_NS}"><Marker></Marker><MaxItems>100</MaxItems><IsTruncated>false</IsTruncated>${el('Quantity', items.length)}${items.length ? `<Items>${items.join('')}</Items>` : ''}</DistributionList>`);
+    return xml(
+      200,
+      `<DistributionList xmlns="${CF_NS}"><Marker></Marker><MaxItems>100</MaxItems><IsTruncated>false</IsTruncated>${el('Quantity', items.length)}${items.length ? `<Items>${items.join('')}</Items>` : ''}</DistributionList>`,
+    );
   }
 
   private createInvalidation(ctx: LocalRequest, distributionId: string): LocalResponse {
@@ -126,20 +167,30 @@ export class CloudFrontService {
     const batch = parseXml(ctx.body.toString('utf8')).InvalidationBatch;
     const paths: string[] = (batch?.Paths?.Items?.Path ?? []).map(String);
     const callerReference = String(batch?.CallerReference ?? '');
-    if (!batch || !callerReference) throw new AwsError(400, 'MalformedInput', 'The InvalidationBatch must have Paths and a CallerReference.');
+    if (!batch || !callerReference)
+      throw new AwsError(400, 'MalformedInput', 'The InvalidationBatch must have Paths and a CallerReference.');
     if (Number(batch.Paths?.Quantity) !== paths.length) {
-      throw new AwsError(400, 'InconsistentQuantities', 'The value of Quantity and the size of Items don\'t match.');
+      throw new AwsError(400, 'InconsistentQuantities', "The value of Quantity and the size of Items don't match.");
     }
-    if (!paths.length) throw new AwsError(400, 'InvalidArgument', 'Your request must contain at least one invalidation path.');
+    if (!paths.length)
+      throw new AwsError(400, 'InvalidArgument', 'Your request must contain at least one invalidation path.');
     const badPath = paths.find((p) => !p.startsWith('/') || p.slice(0, -1).includes('*'));
     if (badPath !== undefined) {
-      throw new AwsError(400, 'InvalidArgument', `Your request contains one or more invalid invalidation paths: ${badPath}. Paths start with / and may end with one *.`);
+      throw new AwsError(
+        400,
+        'InvalidArgument',
+        `Your request contains one or more invalid invalidation paths: ${badPath}. Paths start with / and may end with one *.`,
+      );
     }
     const all = this.state.invalidations.get(distributionId) ?? [];
     const previous = all.find((i) => i.callerReference === callerReference);
     if (previous) {
       if (previous.paths.join('\n') !== paths.join('\n')) {
-        throw new AwsError(409, 'InvalidationBatchAlreadyExists', `An invalidation batch with caller reference ${callerReference} already exists with different paths.`);
+        throw new AwsError(
+          409,
+          'InvalidationBatchAlreadyExists',
+          `An invalidation batch with caller reference ${callerReference} already exists with different paths.`,
+        );
       }
       return xml(201, this.invalidationXml(previous), { Location: this.invalidationLocation(previous) });
     }
@@ -149,7 +200,11 @@ export class CloudFrontService {
       wildcards(inProgress) + wildcards(paths) > MAX_WILDCARDS_IN_PROGRESS ||
       inProgress.length - wildcards(inProgress) + paths.length - wildcards(paths) > MAX_PATHS_IN_PROGRESS
     ) {
-      throw new AwsError(400, 'TooManyInvalidationsInProgress', `You have exceeded the maximum number of allowable InProgress invalidation batch requests, or invalidation objects (${MAX_PATHS_IN_PROGRESS} paths, ${MAX_WILDCARDS_IN_PROGRESS} wildcard paths).`);
+      throw new AwsError(
+        400,
+        'TooManyInvalidationsInProgress',
+        `You have exceeded the maximum number of allowable InProgress invalidation batch requests, or invalidation objects (${MAX_PATHS_IN_PROGRESS} paths, ${MAX_WILDCARDS_IN_PROGRESS} wildcard paths).`,
+      );
     }
     const invalidation: Invalidation = {
       id: cloudFrontId('I'),
@@ -189,15 +244,29 @@ export class CloudFrontService {
     const start = marker ? newestFirst.findIndex((i) => i.id === marker) + 1 : 0;
     const page = newestFirst.slice(start, start + maxItems);
     const truncated = start + maxItems < newestFirst.length;
-    const items = page.map((i) => `<InvalidationSummary>${el('Id', i.id)}${el('CreateTime', i.createTime)}${el('Status', this.state.invalidationStatus(i))}</InvalidationSummary>`).join('');
-    return xml(200, `<InvalidationList xmlns="${CF_NS}">${el('Marker', marker ?? '')}${truncated ? el('NextMarker', page[page.length - 1].id) : ''}${el('MaxItems', maxItems)}${el('IsTruncated', truncated)}${el('Quantity', page.length)}${page.length ? `<Items>${items}</Items>` : ''}</InvalidationList>`);
+    const items = page
+      .map(
+        (i) =>
+          `<InvalidationSummary>${el('Id', i.id)}${el('CreateTime', i.createTime)}${el('Status', this.state.invalidationStatus(i))}</InvalidationSummary>`,
+      )
+      .join('');
+    return xml(
+      200,
+      `<InvalidationList xmlns="${CF_NS}">${el('Marker', marker ?? '')}${truncated ? el('NextMarker', page[page.length - 1].id) : ''}${el('MaxItems', maxItems)}${el('IsTruncated', truncated)}${el('Quantity', page.length)}${page.length ? `<Items>${items}</Items>` : ''}</InvalidationList>`,
+    );
   }
 
   private createFunction(ctx: LocalRequest): LocalResponse {
     const request = parseXml(ctx.body.toString('utf8')).CreateFunctionRequest;
     const name = String(request?.Name ?? '');
-    if (!/^[a-zA-Z0-9-_]{1,64}$/.test(name)) throw new AwsError(400, 'InvalidArgument', `Function name ${name} is not valid: use 1 to 64 letters, digits, - and _.`);
-    if (this.state.functions.has(name)) throw new AwsError(409, 'FunctionAlreadyExists', `A function with the name ${name} already exists.`);
+    if (!/^[a-zA-Z0-9-_]{1,64}$/.test(name))
+      throw new AwsError(
+        400,
+        'InvalidArgument',
+        `Function name ${name} is not valid: use 1 to 64 letters, digits, - and _.`,
+      );
+    if (this.state.functions.has(name))
+      throw new AwsError(409, 'FunctionAlreadyExists', `A function with the name ${name} already exists.`);
     const now = new Date().toISOString();
     const fn: CloudFrontFunction = {
       name,
@@ -212,13 +281,17 @@ export class CloudFrontService {
     };
     this.state.functions.set(name, fn);
     this.options.onChange();
-    return xml(201, functionSummary(fn), { ETag: fn.etag, Location: `https://cloudfront.amazonaws.com${API}/function/${name}` });
+    return xml(201, functionSummary(fn), {
+      ETag: fn.etag,
+      Location: `https://cloudfront.amazonaws.com${API}/function/${name}`,
+    });
   }
 
   private publishFunction(ctx: LocalRequest, name: string): LocalResponse {
     const fn = this.state.functions.get(name);
     if (!fn) throw new AwsError(404, 'NoSuchFunctionExists', `The function ${name} does not exist.`);
-    if (header(ctx.req, 'if-match') !== fn.etag) throw new AwsError(412, 'PreconditionFailed', 'The If-Match version is missing or not valid for the function.');
+    if (header(ctx.req, 'if-match') !== fn.etag)
+      throw new AwsError(412, 'PreconditionFailed', 'The If-Match version is missing or not valid for the function.');
     fn.stage = 'LIVE';
     fn.lastModified = new Date().toISOString();
     this.options.onChange();
@@ -242,5 +315,8 @@ function xml(status: number, body: string, headers: Record<string, string> = {})
 
 export function cloudFrontErrorResponse(error: AwsError, ctx: LocalRequest): LocalResponse {
   const type = error.status >= 500 ? 'Receiver' : 'Sender';
-  return xml(error.status, `<ErrorResponse xmlns="${CF_NS}"><Error>${el('Type', type)}${el('Code', error.code)}${el('Message', error.message)}</Error>${el('RequestId', ctx.requestId)}</ErrorResponse>`);
+  return xml(
+    error.status,
+    `<ErrorResponse xmlns="${CF_NS}"><Error>${el('Type', type)}${el('Code', error.code)}${el('Message', error.message)}</Error>${el('RequestId', ctx.requestId)}</ErrorResponse>`,
+  );
 }

@@ -39,7 +39,10 @@ export class Edge {
   readonly stats = new Map<string, EdgeStats>();
   private readonly compiled = new Map<string, { code: string; context: vm.Context }>();
 
-  constructor(private readonly cloudfront: CloudFrontState, private readonly s3: S3Store) {}
+  constructor(
+    private readonly cloudfront: CloudFrontState,
+    private readonly s3: S3Store,
+  ) {}
 
   /** The distribution a Host header names (`<id>.<edgeDomain>[:port]`), if any. */
   distributionForHost(host: string | undefined, edgeDomain: string): Distribution | undefined {
@@ -126,10 +129,22 @@ export class Edge {
     const object = bucket?.objects.get(key);
     if (!bucket || !object) {
       // A private bucket behind Origin Access Control answers 403 for a missing key, as S3 does without ListBucket.
-      return { status: 403, headers: { 'Content-Type': 'application/xml' }, body: Buffer.from('<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>'), storedAt: Date.now(), ttlSeconds: 0 };
+      return {
+        status: 403,
+        headers: { 'Content-Type': 'application/xml' },
+        body: Buffer.from('<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>'),
+        storedAt: Date.now(),
+        ttlSeconds: 0,
+      };
     }
     const headers = objectResponseHeaders(object);
-    return { status: 200, headers, body: this.s3.body(bucket, key), storedAt: Date.now(), ttlSeconds: ttlOf(object.cacheControl) };
+    return {
+      status: 200,
+      headers,
+      body: this.s3.body(bucket, key),
+      storedAt: Date.now(),
+      ttlSeconds: ttlOf(object.cacheControl),
+    };
   }
 
   private async runViewerRequest(distribution: Distribution, req: IncomingMessage, url: URL): Promise<any> {
@@ -148,7 +163,12 @@ export class Edge {
     url.searchParams.forEach((value, name) => (querystring[name] = { value }));
     const event = {
       version: '1.0',
-      context: { distributionDomainName: distribution.domainName, distributionId: distribution.id, eventType: 'viewer-request', requestId: randomBytes(12).toString('base64url') },
+      context: {
+        distributionDomainName: distribution.domainName,
+        distributionId: distribution.id,
+        eventType: 'viewer-request',
+        requestId: randomBytes(12).toString('base64url'),
+      },
       viewer: { ip: req.socket.remoteAddress ?? '127.0.0.1' },
       request: { method: req.method ?? 'GET', uri: url.pathname, querystring, headers, cookies: {} },
     };
@@ -156,22 +176,33 @@ export class Edge {
       compiled.context.__event = event;
       return await INVOKE_HANDLER.runInContext(compiled.context, { timeout: FUNCTION_TIMEOUT_MS });
     } catch (error) {
-      return { statusCode: 503, statusDescription: `The CloudFront function ${fn.name} failed: ${(error as Error).message}` };
+      return {
+        statusCode: 503,
+        statusDescription: `The CloudFront function ${fn.name} failed: ${(error as Error).message}`,
+      };
     }
   }
 }
 
-function functionResponse(result: { statusCode: number; statusDescription?: string; headers?: Record<string, { value: string }>; body?: string | { data: string } }): LocalResponse {
+function functionResponse(result: {
+  statusCode: number;
+  statusDescription?: string;
+  headers?: Record<string, { value: string }>;
+  body?: string | { data: string };
+}): LocalResponse {
   const headers: Record<string, string> = {};
   for (const [name, { value }] of Object.entries(result.headers ?? {})) headers[name] = value;
-  const body = typeof result.body === 'string' ? result.body : result.body?.data ?? result.statusDescription ?? '';
+  const body = typeof result.body === 'string' ? result.body : (result.body?.data ?? result.statusDescription ?? '');
   return { status: result.statusCode, headers, body };
 }
 
 /** Seconds the edge keeps a response: s-maxage, then max-age, none for no-cache/no-store/private. */
 export function ttlOf(cacheControl: string | undefined): number {
   if (!cacheControl) return DEFAULT_TTL_SECONDS;
-  const directives = cacheControl.toLowerCase().split(',').map((d) => d.trim());
+  const directives = cacheControl
+    .toLowerCase()
+    .split(',')
+    .map((d) => d.trim());
   if (directives.some((d) => d === 'no-cache' || d === 'no-store' || d === 'private')) return 0;
   const seconds = (name: string) => {
     const found = directives.find((d) => d.startsWith(`${name}=`));

@@ -62,7 +62,8 @@ export class CloudFrontState {
 
   restore(saved: ReturnType<CloudFrontState['toJSON']>): void {
     for (const d of saved.distributions) this.distributions.set(d.id, d);
-    for (const i of saved.invalidations) this.invalidations.set(i.distributionId, [...(this.invalidations.get(i.distributionId) ?? []), i]);
+    for (const i of saved.invalidations)
+      this.invalidations.set(i.distributionId, [...(this.invalidations.get(i.distributionId) ?? []), i]);
     for (const f of saved.functions) this.functions.set(f.name, f);
   }
 }

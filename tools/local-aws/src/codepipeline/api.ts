@@ -2,7 +2,6 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { ACCOUNT, AwsError } from '../errors';
 import type { LocalRequest, LocalResponse } from '../http';
 
-
 export interface SourceRevision {
   actionName: string;
   revisionId: string;
@@ -62,7 +61,10 @@ export class CodePipelineState {
 
 /** CodePipeline's JSON 1.1 API (`X-Amz-Target: CodePipeline_20150709.<Operation>`). */
 export class CodePipelineService {
-  constructor(readonly state: CodePipelineState, private readonly onChange: () => void) {}
+  constructor(
+    readonly state: CodePipelineState,
+    private readonly onChange: () => void,
+  ) {}
 
   handle(ctx: LocalRequest): LocalResponse {
     const target = String(ctx.req.headers['x-amz-target'] ?? '');
@@ -77,7 +79,9 @@ export class CodePipelineService {
     const handlers: Record<string, (input: any) => unknown> = {
       CreatePipeline: (i) => this.createPipeline(i),
       GetPipeline: (i) => ({ pipeline: this.pipeline(i.name).declaration, metadata: this.metadata(i.name) }),
-      ListPipelines: () => ({ pipelines: [...this.state.pipelines.keys()].map((name) => ({ name, ...this.metadata(name) })) }),
+      ListPipelines: () => ({
+        pipelines: [...this.state.pipelines.keys()].map((name) => ({ name, ...this.metadata(name) })),
+      }),
       StartPipelineExecution: (i) => this.startExecution(i),
       ListPipelineExecutions: (i) => this.listExecutions(i),
       GetPipelineExecution: (i) => ({ pipelineExecution: this.execution(i.pipelineName, i.pipelineExecutionId) }),
@@ -85,10 +89,19 @@ export class CodePipelineService {
       PutJobFailureResult: (i) => this.putJobFailure(i),
     };
     const run = handlers[operation];
-    if (!run) throw new AwsError(400, 'UnknownOperationException', `The local CodePipeline does not implement ${target || 'this request'}.`);
+    if (!run)
+      throw new AwsError(
+        400,
+        'UnknownOperationException',
+        `The local CodePipeline does not implement ${target || 'this request'}.`,
+      );
     const output = run(input);
     this.onChange();
-    return { status: 200, headers: { 'Content-Type': 'application/x-amz-json-1.1' }, body: JSON.stringify(output ?? {}) };
+    return {
+      status: 200,
+      headers: { 'Content-Type': 'application/x-amz-json-1.1' },
+      body: JSON.stringify(output ?? {}),
+    };
   }
 
   createJob(request: JobRequest): Job {
@@ -100,7 +113,10 @@ export class CodePipelineService {
         accountId: ACCOUNT,
         data: {
           actionConfiguration: {
-            configuration: { FunctionName: request.functionName ?? 'invalidate', UserParameters: request.userParameters },
+            configuration: {
+              FunctionName: request.functionName ?? 'invalidate',
+              UserParameters: request.userParameters,
+            },
           },
           inputArtifacts: (request.inputArtifacts ?? []).map((a) => ({
             name: a.name,
@@ -119,7 +135,13 @@ export class CodePipelineService {
         },
       },
     };
-    const job: Job = { id, pipelineName, pipelineExecutionId: request.pipelineExecutionId, status: 'InProgress', event };
+    const job: Job = {
+      id,
+      pipelineName,
+      pipelineExecutionId: request.pipelineExecutionId,
+      status: 'InProgress',
+      event,
+    };
     this.state.jobs.set(id, job);
     this.onChange();
     return job;
@@ -127,7 +149,8 @@ export class CodePipelineService {
 
   setExecutionStatus(pipelineExecutionId: string, status: PipelineExecution['status']): PipelineExecution {
     const execution = this.state.executions.find((e) => e.pipelineExecutionId === pipelineExecutionId);
-    if (!execution) throw new AwsError(404, 'PipelineExecutionNotFoundException', `Execution ${pipelineExecutionId} does not exist.`);
+    if (!execution)
+      throw new AwsError(404, 'PipelineExecutionNotFoundException', `Execution ${pipelineExecutionId} does not exist.`);
     execution.status = status;
     execution.lastUpdateTime = Date.now() / 1000;
     this.onChange();
@@ -141,14 +164,20 @@ export class CodePipelineService {
 
   private pipeline(name: string) {
     const pipeline = this.state.pipelines.get(name);
-    if (!pipeline) throw new AwsError(400, 'PipelineNotFoundException', `Account '${ACCOUNT}' does not have a pipeline with name '${name}'`);
+    if (!pipeline)
+      throw new AwsError(
+        400,
+        'PipelineNotFoundException',
+        `Account '${ACCOUNT}' does not have a pipeline with name '${name}'`,
+      );
     return pipeline;
   }
 
   private createPipeline(input: any) {
     const name = input?.pipeline?.name;
     if (!name) throw new AwsError(400, 'ValidationException', 'pipeline.name is required.');
-    if (this.state.pipelines.has(name)) throw new AwsError(400, 'InvalidStructureException', `A pipeline with name '${name}' already exists.`);
+    if (this.state.pipelines.has(name))
+      throw new AwsError(400, 'InvalidStructureException', `A pipeline with name '${name}' already exists.`);
     const declaration = { version: 1, ...input.pipeline };
     const now = Date.now() / 1000;
     this.state.pipelines.set(name, { declaration, created: now, updated: now });
@@ -164,7 +193,10 @@ export class CodePipelineService {
       status: 'InProgress',
       startTime: now,
       lastUpdateTime: now,
-      sourceRevisions: (input.sourceRevisions ?? []).map((r: any) => ({ actionName: r.actionName, revisionId: r.revisionValue })),
+      sourceRevisions: (input.sourceRevisions ?? []).map((r: any) => ({
+        actionName: r.actionName,
+        revisionId: r.revisionValue,
+      })),
       trigger: { triggerType: 'StartPipelineExecution' },
     };
     this.state.executions.push(execution);
@@ -173,8 +205,15 @@ export class CodePipelineService {
 
   private execution(pipelineName: string, id: string): PipelineExecution {
     this.pipeline(pipelineName);
-    const execution = this.state.executions.find((e) => e.pipelineName === pipelineName && e.pipelineExecutionId === id);
-    if (!execution) throw new AwsError(400, 'PipelineExecutionNotFoundException', `Pipeline execution '${id}' not found in pipeline '${pipelineName}'.`);
+    const execution = this.state.executions.find(
+      (e) => e.pipelineName === pipelineName && e.pipelineExecutionId === id,
+    );
+    if (!execution)
+      throw new AwsError(
+        400,
+        'PipelineExecutionNotFoundException',
+        `Pipeline execution '${id}' not found in pipeline '${pipelineName}'.`,
+      );
     return execution;
   }
 
@@ -183,9 +222,13 @@ export class CodePipelineService {
     const maxResults = Math.min(Number(input.maxResults ?? 100), 100);
     const newestFirst = this.state.executions.filter((e) => e.pipelineName === input.pipelineName).reverse();
     const start = input.nextToken ? Number(Buffer.from(input.nextToken, 'base64url').toString('utf8')) : 0;
-    if (!Number.isInteger(start) || start < 0) throw new AwsError(400, 'InvalidNextTokenException', 'The next token was specified in an invalid format.');
+    if (!Number.isInteger(start) || start < 0)
+      throw new AwsError(400, 'InvalidNextTokenException', 'The next token was specified in an invalid format.');
     const page = newestFirst.slice(start, start + maxResults);
-    const next = start + maxResults < newestFirst.length ? Buffer.from(String(start + maxResults)).toString('base64url') : undefined;
+    const next =
+      start + maxResults < newestFirst.length
+        ? Buffer.from(String(start + maxResults)).toString('base64url')
+        : undefined;
     return {
       pipelineExecutionSummaries: page.map(({ pipelineName: _pipelineName, ...summary }) => summary),
       ...(next ? { nextToken: next } : {}),
@@ -195,7 +238,8 @@ export class CodePipelineService {
   private job(jobId: string): Job {
     const job = this.state.jobs.get(jobId);
     if (!job) throw new AwsError(400, 'JobNotFoundException', `Job ${jobId} was not found.`);
-    if (job.status !== 'InProgress') throw new AwsError(400, 'InvalidJobStateException', `Job ${jobId} is already ${job.status}.`);
+    if (job.status !== 'InProgress')
+      throw new AwsError(400, 'InvalidJobStateException', `Job ${jobId} is already ${job.status}.`);
     return job;
   }
 

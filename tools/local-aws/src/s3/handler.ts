@@ -31,21 +31,32 @@ export class S3Service {
       if (m === 'PUT') return this.op(ctx, 'CreateBucket', () => this.createBucket(ctx, bucketName));
       if (m === 'DELETE') return this.op(ctx, 'DeleteBucket', () => this.deleteBucket(bucketName));
       if (m === 'HEAD') return this.op(ctx, 'HeadBucket', () => this.headBucket(bucketName));
-      if (m === 'POST' && q.has('delete')) return this.op(ctx, 'DeleteObjects', () => this.deleteObjects(ctx, bucketName));
-      if (m === 'GET' && q.has('location')) return this.op(ctx, 'GetBucketLocation', () => this.bucketLocation(bucketName));
-      if (m === 'GET' && q.has('uploads')) return this.op(ctx, 'ListMultipartUploads', () => this.listUploads(bucketName));
-      if (m === 'GET' && q.get('list-type') === '2') return this.op(ctx, 'ListObjectsV2', () => this.listObjects(ctx, bucketName, 2));
+      if (m === 'POST' && q.has('delete'))
+        return this.op(ctx, 'DeleteObjects', () => this.deleteObjects(ctx, bucketName));
+      if (m === 'GET' && q.has('location'))
+        return this.op(ctx, 'GetBucketLocation', () => this.bucketLocation(bucketName));
+      if (m === 'GET' && q.has('uploads'))
+        return this.op(ctx, 'ListMultipartUploads', () => this.listUploads(bucketName));
+      if (m === 'GET' && q.get('list-type') === '2')
+        return this.op(ctx, 'ListObjectsV2', () => this.listObjects(ctx, bucketName, 2));
       if (m === 'GET') return this.op(ctx, 'ListObjects', () => this.listObjects(ctx, bucketName, 1));
     } else {
-      if (m === 'PUT' && q.has('uploadId')) return this.op(ctx, 'UploadPart', () => this.uploadPart(ctx, bucketName, key));
-      if (m === 'PUT' && header(ctx.req, 'x-amz-copy-source')) return this.op(ctx, 'CopyObject', () => this.copyObject(ctx, bucketName, key));
+      if (m === 'PUT' && q.has('uploadId'))
+        return this.op(ctx, 'UploadPart', () => this.uploadPart(ctx, bucketName, key));
+      if (m === 'PUT' && header(ctx.req, 'x-amz-copy-source'))
+        return this.op(ctx, 'CopyObject', () => this.copyObject(ctx, bucketName, key));
       if (m === 'PUT') return this.op(ctx, 'PutObject', () => this.putObject(ctx, bucketName, key));
       if (m === 'GET' || m === 'HEAD') {
-        return this.op(ctx, m === 'GET' ? 'GetObject' : 'HeadObject', () => this.getObject(ctx, bucketName, key, m === 'HEAD'));
+        return this.op(ctx, m === 'GET' ? 'GetObject' : 'HeadObject', () =>
+          this.getObject(ctx, bucketName, key, m === 'HEAD'),
+        );
       }
-      if (m === 'POST' && q.has('uploads')) return this.op(ctx, 'CreateMultipartUpload', () => this.createUpload(ctx, bucketName, key));
-      if (m === 'POST' && q.has('uploadId')) return this.op(ctx, 'CompleteMultipartUpload', () => this.completeUpload(ctx, bucketName, key));
-      if (m === 'DELETE' && q.has('uploadId')) return this.op(ctx, 'AbortMultipartUpload', () => this.abortUpload(ctx, bucketName));
+      if (m === 'POST' && q.has('uploads'))
+        return this.op(ctx, 'CreateMultipartUpload', () => this.createUpload(ctx, bucketName, key));
+      if (m === 'POST' && q.has('uploadId'))
+        return this.op(ctx, 'CompleteMultipartUpload', () => this.completeUpload(ctx, bucketName, key));
+      if (m === 'DELETE' && q.has('uploadId'))
+        return this.op(ctx, 'AbortMultipartUpload', () => this.abortUpload(ctx, bucketName));
       if (m === 'DELETE') return this.op(ctx, 'DeleteObject', () => this.deleteObject(ctx, bucketName, key));
     }
     throw new AwsError(405, 'MethodNotAllowed', `The specified method ${m} is not allowed against this resource.`);
@@ -75,9 +86,15 @@ export class S3Service {
 
   private listBuckets(): LocalResponse {
     const buckets = [...this.store.buckets.values()]
-      .map((b) => `<Bucket>${el('Name', b.name)}${el('CreationDate', b.createdAt)}${el('BucketRegion', b.region)}</Bucket>`)
+      .map(
+        (b) =>
+          `<Bucket>${el('Name', b.name)}${el('CreationDate', b.createdAt)}${el('BucketRegion', b.region)}</Bucket>`,
+      )
       .join('');
-    return xml(200, `<ListAllMyBucketsResult xmlns="${S3_NS}"><Owner><ID>local</ID><DisplayName>local</DisplayName></Owner><Buckets>${buckets}</Buckets></ListAllMyBucketsResult>`);
+    return xml(
+      200,
+      `<ListAllMyBucketsResult xmlns="${S3_NS}"><Owner><ID>local</ID><DisplayName>local</DisplayName></Owner><Buckets>${buckets}</Buckets></ListAllMyBucketsResult>`,
+    );
   }
 
   private createBucket(ctx: LocalRequest, name: string): LocalResponse {
@@ -85,16 +102,24 @@ export class S3Service {
       throw new AwsError(400, 'InvalidBucketName', 'The specified bucket is not valid.', { BucketName: name });
     }
     if (this.store.buckets.has(name)) {
-      throw new AwsError(409, 'BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.', { BucketName: name });
+      throw new AwsError(
+        409,
+        'BucketAlreadyOwnedByYou',
+        'Your previous request to create the named bucket succeeded and you already own it.',
+        { BucketName: name },
+      );
     }
-    const constraint = ctx.body.length ? String(parseXml(ctx.body.toString('utf8')).CreateBucketConfiguration?.LocationConstraint ?? '') : '';
+    const constraint = ctx.body.length
+      ? String(parseXml(ctx.body.toString('utf8')).CreateBucketConfiguration?.LocationConstraint ?? '')
+      : '';
     this.store.createBucket(name, constraint || ctx.scope.region || 'us-east-1');
     return { status: 200, headers: { Location: `/${name}` } };
   }
 
   private deleteBucket(name: string): LocalResponse {
     const bucket = this.bucket(name);
-    if (bucket.objects.size) throw new AwsError(409, 'BucketNotEmpty', 'The bucket you tried to delete is not empty', { BucketName: name });
+    if (bucket.objects.size)
+      throw new AwsError(409, 'BucketNotEmpty', 'The bucket you tried to delete is not empty', { BucketName: name });
     this.store.deleteBucket(name);
     return { status: 204 };
   }
@@ -106,7 +131,10 @@ export class S3Service {
 
   private bucketLocation(name: string): LocalResponse {
     const region = this.bucket(name).region;
-    return xml(200, `<LocationConstraint xmlns="${S3_NS}">${region === 'us-east-1' ? '' : escapeXml(region)}</LocationConstraint>`);
+    return xml(
+      200,
+      `<LocationConstraint xmlns="${S3_NS}">${region === 'us-east-1' ? '' : escapeXml(region)}</LocationConstraint>`,
+    );
   }
 
   private listObjects(ctx: LocalRequest, name: string, version: 1 | 2): LocalResponse {
@@ -116,10 +144,11 @@ export class S3Service {
     const delimiter = q.get('delimiter') ?? '';
     const urlEncoded = q.get('encoding-type') === 'url';
     const maxKeys = Math.min(Math.max(Number(q.get('max-keys') ?? MAX_KEYS), 0), MAX_KEYS);
-    if (!Number.isInteger(maxKeys)) throw new AwsError(400, 'InvalidArgument', 'Provided max-keys not an integer or within integer range');
+    if (!Number.isInteger(maxKeys))
+      throw new AwsError(400, 'InvalidArgument', 'Provided max-keys not an integer or within integer range');
     const token = q.get('continuation-token');
     // The token names where the previous page stopped: after a key, or past a whole common prefix.
-    let resume = { after: version === 2 ? q.get('start-after') ?? '' : q.get('marker') ?? '', skipPrefix: '' };
+    let resume = { after: version === 2 ? (q.get('start-after') ?? '') : (q.get('marker') ?? ''), skipPrefix: '' };
     if (version === 2 && token) {
       try {
         resume = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
@@ -131,7 +160,12 @@ export class S3Service {
     const enc = (s: string) => (urlEncoded ? encodeURIComponent(s).replace(/%2F/g, '/') : s);
 
     const keys = [...bucket.objects.keys()]
-      .filter((k) => k.startsWith(prefix) && compareUtf8(k, resume.after) > 0 && !(resume.skipPrefix && k.startsWith(resume.skipPrefix)))
+      .filter(
+        (k) =>
+          k.startsWith(prefix) &&
+          compareUtf8(k, resume.after) > 0 &&
+          !(resume.skipPrefix && k.startsWith(resume.skipPrefix)),
+      )
       .sort(compareUtf8);
     const contents: StoredObject[] = [];
     const commonPrefixes: string[] = [];
@@ -158,12 +192,16 @@ export class S3Service {
     const nextToken = Buffer.from(JSON.stringify(next), 'utf8').toString('base64url');
     const nextMarker = next.skipPrefix || next.after;
     const items = contents
-      .map((o) => `<Contents>${el('Key', enc(o.key))}${el('LastModified', o.lastModified)}${el('ETag', o.etag)}${el('Size', o.size)}<StorageClass>STANDARD</StorageClass></Contents>`)
+      .map(
+        (o) =>
+          `<Contents>${el('Key', enc(o.key))}${el('LastModified', o.lastModified)}${el('ETag', o.etag)}${el('Size', o.size)}<StorageClass>STANDARD</StorageClass></Contents>`,
+      )
       .join('');
     const prefixes = commonPrefixes.map((p) => `<CommonPrefixes>${el('Prefix', enc(p))}</CommonPrefixes>`).join('');
-    const paging = version === 2
-      ? `${el('KeyCount', contents.length + commonPrefixes.length)}${el('ContinuationToken', token ?? undefined)}${el('StartAfter', q.get('start-after') ? enc(q.get('start-after')!) : undefined)}${truncated ? el('NextContinuationToken', nextToken) : ''}`
-      : `${el('Marker', enc(q.get('marker') ?? ''))}${truncated && delimiter ? el('NextMarker', enc(nextMarker)) : ''}`;
+    const paging =
+      version === 2
+        ? `${el('KeyCount', contents.length + commonPrefixes.length)}${el('ContinuationToken', token ?? undefined)}${el('StartAfter', q.get('start-after') ? enc(q.get('start-after')!) : undefined)}${truncated ? el('NextContinuationToken', nextToken) : ''}`
+        : `${el('Marker', enc(q.get('marker') ?? ''))}${truncated && delimiter ? el('NextMarker', enc(nextMarker)) : ''}`;
     return xml(
       200,
       `<ListBucketResult xmlns="${S3_NS}">${el('Name', name)}${el('Prefix', enc(prefix))}${paging}${el('MaxKeys', maxKeys)}${delimiter ? el('Delimiter', enc(delimiter)) : ''}${urlEncoded ? el('EncodingType', 'url') : ''}${el('IsTruncated', truncated)}${items}${prefixes}</ListBucketResult>`,
@@ -176,11 +214,18 @@ export class S3Service {
     checkContentMd5(ctx);
     const existing = bucket.objects.get(key);
     if (header(ctx.req, 'if-none-match') === '*' && existing) {
-      throw new AwsError(412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-None-Match' });
+      throw new AwsError(412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', {
+        Condition: 'If-None-Match',
+      });
     }
     const ifMatch = header(ctx.req, 'if-match');
     if (ifMatch && (!existing || existing.etag !== ifMatch)) {
-      throw new AwsError(existing ? 412 : 404, existing ? 'PreconditionFailed' : 'NoSuchKey', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-Match' });
+      throw new AwsError(
+        existing ? 412 : 404,
+        existing ? 'PreconditionFailed' : 'NoSuchKey',
+        'At least one of the pre-conditions you specified did not hold',
+        { Condition: 'If-Match' },
+      );
     }
     const object = this.store.putObject(bucket, key, ctx.body, headersFrom(ctx));
     return { status: 200, headers: { ETag: object.etag } };
@@ -200,13 +245,20 @@ export class S3Service {
     let object: StoredObject;
     if (sourceBucket === bucket && sourceKey === key) {
       if (!replace) {
-        throw new AwsError(400, 'InvalidRequest', "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.");
+        throw new AwsError(
+          400,
+          'InvalidRequest',
+          "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+        );
       }
       object = this.store.updateHeaders(bucket, sourceObject, headers);
     } else {
       object = this.store.putObject(bucket, key, this.store.body(sourceBucket, sourceKey), headers, sourceObject.etag);
     }
-    return xml(200, `<CopyObjectResult xmlns="${S3_NS}">${el('LastModified', object.lastModified)}${el('ETag', object.etag)}</CopyObjectResult>`);
+    return xml(
+      200,
+      `<CopyObjectResult xmlns="${S3_NS}">${el('LastModified', object.lastModified)}${el('ETag', object.etag)}</CopyObjectResult>`,
+    );
   }
 
   private getObject(ctx: LocalRequest, name: string, key: string, headOnly: boolean): LocalResponse {
@@ -217,7 +269,9 @@ export class S3Service {
     const ifNoneMatch = header(ctx.req, 'if-none-match');
     const ifMatch = header(ctx.req, 'if-match');
     if (ifMatch && !etagListIncludes(ifMatch, object.etag)) {
-      throw new AwsError(412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-Match' });
+      throw new AwsError(412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', {
+        Condition: 'If-Match',
+      });
     }
     if (ifNoneMatch && etagListIncludes(ifNoneMatch, object.etag)) {
       return { status: 304, headers: { ETag: object.etag, 'Last-Modified': headers['Last-Modified'] } };
@@ -226,7 +280,15 @@ export class S3Service {
     if (range) {
       const [start, end] = parseRange(range, object.size);
       const body = headOnly ? undefined : this.store.body(bucket, key).subarray(start, end + 1);
-      return { status: 206, headers: { ...headers, 'Content-Length': end - start + 1, 'Content-Range': `bytes ${start}-${end}/${object.size}` }, body };
+      return {
+        status: 206,
+        headers: {
+          ...headers,
+          'Content-Length': end - start + 1,
+          'Content-Range': `bytes ${start}-${end}/${object.size}`,
+        },
+        body,
+      };
     }
     return { status: 200, headers, body: headOnly ? undefined : this.store.body(bucket, key) };
   }
@@ -241,7 +303,11 @@ export class S3Service {
     const request = parseXml(ctx.body.toString('utf8')).Delete;
     const objects: { Key: string }[] = request?.Object ?? [];
     if (!request || objects.length === 0 || objects.length > MAX_KEYS) {
-      throw new AwsError(400, 'MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema');
+      throw new AwsError(
+        400,
+        'MalformedXML',
+        'The XML you provided was not well-formed or did not validate against our published schema',
+      );
     }
     const quiet = String(request.Quiet) === 'true';
     for (const { Key } of objects) this.store.deleteObject(bucket, String(Key));
@@ -253,15 +319,29 @@ export class S3Service {
     this.bucket(name, ctx);
     checkKey(key);
     const uploadId = newUploadId();
-    this.uploads.set(uploadId, { bucket: name, key, headers: headersFrom(ctx), initiated: new Date().toISOString(), parts: new Map() });
-    return xml(200, `<InitiateMultipartUploadResult xmlns="${S3_NS}">${el('Bucket', name)}${el('Key', key)}${el('UploadId', uploadId)}</InitiateMultipartUploadResult>`);
+    this.uploads.set(uploadId, {
+      bucket: name,
+      key,
+      headers: headersFrom(ctx),
+      initiated: new Date().toISOString(),
+      parts: new Map(),
+    });
+    return xml(
+      200,
+      `<InitiateMultipartUploadResult xmlns="${S3_NS}">${el('Bucket', name)}${el('Key', key)}${el('UploadId', uploadId)}</InitiateMultipartUploadResult>`,
+    );
   }
 
   private upload(ctx: LocalRequest, name: string): PendingUpload {
     const uploadId = ctx.url.searchParams.get('uploadId')!;
     const upload = this.uploads.get(uploadId);
     if (!upload || upload.bucket !== name) {
-      throw new AwsError(404, 'NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', { UploadId: uploadId });
+      throw new AwsError(
+        404,
+        'NoSuchUpload',
+        'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
+        { UploadId: uploadId },
+      );
     }
     return upload;
   }
@@ -283,25 +363,54 @@ export class S3Service {
   private completeUpload(ctx: LocalRequest, name: string, key: string): LocalResponse {
     const bucket = this.bucket(name, ctx);
     const upload = this.upload(ctx, name);
-    const requested: { PartNumber: string; ETag: string }[] = parseXml(ctx.body.toString('utf8')).CompleteMultipartUpload?.Part ?? [];
-    if (!requested.length) throw new AwsError(400, 'MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema');
+    const requested: { PartNumber: string; ETag: string }[] =
+      parseXml(ctx.body.toString('utf8')).CompleteMultipartUpload?.Part ?? [];
+    if (!requested.length)
+      throw new AwsError(
+        400,
+        'MalformedXML',
+        'The XML you provided was not well-formed or did not validate against our published schema',
+      );
     const parts = requested.map((p, i) => {
       const number = Number(p.PartNumber);
       if (i > 0 && number <= Number(requested[i - 1].PartNumber)) {
-        throw new AwsError(400, 'InvalidPartOrder', 'The list of parts was not in ascending order. Parts must be ordered by part number.');
+        throw new AwsError(
+          400,
+          'InvalidPartOrder',
+          'The list of parts was not in ascending order. Parts must be ordered by part number.',
+        );
       }
       const part = upload.parts.get(number);
       if (!part || normalizeEtag(part.etag) !== normalizeEtag(String(p.ETag))) {
-        throw new AwsError(400, 'InvalidPart', 'One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not have matched the part\'s entity tag.', { PartNumber: number });
+        throw new AwsError(
+          400,
+          'InvalidPart',
+          "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not have matched the part's entity tag.",
+          { PartNumber: number },
+        );
       }
       if (i < requested.length - 1 && part.body.length < MIN_PART_SIZE) {
-        throw new AwsError(400, 'EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed object size.', { PartNumber: number, ProposedSize: part.body.length, MinSizeAllowed: MIN_PART_SIZE });
+        throw new AwsError(
+          400,
+          'EntityTooSmall',
+          'Your proposed upload is smaller than the minimum allowed object size.',
+          { PartNumber: number, ProposedSize: part.body.length, MinSizeAllowed: MIN_PART_SIZE },
+        );
       }
       return part;
     });
-    const object = this.store.putObject(bucket, key, Buffer.concat(parts.map((p) => p.body)), upload.headers, multipartEtag(parts.map((p) => p.md5)));
+    const object = this.store.putObject(
+      bucket,
+      key,
+      Buffer.concat(parts.map((p) => p.body)),
+      upload.headers,
+      multipartEtag(parts.map((p) => p.md5)),
+    );
     this.uploads.delete(ctx.url.searchParams.get('uploadId')!);
-    return xml(200, `<CompleteMultipartUploadResult xmlns="${S3_NS}">${el('Location', `/${name}/${key}`)}${el('Bucket', name)}${el('Key', key)}${el('ETag', object.etag)}</CompleteMultipartUploadResult>`);
+    return xml(
+      200,
+      `<CompleteMultipartUploadResult xmlns="${S3_NS}">${el('Location', `/${name}/${key}`)}${el('Bucket', name)}${el('Key', key)}${el('ETag', object.etag)}</CompleteMultipartUploadResult>`,
+    );
   }
 
   private abortUpload(ctx: LocalRequest, name: string): LocalResponse {
@@ -315,19 +424,32 @@ export class S3Service {
     this.bucket(name);
     const uploads = [...this.uploads.entries()]
       .filter(([, u]) => u.bucket === name)
-      .map(([id, u]) => `<Upload>${el('Key', u.key)}${el('UploadId', id)}${el('Initiated', u.initiated)}<StorageClass>STANDARD</StorageClass></Upload>`)
+      .map(
+        ([id, u]) =>
+          `<Upload>${el('Key', u.key)}${el('UploadId', id)}${el('Initiated', u.initiated)}<StorageClass>STANDARD</StorageClass></Upload>`,
+      )
       .join('');
-    return xml(200, `<ListMultipartUploadsResult xmlns="${S3_NS}">${el('Bucket', name)}<IsTruncated>false</IsTruncated>${uploads}</ListMultipartUploadsResult>`);
+    return xml(
+      200,
+      `<ListMultipartUploadsResult xmlns="${S3_NS}">${el('Bucket', name)}<IsTruncated>false</IsTruncated>${uploads}</ListMultipartUploadsResult>`,
+    );
   }
 }
 
 /** S3 error body; HEAD answers carry no body. */
 export function s3ErrorResponse(error: AwsError, ctx: LocalRequest): LocalResponse {
-  const extra = Object.entries(error.extra).map(([k, v]) => el(k, v)).join('');
+  const extra = Object.entries(error.extra)
+    .map(([k, v]) => el(k, v))
+    .join('');
   return {
     status: error.status,
     headers: error.headers,
-    body: ctx.method === 'HEAD' ? undefined : xmlDocument(`<Error>${el('Code', error.code)}${el('Message', error.message)}${extra}${el('RequestId', ctx.requestId)}<HostId>local</HostId></Error>`),
+    body:
+      ctx.method === 'HEAD'
+        ? undefined
+        : xmlDocument(
+            `<Error>${el('Code', error.code)}${el('Message', error.message)}${extra}${el('RequestId', ctx.requestId)}<HostId>local</HostId></Error>`,
+          ),
   };
 }
 
@@ -354,7 +476,10 @@ export function isValidBucketName(name: string): boolean {
 
 function checkKey(key: string): void {
   if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) {
-    throw new AwsError(400, 'KeyTooLongError', 'Your key is too long', { MaxSizeAllowed: MAX_KEY_BYTES, Size: Buffer.byteLength(key, 'utf8') });
+    throw new AwsError(400, 'KeyTooLongError', 'Your key is too long', {
+      MaxSizeAllowed: MAX_KEY_BYTES,
+      Size: Buffer.byteLength(key, 'utf8'),
+    });
   }
 }
 
@@ -368,7 +493,8 @@ function checkContentMd5(ctx: LocalRequest): void {
 function headersFrom(ctx: LocalRequest): ObjectHeaders {
   const metadata: Record<string, string> = {};
   for (const [name, value] of Object.entries(ctx.req.headers)) {
-    if (name.startsWith('x-amz-meta-') && value !== undefined) metadata[name.slice('x-amz-meta-'.length)] = String(value);
+    if (name.startsWith('x-amz-meta-') && value !== undefined)
+      metadata[name.slice('x-amz-meta-'.length)] = String(value);
   }
   const encoding = (header(ctx.req, 'content-encoding') ?? '')
     .split(',')
@@ -409,7 +535,14 @@ export function objectResponseHeaders(o: StoredObject, query?: URLSearchParams):
   ];
   for (const [name, value] of optional) if (value) headers[name] = value;
   for (const [name, value] of Object.entries(o.metadata)) headers[`x-amz-meta-${name}`] = value;
-  for (const name of ['Content-Type', 'Cache-Control', 'Content-Encoding', 'Content-Disposition', 'Content-Language', 'Expires']) {
+  for (const name of [
+    'Content-Type',
+    'Cache-Control',
+    'Content-Encoding',
+    'Content-Disposition',
+    'Content-Language',
+    'Expires',
+  ]) {
     const override = query?.get(`response-${name.toLowerCase()}`);
     if (override) headers[name] = override;
   }
@@ -427,7 +560,11 @@ function etagListIncludes(list: string, etag: string): boolean {
 /** Single byte range as S3 supports it: `bytes=a-b`, `bytes=a-`, `bytes=-n`. */
 export function parseRange(range: string, size: number): [number, number] {
   const match = /^bytes=(\d*)-(\d*)$/.exec(range.trim());
-  const invalid = () => new AwsError(416, 'InvalidRange', 'The requested range is not satisfiable', { RangeRequested: range, ActualObjectSize: size });
+  const invalid = () =>
+    new AwsError(416, 'InvalidRange', 'The requested range is not satisfiable', {
+      RangeRequested: range,
+      ActualObjectSize: size,
+    });
   if (!match || (match[1] === '' && match[2] === '')) throw invalid();
   if (match[1] === '') {
     const length = Math.min(Number(match[2]), size);
@@ -439,4 +576,3 @@ export function parseRange(range: string, size: number): [number, number] {
   if (start >= size || end < start) throw invalid();
   return [start, end];
 }
-

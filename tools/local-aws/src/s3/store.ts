@@ -46,7 +46,10 @@ export class S3Store {
     this.buckets.set(name, bucket);
     if (this.dataDir) {
       mkdirSync(this.objectDir(name), { recursive: true });
-      writeFileSync(join(this.bucketDir(name), 'bucket.json'), JSON.stringify({ name, region, createdAt: bucket.createdAt }));
+      writeFileSync(
+        join(this.bucketDir(name), 'bucket.json'),
+        JSON.stringify({ name, region, createdAt: bucket.createdAt }),
+      );
     }
     return bucket;
   }

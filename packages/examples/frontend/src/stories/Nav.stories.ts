@@ -4,7 +4,14 @@ import '../styles.css';
 
 const meta: Meta<{ current: string }> = {
   title: 'Shared UI/Nav',
-  render: ({ current }) => createNav([{ href: '/', label: 'Home' }, { href: '/about', label: 'About' }], current),
+  render: ({ current }) =>
+    createNav(
+      [
+        { href: '/', label: 'Home' },
+        { href: '/about', label: 'About' },
+      ],
+      current,
+    ),
   args: { current: '/' },
 };
 export default meta;

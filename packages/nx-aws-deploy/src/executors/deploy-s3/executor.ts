@@ -7,20 +7,28 @@ import { UserError } from '../../lib/util/errors';
 import { withStopSignals } from '../../lib/util/interrupt';
 import type { DeployS3ExecutorOptions } from './schema';
 
-export default async function deployS3Executor(options: DeployS3ExecutorOptions, context: ExecutorContext): Promise<{ success: boolean }> {
+export default async function deployS3Executor(
+  options: DeployS3ExecutorOptions,
+  context: ExecutorContext,
+): Promise<{ success: boolean }> {
   try {
     const { invalidate: invalidateAfter, json, ...deployOptions } = options;
     // `--distribution-id="$DISTRIBUTION_ID"` with the variable unset means no distribution.
     deployOptions.distributionId ||= undefined;
-    if (invalidateAfter && !options.distributionId) throw new UserError('"invalidate" needs the "distributionId" option: the CloudFront distribution in front of the bucket.');
-    const { summary, manifest } = await withStopSignals((signal) => deploy({
-      ...deployOptions,
-      workspaceRoot: context.root,
-      project: context.projectName!,
-      sourceDir: options.sourceDir ? workspacePath(context, options.sourceDir) : buildOutputDir(context),
-      manifest: options.manifest ? workspacePath(context, options.manifest) : undefined,
-      signal,
-    }));
+    if (invalidateAfter && !options.distributionId)
+      throw new UserError(
+        '"invalidate" needs the "distributionId" option: the CloudFront distribution in front of the bucket.',
+      );
+    const { summary, manifest } = await withStopSignals((signal) =>
+      deploy({
+        ...deployOptions,
+        workspaceRoot: context.root,
+        project: context.projectName!,
+        sourceDir: options.sourceDir ? workspacePath(context, options.sourceDir) : buildOutputDir(context),
+        manifest: options.manifest ? workspacePath(context, options.manifest) : undefined,
+        signal,
+      }),
+    );
     const invalidation = invalidateAfter && manifest ? await invalidate({ manifest }) : undefined;
     if (json) console.log(JSON.stringify(invalidation ? { ...summary, invalidation } : summary));
     return { success: true };

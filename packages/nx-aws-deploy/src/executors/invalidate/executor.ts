@@ -8,12 +8,26 @@ import { reportFailure } from '../../lib/nx/report';
 import { UserError } from '../../lib/util/errors';
 import type { InvalidateExecutorOptions } from './schema';
 
-export default async function invalidateExecutor(options: InvalidateExecutorOptions, context: ExecutorContext): Promise<{ success: boolean }> {
+export default async function invalidateExecutor(
+  options: InvalidateExecutorOptions,
+  context: ExecutorContext,
+): Promise<{ success: boolean }> {
   try {
-    const manifest = options.paths?.length ? undefined : readManifest(options.manifest ? workspacePath(context, options.manifest) : defaultManifestPath(context.root, context.projectName!));
+    const manifest = options.paths?.length
+      ? undefined
+      : readManifest(
+          options.manifest
+            ? workspacePath(context, options.manifest)
+            : defaultManifestPath(context.root, context.projectName!),
+        );
     const result = await invalidate({
-      distributionId: options.distributionId, manifest, paths: options.paths?.length ? options.paths : undefined,
-      maxPaths: options.maxPaths, wait: options.wait, waitTimeoutSeconds: options.waitTimeout, dryRun: options.dryRun,
+      distributionId: options.distributionId,
+      manifest,
+      paths: options.paths?.length ? options.paths : undefined,
+      maxPaths: options.maxPaths,
+      wait: options.wait,
+      waitTimeoutSeconds: options.waitTimeout,
+      dryRun: options.dryRun,
     });
     if (options.json) console.log(JSON.stringify(result));
     return { success: true };

@@ -6,7 +6,10 @@ describe('init generator', () => {
   let tree: Tree;
   beforeEach(() => {
     tree = createTreeWithEmptyWorkspace();
-    addProjectConfiguration(tree, 'frontend', { root: 'apps/frontend', targets: { build: { command: 'vite build', outputs: ['{workspaceRoot}/dist/apps/frontend'] } } });
+    addProjectConfiguration(tree, 'frontend', {
+      root: 'apps/frontend',
+      targets: { build: { command: 'vite build', outputs: ['{workspaceRoot}/dist/apps/frontend'] } },
+    });
   });
 
   it('registers the plugin once: running it twice changes nothing', async () => {
@@ -14,7 +17,9 @@ describe('init generator', () => {
     const once = tree.listChanges().map((c) => [c.path, c.content?.toString()]);
     await initGenerator(tree, { skipFormat: true });
     expect(tree.listChanges().map((c) => [c.path, c.content?.toString()])).toEqual(once);
-    expect(readNxJson(tree)!.plugins!.filter((p) => (typeof p === 'string' ? p : p.plugin) === 'nx-aws-deploy')).toHaveLength(1);
+    expect(
+      readNxJson(tree)!.plugins!.filter((p) => (typeof p === 'string' ? p : p.plugin) === 'nx-aws-deploy'),
+    ).toHaveLength(1);
   });
 
   it('keeps a registration the user already has, with its options', async () => {
@@ -26,8 +31,16 @@ describe('init generator', () => {
   });
 
   it('gives a project its deploy config', async () => {
-    await initGenerator(tree, { project: 'frontend', bucket: 'acme-frontend-prod', distributionId: 'E123EXAMPLE', skipFormat: true });
-    expect(readJson(tree, 'apps/frontend/nx-aws-deploy.json')).toEqual({ bucket: 'acme-frontend-prod', distributionId: 'E123EXAMPLE' });
+    await initGenerator(tree, {
+      project: 'frontend',
+      bucket: 'acme-frontend-prod',
+      distributionId: 'E123EXAMPLE',
+      skipFormat: true,
+    });
+    expect(readJson(tree, 'apps/frontend/nx-aws-deploy.json')).toEqual({
+      bucket: 'acme-frontend-prod',
+      distributionId: 'E123EXAMPLE',
+    });
   });
 
   it.each([

@@ -1,4 +1,12 @@
-import { formatFiles, getProjects, joinPathFragments, readNxJson, updateNxJson, writeJson, type Tree } from '@nx/devkit';
+import {
+  formatFiles,
+  getProjects,
+  joinPathFragments,
+  readNxJson,
+  updateNxJson,
+  writeJson,
+  type Tree,
+} from '@nx/devkit';
 import { isValidBucketName } from '../../lib/deploy/bucket-name';
 import { DEPLOY_CONFIG_FILE } from '../../plugins/deploy-targets';
 import { UserError } from '../../lib/util/errors';
@@ -11,17 +19,31 @@ export async function initGenerator(tree: Tree, options: InitGeneratorSchema): P
   const nxJson = readNxJson(tree) ?? {};
   const registered = (nxJson.plugins ?? []).some((p) => (typeof p === 'string' ? p : p.plugin) === PLUGIN_NAME);
   if (!registered) {
-    nxJson.plugins = [...(nxJson.plugins ?? []), { plugin: PLUGIN_NAME, options: { deployTargetName: 'deploy', invalidateTargetName: 'invalidate', buildTargetName: 'build' } }];
+    nxJson.plugins = [
+      ...(nxJson.plugins ?? []),
+      {
+        plugin: PLUGIN_NAME,
+        options: { deployTargetName: 'deploy', invalidateTargetName: 'invalidate', buildTargetName: 'build' },
+      },
+    ];
     updateNxJson(tree, nxJson);
   }
   if (options.project) {
     const project = getProjects(tree).get(options.project);
-    if (!project) throw new UserError(`Project "${options.project}" does not exist in this workspace; see \`nx show projects\`.`);
-    if (!options.bucket) throw new UserError(`--bucket is required with --project: the S3 bucket ${options.project} deploys to.`);
+    if (!project)
+      throw new UserError(`Project "${options.project}" does not exist in this workspace; see \`nx show projects\`.`);
+    if (!options.bucket)
+      throw new UserError(`--bucket is required with --project: the S3 bucket ${options.project} deploys to.`);
     if (!isValidBucketName(options.bucket)) {
-      throw new UserError(`"${options.bucket}" is not a bucket name S3 accepts: 3-63 lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit.`);
+      throw new UserError(
+        `"${options.bucket}" is not a bucket name S3 accepts: 3-63 lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit.`,
+      );
     }
-    const config = { bucket: options.bucket, ...(options.prefix ? { prefix: options.prefix } : {}), ...(options.distributionId ? { distributionId: options.distributionId } : {}) };
+    const config = {
+      bucket: options.bucket,
+      ...(options.prefix ? { prefix: options.prefix } : {}),
+      ...(options.distributionId ? { distributionId: options.distributionId } : {}),
+    };
     writeJson(tree, joinPathFragments(project.root, DEPLOY_CONFIG_FILE), config);
   }
   if (!options.skipFormat) await formatFiles(tree);

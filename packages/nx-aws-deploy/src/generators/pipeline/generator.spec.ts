@@ -3,7 +3,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { addProjectConfiguration, readJson, readNxJson, type Tree } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from 'nx/src/devkit-testing-exports';
-import { danglingReferences, parseTemplate, referencedNames, roleStatements, type Template } from '../../../test/cloudformation';
+import {
+  danglingReferences,
+  parseTemplate,
+  referencedNames,
+  roleStatements,
+  type Template,
+} from '../../../test/cloudformation';
 import { repoRoot } from '../../../test/workspace';
 import { LAMBDA_ZIP_IN_NODE_MODULES, pipelineGenerator, VIEWER_REQUEST_FUNCTION_FILE } from './generator';
 import type { PipelineGeneratorSchema } from './schema';
@@ -12,7 +18,10 @@ import { tempDir } from 'test-support';
 let tree: Tree;
 beforeEach(() => {
   tree = createTreeWithEmptyWorkspace();
-  addProjectConfiguration(tree, 'frontend', { root: 'apps/frontend', targets: { build: { command: 'vite build', outputs: ['{workspaceRoot}/dist/apps/frontend'] } } });
+  addProjectConfiguration(tree, 'frontend', {
+    root: 'apps/frontend',
+    targets: { build: { command: 'vite build', outputs: ['{workspaceRoot}/dist/apps/frontend'] } },
+  });
   addProjectConfiguration(tree, 'backend', { root: 'apps/backend', targets: {} });
 });
 
@@ -25,7 +34,14 @@ async function generate(options: Partial<PipelineGeneratorSchema> = {}): Promise
 const VARIANTS: Partial<PipelineGeneratorSchema>[] = [
   {},
   { environment: 'dev' },
-  { environment: 'staging-eu', bucket: 'acme-frontend-staging', spaFallback: false, repository: 'acme/web', branch: 'release', connectionArn: 'arn:aws:codeconnections:eu-west-1:123456789012:connection/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab' },
+  {
+    environment: 'staging-eu',
+    bucket: 'acme-frontend-staging',
+    spaFallback: false,
+    repository: 'acme/web',
+    branch: 'release',
+    connectionArn: 'arn:aws:codeconnections:eu-west-1:123456789012:connection/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab',
+  },
 ];
 
 describe('pipeline generator', () => {
@@ -43,52 +59,94 @@ describe('pipeline generator', () => {
     expect(readFileSync(committed, 'utf8')).toBe(text);
   });
 
-  it.each(VARIANTS)('%j: every Ref, GetAtt, Sub variable and DependsOn names something in the template', async (options) => {
-    const { template } = await generate(options);
-    expect(danglingReferences(template)).toEqual([]);
-  });
+  it.each(VARIANTS)(
+    '%j: every Ref, GetAtt, Sub variable and DependsOn names something in the template',
+    async (options) => {
+      const { template } = await generate(options);
+      expect(danglingReferences(template)).toEqual([]);
+    },
+  );
 
-  it.each(VARIANTS)('%j: IAM is least privilege, and the only "*" is PutJob*, with the comment that says why', async (options) => {
-    const { text, template } = await generate(options);
-    const statements = roleStatements(template);
-    expect(statements.length).toBeGreaterThan(10);
-    for (const s of statements) {
-      expect(s.Effect).toBe('Allow');
-      expect(s.Action.filter((a) => a.includes('*'))).toEqual([]);
-      if (s.Resource.includes('*')) expect([s.role, s.Action]).toEqual(['InvalidateRole', ['codepipeline:PutJobSuccessResult', 'codepipeline:PutJobFailureResult']]);
-      // Otherwise scoped to this stack: every resource is built from its names, with "*" only for the keys below one path.
-      else for (const resource of s.Resource) expect(String((resource as any)['Fn::Sub'] ?? '').replace(/\/\*$/, '')).not.toContain('*');
-      if (!s.Resource.includes('*')) expect(s.Resource.every((resource) => typeof resource === 'object')).toBe(true);
-    }
-    expect(text).toMatch(/# PutJobSuccessResult and PutJobFailureResult support no resource-level permissions: IAM\n\s+# accepts only "\*"/);
+  it.each(VARIANTS)(
+    '%j: IAM is least privilege, and the only "*" is PutJob*, with the comment that says why',
+    async (options) => {
+      const { text, template } = await generate(options);
+      const statements = roleStatements(template);
+      expect(statements.length).toBeGreaterThan(10);
+      for (const s of statements) {
+        expect(s.Effect).toBe('Allow');
+        expect(s.Action.filter((a) => a.includes('*'))).toEqual([]);
+        if (s.Resource.includes('*'))
+          expect([s.role, s.Action]).toEqual([
+            'InvalidateRole',
+            ['codepipeline:PutJobSuccessResult', 'codepipeline:PutJobFailureResult'],
+          ]);
+        // Otherwise scoped to this stack: every resource is built from its names, with "*" only for the keys below one path.
+        else
+          for (const resource of s.Resource)
+            expect(String((resource as any)['Fn::Sub'] ?? '').replace(/\/\*$/, '')).not.toContain('*');
+        if (!s.Resource.includes('*')) expect(s.Resource.every((resource) => typeof resource === 'object')).toBe(true);
+      }
+      expect(text).toMatch(
+        /# PutJobSuccessResult and PutJobFailureResult support no resource-level permissions: IAM\n\s+# accepts only "\*"/,
+      );
 
-    const resourcesOf = (role: string, action: string) => statements.filter((s) => s.role === role && s.Action.includes(action)).flatMap((s) => s.Resource.flatMap(referencedNames));
-    // The build writes and deletes only in the site bucket (and hands its artifact to the pipeline's store).
-    expect(resourcesOf('BuildRole', 's3:DeleteObject')).toEqual(['SiteBucket']);
-    expect(resourcesOf('BuildRole', 's3:PutObject').sort()).toEqual(['ArtifactBucket', 'SiteBucket']);
-    expect(statements.find((s) => s.Sid === 'BuildParameters')!.Resource).toEqual([{ 'Fn::Sub': `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter/frontend/${options.environment ?? 'prod'}/*` }]);
-    expect(resourcesOf('BuildRole', 'codepipeline:ListPipelineExecutions')).toEqual([]); // the pipeline's own ARN, by name
-    expect(statements.find((s) => s.Sid === 'LastSuccessfulDeploy')!.Resource).toEqual([{ 'Fn::Sub': 'arn:${AWS::Partition}:codepipeline:${AWS::Region}:${AWS::AccountId}:${AWS::StackName}' }]);
-    // The Lambda invalidates only this distribution and touches no bucket.
-    expect(statements.find((s) => s.Action.includes('cloudfront:CreateInvalidation'))).toMatchObject({
-      role: 'InvalidateRole',
-      Action: ['cloudfront:CreateInvalidation', 'cloudfront:GetInvalidation', 'cloudfront:GetDistributionConfig'],
-      Resource: [{ 'Fn::Sub': 'arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${Distribution}' }],
-    });
-    expect(statements.filter((s) => s.role === 'InvalidateRole' && s.Action.some((a) => a.startsWith('s3:')))).toEqual([]);
-  });
+      const resourcesOf = (role: string, action: string) =>
+        statements
+          .filter((s) => s.role === role && s.Action.includes(action))
+          .flatMap((s) => s.Resource.flatMap(referencedNames));
+      // The build writes and deletes only in the site bucket (and hands its artifact to the pipeline's store).
+      expect(resourcesOf('BuildRole', 's3:DeleteObject')).toEqual(['SiteBucket']);
+      expect(resourcesOf('BuildRole', 's3:PutObject').sort()).toEqual(['ArtifactBucket', 'SiteBucket']);
+      expect(statements.find((s) => s.Sid === 'BuildParameters')!.Resource).toEqual([
+        {
+          'Fn::Sub': `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter/frontend/${options.environment ?? 'prod'}/*`,
+        },
+      ]);
+      expect(resourcesOf('BuildRole', 'codepipeline:ListPipelineExecutions')).toEqual([]); // the pipeline's own ARN, by name
+      expect(statements.find((s) => s.Sid === 'LastSuccessfulDeploy')!.Resource).toEqual([
+        { 'Fn::Sub': 'arn:${AWS::Partition}:codepipeline:${AWS::Region}:${AWS::AccountId}:${AWS::StackName}' },
+      ]);
+      // The Lambda invalidates only this distribution and touches no bucket.
+      expect(statements.find((s) => s.Action.includes('cloudfront:CreateInvalidation'))).toMatchObject({
+        role: 'InvalidateRole',
+        Action: ['cloudfront:CreateInvalidation', 'cloudfront:GetInvalidation', 'cloudfront:GetDistributionConfig'],
+        Resource: [{ 'Fn::Sub': 'arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${Distribution}' }],
+      });
+      expect(
+        statements.filter((s) => s.role === 'InvalidateRole' && s.Action.some((a) => a.startsWith('s3:'))),
+      ).toEqual([]);
+    },
+  );
 
   it('keeps the bucket private: Block Public Access, and reads only by this distribution through Origin Access Control', async () => {
     const { template } = await generate();
     const r = template.Resources;
-    expect(r.SiteBucket.Properties!.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+    expect(r.SiteBucket.Properties!.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
     const [read] = r.SiteBucketPolicy.Properties!.PolicyDocument.Statement;
-    expect(read).toMatchObject({ Effect: 'Allow', Principal: { Service: 'cloudfront.amazonaws.com' }, Action: 's3:GetObject' });
-    expect(read.Condition.StringEquals['AWS:SourceArn']).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${Distribution}' });
+    expect(read).toMatchObject({
+      Effect: 'Allow',
+      Principal: { Service: 'cloudfront.amazonaws.com' },
+      Action: 's3:GetObject',
+    });
+    expect(read.Condition.StringEquals['AWS:SourceArn']).toEqual({
+      'Fn::Sub': 'arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${Distribution}',
+    });
     const config = r.Distribution.Properties!.DistributionConfig;
     expect(config.DefaultRootObject).toBe('index.html');
-    expect(config.Origins[0]).toMatchObject({ DomainName: { 'Fn::GetAtt': ['SiteBucket', 'RegionalDomainName'] }, OriginAccessControlId: { 'Fn::GetAtt': ['OriginAccessControl', 'Id'] } });
-    expect(config.CustomErrorResponses.map((e: any) => [e.ErrorCode, e.ResponseCode, e.ResponsePagePath])).toEqual([[403, 200, '/index.html'], [404, 200, '/index.html']]);
+    expect(config.Origins[0]).toMatchObject({
+      DomainName: { 'Fn::GetAtt': ['SiteBucket', 'RegionalDomainName'] },
+      OriginAccessControlId: { 'Fn::GetAtt': ['OriginAccessControl', 'Id'] },
+    });
+    expect(config.CustomErrorResponses.map((e: any) => [e.ErrorCode, e.ResponseCode, e.ResponsePagePath])).toEqual([
+      [403, 200, '/index.html'],
+      [404, 200, '/index.html'],
+    ]);
   });
 
   it('builds a pipeline source (full clone) → affected deploy → invalidation of this distribution', async () => {
@@ -96,10 +154,20 @@ describe('pipeline generator', () => {
     const r = template.Resources;
     const stages = r.Pipeline.Properties!.Stages;
     expect(stages.map((s: any) => s.Name)).toEqual(['Source', 'Build', 'Invalidate']);
-    expect(stages[0].Actions[0].Configuration).toMatchObject({ ConnectionArn: { Ref: 'ConnectionArn' }, FullRepositoryId: { Ref: 'RepositoryId' }, OutputArtifactFormat: 'CODEBUILD_CLONE_REF' });
+    expect(stages[0].Actions[0].Configuration).toMatchObject({
+      ConnectionArn: { Ref: 'ConnectionArn' },
+      FullRepositoryId: { Ref: 'RepositoryId' },
+      OutputArtifactFormat: 'CODEBUILD_CLONE_REF',
+    });
     expect(stages[1].Actions[0].Configuration.ProjectName).toEqual({ Ref: 'BuildProject' });
-    expect(stages[2].Actions[0]).toMatchObject({ ActionTypeId: { Category: 'Invoke', Provider: 'Lambda' }, InputArtifacts: stages[1].Actions[0].OutputArtifacts });
-    const userParameters = stages[2].Actions[0].Configuration.UserParameters['Fn::Sub'].replace('${Distribution}', 'E123EXAMPLE');
+    expect(stages[2].Actions[0]).toMatchObject({
+      ActionTypeId: { Category: 'Invoke', Provider: 'Lambda' },
+      InputArtifacts: stages[1].Actions[0].OutputArtifacts,
+    });
+    const userParameters = stages[2].Actions[0].Configuration.UserParameters['Fn::Sub'].replace(
+      '${Distribution}',
+      'E123EXAMPLE',
+    );
     expect(JSON.parse(userParameters)).toEqual({ distributionId: 'E123EXAMPLE' });
     expect(r.BuildProject.Properties!.Environment.EnvironmentVariables).toEqual([
       { Name: 'SITE_BUCKET', Value: { Ref: 'SiteBucket' } },
@@ -107,18 +175,27 @@ describe('pipeline generator', () => {
       { Name: 'DEPLOY_PROJECTS', Value: 'frontend' },
     ]);
     expect(r.InvalidateFunction.Properties).toMatchObject({ Runtime: 'nodejs22.x', Handler: 'index.handler' });
-    expect(template.Parameters).toMatchObject({ RepositoryId: { Default: 'acme/web' }, BranchName: { Default: 'main' } });
+    expect(template.Parameters).toMatchObject({
+      RepositoryId: { Default: 'acme/web' },
+      BranchName: { Default: 'main' },
+    });
   });
 
-  it.each([['infra'], ['deploy/aws']])('points the Lambda code (directory %s) at the zip the package ships, relative to the template', async (directory) => {
-    const { template } = await generate({ directory });
-    const code = template.Resources.InvalidateFunction.Properties!.Code as string;
-    expect(posix.normalize(posix.join(directory, code))).toBe(LAMBDA_ZIP_IN_NODE_MODULES);
-  });
+  it.each([['infra'], ['deploy/aws']])(
+    'points the Lambda code (directory %s) at the zip the package ships, relative to the template',
+    async (directory) => {
+      const { template } = await generate({ directory });
+      const code = template.Resources.InvalidateFunction.Properties!.Code as string;
+      expect(posix.normalize(posix.join(directory, code))).toBe(LAMBDA_ZIP_IN_NODE_MODULES);
+    },
+  );
 
   it('dev: runs the Storybook/SPA CloudFront Function on viewer-request; other environments do not have it', async () => {
     const dev = (await generate({ environment: 'dev' })).template.Resources;
-    expect(dev.ViewerRequestFunction.Properties).toMatchObject({ AutoPublish: true, FunctionConfig: { Runtime: 'cloudfront-js-2.0' } });
+    expect(dev.ViewerRequestFunction.Properties).toMatchObject({
+      AutoPublish: true,
+      FunctionConfig: { Runtime: 'cloudfront-js-2.0' },
+    });
     expect(dev.ViewerRequestFunction.Properties!.FunctionCode).toBe(readFileSync(VIEWER_REQUEST_FUNCTION_FILE, 'utf8'));
     expect(dev.Distribution.Properties!.DistributionConfig.DefaultCacheBehavior.FunctionAssociations).toEqual([
       { EventType: 'viewer-request', FunctionARN: { 'Fn::GetAtt': ['ViewerRequestFunction', 'FunctionARN'] } },
@@ -168,7 +245,10 @@ describe('pipeline generator', () => {
     [{ bucket: 'Acme_Site' }, /--bucket: "Acme_Site" is not a bucket name S3 accepts/],
     [{ bucket: '192.168.1.1' }, /--bucket: "192.168.1.1" is not a bucket name S3 accepts/],
     [{ repository: 'web' }, /--repository: "web" must be owner\/name/],
-    [{ connectionArn: 'arn:aws:iam::123456789012:role/x' }, /--connectionArn: .* is not a CodeConnections connection ARN/],
+    [
+      { connectionArn: 'arn:aws:iam::123456789012:role/x' },
+      /--connectionArn: .* is not a CodeConnections connection ARN/,
+    ],
     [{ branch: 'my branch' }, /--branch: "my branch" is not a git branch name/],
     [{ directory: '../outside' }, /--directory: "..\/outside" must be a folder inside the workspace/],
   ])('refuses %j with one error naming the option, and writes nothing', async (options, message) => {
@@ -191,6 +271,8 @@ describe('pipeline generator', () => {
     const file = join(tempDir('cfn-lint-'), 'template.yml');
     writeFileSync(file, text);
     // W3002: a local Code path is what `aws cloudformation package` expects; it is the documented way to ship the zip.
-    expect(() => execFileSync('cfn-lint', ['--ignore-checks', 'W3002', '--', file], { encoding: 'utf8' })).not.toThrow();
+    expect(() =>
+      execFileSync('cfn-lint', ['--ignore-checks', 'W3002', '--', file], { encoding: 'utf8' }),
+    ).not.toThrow();
   });
 });

@@ -1,6 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { formatFiles, generateFiles, getProjects, joinPathFragments, logger, normalizePath, type ProjectConfiguration, type Tree } from '@nx/devkit';
+import {
+  formatFiles,
+  generateFiles,
+  getProjects,
+  joinPathFragments,
+  logger,
+  normalizePath,
+  type ProjectConfiguration,
+  type Tree,
+} from '@nx/devkit';
 import { isValidBucketName } from '../../lib/deploy/bucket-name';
 import { UserError } from '../../lib/util/errors';
 import { DEPLOY_CONFIG_FILE } from '../../plugins/deploy-targets';
@@ -9,12 +18,20 @@ import type { PipelineGeneratorSchema } from './schema';
 
 /** Where the built package ships the invalidation Lambda (packages/pipeline-invalidate-lambda), from the workspace root. */
 export const LAMBDA_ZIP_IN_NODE_MODULES = `node_modules/${PLUGIN_NAME}/lambda/function.zip`;
-export const VIEWER_REQUEST_FUNCTION_FILE = join(__dirname, '..', '..', 'lib', 'cloudfront-function', 'viewer-request.js');
+export const VIEWER_REQUEST_FUNCTION_FILE = join(
+  __dirname,
+  '..',
+  '..',
+  'lib',
+  'cloudfront-function',
+  'viewer-request.js',
+);
 
 /** Part of stack, role and function names: short, and valid in all of them. */
 const ENVIRONMENT_NAME = /^[a-z][a-z0-9-]{0,15}$/;
 const REPOSITORY_ID = /^[^/\s]+\/[^/\s]+$/;
-const CONNECTION_ARN = /^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:[0-9]{12}:connection\/[0-9a-f-]+$/;
+const CONNECTION_ARN =
+  /^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:[0-9]{12}:connection\/[0-9a-f-]+$/;
 /** Config files from which Nx plugins (@nx/vite, @nx/webpack, @nx/next, …) infer a build target. */
 const INFERRED_BUILD_CONFIG = /^(vite|webpack|rspack|rsbuild|next|astro|svelte|nuxt)\.config\.[cm]?[jt]s$/;
 
@@ -32,7 +49,10 @@ export async function pipelineGenerator(tree: Tree, options: PipelineGeneratorSc
   }
   if (tree.exists('buildspec.yml')) {
     const ours = readFileSync(join(__dirname, 'files', 'buildspec', 'buildspec.yml'), 'utf8');
-    if (tree.read('buildspec.yml', 'utf8') !== ours) logger.warn(`Kept your buildspec.yml; the pipeline expects the one in ${PLUGIN_NAME}'s pipeline generator (it reads SITE_BUCKET, DISTRIBUTION_ID and DEPLOY_PROJECTS).`);
+    if (tree.read('buildspec.yml', 'utf8') !== ours)
+      logger.warn(
+        `Kept your buildspec.yml; the pipeline expects the one in ${PLUGIN_NAME}'s pipeline generator (it reads SITE_BUCKET, DISTRIBUTION_ID and DEPLOY_PROJECTS).`,
+      );
   } else {
     generateFiles(tree, join(__dirname, 'files', 'buildspec'), '.', {});
   }
@@ -76,22 +96,33 @@ interface NormalizedOptions {
 /** Every option checked before anything is written: one error that names the option and what to do. */
 function normalizeOptions(tree: Tree, options: PipelineGeneratorSchema): NormalizedOptions {
   const projectConfig = getProjects(tree).get(options.project);
-  if (!projectConfig) throw new UserError(`--project: "${options.project}" is not a project in this workspace; see \`nx show projects\`.`);
+  if (!projectConfig)
+    throw new UserError(
+      `--project: "${options.project}" is not a project in this workspace; see \`nx show projects\`.`,
+    );
   if (!hasBuild(tree, projectConfig)) {
-    throw new UserError(`--project: "${options.project}" has no build target, so there is nothing to deploy; add a "build" target whose "outputs" is the site folder.`);
+    throw new UserError(
+      `--project: "${options.project}" has no build target, so there is nothing to deploy; add a "build" target whose "outputs" is the site folder.`,
+    );
   }
   const environment = options.environment ?? 'prod';
   if (!ENVIRONMENT_NAME.test(environment)) {
-    throw new UserError(`--environment: "${environment}" must start with a lower-case letter and have at most 16 lower-case letters, digits and hyphens (it is part of the stack name), e.g. dev or prod.`);
+    throw new UserError(
+      `--environment: "${environment}" must start with a lower-case letter and have at most 16 lower-case letters, digits and hyphens (it is part of the stack name), e.g. dev or prod.`,
+    );
   }
   if (options.bucket !== undefined && !isValidBucketName(options.bucket)) {
-    throw new UserError(`--bucket: "${options.bucket}" is not a bucket name S3 accepts: 3-63 lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit.`);
+    throw new UserError(
+      `--bucket: "${options.bucket}" is not a bucket name S3 accepts: 3-63 lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit.`,
+    );
   }
   if (options.repository !== undefined && !REPOSITORY_ID.test(options.repository)) {
     throw new UserError(`--repository: "${options.repository}" must be owner/name, e.g. acme/web.`);
   }
   if (options.connectionArn !== undefined && !CONNECTION_ARN.test(options.connectionArn)) {
-    throw new UserError(`--connectionArn: "${options.connectionArn}" is not a CodeConnections connection ARN (arn:aws:codeconnections:<region>:<account>:connection/<id>).`);
+    throw new UserError(
+      `--connectionArn: "${options.connectionArn}" is not a CodeConnections connection ARN (arn:aws:codeconnections:<region>:<account>:connection/<id>).`,
+    );
   }
   const branch = options.branch ?? 'main';
   if (!/^[^\s'"~^:?*[\\]+$/.test(branch)) throw new UserError(`--branch: "${branch}" is not a git branch name.`);
@@ -122,7 +153,11 @@ function hasBuild(tree: Tree, project: ProjectConfiguration): boolean {
 
 function indent(text: string, spaces: number): string {
   const pad = ' '.repeat(spaces);
-  return text.trimEnd().split('\n').map((line) => (line ? pad + line : line)).join('\n');
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((line) => (line ? pad + line : line))
+    .join('\n');
 }
 
 export default pipelineGenerator;

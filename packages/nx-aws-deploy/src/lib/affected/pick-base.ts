@@ -13,7 +13,11 @@ export function lastSucceededRevision(executions: ExecutionSummary[], sourceActi
   for (const execution of executions) {
     if (execution.status !== 'Succeeded') continue;
     const revisions = execution.sourceRevisions ?? [];
-    const revision = sourceAction ? revisions.find((r) => r.actionName === sourceAction) : revisions.length === 1 ? revisions[0] : undefined;
+    const revision = sourceAction
+      ? revisions.find((r) => r.actionName === sourceAction)
+      : revisions.length === 1
+        ? revisions[0]
+        : undefined;
     if (revision?.revisionId) return revision.revisionId;
   }
   return undefined;
@@ -26,5 +30,10 @@ export function pipelineFromInitiator(initiator: string | undefined): string | u
 
 /** Shell lines for `eval "$(npx nx-aws-deploy set-shas)"`. */
 export function shellExports(values: Record<string, string>): string {
-  return Object.entries(values).map(([name, value]) => `export ${name}=${/^[A-Za-z0-9._/-]*$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`}`).join('\n');
+  return Object.entries(values)
+    .map(
+      ([name, value]) =>
+        `export ${name}=${/^[A-Za-z0-9._/-]*$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`}`,
+    )
+    .join('\n');
 }

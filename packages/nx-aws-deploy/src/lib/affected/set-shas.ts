@@ -37,7 +37,11 @@ async function git(cwd: string, args: string[]): Promise<string> {
   return (await run('git', args, { cwd })).stdout.trim();
 }
 
-const hasCommit = (cwd: string, sha: string) => git(cwd, ['cat-file', '-e', `${sha}^{commit}`]).then(() => true, () => false);
+const hasCommit = (cwd: string, sha: string) =>
+  git(cwd, ['cat-file', '-e', `${sha}^{commit}`]).then(
+    () => true,
+    () => false,
+  );
 
 /** Deepens a shallow clone (CodeBuild clones shallowly) until `sha` is present, within a bound. */
 async function ensureCommit(cwd: string, sha: string, rounds: number, log: (line: string) => void): Promise<boolean> {
@@ -63,8 +67,14 @@ async function fromPipeline(pipeline: string, sourceAction: string | undefined):
     return undefined;
   } catch (error) {
     const name = (error as Error).name;
-    if (name === 'PipelineNotFoundException') throw new UserError(`Pipeline "${pipeline}" does not exist: fix --pipeline (or run inside that pipeline's CodeBuild action).`);
-    if (name === 'AccessDeniedException') throw new UserError(`Access denied listing executions of pipeline "${pipeline}": allow codepipeline:ListPipelineExecutions on it for the build role.`);
+    if (name === 'PipelineNotFoundException')
+      throw new UserError(
+        `Pipeline "${pipeline}" does not exist: fix --pipeline (or run inside that pipeline's CodeBuild action).`,
+      );
+    if (name === 'AccessDeniedException')
+      throw new UserError(
+        `Access denied listing executions of pipeline "${pipeline}": allow codepipeline:ListPipelineExecutions on it for the build role.`,
+      );
     throw new UserError(`Could not list executions of pipeline "${pipeline}": ${errorMessage(error)}`);
   } finally {
     client.destroy();
@@ -92,11 +102,24 @@ export async function resolveShas(options: SetShasOptions): Promise<ShaResolutio
     base = marker?.commit;
     how = `the deploy marker s3://${options.bucket}/${key}`;
   } else {
-    throw new UserError('set-shas needs where the last successful deploy is recorded: --pipeline <name> (automatic inside CodePipeline), or --bucket <bucket> [--prefix <prefix>] for the deploy marker.');
+    throw new UserError(
+      'set-shas needs where the last successful deploy is recorded: --pipeline <name> (automatic inside CodePipeline), or --bucket <bucket> [--prefix <prefix>] for the deploy marker.',
+    );
   }
-  if (!base) return { head, base: head, all: true, how: `no successful deploy recorded in ${how} (first run): everything is affected` };
+  if (!base)
+    return {
+      head,
+      base: head,
+      all: true,
+      how: `no successful deploy recorded in ${how} (first run): everything is affected`,
+    };
   if (!(await ensureCommit(cwd, base, options.maxDeepenRounds ?? 10, log))) {
-    return { head, base: head, all: true, how: `base ${base} from ${how} is not in the history (force-push, rewritten history or too deep): everything is affected` };
+    return {
+      head,
+      base: head,
+      all: true,
+      how: `base ${base} from ${how} is not in the history (force-push, rewritten history or too deep): everything is affected`,
+    };
   }
   return { head, base, all: false, how };
 }

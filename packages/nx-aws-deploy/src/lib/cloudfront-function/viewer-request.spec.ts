@@ -6,7 +6,12 @@ import vm from 'node:vm';
 function viewerRequest(uri: string) {
   const context = vm.createContext({});
   vm.runInContext(readFileSync(join(__dirname, 'viewer-request.js'), 'utf8'), context);
-  context.event = { version: '1.0', context: { eventType: 'viewer-request' }, viewer: { ip: '127.0.0.1' }, request: { method: 'GET', uri, querystring: {}, headers: {}, cookies: {} } };
+  context.event = {
+    version: '1.0',
+    context: { eventType: 'viewer-request' },
+    viewer: { ip: '127.0.0.1' },
+    request: { method: 'GET', uri, querystring: {}, headers: {}, cookies: {} },
+  };
   return vm.runInContext('handler(event)', context);
 }
 
@@ -25,5 +30,9 @@ it.each([
 });
 
 it('redirects /storybook to /storybook/ so that relative asset URLs resolve', () => {
-  expect(viewerRequest('/storybook')).toEqual({ statusCode: 301, statusDescription: 'Moved Permanently', headers: { location: { value: '/storybook/' } } });
+  expect(viewerRequest('/storybook')).toEqual({
+    statusCode: 301,
+    statusDescription: 'Moved Permanently',
+    headers: { location: { value: '/storybook/' } },
+  });
 });

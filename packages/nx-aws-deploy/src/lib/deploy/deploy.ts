@@ -8,7 +8,18 @@ import { createS3Client } from '../aws/clients';
 import { isValidBucketName } from './bucket-name';
 import { compileHeaderRules, headersFingerprint, headersFor, type HeaderRule } from './headers';
 import { scanSourceDir } from './local-files';
-import { keysNeedingHead, normalizePrefix, planDeploy, recordUploadedEtags, shouldWriteState, MARKER_FILE, STATE_FILE, type DeployPlan, type DeployState, type PlannedUpload } from './plan';
+import {
+  keysNeedingHead,
+  normalizePrefix,
+  planDeploy,
+  recordUploadedEtags,
+  shouldWriteState,
+  MARKER_FILE,
+  STATE_FILE,
+  type DeployPlan,
+  type DeployState,
+  type PlannedUpload,
+} from './plan';
 import { Progress } from './progress';
 import { S3Target, type RequestCounts } from './s3-target';
 import type { DeployManifest, ManifestChange } from './manifest';
@@ -63,32 +74,51 @@ export function defaultManifestPath(workspaceRoot: string, project: string): str
 }
 
 /** Syncs a build folder to a bucket by content: assets, then entry files, then prune; see DeployPlan. */
-export async function deploy(options: DeployOptions): Promise<{ summary: DeploySummary; plan: DeployPlan; manifest?: DeployManifest }> {
+export async function deploy(
+  options: DeployOptions,
+): Promise<{ summary: DeploySummary; plan: DeployPlan; manifest?: DeployManifest }> {
   const started = Date.now();
   const log = options.log ?? ((line: string) => console.log(line));
   const prefix = normalizePrefix(options.prefix);
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   if (!options.bucket) throw new UserError('The "bucket" option is required: the S3 bucket to deploy to.');
   if (!isValidBucketName(options.bucket)) {
-    throw new UserError(`"${options.bucket}" is not a bucket name S3 accepts (3-63 lower-case letters, digits, dots and hyphens): fix the "bucket" option.`);
+    throw new UserError(
+      `"${options.bucket}" is not a bucket name S3 accepts (3-63 lower-case letters, digits, dots and hyphens): fix the "bucket" option.`,
+    );
   }
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new UserError(`"concurrency" must be a whole number of at least 1, not ${options.concurrency}.`);
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new UserError(`"concurrency" must be a whole number of at least 1, not ${options.concurrency}.`);
   const rulesFor = compileHeaderRules(options.headers);
 
   // The bucket is listed while the files are hashed; allSettled, so a bad sourceDir is what gets reported.
-  const target = new S3Target(createS3Client({ region: options.region, maxSockets: concurrency }), options.bucket, options.signal);
+  const target = new S3Target(
+    createS3Client({ region: options.region, maxSockets: concurrency }),
+    options.bucket,
+    options.signal,
+  );
   const remoteReady = Promise.allSettled([target.list(prefix), target.readJson<DeployState>(prefix + STATE_FILE)]);
   const files = await scanSourceDir({
-    workspaceRoot: options.workspaceRoot, sourceDir: options.sourceDir, include: options.include, exclude: options.exclude,
+    workspaceRoot: options.workspaceRoot,
+    sourceDir: options.sourceDir,
+    include: options.include,
+    exclude: options.exclude,
     allowOutsideWorkspace: options.allowOutsideWorkspace,
   });
-  if (files.length === 0) throw new UserError(`sourceDir ${options.sourceDir} has no files to deploy; the bucket was left as it is. Build the project first, or check "include"/"exclude".`);
+  if (files.length === 0)
+    throw new UserError(
+      `sourceDir ${options.sourceDir} has no files to deploy; the bucket was left as it is. Build the project first, or check "include"/"exclude".`,
+    );
   if (!options.allowNoIndex && !files.some((f) => f.path === 'index.html')) {
-    throw new UserError(`sourceDir ${options.sourceDir} has no index.html; refusing to deploy a site without one. Set "allowNoIndex": true if that is intended.`);
+    throw new UserError(
+      `sourceDir ${options.sourceDir} has no index.html; refusing to deploy a site without one. Set "allowNoIndex": true if that is intended.`,
+    );
   }
   const tooLong = files.find((f) => Buffer.byteLength(prefix + f.path) > MAX_KEY_BYTES);
   if (tooLong) {
-    throw new UserError(`${tooLong.absolutePath} would be the key "${(prefix + tooLong.path).slice(0, 60)}…" of ${Buffer.byteLength(prefix + tooLong.path)} bytes; S3 allows ${MAX_KEY_BYTES}. Shorten its path (or the prefix); nothing was uploaded.`);
+    throw new UserError(
+      `${tooLong.absolutePath} would be the key "${(prefix + tooLong.path).slice(0, 60)}…" of ${Buffer.byteLength(prefix + tooLong.path)} bytes; S3 allows ${MAX_KEY_BYTES}. Shorten its path (or the prefix); nothing was uploaded.`,
+    );
   }
   const planned = files.map((f) => ({ ...f, headers: headersFor(f.path, rulesFor(f.path)) }));
   const byPath = new Map(planned.map((f) => [f.path, f]));
@@ -99,18 +129,37 @@ export async function deploy(options: DeployOptions): Promise<{ summary: DeployS
   if (stored.status === 'rejected') throw stored.reason;
   const [remote, state] = [listed.value, stored.value];
   const headed = new Map<string, string>();
-  await forEachLimit(keysNeedingHead({ files: planned, prefix, remote, state }), concurrency, async (key) => {
-    headed.set(key, headersFingerprint(await target.headers(key)));
-  }, options.signal);
-  if (options.signal?.aborted) throw new Interrupted(options.signal.reason, `Interrupted by ${options.signal.reason} before any change: the bucket is as it was.`);
+  await forEachLimit(
+    keysNeedingHead({ files: planned, prefix, remote, state }),
+    concurrency,
+    async (key) => {
+      headed.set(key, headersFingerprint(await target.headers(key)));
+    },
+    options.signal,
+  );
+  if (options.signal?.aborted)
+    throw new Interrupted(
+      options.signal.reason,
+      `Interrupted by ${options.signal.reason} before any change: the bucket is as it was.`,
+    );
   const plan = planDeploy({
-    bucket: options.bucket, files: planned, prefix, remote, state, headedFingerprints: headed,
-    prune: options.prune ?? true, maxDeletes: options.maxDeletes ?? DEFAULT_MAX_DELETES,
-    pruneOlderThanDeploys: options.pruneOlderThanDeploys ?? 0, exclude: options.exclude,
+    bucket: options.bucket,
+    files: planned,
+    prefix,
+    remote,
+    state,
+    headedFingerprints: headed,
+    prune: options.prune ?? true,
+    maxDeletes: options.maxDeletes ?? DEFAULT_MAX_DELETES,
+    pruneOlderThanDeploys: options.pruneOlderThanDeploys ?? 0,
+    exclude: options.exclude,
   });
 
   const summary: DeploySummary = {
-    project: options.project, bucket: options.bucket, prefix, dryRun: Boolean(options.dryRun),
+    project: options.project,
+    bucket: options.bucket,
+    prefix,
+    dryRun: Boolean(options.dryRun),
     uploaded: { files: plan.uploads.length, bytes: plan.uploads.reduce((n, u) => n + u.size, 0) },
     metadataUpdated: { files: plan.metadataUpdates.length },
     unchanged: { files: plan.unchanged.length, bytes: plan.unchanged.reduce((n, u) => n + u.size, 0) },
@@ -122,8 +171,12 @@ export async function deploy(options: DeployOptions): Promise<{ summary: DeployS
   const destination = `s3://${options.bucket}/${prefix}`;
   if (options.dryRun) {
     log(`Dry run: deploying ${options.sourceDir} to ${destination} would:`);
-    for (const u of plan.uploads) log(`  upload   ${u.key} (${u.reason}, ${formatBytes(u.size)}, ${u.headers['Content-Type']}, ${u.headers['Cache-Control']})`);
-    for (const u of plan.metadataUpdates) log(`  headers  ${u.key} (${u.headers['Content-Type']}, ${u.headers['Cache-Control']})`);
+    for (const u of plan.uploads)
+      log(
+        `  upload   ${u.key} (${u.reason}, ${formatBytes(u.size)}, ${u.headers['Content-Type']}, ${u.headers['Cache-Control']})`,
+      );
+    for (const u of plan.metadataUpdates)
+      log(`  headers  ${u.key} (${u.headers['Content-Type']}, ${u.headers['Cache-Control']})`);
     for (const key of plan.deletes) log(`  delete   ${key}`);
     for (const key of plan.kept) log(`  keep     ${key} (uploaded by a recent deploy)`);
     summary.durationMs = Date.now() - started;
@@ -131,20 +184,44 @@ export async function deploy(options: DeployOptions): Promise<{ summary: DeployS
     return { summary, plan };
   }
 
-  log(`Deploying ${options.sourceDir} to ${destination}: ${plan.uploads.length} to upload, ${plan.metadataUpdates.length} to update, ${plan.unchanged.length} unchanged, ${plan.deletes.length} to delete.`);
+  log(
+    `Deploying ${options.sourceDir} to ${destination}: ${plan.uploads.length} to upload, ${plan.metadataUpdates.length} to update, ${plan.unchanged.length} unchanged, ${plan.deletes.length} to delete.`,
+  );
   const etags = new Map<string, string>();
-  const progress = new Progress('upload', plan.uploads.length + plan.metadataUpdates.length, summary.uploaded.bytes, log);
+  const progress = new Progress(
+    'upload',
+    plan.uploads.length + plan.metadataUpdates.length,
+    summary.uploaded.bytes,
+    log,
+  );
   const done = { uploads: 0, updates: 0, deletes: 0 };
-  const push = (batch: PlannedUpload[]) => forEachLimit(batch, concurrency, async (u) => {
-    etags.set(u.key, await target.upload(u.key, byPath.get(u.path)!.absolutePath, u.size, u.headers, (bytes) => progress.advance(0, bytes)));
-    done.uploads++;
-    progress.advance(1);
-  }, options.signal);
-  const update = (batch: PlannedUpload[]) => forEachLimit(batch, concurrency, async (u) => {
-    await target.updateHeaders(u.key, u.headers);
-    done.updates++;
-    progress.advance(1);
-  }, options.signal);
+  const push = (batch: PlannedUpload[]) =>
+    forEachLimit(
+      batch,
+      concurrency,
+      async (u) => {
+        etags.set(
+          u.key,
+          await target.upload(u.key, byPath.get(u.path)!.absolutePath, u.size, u.headers, (bytes) =>
+            progress.advance(0, bytes),
+          ),
+        );
+        done.uploads++;
+        progress.advance(1);
+      },
+      options.signal,
+    );
+  const update = (batch: PlannedUpload[]) =>
+    forEachLimit(
+      batch,
+      concurrency,
+      async (u) => {
+        await target.updateHeaders(u.key, u.headers);
+        done.updates++;
+        progress.advance(1);
+      },
+      options.signal,
+    );
   let phase: 'assets' | 'entries' | 'prune' = 'assets';
   const checkpoint = () => {
     if (options.signal?.aborted) throw options.signal.reason;
@@ -164,22 +241,38 @@ export async function deploy(options: DeployOptions): Promise<{ summary: DeployS
   } catch (error) {
     if (!options.signal?.aborted) throw error;
     const aborted = await target.abortOpenUploads();
-    const live = phase === 'assets' ? 'The live entry files (HTML) are still the previous deploy\'s.' : 'Every entry file already replaced names only assets that are in the bucket.';
-    throw new Interrupted(options.signal.reason, [
-      `Interrupted by ${options.signal.reason} while ${{ assets: 'uploading assets', entries: 'uploading entry files', prune: 'pruning' }[phase]}: uploaded ${done.uploads} of ${plan.uploads.length} files,`,
-      `updated headers of ${done.updates} of ${plan.metadataUpdates.length}, deleted ${done.deletes} of ${plan.deletes.length}${aborted ? `, aborted ${aborted} unfinished multipart upload(s)` : ''}.`,
-      `${live} Run the deploy again to finish: what already landed is not uploaded again.`,
-    ].join(' '));
+    const live =
+      phase === 'assets'
+        ? "The live entry files (HTML) are still the previous deploy's."
+        : 'Every entry file already replaced names only assets that are in the bucket.';
+    throw new Interrupted(
+      options.signal.reason,
+      [
+        `Interrupted by ${options.signal.reason} while ${{ assets: 'uploading assets', entries: 'uploading entry files', prune: 'pruning' }[phase]}: uploaded ${done.uploads} of ${plan.uploads.length} files,`,
+        `updated headers of ${done.updates} of ${plan.metadataUpdates.length}, deleted ${done.deletes} of ${plan.deletes.length}${aborted ? `, aborted ${aborted} unfinished multipart upload(s)` : ''}.`,
+        `${live} Run the deploy again to finish: what already landed is not uploaded again.`,
+      ].join(' '),
+    );
   }
   const nextState = recordUploadedEtags(plan.nextState, etags);
-  if (shouldWriteState(state, nextState, options.pruneOlderThanDeploys ?? 0)) await target.writeJson(prefix + STATE_FILE, nextState);
+  if (shouldWriteState(state, nextState, options.pruneOlderThanDeploys ?? 0))
+    await target.writeJson(prefix + STATE_FILE, nextState);
   // In CodeBuild, record the deployed commit for `set-shas` (only when it moved: a re-run makes no PUT).
   const commit = process.env.CODEBUILD_RESOLVED_SOURCE_VERSION;
   if (commit && (await target.readJson<{ commit?: string }>(prefix + MARKER_FILE))?.commit !== commit) {
-    await target.writeJson(prefix + MARKER_FILE, { commit, project: options.project, deployedAt: new Date().toISOString() });
+    await target.writeJson(prefix + MARKER_FILE, {
+      commit,
+      project: options.project,
+      deployedAt: new Date().toISOString(),
+    });
   }
 
-  const manifest = buildManifest(options, prefix, plan, files.some((f) => f.path === 'index.html'));
+  const manifest = buildManifest(
+    options,
+    prefix,
+    plan,
+    files.some((f) => f.path === 'index.html'),
+  );
   const manifestPath = options.manifest ?? defaultManifestPath(options.workspaceRoot, options.project);
   await mkdir(dirname(manifestPath), { recursive: true });
   await writeFile(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
@@ -191,7 +284,11 @@ export async function deploy(options: DeployOptions): Promise<{ summary: DeployS
 
 function buildManifest(options: DeployOptions, prefix: string, plan: DeployPlan, hasIndex: boolean): DeployManifest {
   const changes: ManifestChange[] = [
-    ...plan.uploads.map((u) => ({ key: u.key, action: u.reason === 'new' ? ('created' as const) : ('replaced' as const), immutable: u.immutable })),
+    ...plan.uploads.map((u) => ({
+      key: u.key,
+      action: u.reason === 'new' ? ('created' as const) : ('replaced' as const),
+      immutable: u.immutable,
+    })),
     ...plan.metadataUpdates.map((u) => ({ key: u.key, action: 'headers' as const, immutable: u.immutable })),
     ...plan.deletes.map((key) => ({ key, action: 'deleted' as const, immutable: false })),
   ];
@@ -219,6 +316,9 @@ export function summaryTable(s: DeploySummary): string {
     [s.dryRun ? 'would delete' : 'deleted', String(s.deleted.files), ''],
   ];
   if (s.kept.files) rows.push(['kept from recent deploys', String(s.kept.files), '']);
-  const requests = Object.entries(s.requests).map(([op, n]) => `${op} ${n}`).join(', ') || 'none';
+  const requests =
+    Object.entries(s.requests)
+      .map(([op, n]) => `${op} ${n}`)
+      .join(', ') || 'none';
   return `${table(rows)}\nrequests: ${requests}\ntime: ${formatDuration(s.durationMs)}${s.manifest ? `\nmanifest: ${s.manifest}` : ''}`;
 }

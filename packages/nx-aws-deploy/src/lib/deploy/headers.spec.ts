@@ -1,4 +1,13 @@
-import { CACHE_IMMUTABLE, CACHE_REVALIDATE, CACHE_SHORT, compileHeaderRules, headersFingerprint, headersFor, isContentHashed, isEntryFile } from './headers';
+import {
+  CACHE_IMMUTABLE,
+  CACHE_REVALIDATE,
+  CACHE_SHORT,
+  compileHeaderRules,
+  headersFingerprint,
+  headersFor,
+  isContentHashed,
+  isEntryFile,
+} from './headers';
 
 describe('isContentHashed', () => {
   it.each([
@@ -20,8 +29,14 @@ describe('isContentHashed', () => {
 
 describe('isEntryFile', () => {
   it.each([
-    ['index.html', true], ['docs/index.html', true], ['sw.js', true], ['service-worker.js', true],
-    ['site.webmanifest', true], ['manifest.json', true], ['assets/app-B-XZhOr9.js', false], ['robots.txt', false],
+    ['index.html', true],
+    ['docs/index.html', true],
+    ['sw.js', true],
+    ['service-worker.js', true],
+    ['site.webmanifest', true],
+    ['manifest.json', true],
+    ['assets/app-B-XZhOr9.js', false],
+    ['robots.txt', false],
   ])('%s → %s', (path, entry) => expect(isEntryFile(path)).toBe(entry));
 });
 
@@ -48,8 +63,16 @@ describe('headersFor', () => {
   });
 
   it('serves precompressed siblings with the inner type and their Content-Encoding', () => {
-    expect(headersFor('assets/app-B-XZhOr9.js.br')).toEqual({ 'Content-Type': 'text/javascript; charset=utf-8', 'Content-Encoding': 'br', 'Cache-Control': CACHE_IMMUTABLE });
-    expect(headersFor('index.html.gz')).toEqual({ 'Content-Type': 'text/html; charset=utf-8', 'Content-Encoding': 'gzip', 'Cache-Control': CACHE_REVALIDATE });
+    expect(headersFor('assets/app-B-XZhOr9.js.br')).toEqual({
+      'Content-Type': 'text/javascript; charset=utf-8',
+      'Content-Encoding': 'br',
+      'Cache-Control': CACHE_IMMUTABLE,
+    });
+    expect(headersFor('index.html.gz')).toEqual({
+      'Content-Type': 'text/html; charset=utf-8',
+      'Content-Encoding': 'gzip',
+      'Cache-Control': CACHE_REVALIDATE,
+    });
   });
 
   it('lets user rules override defaults by glob, later rules winning, and set metadata', () => {
@@ -58,13 +81,19 @@ describe('headersFor', () => {
       { glob: 'docs/**', headers: { 'Cache-Control': 'no-store', 'x-amz-meta-Owner': 'docs-team' } },
     ]);
     expect(headersFor('docs/guide.pdf', rules('docs/guide.pdf'))).toEqual({
-      'Content-Type': 'application/pdf', 'Cache-Control': 'no-store', 'Content-Disposition': 'attachment', metadata: { owner: 'docs-team' },
+      'Content-Type': 'application/pdf',
+      'Cache-Control': 'no-store',
+      'Content-Disposition': 'attachment',
+      metadata: { owner: 'docs-team' },
     });
     expect(headersFor('a.pdf', rules('a.pdf'))['Cache-Control']).toBe('public, max-age=60');
   });
 
   it.each([
-    [[{ glob: '**', headers: { 'X-Frame-Options': 'DENY' } }], /headers\[0\].*"X-Frame-Options", which S3 cannot store/],
+    [
+      [{ glob: '**', headers: { 'X-Frame-Options': 'DENY' } }],
+      /headers\[0\].*"X-Frame-Options", which S3 cannot store/,
+    ],
     [[{ glob: '', headers: {} }], /headers\[0\] must look like/],
     [[{ glob: '*.js', headers: { 'Cache-Control': 5 } }], /headers\[0\].*value of "Cache-Control" must be a string/],
   ])('rejects a malformed rule with one clear error', (rules, message) => {
@@ -72,8 +101,11 @@ describe('headersFor', () => {
   });
 
   it('fingerprints headers independently of key order', () => {
-    expect(headersFingerprint({ 'Content-Type': 'a', 'Cache-Control': 'b', metadata: { x: '1', y: '2' } }))
-      .toBe(headersFingerprint({ metadata: { y: '2', x: '1' }, 'Cache-Control': 'b', 'Content-Type': 'a' }));
-    expect(headersFingerprint({ 'Content-Type': 'a' })).not.toBe(headersFingerprint({ 'Content-Type': 'a', 'Cache-Control': 'no-cache' }));
+    expect(headersFingerprint({ 'Content-Type': 'a', 'Cache-Control': 'b', metadata: { x: '1', y: '2' } })).toBe(
+      headersFingerprint({ metadata: { y: '2', x: '1' }, 'Cache-Control': 'b', 'Content-Type': 'a' }),
+    );
+    expect(headersFingerprint({ 'Content-Type': 'a' })).not.toBe(
+      headersFingerprint({ 'Content-Type': 'a', 'Cache-Control': 'no-cache' }),
+    );
   });
 });

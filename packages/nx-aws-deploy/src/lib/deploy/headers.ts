@@ -27,7 +27,9 @@ export const CACHE_REVALIDATE = 'no-cache';
 export const CACHE_SHORT = 'public, max-age=300';
 
 const SETTABLE = new Map(
-  ['Content-Type', 'Cache-Control', 'Content-Encoding', 'Content-Disposition', 'Content-Language', 'Expires'].map((h) => [h.toLowerCase(), h]),
+  ['Content-Type', 'Cache-Control', 'Content-Encoding', 'Content-Disposition', 'Content-Language', 'Expires'].map(
+    (h) => [h.toLowerCase(), h],
+  ),
 );
 const ENCODINGS: Record<string, string> = { br: 'br', gz: 'gzip' };
 
@@ -42,15 +44,36 @@ export function isContentHashed(path: string): boolean {
   const stem = dot > 0 ? base.slice(0, dot) : base;
   if (/[.-][a-f0-9]{8,}$/.test(stem) || /[.-][A-F0-9]{8,}$/.test(stem)) return true;
   // Create React App style: `787.a1b2c3d4.chunk.js`.
-  if (stem.split('.').slice(1).some((part) => /^[a-f0-9]{8,}$/.test(part))) return true;
+  if (
+    stem
+      .split('.')
+      .slice(1)
+      .some((part) => /^[a-f0-9]{8,}$/.test(part))
+  )
+    return true;
   const tail = stem.slice(-9);
-  return tail.length === 9 && /^[.-][A-Za-z0-9_-]{8}$/.test(tail) && /[0-9]/.test(tail) && /[A-Z]/.test(tail) && /[a-z]/.test(tail.slice(1));
+  return (
+    tail.length === 9 &&
+    /^[.-][A-Za-z0-9_-]{8}$/.test(tail) &&
+    /[0-9]/.test(tail) &&
+    /[A-Z]/.test(tail) &&
+    /[a-z]/.test(tail.slice(1))
+  );
 }
 
 /** Files that name the others (HTML, service workers, web manifests): uploaded last, always revalidated. */
 export function isEntryFile(path: string): boolean {
-  const base = path.slice(path.lastIndexOf('/') + 1).replace(/\.(br|gz)$/, '').toLowerCase();
-  return /\.html?$/.test(base) || /^(sw|service-worker|serviceworker)\.m?js$/.test(base) || base.endsWith('.webmanifest') || base === 'manifest.json' || base === 'asset-manifest.json';
+  const base = path
+    .slice(path.lastIndexOf('/') + 1)
+    .replace(/\.(br|gz)$/, '')
+    .toLowerCase();
+  return (
+    /\.html?$/.test(base) ||
+    /^(sw|service-worker|serviceworker)\.m?js$/.test(base) ||
+    base.endsWith('.webmanifest') ||
+    base === 'manifest.json' ||
+    base === 'asset-manifest.json'
+  );
 }
 
 /** Content-Type with charset for text, Content-Encoding for precompressed `x.js.br` / `x.js.gz` siblings. */
@@ -66,14 +89,25 @@ function typeAndEncoding(path: string): Pick<ObjectHeaders, 'Content-Type' | 'Co
 /** Checks user rules once, so that a bad rule fails before anything is uploaded. */
 export function compileHeaderRules(rules: HeaderRule[] = []): (path: string) => Record<string, string> {
   const compiled = rules.map((rule, index) => {
-    if (!rule || typeof rule.glob !== 'string' || !rule.glob || typeof rule.headers !== 'object' || rule.headers === null) {
-      throw new UserError(`headers[${index}] must look like { "glob": "**/*.pdf", "headers": { "Content-Disposition": "attachment" } }.`);
+    if (
+      !rule ||
+      typeof rule.glob !== 'string' ||
+      !rule.glob ||
+      typeof rule.headers !== 'object' ||
+      rule.headers === null
+    ) {
+      throw new UserError(
+        `headers[${index}] must look like { "glob": "**/*.pdf", "headers": { "Content-Disposition": "attachment" } }.`,
+      );
     }
     for (const [name, value] of Object.entries(rule.headers)) {
       if (!SETTABLE.has(name.toLowerCase()) && !name.toLowerCase().startsWith('x-amz-meta-')) {
-        throw new UserError(`headers[${index}] (glob "${rule.glob}") sets "${name}", which S3 cannot store; use one of ${[...SETTABLE.values()].join(', ')} or x-amz-meta-*.`);
+        throw new UserError(
+          `headers[${index}] (glob "${rule.glob}") sets "${name}", which S3 cannot store; use one of ${[...SETTABLE.values()].join(', ')} or x-amz-meta-*.`,
+        );
       }
-      if (typeof value !== 'string') throw new UserError(`headers[${index}] (glob "${rule.glob}"): the value of "${name}" must be a string.`);
+      if (typeof value !== 'string')
+        throw new UserError(`headers[${index}] (glob "${rule.glob}"): the value of "${name}" must be a string.`);
     }
     return { match: picomatch(rule.glob, { dot: true }), headers: rule.headers };
   });
@@ -88,7 +122,8 @@ export function headersFor(path: string, userHeaders: Record<string, string> = {
   };
   for (const [name, value] of Object.entries(userHeaders)) {
     const lower = name.toLowerCase();
-    if (lower.startsWith('x-amz-meta-')) headers.metadata = { ...headers.metadata, [lower.slice('x-amz-meta-'.length)]: value };
+    if (lower.startsWith('x-amz-meta-'))
+      headers.metadata = { ...headers.metadata, [lower.slice('x-amz-meta-'.length)]: value };
     else (headers as unknown as Record<string, string>)[SETTABLE.get(lower)!] = value;
   }
   return headers;

@@ -98,20 +98,28 @@ export function planDeploy(input: PlanInput): DeployPlan {
   for (const file of input.files) {
     const key = prefix + file.path;
     if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) {
-      throw new UserError(`The S3 key for ${file.path} is ${Buffer.byteLength(key, 'utf8')} bytes long; S3 allows ${MAX_KEY_BYTES}. Shorten the path or the prefix.`);
+      throw new UserError(
+        `The S3 key for ${file.path} is ${Buffer.byteLength(key, 'utf8')} bytes long; S3 allows ${MAX_KEY_BYTES}. Shorten the path or the prefix.`,
+      );
     }
     const fingerprint = headersFingerprint(file.headers);
     const existing = remote.get(key);
     const planned: PlannedUpload = {
-      path: file.path, key, size: file.size, headers: file.headers,
-      reason: existing ? 'changed' : 'new', entry: isEntryFile(file.path), immutable: isContentHashed(file.path),
+      path: file.path,
+      key,
+      size: file.size,
+      headers: file.headers,
+      reason: existing ? 'changed' : 'new',
+      entry: isEntryFile(file.path),
+      immutable: isContentHashed(file.path),
     };
     if (!existing || !file.etags.includes(existing.etag)) {
       plan.uploads.push(planned);
       nextState.objects[key] = { etag: '', headers: fingerprint, deploy };
       continue;
     }
-    const known = state?.objects[key]?.etag === existing.etag ? state.objects[key].headers : input.headedFingerprints?.get(key);
+    const known =
+      state?.objects[key]?.etag === existing.etag ? state.objects[key].headers : input.headedFingerprints?.get(key);
     if (known !== fingerprint) plan.metadataUpdates.push(planned);
     else plan.unchanged.push({ path: file.path, key, size: file.size });
     nextState.objects[key] = { etag: existing.etag, headers: fingerprint, deploy };
@@ -159,7 +167,11 @@ export const STALE_RECORDS_BEFORE_REWRITE = 10;
  * deploy never writes it; new headers on the same bytes always rewrite it.
  * Keeping recent deploys' assets needs every deploy counted, so then it is always written.
  */
-export function shouldWriteState(previous: DeployState | undefined, next: DeployState, pruneOlderThanDeploys: number): boolean {
+export function shouldWriteState(
+  previous: DeployState | undefined,
+  next: DeployState,
+  pruneOlderThanDeploys: number,
+): boolean {
   if (!previous) return true;
   const keys = new Set([...Object.keys(previous.objects), ...Object.keys(next.objects)]);
   let stale = 0;

@@ -24,11 +24,15 @@ export class Progress {
     if (this.tty) {
       const width = 24;
       const filled = this.total ? Math.round((this.done / this.total) * width) : width;
-      process.stderr.write(`\r${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${this.done}/${this.total} files, ${formatBytes(this.bytes)}/${formatBytes(this.totalBytes)}`);
+      process.stderr.write(
+        `\r${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${this.done}/${this.total} files, ${formatBytes(this.bytes)}/${formatBytes(this.totalBytes)}`,
+      );
       if (this.done >= this.total) process.stderr.write('\n');
     } else if (now - this.lastLine >= this.intervalMs && this.done < this.total) {
       this.lastLine = now;
-      this.write(`${this.label}: ${this.done}/${this.total} files, ${formatBytes(this.bytes)}/${formatBytes(this.totalBytes)}`);
+      this.write(
+        `${this.label}: ${this.done}/${this.total} files, ${formatBytes(this.bytes)}/${formatBytes(this.totalBytes)}`,
+      );
     }
   }
 }

@@ -1,8 +1,15 @@
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import {
-  AbortMultipartUploadCommand, CopyObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, paginateListObjectsV2,
-  type S3Client, type S3ServiceException,
+  AbortMultipartUploadCommand,
+  CopyObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  paginateListObjectsV2,
+  type S3Client,
+  type S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { UserError } from '../util/errors';
@@ -24,22 +31,34 @@ export class S3Target {
   private abortedUploads = 0;
 
   /** `signal` stops requests in flight (a deploy being interrupted); see abortOpenUploads. */
-  constructor(private readonly s3: S3Client, readonly bucket: string, private readonly signal?: AbortSignal) {
+  constructor(
+    private readonly s3: S3Client,
+    readonly bucket: string,
+    private readonly signal?: AbortSignal,
+  ) {
     if (signal) {
       // Every request of this client, lib-storage's too: which multipart uploads are open, and whether any request is still out.
-      s3.middlewareStack.add((next, context) => async (args) => {
-        this.inFlight++;
-        try {
-          const result = await next(args);
-          const input = args.input as { Key?: string; UploadId?: string };
-          if (context.commandName === 'CreateMultipartUploadCommand') this.openUploads.set((result.output as { UploadId: string }).UploadId, input.Key!);
-          if (context.commandName === 'CompleteMultipartUploadCommand' || context.commandName === 'AbortMultipartUploadCommand') this.openUploads.delete(input.UploadId!);
-          if (context.commandName === 'AbortMultipartUploadCommand' && signal.aborted) this.abortedUploads++;
-          return result;
-        } finally {
-          this.inFlight--;
-        }
-      }, { step: 'initialize', name: 'multipartLedger' });
+      s3.middlewareStack.add(
+        (next, context) => async (args) => {
+          this.inFlight++;
+          try {
+            const result = await next(args);
+            const input = args.input as { Key?: string; UploadId?: string };
+            if (context.commandName === 'CreateMultipartUploadCommand')
+              this.openUploads.set((result.output as { UploadId: string }).UploadId, input.Key!);
+            if (
+              context.commandName === 'CompleteMultipartUploadCommand' ||
+              context.commandName === 'AbortMultipartUploadCommand'
+            )
+              this.openUploads.delete(input.UploadId!);
+            if (context.commandName === 'AbortMultipartUploadCommand' && signal.aborted) this.abortedUploads++;
+            return result;
+          } finally {
+            this.inFlight--;
+          }
+        },
+        { step: 'initialize', name: 'multipartLedger' },
+      );
     }
   }
 
@@ -52,24 +71,36 @@ export class S3Target {
     const until = Date.now() + settleMs;
     while (this.inFlight > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50));
     for (const [UploadId, Key] of [...this.openUploads]) {
-      await this.s3.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId })).catch(() => undefined);
+      await this.s3
+        .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId }))
+        .catch(() => undefined);
     }
     return this.abortedUploads;
   }
 
   async list(prefix: string): Promise<RemoteObject[]> {
     const objects: RemoteObject[] = [];
-    await this.call('ListObjectsV2', `s3://${this.bucket}/${prefix}`, async () => {
-      for await (const page of paginateListObjectsV2({ client: this.s3, pageSize: 1000 }, { Bucket: this.bucket, Prefix: prefix })) {
-        this.count('ListObjectsV2');
-        for (const o of page.Contents ?? []) objects.push({ key: o.Key!, size: o.Size ?? 0, etag: o.ETag ?? '' });
-      }
-    }, false);
+    await this.call(
+      'ListObjectsV2',
+      `s3://${this.bucket}/${prefix}`,
+      async () => {
+        for await (const page of paginateListObjectsV2(
+          { client: this.s3, pageSize: 1000 },
+          { Bucket: this.bucket, Prefix: prefix },
+        )) {
+          this.count('ListObjectsV2');
+          for (const o of page.Contents ?? []) objects.push({ key: o.Key!, size: o.Size ?? 0, etag: o.ETag ?? '' });
+        }
+      },
+      false,
+    );
     return objects;
   }
 
   async headers(key: string): Promise<ObjectHeaders> {
-    const head = await this.call('HeadObject', key, () => this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: this.signal }));
+    const head = await this.call('HeadObject', key, () =>
+      this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: this.signal }),
+    );
     return {
       'Content-Type': head.ContentType ?? 'binary/octet-stream',
       'Cache-Control': head.CacheControl,
@@ -84,7 +115,13 @@ export class S3Target {
   /** Reads a small JSON object, or undefined when it does not exist. Not cut short by the stop signal, nor is writeJson. */
   async readJson<T>(key: string): Promise<T | undefined> {
     try {
-      const got = await this.call('GetObject', key, () => this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })), true, ['NoSuchKey']);
+      const got = await this.call(
+        'GetObject',
+        key,
+        () => this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })),
+        true,
+        ['NoSuchKey'],
+      );
       return JSON.parse(await got.Body!.transformToString()) as T;
     } catch (error) {
       if ((error as Error).name === 'NoSuchKey') return undefined;
@@ -93,29 +130,54 @@ export class S3Target {
   }
 
   async writeJson(key: string, value: unknown): Promise<void> {
-    await this.call('PutObject', key, () => this.s3.send(new PutObjectCommand({
-      Bucket: this.bucket, Key: key, Body: JSON.stringify(value), ContentType: 'application/json', CacheControl: 'no-store',
-    })));
+    await this.call('PutObject', key, () =>
+      this.s3.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: JSON.stringify(value),
+          ContentType: 'application/json',
+          CacheControl: 'no-store',
+        }),
+      ),
+    );
   }
 
   /** Uploads a file; files above one part go up in parts through lib-storage. Returns the ETag S3 answered. */
-  async upload(key: string, file: string, size: number, headers: ObjectHeaders, onBytes?: (n: number) => void): Promise<string> {
+  async upload(
+    key: string,
+    file: string,
+    size: number,
+    headers: ObjectHeaders,
+    onBytes?: (n: number) => void,
+  ): Promise<string> {
     const params = { Bucket: this.bucket, Key: key, ...sdkHeaders(headers) };
     if (size <= PART_SIZE) {
-      const put = await this.call('PutObject', key, async () => this.s3.send(new PutObjectCommand({ ...params, Body: await readFile(file) }), { abortSignal: this.signal }));
+      const put = await this.call('PutObject', key, async () =>
+        this.s3.send(new PutObjectCommand({ ...params, Body: await readFile(file) }), { abortSignal: this.signal }),
+      );
       onBytes?.(size);
       return put.ETag ?? '';
     }
     const abortController = new AbortController();
     const onAbort = () => abortController.abort();
     this.signal?.addEventListener('abort', onAbort, { once: true });
-    const upload = new Upload({ client: this.s3, params: { ...params, Body: createReadStream(file) }, partSize: PART_SIZE, queueSize: 4, leavePartsOnError: false, abortController });
+    const upload = new Upload({
+      client: this.s3,
+      params: { ...params, Body: createReadStream(file) },
+      partSize: PART_SIZE,
+      queueSize: 4,
+      leavePartsOnError: false,
+      abortController,
+    });
     let reported = 0;
     upload.on('httpUploadProgress', (p) => {
       onBytes?.((p.loaded ?? 0) - reported);
       reported = p.loaded ?? 0;
     });
-    const result = await this.call('MultipartUpload', key, () => upload.done(), false).finally(() => this.signal?.removeEventListener('abort', onAbort));
+    const result = await this.call('MultipartUpload', key, () => upload.done(), false).finally(() =>
+      this.signal?.removeEventListener('abort', onAbort),
+    );
     this.count('CreateMultipartUpload');
     this.count('UploadPart', Math.ceil(size / PART_SIZE));
     this.count('CompleteMultipartUpload');
@@ -124,22 +186,38 @@ export class S3Target {
 
   /** Replaces an object's headers without re-sending its bytes (CopyObject onto itself). */
   async updateHeaders(key: string, headers: ObjectHeaders): Promise<void> {
-    await this.call('CopyObject', key, () => this.s3.send(new CopyObjectCommand({
-      Bucket: this.bucket, Key: key, CopySource: `${this.bucket}/${key.split('/').map(encodeURIComponent).join('/')}`,
-      MetadataDirective: 'REPLACE', ...sdkHeaders(headers),
-    }), { abortSignal: this.signal }));
+    await this.call('CopyObject', key, () =>
+      this.s3.send(
+        new CopyObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          CopySource: `${this.bucket}/${key.split('/').map(encodeURIComponent).join('/')}`,
+          MetadataDirective: 'REPLACE',
+          ...sdkHeaders(headers),
+        }),
+        { abortSignal: this.signal },
+      ),
+    );
   }
 
   /** Deletes in batches of 1 000 (the DeleteObjects limit); any key S3 refuses fails the deploy. */
   async delete(keys: string[], onDeleted?: (n: number) => void): Promise<void> {
     for (let i = 0; i < keys.length; i += 1000) {
       const batch = keys.slice(i, i + 1000);
-      const result = await this.call('DeleteObjects', `${batch.length} keys`, () => this.s3.send(new DeleteObjectsCommand({
-        Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
-      }), { abortSignal: this.signal }));
+      const result = await this.call('DeleteObjects', `${batch.length} keys`, () =>
+        this.s3.send(
+          new DeleteObjectsCommand({
+            Bucket: this.bucket,
+            Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
+          }),
+          { abortSignal: this.signal },
+        ),
+      );
       const failed = result.Errors ?? [];
       if (failed.length) {
-        throw new UserError(`S3 refused to delete ${failed.length} objects in bucket "${this.bucket}", e.g. ${failed[0].Key}: ${failed[0].Code} ${failed[0].Message}.`);
+        throw new UserError(
+          `S3 refused to delete ${failed.length} objects in bucket "${this.bucket}", e.g. ${failed[0].Key}: ${failed[0].Code} ${failed[0].Message}.`,
+        );
       }
       onDeleted?.(batch.length);
     }
@@ -149,12 +227,22 @@ export class S3Target {
     this.requests[operation] = (this.requests[operation] ?? 0) + n;
   }
 
-  private async call<T>(operation: string, what: string, run: () => Promise<T>, counted = true, passThrough: string[] = []): Promise<T> {
+  private async call<T>(
+    operation: string,
+    what: string,
+    run: () => Promise<T>,
+    counted = true,
+    passThrough: string[] = [],
+  ): Promise<T> {
     if (counted) this.count(operation);
     try {
       return await run();
     } catch (error) {
-      if (this.signal?.aborted) throw new Interrupted(this.signal.reason, `Interrupted by ${this.signal.reason} before any change: the bucket is as it was.`);
+      if (this.signal?.aborted)
+        throw new Interrupted(
+          this.signal.reason,
+          `Interrupted by ${this.signal.reason} before any change: the bucket is as it was.`,
+        );
       if (passThrough.includes((error as Error).name)) throw error;
       throw explainS3Error(error, operation, this.bucket, what);
     }
@@ -184,17 +272,30 @@ export function explainS3Error(error: unknown, operation: string, bucket: string
     return new UserError(`Bucket "${bucket}" does not exist (${where}). Create it, or fix the "bucket" option.`);
   }
   if (name === 'AccessDenied' || name === 'Forbidden' || status === 403) {
-    return new UserError(`Access denied: ${where}. Allow ${operation === 'ListObjectsV2' ? 's3:ListBucket' : `s3:${operation.replace('MultipartUpload', 'PutObject')}`} on the bucket for the role this runs as (check AWS_PROFILE or the CodeBuild service role).`);
+    return new UserError(
+      `Access denied: ${where}. Allow ${operation === 'ListObjectsV2' ? 's3:ListBucket' : `s3:${operation.replace('MultipartUpload', 'PutObject')}`} on the bucket for the role this runs as (check AWS_PROFILE or the CodeBuild service role).`,
+    );
   }
   if (name === 'PermanentRedirect' || name === 'AuthorizationHeaderMalformed' || status === 301) {
     const region = e.$response?.headers?.['x-amz-bucket-region'];
-    return new UserError(`Bucket "${bucket}" is in another region${region ? ` (${region})` : ''} (${where}). Set the "region" option${region ? ` to ${region}` : ''} or AWS_REGION.`);
+    return new UserError(
+      `Bucket "${bucket}" is in another region${region ? ` (${region})` : ''} (${where}). Set the "region" option${region ? ` to ${region}` : ''} or AWS_REGION.`,
+    );
   }
   if (name === 'SlowDown' || name === 'ThrottlingException' || name === 'Throttling' || status === 503) {
-    return new UserError(`S3 kept throttling after retries (${where}). Run the deploy again, or lower the "concurrency" option.`);
+    return new UserError(
+      `S3 kept throttling after retries (${where}). Run the deploy again, or lower the "concurrency" option.`,
+    );
   }
-  if (name === 'CredentialsProviderError' || name === 'ExpiredToken' || name === 'InvalidAccessKeyId' || name === 'ExpiredTokenException') {
-    return new UserError(`No valid AWS credentials (${where}): ${e.message}. Log in (aws sso login), set AWS_PROFILE, or run where a role is attached.`);
+  if (
+    name === 'CredentialsProviderError' ||
+    name === 'ExpiredToken' ||
+    name === 'InvalidAccessKeyId' ||
+    name === 'ExpiredTokenException'
+  ) {
+    return new UserError(
+      `No valid AWS credentials (${where}): ${e.message}. Log in (aws sso login), set AWS_PROFILE, or run where a role is attached.`,
+    );
   }
   return new UserError(`${where} failed: ${name}${status ? ` (HTTP ${status})` : ''}: ${e.message}`);
 }

@@ -34,11 +34,24 @@ export interface InvalidateResult {
 export async function invalidate(options: InvalidateOptions): Promise<InvalidateResult> {
   const log = options.log ?? ((line: string) => console.log(line));
   const distributionId = options.distributionId ?? options.manifest?.distributionId;
-  if (!distributionId) throw new UserError('No distribution to invalidate: set the "distributionId" option (or record it in the deploy with deploy-s3\'s "distributionId").');
-  if (!options.paths && !options.manifest) throw new UserError('Nothing says what to invalidate: give "paths", or a deploy manifest ("manifest" option; deploy-s3 writes one).');
+  if (!distributionId)
+    throw new UserError(
+      'No distribution to invalidate: set the "distributionId" option (or record it in the deploy with deploy-s3\'s "distributionId").',
+    );
+  if (!options.paths && !options.manifest)
+    throw new UserError(
+      'Nothing says what to invalidate: give "paths", or a deploy manifest ("manifest" option; deploy-s3 writes one).',
+    );
   const target = new CloudFrontTarget(createCloudFrontClient(), distributionId);
   const origin = await target.origin();
-  const paths = options.paths ?? planInvalidation({ changes: options.manifest!.changes, prefix: options.manifest!.prefix, ...origin, maxPaths: options.maxPaths });
+  const paths =
+    options.paths ??
+    planInvalidation({
+      changes: options.manifest!.changes,
+      prefix: options.manifest!.prefix,
+      ...origin,
+      maxPaths: options.maxPaths,
+    });
   const badPath = paths.find((p) => !p.startsWith('/'));
   if (badPath !== undefined) throw new UserError(`Invalidation path "${badPath}" must start with /.`);
   const result: InvalidateResult = { distributionId, paths, dryRun: Boolean(options.dryRun) };
@@ -47,12 +60,16 @@ export async function invalidate(options: InvalidateOptions): Promise<Invalidate
     return result;
   }
   if (options.dryRun) {
-    log(`Dry run: would invalidate ${paths.length} path(s) on ${distributionId}:\n${paths.map((p) => `  ${p}`).join('\n')}`);
+    log(
+      `Dry run: would invalidate ${paths.length} path(s) on ${distributionId}:\n${paths.map((p) => `  ${p}`).join('\n')}`,
+    );
     return result;
   }
   const callerReference = options.callerReference ?? defaultCallerReference(options.manifest, paths);
   const created = await target.create(paths, callerReference, options.retry ?? DEFAULT_RETRY, log);
-  log(`Invalidation ${created.id} on ${distributionId}: ${paths.length} path(s) (${paths.slice(0, 5).join(', ')}${paths.length > 5 ? ', …' : ''}), ${created.status}.`);
+  log(
+    `Invalidation ${created.id} on ${distributionId}: ${paths.length} path(s) (${paths.slice(0, 5).join(', ')}${paths.length > 5 ? ', …' : ''}), ${created.status}.`,
+  );
   Object.assign(result, { invalidationId: created.id, status: created.status });
   if (options.wait && created.status !== 'Completed') {
     await target.waitCompleted(created.id, (options.waitTimeoutSeconds ?? 600) * 1000, log, options.pollMs);
@@ -63,5 +80,7 @@ export async function invalidate(options: InvalidateOptions): Promise<Invalidate
 
 function defaultCallerReference(manifest: DeployManifest | undefined, paths: string[]): string {
   const digest = createHash('sha256').update(paths.join('\n')).digest('hex').slice(0, 16);
-  return manifest ? `nx-aws-deploy:${manifest.project}:${manifest.deploy}:${manifest.deployedAt}:${digest}` : `nx-aws-deploy:${Date.now()}:${digest}`;
+  return manifest
+    ? `nx-aws-deploy:${manifest.project}:${manifest.deploy}:${manifest.deployedAt}:${digest}`
+    : `nx-aws-deploy:${Date.now()}:${digest}`;
 }

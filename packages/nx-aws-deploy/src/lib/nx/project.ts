@@ -13,12 +13,16 @@ export function buildOutputDir(context: ExecutorContext): string {
   const build = project?.targets?.build;
   const output = build?.outputs?.[0];
   if (!output) {
-    throw new UserError(`Project ${context.projectName} has no build target with "outputs" to deploy from; set the "sourceDir" option.`);
+    throw new UserError(
+      `Project ${context.projectName} has no build target with "outputs" to deploy from; set the "sourceDir" option.`,
+    );
   }
   const interpolated = output
     .replace('{projectRoot}', project.root)
     .replace('{projectName}', context.projectName!)
-    .replace(/\{options\.([^}]+)\}/g, (_, name: string) => String((build.options as Record<string, unknown> | undefined)?.[name] ?? ''))
+    .replace(/\{options\.([^}]+)\}/g, (_, name: string) =>
+      String((build.options as Record<string, unknown> | undefined)?.[name] ?? ''),
+    )
     .replace(/^\{workspaceRoot\}\/?/, '');
   return workspacePath(context, interpolated);
 }

@@ -6,4 +6,3 @@ export function reportFailure(executor: string, error: unknown): { success: fals
   else console.error(`${executor}: unexpected failure: ${(error as Error)?.stack ?? String(error)}`);
   return { success: false };
 }
-

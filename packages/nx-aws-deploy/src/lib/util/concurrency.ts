@@ -2,7 +2,12 @@
  * Runs `task` over `items` with at most `limit` in flight; rejects on the first failure after in-flight tasks
  * settle. Once `signal` is aborted no new item is started.
  */
-export async function forEachLimit<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>, signal?: AbortSignal): Promise<void> {
+export async function forEachLimit<T>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T) => Promise<void>,
+  signal?: AbortSignal,
+): Promise<void> {
   let next = 0;
   let failure: { error: unknown } | undefined;
   const worker = async () => {

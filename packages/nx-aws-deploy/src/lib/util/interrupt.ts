@@ -27,7 +27,9 @@ export async function withStopSignals<T>(work: (signal: AbortSignal) => Promise<
     console.error(`${name} received: finishing the requests in flight, then stopping (again to stop at once).`);
     controller.abort(name);
   };
-  const handlers = (Object.keys(SIGNAL_EXIT_CODES) as StopSignal[]).map((name) => [name, () => onSignal(name)] as const);
+  const handlers = (Object.keys(SIGNAL_EXIT_CODES) as StopSignal[]).map(
+    (name) => [name, () => onSignal(name)] as const,
+  );
   for (const [name, handler] of handlers) process.on(name, handler);
   try {
     return await work(controller.signal);
