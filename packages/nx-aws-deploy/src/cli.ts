@@ -9,10 +9,14 @@ import { Interrupted, withStopSignals } from './lib/util/interrupt';
 
 const USAGE = `Usage:
   nx-aws-deploy set-shas [--pipeline <name>] [--source-action <name>] [--bucket <bucket> [--prefix <prefix>]]
-      Prints shell exports of NX_HEAD, NX_BASE and NX_AFFECTED_ALL for \`nx affected\` in CodeBuild:
-        eval "$(npx nx-aws-deploy set-shas)"
+      [--fallback-sha <sha>] [--error-on-no-base]
+      Prints shell exports of NX_HEAD, NX_BASE and NX_AFFECTED_ALL for \`nx affected\` in CodeBuild, in a form
+      in which its failure fails the build phase:
+        SHAS="$(npx nx-aws-deploy set-shas --bucket "$SITE_BUCKET")" && eval "$SHAS"
       The base is the commit of the last successful deploy: the newest Succeeded execution of the pipeline
-      (default: the one that started this build), or the deploy marker in --bucket.
+      (default: the one that started this build), else the deploy marker in --bucket. Without one (a build
+      started by hand, the first run, a base gone from the history) everything is affected, or the
+      --fallback-sha commit; --error-on-no-base fails instead.
 
   nx-aws-deploy deploy --source-dir <folder> --bucket <bucket> [--prefix <prefix>] [--region <region>]
       [--dry-run] [--no-prune] [--max-deletes <n>] [--prune-older-than-deploys <n>] [--concurrency <n>]
@@ -105,6 +109,8 @@ async function main(argv: string[]): Promise<number> {
       'source-action': { type: 'string' },
       bucket: { type: 'string' },
       prefix: { type: 'string' },
+      'fallback-sha': { type: 'string' },
+      'error-on-no-base': { type: 'boolean' },
       'max-deepen': { type: 'string' },
     },
   });
@@ -116,8 +122,11 @@ async function main(argv: string[]): Promise<number> {
     log,
     pipeline: values.pipeline,
     sourceAction: values['source-action'],
-    bucket: values.bucket,
+    // An empty --bucket "$SITE_BUCKET" (unset in the build) means no marker, not an invalid bucket.
+    bucket: values.bucket || undefined,
     prefix: values.prefix,
+    fallbackSha: values['fallback-sha'] || undefined,
+    errorOnNoBase: values['error-on-no-base'],
     maxDeepenRounds: values['max-deepen'] ? Number(values['max-deepen']) : undefined,
   });
   const { head, base, all, how } = resolution;

@@ -196,4 +196,71 @@ describe('affected-driven CI in CodeBuild', () => {
     expect(result.stderr).toContain(`from the deploy marker s3://${BUCKET}/.nx-aws-deploy/last-deploy.json`);
     expect(result.stderr).toMatch(/affected projects: backend$/m);
   });
+  describe('never fails open: a build set-shas cannot place ships everything or fails, never nothing', () => {
+    /** CodeBuild running the buildspec's pre_build and build phases as `initiator` started it. */
+    const buildStartedBy = (initiator: string, head: string, bucket = BUCKET) =>
+      runCodeBuild({
+        local,
+        pipeline: 'web',
+        bare: repo.bare,
+        head,
+        buildspecFile: join(repoRoot, 'buildspec.yml'),
+        phases: ['pre_build', 'build'],
+        nodeModules: join(repoRoot, 'node_modules'),
+        env: { CODEBUILD_INITIATOR: initiator, SITE_BUCKET: bucket, DEPLOY_PROJECTS: 'frontend', DISTRIBUTION_ID: '' },
+      });
+
+    it('a build started by hand ships what changed since the deploy marker the last deploy wrote', async () => {
+      const head = commit({ 'frontend/src/page.txt': 'page v4' }, 'frontend, built by hand');
+      const run = await buildStartedBy('user/alice', head);
+      expect([run.code, run.log]).toEqual([0, expect.stringContaining(`from the deploy marker s3://${BUCKET}/`)]);
+      expect(run.exported.NX_AFFECTED_ALL).toBe('false');
+      expect((await local.cli(['s3', 'cp', `s3://${BUCKET}/index.html`, '-'])).stdout).toBe('page v4 / ui v2');
+    });
+
+    it('a build started by hand with no deploy recorded anywhere ships everything, and says why', async () => {
+      await local.cli(['s3', 'mb', 's3://affected-fresh']);
+      const run = await buildStartedBy('user/alice', git(repo.source, 'rev-parse', 'HEAD'), 'affected-fresh');
+      expect(run.code).toBe(0);
+      expect(run.exported.NX_AFFECTED_ALL).toBe('true');
+      expect(run.log).toMatch(
+        /no deploy recorded in the deploy marker s3:\/\/affected-fresh\/\S+ \(first run\): everything is affected/,
+      );
+      expect((await local.cli(['s3', 'cp', 's3://affected-fresh/index.html', '-'])).stdout).toBe('page v4 / ui v2');
+    });
+
+    it('a set-shas that fails fails the phase: the build phase never runs', async () => {
+      await local.resetRequests();
+      const run = await buildStartedBy('codepipeline/no-such-pipeline', git(repo.source, 'rev-parse', 'HEAD'));
+      expect(run.code).not.toBe(0);
+      expect(run.log).toContain('Pipeline "no-such-pipeline" does not exist');
+      expect(run.log).not.toContain('nx affected');
+      expect(run.exported).toEqual({});
+      expect((await local.requests())['s3.PutObject']).toBeUndefined();
+    });
+
+    it('--error-on-no-base fails where no base is recorded; --fallback-sha is used instead of everything', async () => {
+      const clone = shallowClone(repo.bare, join(repoRoot, 'node_modules'));
+      const env = { ...outsideEnv(), ...local.env, NX_DAEMON: 'false', CODEBUILD_INITIATOR: 'user/bob' };
+      const setShas = (...args: string[]) =>
+        exec(
+          process.execPath,
+          [join(repoRoot, 'packages/nx-aws-deploy/bin/nx-aws-deploy.js'), 'set-shas', ...args],
+          clone,
+          env,
+        );
+      const strict = await setShas('--error-on-no-base');
+      expect(strict.code).toBe(1);
+      expect(strict.stdout).toBe('');
+      expect(strict.stderr).toContain(
+        'this build was started by user/bob, not by a pipeline, and no --pipeline or --bucket names where the last successful deploy is recorded, and --error-on-no-base is set',
+      );
+      const fallback = git(repo.source, 'rev-parse', 'HEAD~1');
+      const lenient = await setShas('--fallback-sha', fallback, '--max-deepen', '2');
+      expect(lenient.code).toBe(0);
+      expect(lenient.stdout).toContain(`export NX_BASE=${fallback}`);
+      expect(lenient.stdout).toContain('export NX_AFFECTED_ALL=false');
+      expect(lenient.stderr).toContain('(from --fallback-sha, because this build was started by user/bob');
+    });
+  });
 });

@@ -128,12 +128,14 @@ export async function runCodeBuild(options: {
     ...options.env,
   };
   const commands = options.phases.flatMap((phase) => buildspec.phases[phase].commands as string[]);
+  // The shell the buildspec asks for, one shell for all commands (variables carry over, as in buildspec 0.2).
+  // CodeBuild fails the phase when a command (a whole `|` block counts as one) exits non-zero; `set -e` would
+  // not model that, since it ignores a failure inside an `a && b` list.
   const script = [
-    ...commands,
+    ...commands.map((command) => `{\n${command}\n} || exit $?`),
     'printf "NX_BASE=%s\\nNX_HEAD=%s\\nNX_AFFECTED_ALL=%s\\n" "$NX_BASE" "$NX_HEAD" "$NX_AFFECTED_ALL" >&3',
   ].join('\n');
-  // The shell the buildspec asks for; CodeBuild stops a phase at its first failing command.
-  const run = await exec(buildspec.env?.shell ?? 'sh', ['-e', '-c', `exec 3>exports.txt\n${script}`], clone, env);
+  const run = await exec(buildspec.env?.shell ?? 'sh', ['-c', `exec 3>exports.txt\n${script}`], clone, env);
   const exported = Object.fromEntries(
     (readFileSafe(join(clone, 'exports.txt')) ?? '')
       .trim()

@@ -18,6 +18,10 @@ export interface SetShasOptions {
   /** Without a pipeline: the bucket (and prefix) whose deploy marker names the last deployed commit. */
   bucket?: string;
   prefix?: string;
+  /** With no usable base: this commit instead of everything affected. */
+  fallbackSha?: string;
+  /** With no usable base: fail instead of falling back. */
+  errorOnNoBase?: boolean;
   /** Rounds of `git fetch --deepen=100` before giving up on finding the base in a shallow clone. */
   maxDeepenRounds?: number;
   log: (line: string) => void;
@@ -85,41 +89,46 @@ async function fromPipeline(pipeline: string, sourceAction: string | undefined):
  * NX_HEAD and NX_BASE for `nx affected` in CodeBuild: head is the commit being built, base the source
  * revision of the last *successful* deploy (the pipeline's newest Succeeded execution, or the deploy
  * marker in the bucket), so a failed deploy's changes are carried forward and a multi-commit push is
- * seen whole. When no base can be found in the history, everything is affected, and the log says why.
+ * seen whole. When there is no usable base (a build started by hand or by a webhook with no marker, the
+ * first run, a base gone from the history) it falls back, as nx-set-shas does: to `fallbackSha` when given,
+ * else to everything affected; `errorOnNoBase` fails instead. The log always says which and why.
  */
 export async function resolveShas(options: SetShasOptions): Promise<ShaResolution> {
   const { cwd, env, log } = options;
   const head = env.CODEBUILD_RESOLVED_SOURCE_VERSION || (await git(cwd, ['rev-parse', 'HEAD']));
-  const pipeline = options.pipeline ?? pipelineFromInitiator(env.CODEBUILD_INITIATOR);
-  let base: string | undefined;
-  let how: string;
+  const found = await recordedBase(options);
+  const inHistory = (sha: string) => ensureCommit(cwd, sha, options.maxDeepenRounds ?? 10, log);
+  if (found.base && (await inHistory(found.base))) return { head, base: found.base, all: false, how: found.how };
+  const why = found.base
+    ? `base ${found.base} from ${found.how} is not in the history (force-push, rewritten history or too deep)`
+    : found.how;
+  if (options.errorOnNoBase) {
+    throw new UserError(`${why}, and --error-on-no-base is set: failing rather than guessing what to deploy.`);
+  }
+  if (options.fallbackSha) {
+    if (await inHistory(options.fallbackSha)) {
+      return { head, base: options.fallbackSha, all: false, how: `--fallback-sha, because ${why}` };
+    }
+    return { head, base: head, all: true, how: `${why}, nor is --fallback-sha ${options.fallbackSha}: everything is affected` };
+  }
+  return { head, base: head, all: true, how: `${why}: everything is affected` };
+}
+
+/** Where the last successful deploy is recorded, and the commit it names (none: `how` says why). */
+async function recordedBase(options: SetShasOptions): Promise<{ base?: string; how: string }> {
+  const initiator = options.env.CODEBUILD_INITIATOR;
+  const pipeline = options.pipeline ?? pipelineFromInitiator(initiator);
   if (pipeline) {
-    base = await fromPipeline(pipeline, options.sourceAction);
-    how = `the last Succeeded execution of pipeline ${pipeline}`;
-  } else if (options.bucket) {
+    const how = `the last Succeeded execution of pipeline ${pipeline}`;
+    const base = await fromPipeline(pipeline, options.sourceAction);
+    return base ? { base, how } : { how: `no successful deploy recorded in ${how} (first run)` };
+  }
+  if (options.bucket) {
     const key = normalizePrefix(options.prefix) + MARKER_FILE;
+    const how = `the deploy marker s3://${options.bucket}/${key}`;
     const marker = await new S3Target(createS3Client(), options.bucket).readJson<{ commit?: string }>(key);
-    base = marker?.commit;
-    how = `the deploy marker s3://${options.bucket}/${key}`;
-  } else {
-    throw new UserError(
-      'set-shas needs where the last successful deploy is recorded: --pipeline <name> (automatic inside CodePipeline), or --bucket <bucket> [--prefix <prefix>] for the deploy marker.',
-    );
+    return marker?.commit ? { base: marker.commit, how } : { how: `no deploy recorded in ${how} (first run)` };
   }
-  if (!base)
-    return {
-      head,
-      base: head,
-      all: true,
-      how: `no successful deploy recorded in ${how} (first run): everything is affected`,
-    };
-  if (!(await ensureCommit(cwd, base, options.maxDeepenRounds ?? 10, log))) {
-    return {
-      head,
-      base: head,
-      all: true,
-      how: `base ${base} from ${how} is not in the history (force-push, rewritten history or too deep): everything is affected`,
-    };
-  }
-  return { head, base, all: false, how };
+  const startedBy = initiator ? `this build was started by ${initiator}, not by a pipeline` : 'no pipeline started this build';
+  return { how: `${startedBy}, and no --pipeline or --bucket names where the last successful deploy is recorded` };
 }
