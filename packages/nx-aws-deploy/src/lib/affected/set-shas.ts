@@ -109,7 +109,12 @@ export async function resolveShas(options: SetShasOptions): Promise<ShaResolutio
     if (await inHistory(options.fallbackSha)) {
       return { head, base: options.fallbackSha, all: false, how: `--fallback-sha, because ${why}` };
     }
-    return { head, base: head, all: true, how: `${why}, nor is --fallback-sha ${options.fallbackSha}: everything is affected` };
+    return {
+      head,
+      base: head,
+      all: true,
+      how: `${why}, nor is --fallback-sha ${options.fallbackSha}: everything is affected`,
+    };
   }
   return { head, base: head, all: true, how: `${why}: everything is affected` };
 }
@@ -129,6 +134,8 @@ async function recordedBase(options: SetShasOptions): Promise<{ base?: string; h
     const marker = await new S3Target(createS3Client(), options.bucket).readJson<{ commit?: string }>(key);
     return marker?.commit ? { base: marker.commit, how } : { how: `no deploy recorded in ${how} (first run)` };
   }
-  const startedBy = initiator ? `this build was started by ${initiator}, not by a pipeline` : 'no pipeline started this build';
+  const startedBy = initiator
+    ? `this build was started by ${initiator}, not by a pipeline`
+    : 'no pipeline started this build';
   return { how: `${startedBy}, and no --pipeline or --bucket names where the last successful deploy is recorded` };
 }
