@@ -9,7 +9,7 @@ import { Interrupted, withStopSignals } from './lib/util/interrupt';
 
 const USAGE = `Usage:
   nx-aws-deploy set-shas [--pipeline <name>] [--source-action <name>] [--bucket <bucket> [--prefix <prefix>]]
-      [--fallback-sha <sha>] [--error-on-no-base]
+      [--fallback-sha <sha>] [--error-on-no-base] [--request-timeout <seconds>]
       Prints shell exports of NX_HEAD, NX_BASE and NX_AFFECTED_ALL for \`nx affected\` in CodeBuild, in a form
       in which its failure fails the build phase:
         SHAS="$(npx nx-aws-deploy set-shas --bucket "$SITE_BUCKET")" && eval "$SHAS"
@@ -21,7 +21,7 @@ const USAGE = `Usage:
   nx-aws-deploy deploy --source-dir <folder> --bucket <bucket> [--prefix <prefix>] [--region <region>]
       [--dry-run] [--no-prune] [--max-deletes <n>] [--prune-older-than-deploys <n>] [--concurrency <n>]
       [--include <glob>]... [--exclude <glob>]... [--distribution-id <id>] [--manifest <file>]
-      [--project <name>] [--allow-no-index] [--json]
+      [--project <name>] [--allow-no-index] [--request-timeout <seconds>] [--json]
       The deploy-s3 executor outside Nx: syncs a build folder to a bucket by content. Ctrl-C or SIGTERM stop it
       at a safe point (multipart uploads aborted) and it says what landed; running it again finishes the job.`;
 
@@ -50,6 +50,7 @@ async function deployCommand(args: string[]): Promise<number> {
       manifest: { type: 'string' },
       project: { type: 'string' },
       'allow-no-index': { type: 'boolean' },
+      'request-timeout': { type: 'string' },
       json: { type: 'boolean' },
     },
   });
@@ -74,6 +75,7 @@ async function deployCommand(args: string[]): Promise<number> {
       distributionId: values['distribution-id'] || undefined,
       manifest: values.manifest ? resolve(cwd, values.manifest) : undefined,
       allowNoIndex: values['allow-no-index'],
+      requestTimeout: wholeNumber('request-timeout', values['request-timeout']),
       signal,
     }),
   );
@@ -111,6 +113,7 @@ async function main(argv: string[]): Promise<number> {
       prefix: { type: 'string' },
       'fallback-sha': { type: 'string' },
       'error-on-no-base': { type: 'boolean' },
+      'request-timeout': { type: 'string' },
       'max-deepen': { type: 'string' },
     },
   });
@@ -127,6 +130,7 @@ async function main(argv: string[]): Promise<number> {
     prefix: values.prefix,
     fallbackSha: values['fallback-sha'] || undefined,
     errorOnNoBase: values['error-on-no-base'],
+    requestTimeoutSeconds: wholeNumber('request-timeout', values['request-timeout']),
     maxDeepenRounds: values['max-deepen'] ? Number(values['max-deepen']) : undefined,
   });
   const { head, base, all, how } = resolution;

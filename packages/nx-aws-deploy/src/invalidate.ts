@@ -1,5 +1,5 @@
 /** `nx-aws-deploy/invalidate`: the invalidation library on its own, small enough to bundle into a Lambda. */
-export { createCloudFrontClient, createCodePipelineClient } from './lib/aws/clients';
+export { createCloudFrontClient, createCodePipelineClient, createS3Client } from './lib/aws/clients';
 export { CloudFrontTarget, type RetryPolicy } from './lib/invalidate/cloudfront-target';
 export { planInvalidation, foldPaths, encodePath } from './lib/invalidate/plan';
 export type { DeployManifest, ManifestChange } from './lib/deploy/manifest';

@@ -1,6 +1,7 @@
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { unzipSync } from 'fflate';
-import { UserError, type DeployManifest } from 'nx-aws-deploy/invalidate';
+import { createS3Client, UserError, type DeployManifest } from 'nx-aws-deploy/invalidate';
+import { WORK_CLIENT } from './clients';
 
 /** The parts of a CodePipeline job event this action reads. */
 export interface CodePipelineJob {
@@ -25,7 +26,7 @@ export async function readManifests(job: CodePipelineJob, distributionId: string
     );
   }
   const credentials = job.data.artifactCredentials;
-  const s3 = new S3Client({ credentials, region: process.env.AWS_REGION });
+  const s3 = createS3Client({ ...WORK_CLIENT, credentials });
   try {
     const manifests: DeployManifest[] = [];
     for (const artifact of artifacts) {

@@ -13,6 +13,7 @@ import {
   UserError,
 } from 'nx-aws-deploy/invalidate';
 import { readManifests, type CodePipelineJob } from './artifacts';
+import { REPORT_CLIENT, WORK_CLIENT } from './clients';
 
 export interface UserParameters {
   distributionId: string;
@@ -65,7 +66,7 @@ export function parseUserParameters(raw: string | undefined): UserParameters {
  */
 export async function handler(event: { 'CodePipeline.job': CodePipelineJob }): Promise<void> {
   const job = event['CodePipeline.job'];
-  const codepipeline = createCodePipelineClient();
+  const codepipeline = createCodePipelineClient(REPORT_CLIENT);
   try {
     let success: PutJobSuccessResultCommandInput;
     try {
@@ -88,7 +89,7 @@ export async function handler(event: { 'CodePipeline.job': CodePipelineJob }): P
 /** The job's work; what to report as success. */
 async function runJob(job: CodePipelineJob): Promise<PutJobSuccessResultCommandInput> {
   const params = parseUserParameters(job.data.actionConfiguration.configuration.UserParameters);
-  const target = new CloudFrontTarget(createCloudFrontClient(), params.distributionId);
+  const target = new CloudFrontTarget(createCloudFrontClient(WORK_CLIENT), params.distributionId);
   const token = job.data.continuationToken;
   if (token) {
     const status = await target.status(token);

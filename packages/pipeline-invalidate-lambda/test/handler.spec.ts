@@ -218,6 +218,31 @@ describe('the invoke handler against the local CodePipeline and CloudFront', () 
     expect((await invalidations()).length).toBe(before.length + 1);
   });
 
+  it('against a CloudFront that accepts and never answers, gives up in Lambda time and fails the job saying where', async () => {
+    const proxy = await startFaultProxy({
+      target: local.aws.url,
+      rate: 1,
+      kinds: ['hang'],
+      operations: ['CreateInvalidation'],
+    });
+    const before = await invalidations();
+    process.env.AWS_ENDPOINT_URL = proxy.url;
+    const started = Date.now();
+    try {
+      const { job } = await invoke({ userParameters: JSON.stringify({ distributionId, paths: ['/stalled.html'] }) });
+      expect(job.status).toBe('Failed');
+      expect(job.failureDetails!.message).toBe(
+        `cloudfront:CreateInvalidation on distribution ${distributionId}: no answer from ${proxy.url} in 3 attempts, each aborted when it stalled. Check the network and the endpoint (AWS_ENDPOINT_URL), or raise the "requestTimeout" option.`,
+      );
+    } finally {
+      process.env.AWS_ENDPOINT_URL = local.aws.url;
+      await proxy.stop();
+    }
+    // Well inside the 120 s the generated template gives the function.
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expect(await invalidations()).toEqual(before);
+  }, 90_000);
+
   it('when reporting success keeps failing, fails the job saying the invalidation exists and a retry is safe', async () => {
     const proxy = await startFaultProxy({
       target: local.aws.url,

@@ -1,7 +1,11 @@
 import { createServer, request as forward, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
-export type FaultKind = 'internal-error' | 'slow-down' | 'throttling' | 'reset' | 'stall';
+/**
+ * `stall` holds a connection for `stallMs`, then resets it; `hang` accepts the request and never answers nor
+ * closes (until the proxy stops): what only the client's own timeouts end. `hang` is never picked by default.
+ */
+export type FaultKind = 'internal-error' | 'slow-down' | 'throttling' | 'reset' | 'stall' | 'hang';
 export const FAULT_KINDS: readonly FaultKind[] = ['internal-error', 'slow-down', 'throttling', 'reset', 'stall'];
 
 export type Service = 's3' | 'cloudfront' | 'codepipeline';
@@ -219,6 +223,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       byOperation[info.operation] = (byOperation[info.operation] ?? 0) + 1;
       if (kind === 'reset') return void req.socket.destroy();
       if (kind === 'stall') return later(stallMs, () => req.socket.destroy());
+      if (kind === 'hang') return void req.resume();
       const { status, code } = errorFor(kind, info.service);
       return sendError(res, req, info.service, status, code, `Injected by fault-proxy (${kind}).`);
     }

@@ -107,6 +107,27 @@ describe('fault-proxy', () => {
     expect(proxy.stats().byKind).toEqual({ reset: 1 });
   });
 
+  it('hangs: accepts the request and never answers nor closes, until the client gives up or the proxy stops', async () => {
+    proxy = await startFaultProxy({ target: local.aws.url, rate: 1, kinds: ['hang'], operations: ['GetObject'] });
+    const s3 = new S3Client({
+      endpoint: proxy.url,
+      region: 'us-east-1',
+      maxAttempts: 1,
+      forcePathStyle: true,
+      requestHandler: { socketTimeout: 700 },
+    });
+    const started = Date.now();
+    await expect(s3.send(new GetObjectCommand({ Bucket: 'proxied', Key: 'x' }))).rejects.toThrow(/timed out/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(650);
+    // Only the chosen operation hangs.
+    await expect(s3.send(new PutObjectCommand({ Bucket: 'proxied', Key: 'y', Body: 'y' }))).resolves.toBeDefined();
+    const hung = s3.send(new GetObjectCommand({ Bucket: 'proxied', Key: 'x' }), { requestTimeout: 60_000 } as never);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await proxy.stop();
+    await expect(hung).rejects.toThrow();
+    s3.destroy();
+  });
+
   it('with the SDK retrying, every request succeeds through 30 % faults', async () => {
     proxy = await startFaultProxy({ target: local.aws.url, rate: 0.3, seed: 7, stallMs: 200 });
     const { s3 } = clients(proxy.url, 10);

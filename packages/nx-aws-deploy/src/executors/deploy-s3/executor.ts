@@ -29,7 +29,10 @@ export default async function deployS3Executor(
         signal,
       }),
     );
-    const invalidation = invalidateAfter && manifest ? await invalidate({ manifest }) : undefined;
+    const invalidation =
+      invalidateAfter && manifest
+        ? await invalidate({ manifest, requestTimeoutSeconds: options.requestTimeout })
+        : undefined;
     if (json) console.log(JSON.stringify(invalidation ? { ...summary, invalidation } : summary));
     return { success: true };
   } catch (error) {

@@ -27,6 +27,7 @@ export default async function invalidateExecutor(
       maxPaths: options.maxPaths,
       wait: options.wait,
       waitTimeoutSeconds: options.waitTimeout,
+      requestTimeoutSeconds: options.requestTimeout,
       dryRun: options.dryRun,
     });
     if (options.json) console.log(JSON.stringify(result));

@@ -5,6 +5,7 @@ export interface InvalidateExecutorOptions {
   maxPaths?: number;
   wait?: boolean;
   waitTimeout?: number;
+  requestTimeout?: number;
   dryRun?: boolean;
   json?: boolean;
 }

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { paginateListPipelineExecutions } from '@aws-sdk/client-codepipeline';
-import { createCodePipelineClient, createS3Client } from '../aws/clients';
+import { createCodePipelineClient, createS3Client, explainTimeout } from '../aws/clients';
 import { MARKER_FILE, normalizePrefix } from '../deploy/plan';
 import { S3Target } from '../deploy/s3-target';
 import { UserError, errorMessage } from '../util/errors';
@@ -22,6 +22,8 @@ export interface SetShasOptions {
   fallbackSha?: string;
   /** With no usable base: fail instead of falling back. */
   errorOnNoBase?: boolean;
+  /** See createS3Client. */
+  requestTimeoutSeconds?: number;
   /** Rounds of `git fetch --deepen=100` before giving up on finding the base in a shallow clone. */
   maxDeepenRounds?: number;
   log: (line: string) => void;
@@ -61,8 +63,12 @@ async function ensureCommit(cwd: string, sha: string, rounds: number, log: (line
   return hasCommit(cwd, sha);
 }
 
-async function fromPipeline(pipeline: string, sourceAction: string | undefined): Promise<string | undefined> {
-  const client = createCodePipelineClient();
+async function fromPipeline(
+  pipeline: string,
+  sourceAction: string | undefined,
+  requestTimeoutSeconds?: number,
+): Promise<string | undefined> {
+  const client = createCodePipelineClient({ requestTimeoutSeconds });
   try {
     for await (const page of paginateListPipelineExecutions({ client, pageSize: 100 }, { pipelineName: pipeline })) {
       const revision = lastSucceededRevision(page.pipelineExecutionSummaries ?? [], sourceAction);
@@ -71,6 +77,12 @@ async function fromPipeline(pipeline: string, sourceAction: string | undefined):
     return undefined;
   } catch (error) {
     const name = (error as Error).name;
+    const timedOut = explainTimeout(
+      error,
+      `codepipeline:ListPipelineExecutions on pipeline ${pipeline}`,
+      'CodePipeline',
+    );
+    if (timedOut) throw new UserError(timedOut);
     if (name === 'PipelineNotFoundException')
       throw new UserError(
         `Pipeline "${pipeline}" does not exist: fix --pipeline (or run inside that pipeline's CodeBuild action).`,
@@ -125,13 +137,16 @@ async function recordedBase(options: SetShasOptions): Promise<{ base?: string; h
   const pipeline = options.pipeline ?? pipelineFromInitiator(initiator);
   if (pipeline) {
     const how = `the last Succeeded execution of pipeline ${pipeline}`;
-    const base = await fromPipeline(pipeline, options.sourceAction);
+    const base = await fromPipeline(pipeline, options.sourceAction, options.requestTimeoutSeconds);
     return base ? { base, how } : { how: `no successful deploy recorded in ${how} (first run)` };
   }
   if (options.bucket) {
     const key = normalizePrefix(options.prefix) + MARKER_FILE;
     const how = `the deploy marker s3://${options.bucket}/${key}`;
-    const marker = await new S3Target(createS3Client(), options.bucket).readJson<{ commit?: string }>(key);
+    const marker = await new S3Target(
+      createS3Client({ requestTimeoutSeconds: options.requestTimeoutSeconds }),
+      options.bucket,
+    ).readJson<{ commit?: string }>(key);
     return marker?.commit ? { base: marker.commit, how } : { how: `no deploy recorded in ${how} (first run)` };
   }
   const startedBy = initiator

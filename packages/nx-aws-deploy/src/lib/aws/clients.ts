@@ -2,36 +2,96 @@ import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
 import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { S3Client } from '@aws-sdk/client-s3';
 
+/** Seconds a request may go without progress (no connection, no byte) before it is aborted and retried. */
+export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 30;
+/** Attempts per request; with the timeout this bounds how long a stalled endpoint can hold a request. */
+export const DEFAULT_MAX_ATTEMPTS = 6;
+
 export interface ClientOptions {
   region?: string;
   /** Sockets kept alive per host; match the number of requests in flight. */
   maxSockets?: number;
+  /** See DEFAULT_REQUEST_TIMEOUT_SECONDS. */
+  requestTimeoutSeconds?: number;
+  maxAttempts?: number;
+  /** Only where a caller is handed credentials (the Lambda's artifact credentials); else the default chain. */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+}
+
+/**
+ * Timeouts that abort, never only warn: a connection that does not open, a socket idle for the timeout (an
+ * endpoint that accepts and never answers), and any one attempt that takes ten times the timeout. Each is
+ * retried with adaptive backoff, so a stalled endpoint fails a request after at most about
+ * maxAttempts × 10 × timeout, and typically maxAttempts × timeout.
+ */
+function transport({
+  credentials,
+  maxSockets = 16,
+  requestTimeoutSeconds = DEFAULT_REQUEST_TIMEOUT_SECONDS,
+  maxAttempts = DEFAULT_MAX_ATTEMPTS,
+}: ClientOptions) {
+  const ms = requestTimeoutSeconds * 1000;
+  return {
+    credentials,
+    retryMode: 'adaptive',
+    maxAttempts,
+    requestHandler: {
+      httpAgent: { keepAlive: true, maxSockets },
+      httpsAgent: { keepAlive: true, maxSockets },
+      connectionTimeout: Math.min(ms, 10_000),
+      socketTimeout: ms,
+      requestTimeout: ms * 10,
+      throwOnRequestTimeout: true,
+    },
+  } as const;
 }
 
 /**
  * An S3 client on the SDK's default provider chain (CodeBuild role, AWS_PROFILE/SSO, web identity) and its
  * standard endpoint settings (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_S3`): no keys or endpoints of our own.
  */
-export function createS3Client({ region, maxSockets = 16 }: ClientOptions = {}): S3Client {
+export function createS3Client(options: ClientOptions = {}): S3Client {
   return new S3Client({
-    region: region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
-    retryMode: 'adaptive',
-    maxAttempts: 6,
-    requestHandler: {
-      httpAgent: { keepAlive: true, maxSockets },
-      httpsAgent: { keepAlive: true, maxSockets },
-      connectionTimeout: 10_000,
-      requestTimeout: 120_000,
-    },
+    region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    ...transport(options),
   });
 }
 
 /** CloudFront is a global service signed in us-east-1; same provider chain and endpoint variables as S3. */
-export function createCloudFrontClient(): CloudFrontClient {
-  return new CloudFrontClient({ region: 'us-east-1', retryMode: 'adaptive', maxAttempts: 6 });
+export function createCloudFrontClient(options: ClientOptions = {}): CloudFrontClient {
+  return new CloudFrontClient({ region: 'us-east-1', ...transport({ maxSockets: 4, ...options }) });
 }
 
 /** CodePipeline: reading execution history (set-shas) and reporting job results (the Lambda) ride out throttling too. */
-export function createCodePipelineClient(): CodePipelineClient {
-  return new CodePipelineClient({ retryMode: 'adaptive', maxAttempts: 6 });
+export function createCodePipelineClient(options: ClientOptions = {}): CodePipelineClient {
+  return new CodePipelineClient({ ...transport({ maxSockets: 4, ...options }) });
+}
+
+/** The endpoint a service's requests go to, as the SDK picks it, for messages. */
+export function endpointOf(service: 'S3' | 'CloudFront' | 'CodePipeline', region?: string): string {
+  const own = process.env[`AWS_ENDPOINT_URL_${service.toUpperCase()}`] ?? process.env.AWS_ENDPOINT_URL;
+  if (own) return own;
+  const where = region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  return service === 'CloudFront'
+    ? 'https://cloudfront.amazonaws.com'
+    : `https://${service.toLowerCase()}.${where}.amazonaws.com`;
+}
+
+/**
+ * For a request the SDK gave up on because the endpoint did not answer in time (see transport): one line with
+ * the operation, the endpoint, the attempts and what to do; undefined for any other error.
+ */
+export function explainTimeout(
+  error: unknown,
+  what: string,
+  service: 'S3' | 'CloudFront' | 'CodePipeline',
+  region?: string,
+): string | undefined {
+  const e = error as { name?: string; code?: string; $metadata?: { attempts?: number } };
+  if (e?.name !== 'TimeoutError' && e?.code !== 'ETIMEDOUT') return undefined;
+  const attempts = e.$metadata?.attempts;
+  return (
+    `${what}: no answer from ${endpointOf(service, region)}${attempts ? ` in ${attempts} attempt${attempts === 1 ? '' : 's'}` : ''}, each aborted when it stalled. ` +
+    'Check the network and the endpoint (AWS_ENDPOINT_URL), or raise the "requestTimeout" option.'
+  );
 }

@@ -37,6 +37,8 @@ export interface DeployOptions {
   pruneOlderThanDeploys?: number;
   dryRun?: boolean;
   concurrency?: number;
+  /** Seconds a request may go without progress before it is aborted and retried; see createS3Client. */
+  requestTimeout?: number;
   include?: string[];
   exclude?: string[];
   headers?: HeaderRule[];
@@ -93,9 +95,10 @@ export async function deploy(
 
   // The bucket is listed while the files are hashed; allSettled, so a bad sourceDir is what gets reported.
   const target = new S3Target(
-    createS3Client({ region: options.region, maxSockets: concurrency }),
+    createS3Client({ region: options.region, maxSockets: concurrency, requestTimeoutSeconds: options.requestTimeout }),
     options.bucket,
     options.signal,
+    options.region,
   );
   const remoteReady = Promise.allSettled([target.list(prefix), target.readJson<DeployState>(prefix + STATE_FILE)]);
   const files = await scanSourceDir({
@@ -255,16 +258,25 @@ export async function deploy(
     );
   }
   const nextState = recordUploadedEtags(plan.nextState, etags);
-  if (shouldWriteState(state, nextState, options.pruneOlderThanDeploys ?? 0))
-    await target.writeJson(prefix + STATE_FILE, nextState);
-  // In CodeBuild, record the deployed commit for `set-shas` (only when it moved: a re-run makes no PUT).
-  const commit = process.env.CODEBUILD_RESOLVED_SOURCE_VERSION;
-  if (commit && (await target.readJson<{ commit?: string }>(prefix + MARKER_FILE))?.commit !== commit) {
-    await target.writeJson(prefix + MARKER_FILE, {
-      commit,
-      project: options.project,
-      deployedAt: new Date().toISOString(),
-    });
+  try {
+    if (shouldWriteState(state, nextState, options.pruneOlderThanDeploys ?? 0))
+      await target.writeJson(prefix + STATE_FILE, nextState);
+    // In CodeBuild, record the deployed commit for `set-shas` (only when it moved: a re-run makes no PUT).
+    const commit = process.env.CODEBUILD_RESOLVED_SOURCE_VERSION;
+    if (commit && (await target.readJson<{ commit?: string }>(prefix + MARKER_FILE))?.commit !== commit) {
+      await target.writeJson(prefix + MARKER_FILE, {
+        commit,
+        project: options.project,
+        deployedAt: new Date().toISOString(),
+      });
+    }
+  } catch (error) {
+    if (!options.signal?.aborted) throw error;
+    throw new Interrupted(
+      options.signal.reason,
+      `Interrupted by ${options.signal.reason} after every file landed: the site is complete. ` +
+        "The deploy's bookkeeping and manifest were not written, so nothing was invalidated: run the deploy again to record it (it uploads nothing).",
+    );
   }
 
   const manifest = buildManifest(

@@ -7,11 +7,12 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
-  paginateListObjectsV2,
+  ListObjectsV2Command,
   type S3Client,
   type S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { explainTimeout } from '../aws/clients';
 import { UserError } from '../util/errors';
 import { Interrupted } from '../util/interrupt';
 import type { ObjectHeaders } from './headers';
@@ -30,11 +31,12 @@ export class S3Target {
   /** Multipart uploads aborted after the stop signal, by lib-storage or by abortOpenUploads. */
   private abortedUploads = 0;
 
-  /** `signal` stops requests in flight (a deploy being interrupted); see abortOpenUploads. */
+  /** `signal` stops requests in flight (a deploy being interrupted); see abortOpenUploads. `region`: for messages. */
   constructor(
     private readonly s3: S3Client,
     readonly bucket: string,
     private readonly signal?: AbortSignal,
+    private readonly region?: string,
   ) {
     if (signal) {
       // Every request of this client, lib-storage's too: which multipart uploads are open, and whether any request is still out.
@@ -84,13 +86,17 @@ export class S3Target {
       'ListObjectsV2',
       `s3://${this.bucket}/${prefix}`,
       async () => {
-        for await (const page of paginateListObjectsV2(
-          { client: this.s3, pageSize: 1000 },
-          { Bucket: this.bucket, Prefix: prefix },
-        )) {
+        // Page by page by hand: the SDK's paginator takes no abort signal.
+        let ContinuationToken: string | undefined;
+        do {
+          const page = await this.s3.send(
+            new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, MaxKeys: 1000, ContinuationToken }),
+            { abortSignal: this.signal },
+          );
           this.count('ListObjectsV2');
           for (const o of page.Contents ?? []) objects.push({ key: o.Key!, size: o.Size ?? 0, etag: o.ETag ?? '' });
-        }
+          ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+        } while (ContinuationToken);
       },
       false,
     );
@@ -112,13 +118,13 @@ export class S3Target {
     };
   }
 
-  /** Reads a small JSON object, or undefined when it does not exist. Not cut short by the stop signal, nor is writeJson. */
+  /** Reads a small JSON object, or undefined when it does not exist. */
   async readJson<T>(key: string): Promise<T | undefined> {
     try {
       const got = await this.call(
         'GetObject',
         key,
-        () => this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })),
+        () => this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: this.signal }),
         true,
         ['NoSuchKey'],
       );
@@ -139,6 +145,7 @@ export class S3Target {
           ContentType: 'application/json',
           CacheControl: 'no-store',
         }),
+        { abortSignal: this.signal },
       ),
     );
   }
@@ -244,7 +251,7 @@ export class S3Target {
           `Interrupted by ${this.signal.reason} before any change: the bucket is as it was.`,
         );
       if (passThrough.includes((error as Error).name)) throw error;
-      throw explainS3Error(error, operation, this.bucket, what);
+      throw explainS3Error(error, operation, this.bucket, what, this.region);
     }
   }
 }
@@ -262,12 +269,20 @@ function sdkHeaders(h: ObjectHeaders) {
 }
 
 /** One line that says which bucket, key and operation failed, and what to do about it. */
-export function explainS3Error(error: unknown, operation: string, bucket: string, what: string): Error {
+export function explainS3Error(
+  error: unknown,
+  operation: string,
+  bucket: string,
+  what: string,
+  region?: string,
+): Error {
   if (error instanceof UserError) return error;
   const e = error as S3ServiceException & { code?: string; $response?: { headers?: Record<string, string> } };
   const name = e.name ?? 'Error';
   const status = e.$metadata?.httpStatusCode;
   const where = `s3:${operation} on ${what.startsWith('s3://') ? what : `s3://${bucket}/${what}`}`;
+  const timedOut = explainTimeout(error, where, 'S3', region);
+  if (timedOut) return new UserError(timedOut);
   if (name === 'NoSuchBucket' || (status === 404 && operation === 'ListObjectsV2')) {
     return new UserError(`Bucket "${bucket}" does not exist (${where}). Create it, or fix the "bucket" option.`);
   }

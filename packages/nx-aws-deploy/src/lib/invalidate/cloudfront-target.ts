@@ -5,6 +5,7 @@ import {
   type CloudFrontClient,
   type CloudFrontServiceException,
 } from '@aws-sdk/client-cloudfront';
+import { explainTimeout } from '../aws/clients';
 import { UserError } from '../util/errors';
 
 export interface RetryPolicy {
@@ -117,6 +118,8 @@ export function explainCloudFrontError(error: unknown, operation: string, distri
   if (error instanceof UserError) return error;
   const e = error as CloudFrontServiceException;
   const where = `cloudfront:${operation} on distribution ${distributionId}`;
+  const timedOut = explainTimeout(error, where, 'CloudFront');
+  if (timedOut) return new UserError(timedOut);
   switch (e.name) {
     case 'NoSuchDistribution':
       return new UserError(

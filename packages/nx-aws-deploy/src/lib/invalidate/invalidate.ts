@@ -13,6 +13,8 @@ export interface InvalidateOptions {
   paths?: string[];
   wait?: boolean;
   waitTimeoutSeconds?: number;
+  /** See createCloudFrontClient. */
+  requestTimeoutSeconds?: number;
   dryRun?: boolean;
   maxPaths?: number;
   /** Default: derived from the manifest (a re-run for the same deploy finds the same invalidation). */
@@ -42,7 +44,10 @@ export async function invalidate(options: InvalidateOptions): Promise<Invalidate
     throw new UserError(
       'Nothing says what to invalidate: give "paths", or a deploy manifest ("manifest" option; deploy-s3 writes one).',
     );
-  const target = new CloudFrontTarget(createCloudFrontClient(), distributionId);
+  const target = new CloudFrontTarget(
+    createCloudFrontClient({ requestTimeoutSeconds: options.requestTimeoutSeconds }),
+    distributionId,
+  );
   const origin = await target.origin();
   const paths =
     options.paths ??
