@@ -188,8 +188,15 @@ describe('invalidate through nx run', () => {
       /No deploy manifest at .*dist\/deploy-manifests\/site\.json: run the deploy first, or give "paths"\./,
     ],
     ['no distribution at all', {}, ['--paths=/x'], /No distribution to invalidate: set the "distributionId" option/],
+    [
+      'a manifest without changes',
+      { distributionId: 'E1', manifest: 'dist/old-manifest.json' },
+      [],
+      /^invalidate: The deploy manifest .*dist\/old-manifest\.json has no "changes" list: run the deploy again to rewrite it, or give "paths"\.$/m,
+    ],
   ])('fails with one clear line for %s, and invalidates nothing', async (_, options, args, message) => {
     const ws = siteWorkspace({ bucket: 'unused-bucket' }, SITE, options);
+    ws.write({ 'dist/old-manifest.json': JSON.stringify({ version: 1, project: 'site', bucket: 'b', prefix: '' }) });
     await local.resetRequests();
     const result = await run(ws, 'invalidate', ...args);
     expect(result.code).not.toBe(0);

@@ -1,6 +1,6 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { unzipSync } from 'fflate';
-import { createS3Client, UserError, type DeployManifest } from 'nx-aws-deploy/invalidate';
+import { createS3Client, parseManifest, UserError, type DeployManifest } from 'nx-aws-deploy/invalidate';
 import { WORK_CLIENT } from './clients';
 
 /** The parts of a CodePipeline job event this action reads. */
@@ -42,9 +42,7 @@ export async function readManifests(job: CodePipelineJob, distributionId: string
         filter: (f) => /(^|\/)deploy-manifests\/[^/]+\.json$/.test(f.name),
       });
       for (const [name, data] of Object.entries(files)) {
-        const manifest = JSON.parse(Buffer.from(data).toString('utf8')) as DeployManifest;
-        if (manifest.version !== 1 || !Array.isArray(manifest.changes))
-          throw new UserError(`${name} in artifact ${artifact.name} is not a deploy manifest of this version.`);
+        const manifest = parseManifest(Buffer.from(data).toString('utf8'), `${name} in artifact ${artifact.name}`);
         if (!manifest.distributionId || manifest.distributionId === distributionId) manifests.push(manifest);
       }
     }

@@ -164,6 +164,27 @@ describe('the invoke handler against the local CodePipeline and CloudFront', () 
     expect(got.Invalidation!.InvalidationBatch!.Paths!.Items).toEqual(['/', '/index.html', '/robots.txt']);
   });
 
+  it('fails the job with one line naming the file when a manifest in the artifact is malformed', async () => {
+    const artifact = zipSync({
+      'dist/deploy-manifests/frontend.json': Buffer.from(
+        JSON.stringify({ version: 1, project: 'frontend', prefix: '' }),
+      ),
+    });
+    const s3 = new S3Client({});
+    await s3.send(new PutObjectCommand({ Bucket: 'artifact-store', Key: 'web/BuildOutput/bad.zip', Body: artifact }));
+    s3.destroy();
+    const before = await invalidations();
+    const { job } = await invoke({
+      userParameters: JSON.stringify({ distributionId }),
+      inputArtifacts: [{ name: 'BuildOutput', bucket: 'artifact-store', key: 'web/BuildOutput/bad.zip' }],
+    });
+    expect([job.status, job.failureDetails?.message]).toEqual([
+      'Failed',
+      'The deploy manifest dist/deploy-manifests/frontend.json in artifact BuildOutput has no "changes" list: run the deploy again to rewrite it, or give "paths".',
+    ]);
+    expect(await invalidations()).toEqual(before);
+  });
+
   it('with wait, answers a continuation token until the invalidation completed', async () => {
     const { job } = await invoke({
       userParameters: JSON.stringify({ distributionId, paths: ['/wait.html'], wait: true }),

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { ExecutorContext } from '@nx/devkit';
 import { defaultManifestPath } from '../../lib/deploy/deploy';
-import type { DeployManifest } from '../../lib/deploy/manifest';
+import { parseManifest, type DeployManifest } from '../../lib/deploy/manifest';
 import { invalidate } from '../../lib/invalidate/invalidate';
 import { workspacePath } from '../../lib/nx/project';
 import { reportFailure } from '../../lib/nx/report';
@@ -39,9 +39,5 @@ export default async function invalidateExecutor(
 
 function readManifest(path: string): DeployManifest {
   if (!existsSync(path)) throw new UserError(`No deploy manifest at ${path}: run the deploy first, or give "paths".`);
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as DeployManifest;
-  } catch {
-    throw new UserError(`The deploy manifest ${path} is not valid JSON; run the deploy again.`);
-  }
+  return parseManifest(readFileSync(path, 'utf8'), path);
 }

@@ -1,3 +1,5 @@
+import { UserError } from '../util/errors';
+
 /** What changed in one deploy: the input of invalidation, and a record for rollbacks. */
 export interface DeployManifest {
   version: 1;
@@ -21,4 +23,41 @@ export interface ManifestChange {
   action: 'created' | 'replaced' | 'headers' | 'deleted';
   /** The name carries a content hash (a new one needs no invalidation: nobody cached it). */
   immutable: boolean;
+}
+
+const ACTIONS: readonly string[] = ['created', 'replaced', 'headers', 'deleted'];
+
+/**
+ * The one reader of deploy manifests (the invalidate executor and the Lambda): checks version and shape, so a
+ * hand-edited, truncated or foreign file is one clear line naming `source`, never a TypeError further on.
+ */
+export function parseManifest(text: string, source: string): DeployManifest {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new UserError(`The deploy manifest ${source} is not valid JSON: run the deploy again to rewrite it.`);
+  }
+  const m = value as Partial<DeployManifest> | null;
+  const problem =
+    typeof m !== 'object' || m === null || Array.isArray(m)
+      ? 'is not a JSON object'
+      : m.version !== 1
+        ? `has version ${JSON.stringify(m.version)}, and this version of nx-aws-deploy reads version 1`
+        : !Array.isArray(m.changes)
+          ? 'has no "changes" list'
+          : typeof m.prefix !== 'string'
+            ? 'has no "prefix"'
+            : m.changes.findIndex(
+                  (c) =>
+                    typeof c?.key !== 'string' || !ACTIONS.includes(c?.action) || typeof c?.immutable !== 'boolean',
+                ) >= 0
+              ? `has a malformed change (each needs "key", "action" (${ACTIONS.join(', ')}) and "immutable")`
+              : undefined;
+  if (problem) {
+    throw new UserError(
+      `The deploy manifest ${source} ${problem}: run the deploy again to rewrite it, or give "paths".`,
+    );
+  }
+  return m as DeployManifest;
 }
