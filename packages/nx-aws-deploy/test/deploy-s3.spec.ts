@@ -1,4 +1,7 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { startLocalAws, type LocalAwsHarness } from 'local-aws';
@@ -209,6 +212,24 @@ describe('deploy-s3 through nx run', () => {
     await expectBucketMatches(bucket, { ...SITE, '.well-known/security.txt': files['.well-known/security.txt'] });
   });
 
+  it('skips FIFOs and sockets with one warning naming them, and deploys the rest', async () => {
+    const bucket = await newBucket();
+    const ws = siteWorkspace({ bucket, sourceDir: 'dist/site' });
+    execFileSync('mkfifo', [join(ws.root, 'dist/site/events.pipe')]);
+    const socket = createServer().listen(join(ws.root, 'dist/site/app.sock'));
+    await once(socket, 'listening');
+    try {
+      const result = await deploy(ws);
+      expect(result.code).toBe(0);
+      expect(result.output).toMatch(
+        /^Warning: skipped 2 entries in \S+\/dist\/site that are not a regular file \(FIFO, socket or device\): app\.sock, events\.pipe\.$/m,
+      );
+    } finally {
+      socket.close();
+    }
+    await expectBucketMatches(bucket, SITE);
+  });
+
   it('lists in pages of 1 000 and deletes in batches of 1 000', async () => {
     const bucket = await newBucket();
     const many: Record<string, string> = { 'index.html': '<h1>many</h1>' };
@@ -321,6 +342,16 @@ describe('deploy-s3 refuses bad input with one clear line and leaves the bucket 
     expect(result.code).not.toBe(0);
     expect(result.output).toMatch(
       /leak\.txt is a symlink to .*secret\.txt, outside the workspace; refusing to upload it/,
+    );
+  });
+
+  it('a folder symlink that leads back to a folder above it (a cycle)', async () => {
+    const ws = siteWorkspace({ bucket, sourceDir: 'dist/site' });
+    symlinkSync('..', join(ws.root, 'dist/site/about/up'));
+    const result = await deploy(ws);
+    expect(result.code).not.toBe(0);
+    expect(result.output).toMatch(
+      /about\/up is a symlink to .*dist\/site, a folder that contains it: following it would never end\. Remove it or exclude it with the "exclude" option; nothing was uploaded\./,
     );
   });
 

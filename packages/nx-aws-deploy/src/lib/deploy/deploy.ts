@@ -101,13 +101,18 @@ export async function deploy(
     options.region,
   );
   const remoteReady = Promise.allSettled([target.list(prefix), target.readJson<DeployState>(prefix + STATE_FILE)]);
-  const files = await scanSourceDir({
+  const { files, skipped } = await scanSourceDir({
     workspaceRoot: options.workspaceRoot,
     sourceDir: options.sourceDir,
     include: options.include,
     exclude: options.exclude,
     allowOutsideWorkspace: options.allowOutsideWorkspace,
   });
+  if (skipped.length) {
+    log(
+      `Warning: skipped ${skipped.length} entr${skipped.length === 1 ? 'y' : 'ies'} in ${options.sourceDir} that ${skipped.length === 1 ? 'is' : 'are'} not a regular file (FIFO, socket or device): ${skipped.join(', ')}.`,
+    );
+  }
   if (files.length === 0)
     throw new UserError(
       `sourceDir ${options.sourceDir} has no files to deploy; the bucket was left as it is. Build the project first, or check "include"/"exclude".`,

@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
-import { join, relative, sep, isAbsolute } from 'node:path';
+import { join, relative, isAbsolute } from 'node:path';
 import picomatch from 'picomatch';
-import { glob } from 'tinyglobby';
 import { UserError } from '../util/errors';
 import { forEachLimit } from '../util/concurrency';
 
@@ -35,12 +34,19 @@ function isInside(parent: string, child: string): boolean {
   return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
 }
 
+export interface ScanResult {
+  files: LocalFile[];
+  /** FIFOs, sockets and devices: not files S3 can hold, left out with a warning. */
+  skipped: string[];
+}
+
 /**
  * Lists the files to deploy. Dotfiles (`.env`, `.git/…`) are left out unless an include pattern names them
  * (`.well-known/**`); symlinks are followed only when they stay inside the workspace, and one that
- * leaves it fails the deploy rather than being skipped in silence.
+ * leaves it fails the deploy rather than being skipped in silence, as does a folder symlink that leads back
+ * to a folder above it (a cycle).
  */
-export async function scanSourceDir(options: ScanOptions): Promise<LocalFile[]> {
+export async function scanSourceDir(options: ScanOptions): Promise<ScanResult> {
   const { sourceDir, workspaceRoot } = options;
   const info = await stat(sourceDir).catch(() => undefined);
   if (!info)
@@ -60,39 +66,83 @@ export async function scanSourceDir(options: ScanOptions): Promise<LocalFile[]> 
   }
   const included = picomatch(options.include?.length ? options.include : ['**'], { dot: false });
   const excluded = options.exclude?.length ? picomatch(options.exclude, { dot: true }) : () => false;
-  const paths = (
-    await glob(['**'], {
-      cwd: sourceDir,
-      dot: true,
-      onlyFiles: true,
-      followSymbolicLinks: true,
-      expandDirectories: false,
-    })
-  )
-    .map((p) => p.split(sep).join('/'))
-    .filter((p) => included(p) && !excluded(p))
-    .sort();
+  const found = await walk({
+    sourceDir,
+    realSource,
+    realRoot: options.allowOutsideWorkspace ? undefined : realRoot,
+    wanted: (path) => included(path) && !excluded(path),
+    excludedFolder: (path) => excluded(path) || excluded(`${path}/`),
+  });
   const files: LocalFile[] = [];
-  await forEachLimit(paths, 16, async (path) => {
-    if (path.includes('\uFFFD')) {
-      throw new UserError(
-        `File name ${await rawName(sourceDir, path)} in ${sourceDir} is not valid UTF-8, and S3 keys must be: rename the file (or exclude it with the "exclude" option).`,
-      );
-    }
-    const absolutePath = join(sourceDir, path);
-    // Every file, not only links: a file inside a linked folder is no link itself.
-    const target = await realpath(absolutePath).catch(() => undefined);
-    if (!target)
-      throw new UserError(`${absolutePath} is a broken symlink: remove it or exclude it with the "exclude" option.`);
-    if (!isInside(realRoot, target)) {
-      throw new UserError(
-        `${absolutePath} is a symlink to ${target}, outside the workspace; refusing to upload it. Remove it or exclude it with the "exclude" option.`,
-      );
-    }
-    const size = (await stat(absolutePath)).size;
+  await forEachLimit(found.files, 16, async ({ path, absolutePath, size }) => {
     files.push({ path, absolutePath, size, etags: await contentEtags(absolutePath, size) });
   });
-  return files.sort((a, b) => (a.path < b.path ? -1 : 1));
+  return { files: files.sort((a, b) => (a.path < b.path ? -1 : 1)), skipped: found.skipped.sort() };
+}
+
+interface WalkOptions {
+  sourceDir: string;
+  realSource: string;
+  /** Symlinks must resolve inside it; undefined: anywhere. */
+  realRoot?: string;
+  wanted: (path: string) => boolean;
+  excludedFolder: (path: string) => boolean;
+}
+
+/**
+ * One pass over the folder: a stat per file, a realpath only per symlink. Our own walk rather than a glob
+ * library's, which drops FIFOs and sockets without a word and follows a folder symlink cycle once.
+ */
+async function walk(
+  options: WalkOptions,
+): Promise<{ files: { path: string; absolutePath: string; size: number }[]; skipped: string[] }> {
+  const files: { path: string; absolutePath: string; size: number }[] = [];
+  const skipped: string[] = [];
+  const { sourceDir } = options;
+  const visit = async (dir: string, realDir: string, rel: string): Promise<void> => {
+    const entries = await readdir(dir, { withFileTypes: true });
+    await forEachLimit(entries, 16, async (entry) => {
+      const path = rel ? `${rel}/${entry.name}` : entry.name;
+      const absolutePath = join(dir, entry.name);
+      let real = join(realDir, entry.name);
+      let kind: 'folder' | 'file' | 'special' = entry.isDirectory() ? 'folder' : entry.isFile() ? 'file' : 'special';
+      if (entry.isSymbolicLink()) {
+        const target = await realpath(absolutePath).catch(() => undefined);
+        const followed = target && (await stat(absolutePath));
+        kind = !followed ? 'file' : followed.isDirectory() ? 'folder' : followed.isFile() ? 'file' : 'special';
+        if (kind === 'folder' ? options.excludedFolder(path) : !options.wanted(path)) return;
+        if (!target)
+          throw new UserError(
+            `${absolutePath} is a broken symlink: remove it or exclude it with the "exclude" option.`,
+          );
+        if (options.realRoot && !isInside(options.realRoot, target)) {
+          throw new UserError(
+            `${absolutePath} is a symlink to ${target}, outside the workspace; refusing to upload it. Remove it or exclude it with the "exclude" option.`,
+          );
+        }
+        if (kind === 'folder' && isInside(target, realDir)) {
+          throw new UserError(
+            `${absolutePath} is a symlink to ${target}, a folder that contains it: following it would never end. Remove it or exclude it with the "exclude" option; nothing was uploaded.`,
+          );
+        }
+        real = target;
+      }
+      if (kind === 'folder') {
+        if (!options.excludedFolder(path)) await visit(absolutePath, real, path);
+        return;
+      }
+      if (!options.wanted(path)) return;
+      if (path.includes('\uFFFD')) {
+        throw new UserError(
+          `File name ${await rawName(sourceDir, path)} in ${sourceDir} is not valid UTF-8, and S3 keys must be: rename the file (or exclude it with the "exclude" option).`,
+        );
+      }
+      if (kind === 'special') skipped.push(path);
+      else files.push({ path, absolutePath, size: (await stat(absolutePath)).size });
+    });
+  };
+  await visit(sourceDir, options.realSource, '');
+  return { files, skipped };
 }
 
 /** The name as its bytes are on disk, invalid ones as \xNN, for a message a person can match to the file. */
