@@ -36,4 +36,9 @@ export default tseslint.config(
     },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
+  {
+    // A CloudFront Function: `handler` is called by the CloudFront runtime, and the code ships inlined in templates.
+    files: ['**/cloudfront-function/*.js'],
+    rules: { '@typescript-eslint/no-unused-vars': ['error', { varsIgnorePattern: '^handler$' }] },
+  },
 );

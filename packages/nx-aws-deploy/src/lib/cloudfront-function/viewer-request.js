@@ -2,7 +2,6 @@
 // /storybook/ and index.html for folder URLs (CloudFront's DefaultRootObject covers only /), and answers
 // the app's deep links (/pricing) with its index.html. `/storybook` is redirected rather than rewritten so
 // that Storybook's relative asset URLs resolve.
-// eslint-disable-next-line @typescript-eslint/no-unused-vars -- called by the CloudFront runtime
 function handler(event) {
   var request = event.request;
   var uri = request.uri;
