@@ -230,6 +230,19 @@ describe('deploy-s3 through nx run', () => {
     await expectBucketMatches(bucket, SITE);
   });
 
+  it('a root deploy leaves deploys below prefixes of the same bucket alone, and says so', async () => {
+    const bucket = await newBucket();
+    for (const prefix of ['app1', 'app10']) {
+      const ws = siteWorkspace({ bucket, sourceDir: 'dist/site', prefix });
+      expect((await deploy(ws)).code).toBe(0);
+    }
+    const prefixed = (await listKeys(bucket)).filter((k) => k.startsWith('app1'));
+    const root = await deploy(siteWorkspace({ bucket, sourceDir: 'dist/site' }));
+    expect(root.code).toBe(0);
+    expect(root.output).toContain(`left alone: ${prefixed.length} objects of other deploys below app1/, app10/`);
+    expect((await listKeys(bucket)).filter((k) => k.startsWith('app1'))).toEqual(prefixed);
+  });
+
   it('lists in pages of 1 000 and deletes in batches of 1 000', async () => {
     const bucket = await newBucket();
     const many: Record<string, string> = { 'index.html': '<h1>many</h1>' };

@@ -61,6 +61,8 @@ export interface DeploySummary {
   unchanged: { files: number; bytes: number };
   deleted: { files: number };
   kept: { files: number };
+  /** Other deploys below this prefix (their own bookkeeping), never pruned by this one. */
+  siblings: { prefix: string; objects: number }[];
   requests: RequestCounts;
   durationMs: number;
   manifest?: string;
@@ -173,6 +175,7 @@ export async function deploy(
     unchanged: { files: plan.unchanged.length, bytes: plan.unchanged.reduce((n, u) => n + u.size, 0) },
     deleted: { files: plan.deletes.length },
     kept: { files: plan.kept.length },
+    siblings: plan.siblings,
     requests: target.requests,
     durationMs: 0,
   };
@@ -333,9 +336,12 @@ export function summaryTable(s: DeploySummary): string {
     [s.dryRun ? 'would delete' : 'deleted', String(s.deleted.files), ''],
   ];
   if (s.kept.files) rows.push(['kept from recent deploys', String(s.kept.files), '']);
+  const siblings = s.siblings.length
+    ? `\nleft alone: ${s.siblings.reduce((n, x) => n + x.objects, 0)} objects of other deploys below ${s.siblings.map((x) => x.prefix).join(', ')}`
+    : '';
   const requests =
     Object.entries(s.requests)
       .map(([op, n]) => `${op} ${n}`)
       .join(', ') || 'none';
-  return `${table(rows)}\nrequests: ${requests}\ntime: ${formatDuration(s.durationMs)}${s.manifest ? `\nmanifest: ${s.manifest}` : ''}`;
+  return `${table(rows)}${siblings}\nrequests: ${requests}\ntime: ${formatDuration(s.durationMs)}${s.manifest ? `\nmanifest: ${s.manifest}` : ''}`;
 }

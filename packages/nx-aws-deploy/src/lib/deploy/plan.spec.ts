@@ -127,6 +127,30 @@ describe('planDeploy', () => {
     expect(p.deletes).toEqual(['app/old.js']);
   });
 
+  it('never prunes another deploy below the prefix: keys under a deeper prefix with its own bookkeeping', () => {
+    const p = plan({
+      files: [file('index.html')],
+      remote: [
+        remote('index.html', 'index.html'),
+        remote('old.js'),
+        remote('app1/index.html'),
+        remote(`app1/${STATE_FILE}`),
+        remote('app10/index.html'),
+        remote('app10/assets/a.js'),
+        remote(`app10/${STATE_FILE}`),
+        remote('app100-not-a-deploy/x.js'),
+        remote('docs/v2/index.html'),
+        remote(`docs/v2/${STATE_FILE}`),
+      ],
+    });
+    expect(p.deletes.sort()).toEqual(['app100-not-a-deploy/x.js', 'old.js']);
+    expect(p.siblings).toEqual([
+      { prefix: 'app1/', objects: 2 },
+      { prefix: 'app10/', objects: 3 },
+      { prefix: 'docs/v2/', objects: 2 },
+    ]);
+  });
+
   it('keeps assets of the last N deploys with pruneOlderThanDeploys', () => {
     const h = headersFor('x.js');
     const state: DeployState = {
@@ -242,6 +266,20 @@ describe('planDeploy properties', () => {
         };
         const second = plan({ files, remote: [...after.values()], prefix, state: nextState, maxDeletes: Infinity });
         expect([second.uploads, second.metadataUpdates, second.deletes]).toEqual([[], [], []]);
+      }),
+    );
+  });
+
+  it('no key of a sibling deploy (a deeper prefix with bookkeeping) is ever planned for deletion', () => {
+    const sibling = fc.constantFrom('a/', 'ab/', 'a/b/', 'x/y/');
+    fc.assert(
+      fc.property(site, site, fc.uniqueArray(sibling, { maxLength: 3 }), (local, others, siblings) => {
+        const remoteKeys = [
+          ...others.map(([p, c]) => remote(p, c)),
+          ...siblings.flatMap((s) => [remote(`${s}${STATE_FILE}`), ...others.map(([p, c]) => remote(s + p, c))]),
+        ];
+        const p = plan({ files: local.map(([path, c]) => file(path, c)), remote: remoteKeys, maxDeletes: Infinity });
+        for (const key of p.deletes) expect(siblings.some((s) => key.startsWith(s))).toBe(false);
       }),
     );
   });

@@ -69,6 +69,8 @@ export interface DeployPlan {
   deletes: string[];
   /** Stale keys kept because a recent deploy uploaded them (pruneOlderThanDeploys). */
   kept: string[];
+  /** Deeper prefixes that hold another deploy's bookkeeping, whose objects are that deploy's and left alone. */
+  siblings: { prefix: string; objects: number }[];
   /** The state to record once the deploy succeeded. */
   nextState: DeployState;
 }
@@ -93,7 +95,15 @@ export function planDeploy(input: PlanInput): DeployPlan {
   const deploy = (state?.deploy ?? 0) + 1;
   const remote = new Map(input.remote.map((r) => [r.key, r]));
   const nextState: DeployState = { version: 1, deploy, objects: {} };
-  const plan: DeployPlan = { uploads: [], metadataUpdates: [], unchanged: [], deletes: [], kept: [], nextState };
+  const plan: DeployPlan = {
+    uploads: [],
+    metadataUpdates: [],
+    unchanged: [],
+    deletes: [],
+    kept: [],
+    siblings: [],
+    nextState,
+  };
 
   for (const file of input.files) {
     const key = prefix + file.path;
@@ -129,8 +139,14 @@ export function planDeploy(input: PlanInput): DeployPlan {
 
   if (input.prune) {
     const excluded = input.exclude?.length ? picomatch(input.exclude, { dot: true }) : () => false;
+    const siblings = siblingPrefixes(input.remote, prefix);
     for (const r of input.remote) {
       if (nextState.objects[r.key] || !r.key.startsWith(prefix)) continue;
+      const sibling = siblings.get([...siblings.keys()].find((s) => r.key.startsWith(s)) ?? '');
+      if (sibling) {
+        sibling.objects++;
+        continue;
+      }
       const relativeKey = r.key.slice(prefix.length);
       if (relativeKey.startsWith(STATE_DIR) || excluded(relativeKey)) continue;
       const record = state?.objects[r.key];
@@ -141,6 +157,7 @@ export function planDeploy(input: PlanInput): DeployPlan {
         plan.deletes.push(r.key);
       }
     }
+    plan.siblings = [...siblings.values()].sort((a, b) => (a.prefix < b.prefix ? -1 : 1));
     if (plan.deletes.length > input.maxDeletes) {
       throw new UserError(
         `This deploy would delete ${plan.deletes.length} objects under s3://${input.bucket}/${prefix}, more than maxDeletes (${input.maxDeletes}); nothing was changed. ` +
@@ -149,6 +166,22 @@ export function planDeploy(input: PlanInput): DeployPlan {
     }
   }
   return plan;
+}
+
+/**
+ * Prefixes below `prefix` with bookkeeping of their own (`app1/.nx-aws-deploy/…`): other deploys that share the
+ * bucket, e.g. a root deploy beside `app1/` and `app10/` (the trailing `/` keeps those two apart).
+ */
+function siblingPrefixes(remote: RemoteObject[], prefix: string): Map<string, { prefix: string; objects: number }> {
+  const found = new Map<string, { prefix: string; objects: number }>();
+  for (const { key } of remote) {
+    if (!key.startsWith(prefix)) continue;
+    const at = key.indexOf(`/${STATE_DIR}`, prefix.length);
+    if (at < 0) continue;
+    const sibling = key.slice(0, at + 1);
+    if (!found.has(sibling)) found.set(sibling, { prefix: sibling, objects: 0 });
+  }
+  return found;
 }
 
 /** Records the ETags S3 answered for the uploads, so that the next deploy trusts them without a HEAD. */
