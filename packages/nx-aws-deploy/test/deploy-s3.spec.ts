@@ -4,6 +4,8 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
 import { startLocalAws, type LocalAwsHarness } from 'local-aws';
 import {
   expectBucketMatches as expectBucketContents,
@@ -108,6 +110,43 @@ describe('deploy-s3 through nx run', () => {
     expect((await deploy(ws)).code).toBe(0);
     expect(puts(await local.requests())).toBe(0);
     await expectBucketMatches(bucket, { ...SITE, 'video/intro.mp4': big });
+  });
+
+  it('recognises files other tools uploaded in parts: a 1-part multipart (aws CLI, exactly 8 MiB) and 6 MiB parts', async () => {
+    const bucket = await newBucket();
+    const exact = randomBytes(8 * 1024 * 1024);
+    const custom = randomBytes(20 * 1024 * 1024);
+    const files = { ...SITE, 'media/exact.bin': exact, 'media/custom.bin': custom };
+    // pruneOlderThanDeploys: the state is rewritten every deploy, so the third deploy shows what was recorded.
+    const ws = siteWorkspace({ bucket, sourceDir: 'dist/site', pruneOlderThanDeploys: 1 }, files);
+    expect((await deploy(ws)).code).toBe(0);
+    await local.cli(['s3', 'cp', join(ws.root, 'dist/site/media/exact.bin'), `s3://${bucket}/media/exact.bin`]);
+    const s3 = new S3Client({});
+    await new Upload({
+      client: s3,
+      params: { Bucket: bucket, Key: 'media/custom.bin', Body: custom },
+      partSize: 6 * 1024 * 1024,
+    }).done();
+    s3.destroy();
+    expect((await head(bucket, 'media/exact.bin')).ETag).toMatch(/-1"$/);
+    expect((await head(bucket, 'media/custom.bin')).ETag).toMatch(/-4"$/);
+    await local.resetRequests();
+    const again = await deploy(ws);
+    expect(again.code).toBe(0);
+    // No byte sent again: only the headers the other tools did not set are put right, in place.
+    const sent = (await local.requestLog()).filter((r) => /PutObject|UploadPart|CopyObject/.test(r.operation));
+    expect(
+      sent
+        .filter((r) => !r.path.includes('.nx-aws-deploy/'))
+        .map((r) => `${r.operation} ${r.path}`)
+        .sort(),
+    ).toEqual([`s3.CopyObject /${bucket}/media/custom.bin`, `s3.CopyObject /${bucket}/media/exact.bin`]);
+    await expectBucketMatches(bucket, files);
+    // The copies' new (plain MD5) ETags were recorded: the next deploy trusts them without a HEAD.
+    await local.resetRequests();
+    expect((await deploy(ws)).code).toBe(0);
+    const third = await local.requests();
+    expect([puts(third), third['s3.HeadObject']]).toEqual([0, undefined]);
   });
 
   it('uploads assets first, entry files (HTML, manifest) after them, and prunes last', async () => {

@@ -252,6 +252,19 @@ describe('multipart uploads', () => {
       await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'big.bin' }))).Body!.transformToByteArray(),
     );
     expect(md5(downloaded)).toBe(md5(body));
+
+    // As S3 (and moto) do: a copy is a single-part write, so the copy's ETag is the MD5 of its bytes, even onto itself.
+    const copied = await s3.send(
+      new CopyObjectCommand({
+        Bucket: bucket,
+        Key: 'big.bin',
+        CopySource: `${bucket}/big.bin`,
+        MetadataDirective: 'REPLACE',
+        ContentType: 'video/mp4',
+      }),
+    );
+    expect(copied.CopyObjectResult!.ETag).toBe(`"${md5(body)}"`);
+    expect((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'big.bin' }))).ETag).toBe(`"${md5(body)}"`);
   });
 
   it('aborts uploads, rejects parts that are too small and unknown uploads', async () => {

@@ -242,19 +242,15 @@ export class S3Service {
     if (!sourceObject) throw new AwsError(404, 'NoSuchKey', 'The specified key does not exist.', { Key: sourceKey });
     const replace = (header(ctx.req, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase() === 'REPLACE';
     const headers = replace ? headersFrom(ctx) : pickHeaders(sourceObject);
-    let object: StoredObject;
-    if (sourceBucket === bucket && sourceKey === key) {
-      if (!replace) {
-        throw new AwsError(
-          400,
-          'InvalidRequest',
-          "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
-        );
-      }
-      object = this.store.updateHeaders(bucket, sourceObject, headers);
-    } else {
-      object = this.store.putObject(bucket, key, this.store.body(sourceBucket, sourceKey), headers, sourceObject.etag);
+    if (sourceBucket === bucket && sourceKey === key && !replace) {
+      throw new AwsError(
+        400,
+        'InvalidRequest',
+        "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+      );
     }
+    // A copy is a single-part write: its ETag is the MD5 of the bytes, even when the source was multipart.
+    const object = this.store.putObject(bucket, key, this.store.body(sourceBucket, sourceKey), headers);
     return xml(
       200,
       `<CopyObjectResult xmlns="${S3_NS}">${el('LastModified', object.lastModified)}${el('ETag', object.etag)}</CopyObjectResult>`,

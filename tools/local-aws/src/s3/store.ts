@@ -73,16 +73,6 @@ export class S3Store {
   }
 
   /** Replaces headers only (CopyObject onto itself with REPLACE). */
-  updateHeaders(bucket: Bucket, object: StoredObject, headers: ObjectHeaders): StoredObject {
-    const updated: StoredObject = { ...object, ...headers, lastModified: new Date().toISOString() };
-    bucket.objects.set(object.key, updated);
-    if (this.dataDir) {
-      const id = this.objectId(bucket.name, object.key);
-      writeFileSync(join(this.objectDir(bucket.name), `${id}.json`), JSON.stringify(updated));
-    }
-    return updated;
-  }
-
   body(bucket: Bucket, key: string): Buffer {
     const id = this.objectId(bucket.name, key);
     return this.dataDir ? readFileSync(join(this.objectDir(bucket.name), `${id}.body`)) : this.bodies.get(id)!;

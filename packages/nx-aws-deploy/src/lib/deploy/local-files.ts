@@ -8,15 +8,13 @@ import { forEachLimit } from '../util/concurrency';
 
 /** Part size of our multipart uploads: the aws CLI's default, so ETags of its uploads match ours too. */
 export const PART_SIZE = 8 * 1024 * 1024;
-/** Part sizes other tools use (lib-storage's 5 MiB default, 16 MiB): a file uploaded by them is still recognised. */
-const KNOWN_PART_SIZES = [PART_SIZE, 5 * 1024 * 1024, 16 * 1024 * 1024];
 
 export interface LocalFile {
   /** Path relative to sourceDir with `/` separators: the key below the prefix. */
   path: string;
   absolutePath: string;
   size: number;
-  /** ETags S3 would give this content: the MD5 for a single PUT, and multipart ETags for the known part sizes. */
+  /** ETags S3 would give this content: the MD5 of a single PUT; multipart ETags are added where the bucket has one. */
   etags: string[];
 }
 
@@ -160,24 +158,51 @@ async function rawName(sourceDir: string, path: string): Promise<string> {
   return `"${[...parts.slice(0, -1), escaped].join('/')}"`;
 }
 
-/** The ETags S3 would report for this content (see LocalFile.etags). */
+/** The ETag of a single PUT of this file: its MD5, read as a stream. */
 export async function contentEtags(file: string, size: number): Promise<string[]> {
-  if (size <= KNOWN_PART_SIZES[1])
+  if (size <= PART_SIZE)
     return [
       `"${createHash('md5')
         .update(await readFile(file))
         .digest('hex')}"`,
     ];
   const whole = createHash('md5');
-  const parts = KNOWN_PART_SIZES.map((partSize) => ({
-    partSize,
-    current: createHash('md5'),
-    filled: 0,
-    md5s: [] as Buffer[],
-  }));
-  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
+  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>)
     whole.update(chunk);
-    for (const p of parts) {
+  return [`"${whole.digest('hex')}"`];
+}
+
+const MiB = 1024 * 1024;
+/** Part sizes tools use (aws CLI 8 MiB, lib-storage 5 MiB, others 16, 15, 64, 100 MiB), tried first. */
+const COMMON_PART_SIZES = [8, 5, 16, 15, 64, 100].map((n) => n * MiB);
+/** At most this many part sizes are hashed for one file, all in a single read. */
+const MAX_CANDIDATES = 6;
+
+/**
+ * The part sizes that could have produced an ETag of `parts` parts for `size` bytes (`-N`): every size S3
+ * allows (5 MiB and up, the last part smaller) with ceil(size / partSize) = parts. One part: any size at least
+ * the file's, all giving the same ETag. Whole MiB only, common sizes first, then the smallest that fits (what
+ * tools choose when they must grow parts to stay under 10 000), at most MAX_CANDIDATES.
+ */
+export function partSizeCandidates(size: number, parts: number): number[] {
+  if (parts < 1 || size === 0) return [];
+  if (parts === 1) return [Math.max(size, 5 * MiB)];
+  const fits = (partSize: number) => partSize >= 5 * MiB && Math.ceil(size / partSize) === parts;
+  const smallest = Math.max(5, Math.ceil(size / parts / MiB)) * MiB;
+  const candidates = [...COMMON_PART_SIZES, smallest, smallest + MiB].filter(fits);
+  return [...new Set(candidates)].slice(0, MAX_CANDIDATES);
+}
+
+/**
+ * The multipart ETags (`"md5-of-part-md5s-N"`) of a file for each candidate part size that fits an ETag with
+ * `parts` parts: computed only when the bucket holds a multipart ETag for the key, in one read of the file.
+ */
+export async function multipartEtags(file: string, size: number, parts: number): Promise<string[]> {
+  const sizes = partSizeCandidates(size, parts);
+  if (!sizes.length) return [];
+  const hashing = sizes.map((partSize) => ({ partSize, current: createHash('md5'), filled: 0, md5s: [] as Buffer[] }));
+  for await (const chunk of createReadStream(file, { highWaterMark: MiB }) as AsyncIterable<Buffer>) {
+    for (const p of hashing) {
       let offset = 0;
       while (offset < chunk.length) {
         const take = Math.min(p.partSize - p.filled, chunk.length - offset);
@@ -192,11 +217,8 @@ export async function contentEtags(file: string, size: number): Promise<string[]
       }
     }
   }
-  const etags = [`"${whole.digest('hex')}"`];
-  for (const p of parts) {
+  return hashing.map((p) => {
     if (p.filled > 0) p.md5s.push(p.current.digest());
-    if (p.md5s.length > 1)
-      etags.push(`"${createHash('md5').update(Buffer.concat(p.md5s)).digest('hex')}-${p.md5s.length}"`);
-  }
-  return etags;
+    return `"${createHash('md5').update(Buffer.concat(p.md5s)).digest('hex')}-${p.md5s.length}"`;
+  });
 }

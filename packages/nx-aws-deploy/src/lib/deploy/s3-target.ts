@@ -191,9 +191,9 @@ export class S3Target {
     return result.ETag ?? '';
   }
 
-  /** Replaces an object's headers without re-sending its bytes (CopyObject onto itself). */
-  async updateHeaders(key: string, headers: ObjectHeaders): Promise<void> {
-    await this.call('CopyObject', key, () =>
+  /** Replaces an object's headers without re-sending its bytes (CopyObject onto itself). Returns the new ETag. */
+  async updateHeaders(key: string, headers: ObjectHeaders): Promise<string> {
+    const copied = await this.call('CopyObject', key, () =>
       this.s3.send(
         new CopyObjectCommand({
           Bucket: this.bucket,
@@ -205,6 +205,8 @@ export class S3Target {
         { abortSignal: this.signal },
       ),
     );
+    // A copy is a single-part write: a multipart object comes back with the plain MD5 as its new ETag.
+    return copied.CopyObjectResult?.ETag ?? '';
   }
 
   /** Deletes in batches of 1 000 (the DeleteObjects limit); any key S3 refuses fails the deploy. */
