@@ -146,6 +146,11 @@ async function checkServedSite(output: string): Promise<void> {
   expect((await get(`${endpoint}/pricing`, host)).body).toContain('<div id="app"></div>');
   expect((await get(`${endpoint}/storybook`, host)).headers.get('location')).toBe('/storybook/');
   expect((await get(`${endpoint}/storybook/`, host)).body).toContain('storybook');
+  // The deploy's bookkeeping (every key and ETag) is not served: the generated bucket policy denies it to the
+  // distribution, and a visitor gets what any unknown path gives, the app.
+  const bookkeeping = await get(`${endpoint}/.nx-aws-deploy/state.json`, host);
+  expect(bookkeeping.body).not.toContain('"objects"');
+  expect(bookkeeping.body).toContain('<div id="app"></div>');
 }
 
 async function expectPortClosed(port: string): Promise<void> {

@@ -7,7 +7,7 @@ import {
   type DistributionConfig,
 } from '@aws-sdk/client-cloudfront';
 import { CodePipelineClient, CreatePipelineCommand } from '@aws-sdk/client-codepipeline';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutBucketPolicyCommand, S3Client } from '@aws-sdk/client-s3';
 import { parse, type CollectionTag, type ScalarTag } from 'yaml';
 import { ACCOUNT } from './errors';
 
@@ -158,6 +158,14 @@ export async function deployStack(options: {
             RegionalDomainName: `${bucket}.s3.${region}.amazonaws.com`,
           },
         };
+        break;
+      }
+      case 'AWS::S3::BucketPolicy': {
+        // The local edge honours it: what the distribution may read through Origin Access Control.
+        await s3.send(
+          new PutBucketPolicyCommand({ Bucket: properties.Bucket, Policy: JSON.stringify(properties.PolicyDocument) }),
+        );
+        result = { id: `${properties.Bucket}-policy`, attributes: {} };
         break;
       }
       case 'AWS::CloudFront::Function': {

@@ -11,7 +11,7 @@ import {
   waitUntilInvalidationCompleted,
   type DistributionConfig,
 } from '@aws-sdk/client-cloudfront';
-import { S3Client, CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { S3Client, CreateBucketCommand, PutBucketPolicyCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { startLocalAws, edgeGet, type LocalAwsHarness } from '../src/testing';
 
 let local: LocalAwsHarness;
@@ -254,6 +254,59 @@ describe('local edge', () => {
     const deep = await edgeGet(local.aws, spa, '/users/42/settings');
     expect(deep.status).toBe(200);
     expect(deep.body.toString()).toBe('<h1>app</h1>');
+  });
+
+  it('honours the bucket policy set with the aws CLI: reads only what this distribution is allowed (OAC)', async () => {
+    const privateBucket = 'private-site';
+    await s3.send(new CreateBucketCommand({ Bucket: privateBucket }));
+    const origins = {
+      Quantity: 1,
+      Items: [
+        {
+          Id: 's3',
+          DomainName: `${privateBucket}.s3.us-east-1.amazonaws.com`,
+          S3OriginConfig: { OriginAccessIdentity: '' },
+        },
+      ],
+    };
+    const id = await createDistribution('edge-policy', { Origins: origins });
+    const other = await createDistribution('edge-policy-other', { Origins: origins });
+    for (const Key of ['index.html', '.nx-aws-deploy/state.json', 'app1/.nx-aws-deploy/state.json'])
+      await s3.send(new PutObjectCommand({ Bucket: privateBucket, Key, Body: Key }));
+    const cloudfrontReads = (Effect: string, Resource: string[], Condition?: object) => ({
+      Effect,
+      Principal: { Service: 'cloudfront.amazonaws.com' },
+      Action: 's3:GetObject',
+      Resource,
+      ...(Condition ? { Condition } : {}),
+    });
+    const policy = {
+      Version: '2012-10-17',
+      Statement: [
+        cloudfrontReads('Allow', [`arn:aws:s3:::${privateBucket}/*`], {
+          StringEquals: { 'AWS:SourceArn': `arn:aws:cloudfront::000000000000:distribution/${id}` },
+        }),
+        cloudfrontReads('Deny', [
+          `arn:aws:s3:::${privateBucket}/.nx-aws-deploy/*`,
+          `arn:aws:s3:::${privateBucket}/*/.nx-aws-deploy/*`,
+        ]),
+      ],
+    };
+    await local.cli(['s3api', 'put-bucket-policy', '--bucket', privateBucket, '--policy', JSON.stringify(policy)]);
+    expect(
+      JSON.parse(
+        JSON.parse((await local.cli(['s3api', 'get-bucket-policy', '--bucket', privateBucket])).stdout).Policy,
+      ),
+    ).toEqual(policy);
+    expect((await edgeGet(local.aws, id, '/')).body.toString()).toBe('index.html');
+    expect((await edgeGet(local.aws, id, '/.nx-aws-deploy/state.json')).status).toBe(403);
+    expect((await edgeGet(local.aws, id, '/app1/.nx-aws-deploy/state.json')).status).toBe(403);
+    // Another distribution is not the one the policy names.
+    expect((await edgeGet(local.aws, other, '/')).status).toBe(403);
+    const malformed = await errorOf(
+      s3.send(new PutBucketPolicyCommand({ Bucket: privateBucket, Policy: '{"Statement": []}' })),
+    );
+    expect(malformed.name).toBe('MalformedPolicy');
   });
 
   it('runs an associated viewer-request CloudFront Function (cloudfront-js-2.0) in a sandbox', async () => {

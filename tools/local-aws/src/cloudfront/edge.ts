@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import vm from 'node:vm';
 import type { IncomingMessage } from 'node:http';
 import { objectResponseHeaders } from '../s3/handler';
+import { cloudFrontMayRead } from '../s3/policy';
 import type { S3Store } from '../s3/store';
 import type { LocalResponse } from '../http';
 import type { CloudFrontState, Distribution } from './state';
@@ -127,7 +128,8 @@ export class Edge {
     let key = path === '/' && distribution.defaultRootObject ? distribution.defaultRootObject : path.slice(1);
     if (distribution.originPath) key = `${distribution.originPath}/${key}`;
     const object = bucket?.objects.get(key);
-    if (!bucket || !object) {
+    // What the bucket policy lets this distribution read (Origin Access Control): refused reads look missing.
+    if (!bucket || !object || !cloudFrontMayRead(bucket.policy, bucket.name, key, distribution.arn)) {
       // A private bucket behind Origin Access Control answers 403 for a missing key, as S3 does without ListBucket.
       return {
         status: 403,

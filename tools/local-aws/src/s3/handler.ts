@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { AwsError } from '../errors';
 import { header, type LocalRequest, type LocalResponse } from '../http';
 import { el, escapeXml, parseXml, xmlDocument } from '../xml';
+import { parsePolicy } from './policy';
 import { multipartEtag, newUploadId, type Bucket, type ObjectHeaders, type S3Store, type StoredObject } from './store';
 
 const S3_NS = 'http://s3.amazonaws.com/doc/2006-03-01/';
@@ -28,6 +29,11 @@ export class S3Service {
     const m = ctx.method;
     if (!bucketName) return this.op(ctx, 'ListBuckets', () => this.listBuckets());
     if (key === undefined) {
+      if (q.has('policy')) {
+        if (m === 'PUT') return this.op(ctx, 'PutBucketPolicy', () => this.putPolicy(ctx, bucketName));
+        if (m === 'GET') return this.op(ctx, 'GetBucketPolicy', () => this.getPolicy(bucketName));
+        if (m === 'DELETE') return this.op(ctx, 'DeleteBucketPolicy', () => this.deletePolicy(bucketName));
+      }
       if (m === 'PUT') return this.op(ctx, 'CreateBucket', () => this.createBucket(ctx, bucketName));
       if (m === 'DELETE') return this.op(ctx, 'DeleteBucket', () => this.deleteBucket(bucketName));
       if (m === 'HEAD') return this.op(ctx, 'HeadBucket', () => this.headBucket(bucketName));
@@ -127,6 +133,26 @@ export class S3Service {
   private headBucket(name: string): LocalResponse {
     const bucket = this.bucket(name);
     return { status: 200, headers: { 'x-amz-bucket-region': bucket.region } };
+  }
+
+  private putPolicy(ctx: LocalRequest, name: string): LocalResponse {
+    const bucket = this.bucket(name, ctx);
+    const text = ctx.body.toString('utf8');
+    parsePolicy(text);
+    this.store.setPolicy(bucket, text);
+    return { status: 204 };
+  }
+
+  private getPolicy(name: string): LocalResponse {
+    const { policy } = this.bucket(name);
+    if (policy === undefined)
+      throw new AwsError(404, 'NoSuchBucketPolicy', 'The bucket policy does not exist', { BucketName: name });
+    return { status: 200, headers: { 'Content-Type': 'application/json' }, body: policy };
+  }
+
+  private deletePolicy(name: string): LocalResponse {
+    this.store.setPolicy(this.bucket(name), undefined);
+    return { status: 204 };
   }
 
   private bucketLocation(name: string): LocalResponse {

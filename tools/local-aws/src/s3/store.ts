@@ -26,6 +26,8 @@ export interface Bucket {
   name: string;
   region: string;
   createdAt: string;
+  /** The bucket policy document, as PutBucketPolicy was given it. */
+  policy?: string;
   objects: Map<string, StoredObject>;
 }
 
@@ -46,12 +48,18 @@ export class S3Store {
     this.buckets.set(name, bucket);
     if (this.dataDir) {
       mkdirSync(this.objectDir(name), { recursive: true });
-      writeFileSync(
-        join(this.bucketDir(name), 'bucket.json'),
-        JSON.stringify({ name, region, createdAt: bucket.createdAt }),
-      );
+      this.saveBucket(bucket);
     }
     return bucket;
+  }
+
+  setPolicy(bucket: Bucket, policy: string | undefined): void {
+    bucket.policy = policy;
+    if (this.dataDir) this.saveBucket(bucket);
+  }
+
+  private saveBucket({ name, region, createdAt, policy }: Bucket): void {
+    writeFileSync(join(this.bucketDir(name), 'bucket.json'), JSON.stringify({ name, region, createdAt, policy }));
   }
 
   deleteBucket(name: string): void {

@@ -128,7 +128,18 @@ describe('pipeline generator', () => {
       IgnorePublicAcls: true,
       RestrictPublicBuckets: true,
     });
-    const [read] = r.SiteBucketPolicy.Properties!.PolicyDocument.Statement;
+    const [read, bookkeeping] = r.SiteBucketPolicy.Properties!.PolicyDocument.Statement;
+    // The deploy's bookkeeping (below the root and below any prefix) is denied to the distribution.
+    expect(bookkeeping).toEqual({
+      Sid: 'DeployBookkeepingIsPrivate',
+      Effect: 'Deny',
+      Principal: { Service: 'cloudfront.amazonaws.com' },
+      Action: 's3:GetObject',
+      Resource: [
+        { 'Fn::Sub': '${SiteBucket.Arn}/.nx-aws-deploy/*' },
+        { 'Fn::Sub': '${SiteBucket.Arn}/*/.nx-aws-deploy/*' },
+      ],
+    });
     expect(read).toMatchObject({
       Effect: 'Allow',
       Principal: { Service: 'cloudfront.amazonaws.com' },
