@@ -21,9 +21,12 @@ const USAGE = `Usage:
   nx-aws-deploy deploy --source-dir <folder> --bucket <bucket> [--prefix <prefix>] [--region <region>]
       [--dry-run] [--no-prune] [--max-deletes <n>] [--prune-older-than-deploys <n>] [--concurrency <n>]
       [--include <glob>]... [--exclude <glob>]... [--distribution-id <id>] [--manifest <file>]
-      [--project <name>] [--allow-no-index] [--request-timeout <seconds>] [--json]
+      [--project <name>] [--allow-no-index] [--request-timeout <seconds>] [--lock-timeout <seconds> | --no-wait]
+      [--json]
       The deploy-s3 executor outside Nx: syncs a build folder to a bucket by content. Ctrl-C or SIGTERM stop it
-      at a safe point (multipart uploads aborted) and it says what landed; running it again finishes the job.`;
+      at a safe point (multipart uploads aborted) and it says what landed; running it again finishes the job.
+      One deploy at a time per bucket and prefix: a second one waits for the first (--lock-timeout, default
+      300 s, saying who holds the lease) or, with --no-wait, fails at once.`;
 
 function wholeNumber(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -51,6 +54,8 @@ async function deployCommand(args: string[]): Promise<number> {
       project: { type: 'string' },
       'allow-no-index': { type: 'boolean' },
       'request-timeout': { type: 'string' },
+      'lock-timeout': { type: 'string' },
+      'no-wait': { type: 'boolean' },
       json: { type: 'boolean' },
     },
   });
@@ -76,6 +81,7 @@ async function deployCommand(args: string[]): Promise<number> {
       manifest: values.manifest ? resolve(cwd, values.manifest) : undefined,
       allowNoIndex: values['allow-no-index'],
       requestTimeout: wholeNumber('request-timeout', values['request-timeout']),
+      lockTimeout: values['no-wait'] ? 0 : wholeNumber('lock-timeout', values['lock-timeout']),
       signal,
     }),
   );

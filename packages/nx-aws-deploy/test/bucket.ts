@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import type { LocalAwsHarness } from 'local-aws';
 import { tempDir } from 'test-support';
 
@@ -59,4 +59,24 @@ export async function expectBucketMatches(
       .map((p) => prefix + p)
       .sort(),
   );
+}
+
+/** Downloads the bucket with the aws CLI; every script, stylesheet and image a page names must be there. */
+export async function expectPagesReferenceOnlyExistingAssets(local: LocalAwsHarness, bucket: string): Promise<void> {
+  const down = await download(local, bucket);
+  const pages = filesBelow(down).filter((f) => f.endsWith('.html'));
+  expect(pages.length).toBeGreaterThan(0);
+  const missing = pages.flatMap((page) =>
+    [...readFileSync(page, 'utf8').matchAll(/(?:src|href)="\/([^"]+)"/g)]
+      .map((m) => m[1])
+      .filter((ref) => {
+        try {
+          return !statSync(join(down, ref)).isFile();
+        } catch {
+          return true;
+        }
+      })
+      .map((ref) => `${relative(down, page)} -> ${ref}`),
+  );
+  expect(missing).toEqual([]);
 }

@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { startFaultProxy, type FaultProxy, type RequestInfo } from 'fault-proxy';
 import { startLocalAws, type LocalAwsHarness } from 'local-aws';
-import { download, expectBucketMatches, filesBelow, md5, newBucket } from './bucket';
-import { SITE, siteWorkspace } from './site';
+import { expectBucketMatches, expectPagesReferenceOnlyExistingAssets, md5, newBucket } from './bucket';
+import { SITE, siteVersion, siteWorkspace } from './site';
 import { outsideEnv, repoRoot } from './workspace';
 import { tempDir } from 'test-support';
 
@@ -37,33 +37,6 @@ afterAll(async () => {
   await proxy.stop();
   await local.stop();
 });
-
-/** Version `v` of a site: content-hashed assets (new names each version), pages that name some of them, and unchanged files. */
-function siteVersion(v: number, extra: Record<string, Buffer> = {}): Record<string, string | Buffer> {
-  const files: Record<string, string | Buffer> = {
-    'robots.txt': 'User-agent: *\n',
-    'img/logo.svg': '<svg/>',
-    ...extra,
-  };
-  const assets: string[] = [];
-  for (let i = 0; i < 24; i++) {
-    const body = `export const v${v}_${i} = ${JSON.stringify(randomBytes(300).toString('hex'))};`;
-    const name = `assets/chunk-${i}-${md5(body).slice(0, 8)}.${i % 3 === 0 ? 'css' : 'js'}`;
-    files[name] = body;
-    assets.push(name);
-  }
-  for (let p = 0; p < 6; p++) {
-    const uses = [assets[p], assets[(p * 5 + 3) % assets.length], assets[(p * 7 + 1) % assets.length]];
-    const tags = uses
-      .map((a) =>
-        a.endsWith('.css') ? `<link rel="stylesheet" href="/${a}">` : `<script type="module" src="/${a}"></script>`,
-      )
-      .join('');
-    files[p === 0 ? 'index.html' : `page-${p}/index.html`] =
-      `<!doctype html><title>v${v}</title>${tags}<img src="/img/logo.svg">`;
-  }
-  return files;
-}
 
 function writeBuild(name: string, files: Record<string, string | Buffer>): string {
   const dir = join(root, name);
@@ -103,26 +76,6 @@ function runDeploy(
         resolve({ code, signal, output, stopped: sent });
       }),
   );
-}
-
-/** Downloads the bucket with the aws CLI; every script, stylesheet and image a page names must be there. */
-async function expectPagesReferenceOnlyExistingAssets(bucket: string): Promise<void> {
-  const down = await download(local, bucket);
-  const pages = filesBelow(down).filter((f) => f.endsWith('.html'));
-  expect(pages.length).toBeGreaterThan(0);
-  const missing = pages.flatMap((page) =>
-    [...readFileSync(page, 'utf8').matchAll(/(?:src|href)="\/([^"]+)"/g)]
-      .map((m) => m[1])
-      .filter((ref) => {
-        try {
-          return !statSync(join(down, ref)).isFile();
-        } catch {
-          return true;
-        }
-      })
-      .map((ref) => `${relative(down, page)} -> ${ref}`),
-  );
-  expect(missing).toEqual([]);
 }
 
 /** Site files whose bytes are not (yet) in the bucket, by the listing's ETags. */
@@ -186,7 +139,7 @@ it('SIGKILL at 20 random points (assets, entry files, prune): pages never name a
       phase === 'assets' ? isAsset : phase === 'entries' ? isPage : (i: RequestInfo) => i.operation === 'DeleteObjects';
     const killed = await runDeploy(dir, bucket, { signal: 'SIGKILL', when: (i) => when(i) && ++seen === at });
     expect([round, phase, at, killed.stopped, killed.signal]).toEqual([round, phase, at, true, 'SIGKILL']);
-    await expectPagesReferenceOnlyExistingAssets(bucket);
+    await expectPagesReferenceOnlyExistingAssets(local, bucket);
     await expectRerunConverges(bucket, dir, next);
     current = next;
   }
@@ -208,7 +161,7 @@ it('SIGTERM during a multipart upload: aborts it, says what landed, exits 143; t
   const uploads = JSON.parse((await local.cli(['s3api', 'list-multipart-uploads', '--bucket', bucket])).stdout || '{}');
   expect(uploads.Uploads ?? []).toEqual([]);
   expect((await local.cli(['s3', 'cp', `s3://${bucket}/index.html`, '-'])).stdout).toBe(before['index.html']);
-  await expectPagesReferenceOnlyExistingAssets(bucket);
+  await expectPagesReferenceOnlyExistingAssets(local, bucket);
   await expectRerunConverges(bucket, dir, next);
 }, 180_000);
 
@@ -225,7 +178,7 @@ it('SIGINT (Ctrl-C) while the entry files go up: nothing deleted, exits 130, and
   expect(stopped.output).toMatch(
     /Interrupted by SIGINT while uploading entry files: uploaded \d+ of 30 files, updated headers of 0 of 0, deleted 0 of 24\. Every entry file already replaced names only assets that are in the bucket\./,
   );
-  await expectPagesReferenceOnlyExistingAssets(bucket);
+  await expectPagesReferenceOnlyExistingAssets(local, bucket);
   await expectRerunConverges(bucket, dir, next);
 }, 120_000);
 

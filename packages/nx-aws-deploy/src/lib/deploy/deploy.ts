@@ -20,6 +20,7 @@ import {
   type DeployState,
   type PlannedUpload,
 } from './plan';
+import { acquireLease, DEFAULT_LOCK_TIMEOUT_SECONDS, LEASE_FILE, leaseOwner } from './lease';
 import { Progress } from './progress';
 import { S3Target, type RequestCounts } from './s3-target';
 import type { DeployManifest, ManifestChange } from './manifest';
@@ -39,6 +40,10 @@ export interface DeployOptions {
   concurrency?: number;
   /** Seconds a request may go without progress before it is aborted and retried; see createS3Client. */
   requestTimeout?: number;
+  /** Seconds to wait for another deploy to the same bucket + prefix to finish; 0: fail at once. */
+  lockTimeout?: number;
+  /** Who holds the deploy lease, for whoever waits; default: the CodeBuild build ARN, or user@host:pid. */
+  leaseOwner?: string;
   include?: string[];
   exclude?: string[];
   headers?: HeaderRule[];
@@ -95,13 +100,52 @@ export async function deploy(
     throw new UserError(`"concurrency" must be a whole number of at least 1, not ${options.concurrency}.`);
   const rulesFor = compileHeaderRules(options.headers);
 
-  // The bucket is listed while the files are hashed; allSettled, so a bad sourceDir is what gets reported.
+  // A lease taken over by another deploy (this one stalled past its expiry) stops this one like a signal.
+  const leaseLost = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, leaseLost.signal]) : leaseLost.signal;
   const target = new S3Target(
     createS3Client({ region: options.region, maxSockets: concurrency, requestTimeoutSeconds: options.requestTimeout }),
     options.bucket,
-    options.signal,
+    signal,
     options.region,
   );
+  // One deploy at a time per bucket + prefix, so that pruning is planned from a listing nobody else changes.
+  const lease = options.dryRun
+    ? undefined
+    : await acquireLease({
+        store: target.leaseStore(),
+        key: prefix + LEASE_FILE,
+        where: `s3://${options.bucket}/${prefix}`,
+        owner: options.leaseOwner ?? leaseOwner(process.env),
+        lockTimeoutMs: (options.lockTimeout ?? DEFAULT_LOCK_TIMEOUT_SECONDS) * 1000,
+        log,
+        signal,
+        onLost: (message) => {
+          log(`Stopping: ${message}.`);
+          leaseLost.abort('the loss of the deploy lease');
+        },
+      });
+  try {
+    return await deployUnderLease({ ...options, signal }, { started, log, prefix, concurrency, rulesFor, target });
+  } finally {
+    await lease?.release();
+  }
+}
+
+/** The deploy itself, once this deploy holds the bucket + prefix (or plans a dry run). */
+async function deployUnderLease(
+  options: DeployOptions,
+  context: {
+    started: number;
+    log: (line: string) => void;
+    prefix: string;
+    concurrency: number;
+    rulesFor: ReturnType<typeof compileHeaderRules>;
+    target: S3Target;
+  },
+): Promise<{ summary: DeploySummary; plan: DeployPlan; manifest?: DeployManifest }> {
+  const { started, log, prefix, concurrency, rulesFor, target } = context;
+  // The bucket is listed while the files are hashed; allSettled, so a bad sourceDir is what gets reported.
   const remoteReady = Promise.allSettled([target.list(prefix), target.readJson<DeployState>(prefix + STATE_FILE)]);
   const { files, skipped } = await scanSourceDir({
     workspaceRoot: options.workspaceRoot,

@@ -17,6 +17,7 @@ import { UserError } from '../util/errors';
 import { Interrupted } from '../util/interrupt';
 import type { ObjectHeaders } from './headers';
 import { PART_SIZE } from './local-files';
+import type { LeaseRecord, LeaseStore } from './lease';
 import type { RemoteObject } from './plan';
 
 /** Requests made, by operation, for the summary. */
@@ -148,6 +149,60 @@ export class S3Target {
         { abortSignal: this.signal },
       ),
     );
+  }
+
+  /**
+   * The deploy lease's conditional writes (see lease.ts). Not cut short by the stop signal: a stopped deploy
+   * still releases its lease. A write whose condition no longer holds (412, 404 for If-Match on a missing key,
+   * 409 for a concurrent conditional write) answers undefined.
+   */
+  leaseStore(): LeaseStore {
+    const lost = ['PreconditionFailed', 'NoSuchKey', 'ConditionalRequestConflict'];
+    const put = async (key: string, value: LeaseRecord, condition: { IfNoneMatch: '*' } | { IfMatch: string }) => {
+      try {
+        const put = await this.call(
+          'PutObject',
+          key,
+          () =>
+            this.s3.send(
+              new PutObjectCommand({
+                Bucket: this.bucket,
+                Key: key,
+                Body: JSON.stringify(value),
+                ContentType: 'application/json',
+                CacheControl: 'no-store',
+                ...condition,
+              }),
+            ),
+          true,
+          lost,
+        );
+        return put.ETag;
+      } catch (error) {
+        const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+        if (lost.includes((error as Error).name) || status === 412 || status === 409) return undefined;
+        throw error;
+      }
+    };
+    return {
+      read: async (key) => {
+        try {
+          const got = await this.call(
+            'GetObject',
+            key,
+            () => this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })),
+            true,
+            ['NoSuchKey'],
+          );
+          return { value: JSON.parse(await got.Body!.transformToString()) as LeaseRecord, etag: got.ETag ?? '' };
+        } catch (error) {
+          if ((error as Error).name === 'NoSuchKey') return undefined;
+          throw error;
+        }
+      },
+      createIfAbsent: (key, value) => put(key, value, { IfNoneMatch: '*' }),
+      replaceIfMatch: (key, value, etag) => put(key, value, { IfMatch: etag }),
+    };
   }
 
   /** Uploads a file; files above one part go up in parts through lib-storage. Returns the ETag S3 answered. */

@@ -1,0 +1,177 @@
+import { hostname, userInfo } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { UserError } from '../util/errors';
+import { STATE_DIR } from './plan';
+
+/** One deploy at a time per bucket + prefix: the lease object below the prefix's bookkeeping. */
+export const LEASE_FILE = `${STATE_DIR}lease.json`;
+/** A lease not renewed for this long is expired: a deploy that died (SIGKILL, a lost machine) blocks no one for longer. */
+export const LEASE_TTL_MS = 60_000;
+export const DEFAULT_LOCK_TIMEOUT_SECONDS = 300;
+
+export interface LeaseRecord {
+  /** Who deploys: the CodeBuild build ARN, or user@host:pid. */
+  owner: string;
+  /** This holding of the lease (an owner may deploy twice). */
+  id: string;
+  acquiredAt: string;
+  expiresAt: string;
+  released?: boolean;
+}
+
+/** The conditional writes the lease needs (S3: PutObject with If-None-Match / If-Match); AWS I/O stays in S3Target. */
+export interface LeaseStore {
+  read(key: string): Promise<{ value: LeaseRecord; etag: string } | undefined>;
+  /** Writes only if nothing is there; the new ETag, or undefined when something is. */
+  createIfAbsent(key: string, value: LeaseRecord): Promise<string | undefined>;
+  /** Writes only over that ETag; the new ETag, or undefined when the object moved on (or is gone). */
+  replaceIfMatch(key: string, value: LeaseRecord, etag: string): Promise<string | undefined>;
+}
+
+export interface LeaseOptions {
+  store: LeaseStore;
+  key: string;
+  /** For messages: s3://bucket/prefix. */
+  where: string;
+  owner: string;
+  /** How long to wait for another deploy's lease; 0: fail at once. */
+  lockTimeoutMs: number;
+  log: (line: string) => void;
+  signal?: AbortSignal;
+  /** Called when a renewal finds the lease taken over (this deploy stalled past its expiry). */
+  onLost: (message: string) => void;
+  ttlMs?: number;
+  now?: () => number;
+  pollMs?: number;
+}
+
+/** Who this deploy is, for the lease and for whoever waits for it. */
+export function leaseOwner(env: NodeJS.ProcessEnv): string {
+  if (env.CODEBUILD_BUILD_ARN) return env.CODEBUILD_BUILD_ARN;
+  let user = 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    // no passwd entry (some containers)
+  }
+  return `${user}@${hostname()}:${process.pid}`;
+}
+
+const describe = (r: LeaseRecord) => `${r.owner} (since ${r.acquiredAt}, lease until ${r.expiresAt})`;
+
+/**
+ * Takes the lease: created when there is none, taken over atomically (If-Match on the ETag read) when the
+ * holder released it or let it expire, else waited for (up to lockTimeoutMs, saying who holds it). Renewed
+ * every third of its TTL until released.
+ */
+export async function acquireLease(options: LeaseOptions): Promise<DeployLease> {
+  const { store, key, log } = options;
+  const now = options.now ?? Date.now;
+  const ttlMs = options.ttlMs ?? LEASE_TTL_MS;
+  const deadline = now() + options.lockTimeoutMs;
+  let told = 0;
+  for (;;) {
+    const record = (): LeaseRecord => ({
+      owner: options.owner,
+      id: randomUUID(),
+      acquiredAt: new Date(now()).toISOString(),
+      expiresAt: new Date(now() + ttlMs).toISOString(),
+    });
+    const mine = record();
+    const created = await store.createIfAbsent(key, mine);
+    if (created) return new DeployLease(options, mine, created, ttlMs, now);
+    const held = await store.read(key);
+    if (!held) continue; // gone between the two requests: try again
+    // Our own write landed though its answer was lost (the SDK's retry then met If-None-Match): it is ours.
+    if (held.value.id === mine.id) return new DeployLease(options, mine, held.etag, ttlMs, now);
+    if (held.value.released || Date.parse(held.value.expiresAt) <= now()) {
+      const taken = await store.replaceIfMatch(key, mine, held.etag);
+      if (taken) {
+        if (!held.value.released)
+          log(`Took over the expired deploy lease on ${options.where} of ${describe(held.value)}.`);
+        return new DeployLease(options, mine, taken, ttlMs, now);
+      }
+      continue; // another deploy took it first
+    }
+    if (now() >= deadline) {
+      throw new UserError(
+        `Another deploy is shipping to ${options.where}: ${describe(held.value)}. ` +
+          (options.lockTimeoutMs > 0
+            ? `Waited ${Math.round(options.lockTimeoutMs / 1000)} s ("lockTimeout"); nothing was changed. Run again when it has finished, or raise "lockTimeout".`
+            : 'Nothing was changed; run again when it has finished (or without --no-wait to wait for it).'),
+      );
+    }
+    if (now() - told >= 30_000) {
+      log(`Waiting for the deploy lease on ${options.where}, held by ${describe(held.value)}…`);
+      told = now();
+    }
+    await sleep(Math.min(options.pollMs ?? 2000, Math.max(0, deadline - now())), options.signal);
+    if (options.signal?.aborted) throw options.signal.reason;
+  }
+}
+
+export class DeployLease {
+  private timer?: NodeJS.Timeout;
+  private renewing?: Promise<void>;
+
+  constructor(
+    private readonly options: LeaseOptions,
+    private record: LeaseRecord,
+    private etag: string,
+    private readonly ttlMs: number,
+    private readonly now: () => number,
+  ) {
+    this.timer = setInterval(() => {
+      this.renewing ??= this.renew().finally(() => (this.renewing = undefined));
+    }, ttlMs / 3);
+    this.timer.unref();
+  }
+
+  private async renew(): Promise<void> {
+    const next = { ...this.record, expiresAt: new Date(this.now() + this.ttlMs).toISOString() };
+    try {
+      const etag = await this.options.store.replaceIfMatch(this.options.key, next, this.etag);
+      if (etag) {
+        [this.record, this.etag] = [next, etag];
+        return;
+      }
+    } catch {
+      return; // a failed renewal is tried again at the next tick, well before the lease expires
+    }
+    this.stop();
+    const holder = await this.options.store.read(this.options.key).catch(() => undefined);
+    this.options.onLost(
+      `the deploy lease on ${this.options.where} was taken over${holder ? ` by ${holder.value.owner}` : ''} while this deploy stalled past its expiry`,
+    );
+  }
+
+  private stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Lets the next deploy in at once (it takes over a released lease); best effort, the lease expires anyway. */
+  async release(): Promise<void> {
+    this.stop();
+    await this.renewing;
+    await this.options.store
+      .replaceIfMatch(
+        this.options.key,
+        { ...this.record, released: true, expiresAt: new Date(this.now()).toISOString() },
+        this.etag,
+      )
+      .catch(() => undefined);
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

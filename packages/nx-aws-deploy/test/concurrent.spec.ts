@@ -1,0 +1,96 @@
+import { join } from 'node:path';
+import { startLocalAws, type LocalAwsHarness } from 'local-aws';
+import { tempDir } from 'test-support';
+import { expectBucketMatches, expectPagesReferenceOnlyExistingAssets, listKeys, newBucket } from './bucket';
+import { exec, writeFiles } from './codebuild';
+import { siteVersion } from './site';
+import { outsideEnv, repoRoot } from './workspace';
+
+/**
+ * Two deploys to one bucket at once (a CodeBuild run and a laptop, two pipelines, CodePipeline's PARALLEL mode):
+ * the deploy lease makes the second wait for the first, so pruning is always planned from a listing nobody
+ * else changes, and the live pages never name an asset the other deploy pruned.
+ */
+let local: LocalAwsHarness;
+const root = tempDir('concurrent-');
+const CLI = join(repoRoot, 'packages/nx-aws-deploy/bin/nx-aws-deploy.js');
+
+beforeAll(async () => {
+  local = await startLocalAws();
+});
+afterAll(() => local.stop());
+
+function build(name: string, files: Record<string, string | Buffer>): string {
+  writeFiles(join(root, name), files as Record<string, string>);
+  return name;
+}
+
+async function deploy(sourceDir: string, bucket: string, ...args: string[]) {
+  const result = await exec(
+    process.execPath,
+    [CLI, 'deploy', '--source-dir', sourceDir, '--bucket', bucket, '--concurrency', '4', ...args],
+    root,
+    { ...outsideEnv(), ...local.env, CI: 'true' },
+  );
+  return { code: result.code, output: result.stdout + result.stderr };
+}
+
+/** A lease another deploy holds, written as that deploy would (or one it let expire). */
+async function holdLease(bucket: string, expiresInMs: number) {
+  const lease = {
+    owner: 'arn:aws:codebuild:us-east-1:000000000000:build/web:0a1b2c',
+    id: 'held-by-test',
+    acquiredAt: new Date(Date.now() - 5000).toISOString(),
+    expiresAt: new Date(Date.now() + expiresInMs).toISOString(),
+  };
+  writeFiles(join(root, 'lease'), { 'lease.json': JSON.stringify(lease) });
+  await local.cli(['s3', 'cp', join(root, 'lease', 'lease.json'), `s3://${bucket}/.nx-aws-deploy/lease.json`]);
+}
+
+it('20 times two different builds deployed at once: both succeed one after the other, and every page names only existing assets', async () => {
+  const bucket = await newBucket(local);
+  const a = siteVersion(1);
+  const b = siteVersion(2);
+  const builds = [build('a', a), build('b', b)];
+  let waited = 0;
+  for (let trial = 0; trial < 20; trial++) {
+    const order = trial % 2 ? builds : [...builds].reverse();
+    const results = await Promise.all(order.map((dir) => deploy(dir, bucket)));
+    for (const result of results) expect([result.code, result.output]).toEqual([0, expect.anything()]);
+    waited += results.filter((r) => r.output.includes('Waiting for the deploy lease')).length;
+    await expectPagesReferenceOnlyExistingAssets(local, bucket);
+  }
+  // The deploys did overlap (the bound is loose: process start-up can still separate them now and then).
+  expect(waited).toBeGreaterThanOrEqual(5);
+}, 600_000);
+
+it('with --no-wait a deploy fails at once, naming who holds the lease, and changes nothing; --lock-timeout bounds the wait', async () => {
+  const bucket = await newBucket(local);
+  const site = build('held', siteVersion(3));
+  await holdLease(bucket, 120_000);
+  const keys = await listKeys(local, bucket);
+  const refused = await deploy(site, bucket, '--no-wait');
+  expect(refused.code).toBe(1);
+  expect(refused.output).toMatch(
+    new RegExp(
+      `nx-aws-deploy: Another deploy is shipping to s3://${bucket}/: arn:aws:codebuild:us-east-1:000000000000:build/web:0a1b2c \\(since .*, lease until .*\\)\\. Nothing was changed; run again when it has finished`,
+    ),
+  );
+  const started = Date.now();
+  const waited = await deploy(site, bucket, '--lock-timeout', '3');
+  expect(waited.code).toBe(1);
+  expect(Date.now() - started).toBeGreaterThanOrEqual(3000);
+  expect(waited.output).toContain('Waiting for the deploy lease on');
+  expect(waited.output).toContain('Waited 3 s ("lockTimeout"); nothing was changed.');
+  expect(await listKeys(local, bucket)).toEqual(keys);
+}, 120_000);
+
+it('takes over a lease its holder let expire (a deploy that was killed), and says whose', async () => {
+  const bucket = await newBucket(local);
+  const files = siteVersion(4);
+  const site = build('expired', files);
+  await holdLease(bucket, -1000);
+  const result = await deploy(site, bucket, '--no-wait');
+  expect([result.code, result.output]).toEqual([0, expect.stringContaining('Took over the expired deploy lease on')]);
+  await expectBucketMatches(local, bucket, files);
+}, 120_000);
