@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { startFaultProxy, type FaultProxy, type RequestInfo } from 'fault-proxy';
 import { startLocalAws, type LocalAwsHarness } from 'local-aws';
-import { expectBucketMatches, expectPagesReferenceOnlyExistingAssets, md5, newBucket } from './bucket';
+import { expectBucketMatches, expectPagesReferenceOnlyExistingAssets, listKeys, md5, newBucket } from './bucket';
 import { SITE, siteVersion, siteWorkspace } from './site';
 import { outsideEnv, repoRoot } from './workspace';
 import { tempDir } from 'test-support';
@@ -47,11 +47,14 @@ function writeBuild(name: string, files: Record<string, string | Buffer>): strin
   return name;
 }
 
-/** `nx-aws-deploy deploy` in its own process, through the proxy; `stopAt` sends it a signal at the chosen request. */
+/**
+ * `nx-aws-deploy deploy` in its own process, through the proxy; at the chosen request `stopAt` sends it a
+ * signal, or runs `act` (e.g. rewrites a file of the build).
+ */
 function runDeploy(
   sourceDir: string,
   bucket: string,
-  stopAt?: { when: (info: RequestInfo) => boolean; signal: NodeJS.Signals },
+  stopAt?: { when: (info: RequestInfo) => boolean } & ({ signal: NodeJS.Signals } | { act: () => void }),
 ) {
   const env = { ...outsideEnv(), ...local.env, AWS_ENDPOINT_URL: proxy.url, CI: 'true' };
   const child = spawn(
@@ -66,7 +69,8 @@ function runDeploy(
   onRequest = (info) => {
     if (stopAt && !sent && stopAt.when(info)) {
       sent = true;
-      child.kill(stopAt.signal);
+      if ('signal' in stopAt) child.kill(stopAt.signal);
+      else stopAt.act();
     }
   };
   return new Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string; stopped: boolean }>(
@@ -164,6 +168,47 @@ it('SIGTERM during a multipart upload: aborts it, says what landed, exits 143; t
   await expectPagesReferenceOnlyExistingAssets(local, bucket);
   await expectRerunConverges(bucket, dir, next);
 }, 180_000);
+
+describe('a build that changes while it uploads (a file rewritten after the scan)', () => {
+  it('a multipart file rewritten mid-upload is never stored: the upload is aborted and the deploy fails naming it', async () => {
+    const bucket = await newBucket(local, 'changed-multipart');
+    const before = siteVersion(300);
+    expect((await runDeploy(writeBuild('c0', before), bucket)).code).toBe(0);
+    const dir = writeBuild('c1', siteVersion(301, { 'media/intro.mp4': randomBytes(64 * 1024 * 1024) }));
+    const rewritten = join(root, dir, 'media/intro.mp4');
+    const result = await runDeploy(dir, bucket, {
+      when: (i) => i.operation === 'CreateMultipartUpload',
+      act: () => writeFileSync(rewritten, randomBytes(64 * 1024 * 1024)),
+    });
+    expect(result.code).toBe(1);
+    expect(result.output).toContain(
+      `nx-aws-deploy: ${rewritten} changed on disk during the deploy: its bytes are no longer those planned, and nothing of it was stored (s3://${bucket}/media/intro.mp4 is as it was). Run the deploy again once the build is finished.`,
+    );
+    expect(await listKeys(local, bucket)).not.toContain('media/intro.mp4');
+    const uploads = JSON.parse(
+      (await local.cli(['s3api', 'list-multipart-uploads', '--bucket', bucket])).stdout || '{}',
+    );
+    expect(uploads.Uploads ?? []).toEqual([]);
+    expect((await local.cli(['s3', 'cp', `s3://${bucket}/index.html`, '-'])).stdout).toBe(before['index.html']);
+  }, 180_000);
+
+  it('a page rewritten after the scan is refused by S3 (Content-MD5): the live page stays the previous one', async () => {
+    const bucket = await newBucket(local, 'changed-page');
+    const before = siteVersion(310);
+    expect((await runDeploy(writeBuild('p0', before), bucket)).code).toBe(0);
+    const dir = writeBuild('p1', siteVersion(311));
+    const page = join(root, dir, 'index.html');
+    const result = await runDeploy(dir, bucket, {
+      when: (i) => i.operation === 'PutObject' && i.path.includes('/assets/'),
+      act: () =>
+        writeFileSync(page, '<!doctype html><title>half-built</title><script src="/assets/missing.js"></script>'),
+    });
+    expect(result.code).toBe(1);
+    expect(result.output).toContain(`nx-aws-deploy: ${page} changed on disk during the deploy`);
+    expect((await local.cli(['s3', 'cp', `s3://${bucket}/index.html`, '-'])).stdout).toBe(before['index.html']);
+    await expectPagesReferenceOnlyExistingAssets(local, bucket);
+  }, 120_000);
+});
 
 it('SIGINT (Ctrl-C) while the entry files go up: nothing deleted, exits 130, and a re-run finishes', async () => {
   const bucket = await newBucket(local, 'sigint');

@@ -267,11 +267,12 @@ async function deployUnderLease(
       batch,
       concurrency,
       async (u) => {
+        const file = byPath.get(u.path)!;
+        // The scan's MD5 (its first ETag): the upload stores exactly the bytes the plan was made from.
+        const md5 = file.etags[0].slice(1, -1);
         etags.set(
           u.key,
-          await target.upload(u.key, byPath.get(u.path)!.absolutePath, u.size, u.headers, (bytes) =>
-            progress.advance(0, bytes),
-          ),
+          await target.upload(u.key, file.absolutePath, u.size, md5, u.headers, (bytes) => progress.advance(0, bytes)),
         );
         done.uploads++;
         progress.advance(1);

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { Transform, type Readable } from 'node:stream';
 import { readFile } from 'node:fs/promises';
 import {
   AbortMultipartUploadCommand,
@@ -210,14 +212,34 @@ export class S3Target {
     key: string,
     file: string,
     size: number,
+    md5: string,
     headers: ObjectHeaders,
     onBytes?: (n: number) => void,
   ): Promise<string> {
     const params = { Bucket: this.bucket, Key: key, ...sdkHeaders(headers) };
-    if (size <= PART_SIZE) {
-      const put = await this.call('PutObject', key, async () =>
-        this.s3.send(new PutObjectCommand({ ...params, Body: await readFile(file) }), { abortSignal: this.signal }),
+    const changed = () =>
+      new UserError(
+        `${file} changed on disk during the deploy: its bytes are no longer those planned, and nothing of it was stored (s3://${this.bucket}/${key} is as it was). Run the deploy again once the build is finished.`,
       );
+    if (size <= PART_SIZE) {
+      // Content-MD5 of the bytes the plan was made from: S3 refuses anything else (BadDigest).
+      const put = await this.call(
+        'PutObject',
+        key,
+        async () =>
+          this.s3.send(
+            new PutObjectCommand({
+              ...params,
+              Body: await readFile(file),
+              ContentMD5: Buffer.from(md5, 'hex').toString('base64'),
+            }),
+            { abortSignal: this.signal },
+          ),
+        true,
+        ['BadDigest'],
+      ).catch((error: Error) => {
+        throw error.name === 'BadDigest' ? changed() : error;
+      });
       onBytes?.(size);
       return put.ETag ?? '';
     }
@@ -226,7 +248,9 @@ export class S3Target {
     this.signal?.addEventListener('abort', onAbort, { once: true });
     const upload = new Upload({
       client: this.s3,
-      params: { ...params, Body: createReadStream(file) },
+      // The parts are read through an MD5 of the whole file: other bytes than planned fail the read before
+      // CompleteMultipartUpload, and lib-storage aborts the upload, so the key keeps its previous object.
+      params: { ...params, Body: readVerified(file, md5, changed) },
       partSize: PART_SIZE,
       queueSize: 4,
       leavePartsOnError: false,
@@ -370,4 +394,21 @@ export function explainS3Error(
     );
   }
   return new UserError(`${where} failed: ${name}${status ? ` (HTTP ${status})` : ''}: ${e.message}`);
+}
+
+/** The file as a stream that fails at its end when the bytes read do not have the expected MD5. */
+function readVerified(file: string, md5: string, mismatch: () => Error): Readable {
+  const hash = createHash('md5');
+  const verified = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      done(null, chunk);
+    },
+    flush(done) {
+      done(hash.digest('hex') === md5 ? null : mismatch());
+    },
+  });
+  const source = createReadStream(file);
+  source.on('error', (error) => verified.destroy(error));
+  return source.pipe(verified);
 }
