@@ -2,3 +2,4 @@ export { start, EDGE_DOMAIN, type LocalAws, type LocalAwsOptions } from './serve
 export type { JobRequest, Job } from './codepipeline/api';
 export { startLocalAws, edgeGet, getWithHost, type LocalAwsHarness } from './testing';
 export { deployStack, parseTemplate, type StackResult, type Template } from './cloudformation';
+export { startMoto, motoInstalled, type MotoHarness } from './moto';
