@@ -2,19 +2,22 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { LocalAwsHarness } from 'local-aws';
+
+/** Either emulator (local-aws or moto), reached through the aws CLI. */
+type AwsCli = Pick<LocalAwsHarness, 'cli'>;
 import { tempDir } from 'test-support';
 
 /** Bucket checks through the aws CLI: an independent client, not our own code. */
 export const md5 = (data: string | Buffer) => createHash('md5').update(data).digest('hex');
 
 let bucketCount = 0;
-export async function newBucket(local: LocalAwsHarness, name = 'site'): Promise<string> {
+export async function newBucket(local: AwsCli, name = 'site'): Promise<string> {
   const bucket = `${name}-${++bucketCount}-${Date.now()}`;
   await local.cli(['s3', 'mb', `s3://${bucket}`]);
   return bucket;
 }
 
-export async function listKeys(local: LocalAwsHarness, bucket: string): Promise<string[]> {
+export async function listKeys(local: AwsCli, bucket: string): Promise<string[]> {
   const { stdout } = await local.cli(['s3api', 'list-objects-v2', '--bucket', bucket]);
   return (JSON.parse(stdout || '{}').Contents ?? []).map((o: { Key: string }) => o.Key).sort();
 }
@@ -28,7 +31,7 @@ export function filesBelow(dir: string): string[] {
 
 /** The bucket (below `prefix`) downloaded with the aws CLI into a new folder; `siteOnly` leaves the deploy state out. */
 export async function download(
-  local: LocalAwsHarness,
+  local: AwsCli,
   bucket: string,
   { prefix = '', siteOnly = true } = {},
 ): Promise<string> {
@@ -45,7 +48,7 @@ export async function download(
 
 /** Downloads the bucket with the aws CLI and compares every site file byte for byte, and that nothing else is there. */
 export async function expectBucketMatches(
-  local: LocalAwsHarness,
+  local: AwsCli,
   bucket: string,
   files: Record<string, string | Buffer>,
   prefix = '',
@@ -62,7 +65,7 @@ export async function expectBucketMatches(
 }
 
 /** Downloads the bucket with the aws CLI; every script, stylesheet and image a page names must be there. */
-export async function expectPagesReferenceOnlyExistingAssets(local: LocalAwsHarness, bucket: string): Promise<void> {
+export async function expectPagesReferenceOnlyExistingAssets(local: AwsCli, bucket: string): Promise<void> {
   const down = await download(local, bucket);
   const pages = filesBelow(down).filter((f) => f.endsWith('.html'));
   expect(pages.length).toBeGreaterThan(0);
