@@ -30,11 +30,7 @@ export function filesBelow(dir: string): string[] {
 }
 
 /** The bucket (below `prefix`) downloaded with the aws CLI into a new folder; `siteOnly` leaves the deploy state out. */
-export async function download(
-  local: AwsCli,
-  bucket: string,
-  { prefix = '', siteOnly = true } = {},
-): Promise<string> {
+export async function download(local: AwsCli, bucket: string, { prefix = '', siteOnly = true } = {}): Promise<string> {
   const down = tempDir('down-');
   await local.cli([
     's3',
