@@ -153,13 +153,14 @@ export async function start(options: LocalAwsOptions = {}): Promise<LocalAws> {
     } else {
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
-      let body: Buffer = Buffer.concat(chunks);
-      if (isAwsChunked(req)) body = decodeAwsChunked(body);
+      const raw = Buffer.concat(chunks);
+      const { body, trailers } = isAwsChunked(req) ? decodeAwsChunked(raw) : { body: raw, trailers: {} };
       const ctx: LocalRequest = {
         req,
         method: req.method ?? 'GET',
         url,
         body,
+        trailers,
         scope: signingScope(req, url),
         requestId: newRequestId(),
         operation: 'Unknown',
@@ -208,6 +209,7 @@ export async function start(options: LocalAwsOptions = {}): Promise<LocalAws> {
             method: req.method ?? 'GET',
             url,
             body: Buffer.alloc(0),
+            trailers: {},
             scope: {},
             requestId: newRequestId(),
             operation: label,

@@ -29,6 +29,10 @@ import { motoInstalled, startMoto, startLocalAws, type LocalAwsHarness, type Mot
  */
 const KNOWN_DIFFERENCES: Record<string, string> = {
   'PutObject with a wrong Content-MD5': 'moto stores the object; S3 (and local-aws) refuse it with 400 BadDigest',
+  'PutObject with a wrong x-amz-checksum-sha256':
+    'moto stores the object; S3 (and local-aws) refuse it with 400 BadDigest',
+  'PutObject with a wrong x-amz-checksum-crc32':
+    'moto stores the object; S3 (and local-aws) refuse it with 400 BadDigest',
   PutBucketPolicy: 'moto answers 200; S3 (and local-aws) answer 204 No Content',
   'DeleteObjects, quiet, a missing key among them':
     'moto lists the deleted keys in quiet mode; S3 (and local-aws) list only the errors',
@@ -167,6 +171,41 @@ const STEPS: Step[] = [
           }),
         )
         .then(() => ({})),
+  ],
+  [
+    'PutObject with a wrong x-amz-checksum-sha256',
+    (s3) =>
+      s3
+        .send(
+          new PutObjectCommand({
+            Bucket: BUCKET,
+            Key: 'other/bad-sha.txt',
+            Body: 'x',
+            ChecksumSHA256: createHash('sha256').update('y').digest('base64'),
+          }),
+        )
+        .then(() => ({})),
+  ],
+  [
+    'PutObject with a wrong x-amz-checksum-crc32',
+    (s3) =>
+      s3
+        .send(new PutObjectCommand({ Bucket: BUCKET, Key: 'other/bad-crc.txt', Body: 'x', ChecksumCRC32: 'AAAAAA==' }))
+        .then(() => ({})),
+  ],
+  [
+    'PutObject with its x-amz-checksum-sha256',
+    (s3) =>
+      s3
+        .send(
+          new PutObjectCommand({
+            Bucket: BUCKET,
+            Key: 'app/sha.txt',
+            Body: 'x',
+            ChecksumSHA256: createHash('sha256').update('x').digest('base64'),
+          }),
+        )
+        .then((r) => ({ etag: r.ETag })),
   ],
   [
     'PutObject with its Content-MD5',
@@ -380,5 +419,7 @@ if (!installed) console.warn('moto_server is not installed: the differential sui
       copy: `"${md5(big).toString('hex')}"`,
     });
     expect(ours['PutObject with a wrong Content-MD5']).toEqual({ error: 'BadDigest', status: 400 });
+    expect(ours['PutObject with a wrong x-amz-checksum-sha256']).toEqual({ error: 'BadDigest', status: 400 });
+    expect(ours['PutObject with a wrong x-amz-checksum-crc32']).toEqual({ error: 'BadDigest', status: 400 });
   }, 120_000);
 });

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import { AwsError } from '../errors';
 import { header, type LocalRequest, type LocalResponse } from '../http';
 import { el, escapeXml, parseXml, xmlDocument } from '../xml';
@@ -505,10 +506,32 @@ function checkKey(key: string): void {
   }
 }
 
+/** Checksums S3 verifies on a body: Content-MD5 and x-amz-checksum-* in a header or an aws-chunked trailer. */
+const CHECKSUMS: Record<string, (body: Buffer) => string> = {
+  crc32: (body) => {
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body));
+    return crc.toString('base64');
+  },
+  sha1: (body) => createHash('sha1').update(body).digest('base64'),
+  sha256: (body) => createHash('sha256').update(body).digest('base64'),
+};
+
+/** S3 refuses a body whose bytes are not those its checksums describe (crc32c and crc64nvme are not checked here). */
 function checkContentMd5(ctx: LocalRequest): void {
   const expected = header(ctx.req, 'content-md5');
   if (expected && createHash('md5').update(ctx.body).digest('base64') !== expected) {
     throw new AwsError(400, 'BadDigest', 'The Content-MD5 you specified did not match what we received.');
+  }
+  for (const [algorithm, compute] of Object.entries(CHECKSUMS)) {
+    const given = header(ctx.req, `x-amz-checksum-${algorithm}`) ?? ctx.trailers[`x-amz-checksum-${algorithm}`];
+    if (given !== undefined && compute(ctx.body) !== given) {
+      throw new AwsError(
+        400,
+        'BadDigest',
+        `The ${algorithm.toUpperCase()} you specified did not match the calculated checksum.`,
+      );
+    }
   }
 }
 
