@@ -2,5 +2,6 @@
 export { createCloudFrontClient, createCodePipelineClient, createS3Client } from './lib/aws/clients';
 export { CloudFrontTarget, type RetryPolicy } from './lib/invalidate/cloudfront-target';
 export { planInvalidation, foldPaths, encodePath } from './lib/invalidate/plan';
+export { invalidationSummary } from './lib/invalidate/invalidate';
 export { parseManifest, type DeployManifest, type ManifestChange } from './lib/deploy/manifest';
 export { UserError, errorMessage } from './lib/util/errors';

@@ -374,7 +374,7 @@ describe('deploy-s3 refuses bad input with one clear line and leaves the bucket 
       'an invalid bucket name',
       SITE,
       { bucket: 'My_Site' },
-      /"My_Site" is not a bucket name S3 accepts \(3-63 lower-case letters, digits, dots and hyphens\): fix the "bucket" option\./,
+      /"My_Site" is not a bucket name S3 accepts \(3-63 lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit\): fix the "bucket" option\./,
     ],
     [
       'the wrong region for the bucket',

@@ -9,6 +9,7 @@ import {
   createCloudFrontClient,
   createCodePipelineClient,
   errorMessage,
+  invalidationSummary,
   planInvalidation,
   UserError,
 } from 'nx-aws-deploy/invalidate';
@@ -120,7 +121,7 @@ async function runJob(job: CodePipelineJob): Promise<PutJobSuccessResultCommandI
   }
   // One job, one CallerReference: a retried invocation finds the invalidation it already created.
   const created = await target.create(paths, `codepipeline-job-${job.id}`, RETRY, console.log);
-  const summary = `Invalidation ${created.id} on ${params.distributionId}: ${paths.length} path(s) (${paths.slice(0, 5).join(', ')}${paths.length > 5 ? ', …' : ''}), ${created.status}.`;
+  const summary = invalidationSummary(created, params.distributionId, paths);
   const waiting = params.wait && created.status !== 'Completed';
   return {
     jobId: job.id,

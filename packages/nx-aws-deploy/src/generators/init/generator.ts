@@ -7,7 +7,7 @@ import {
   writeJson,
   type Tree,
 } from '@nx/devkit';
-import { isValidBucketName } from '../../lib/deploy/bucket-name';
+import { checkBucketName } from '../../lib/deploy/bucket-name';
 import { DEPLOY_CONFIG_FILE } from '../../plugins/deploy-targets';
 import { UserError } from '../../lib/util/errors';
 import type { InitGeneratorSchema } from './schema';
@@ -34,11 +34,7 @@ export async function initGenerator(tree: Tree, options: InitGeneratorSchema): P
       throw new UserError(`Project "${options.project}" does not exist in this workspace; see \`nx show projects\`.`);
     if (!options.bucket)
       throw new UserError(`--bucket is required with --project: the S3 bucket ${options.project} deploys to.`);
-    if (!isValidBucketName(options.bucket)) {
-      throw new UserError(
-        `"${options.bucket}" is not a bucket name S3 accepts: 3-63 lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit.`,
-      );
-    }
+    checkBucketName(options.bucket, '--bucket');
     const config = {
       bucket: options.bucket,
       ...(options.prefix ? { prefix: options.prefix } : {}),

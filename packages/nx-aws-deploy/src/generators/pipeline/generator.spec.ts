@@ -253,8 +253,8 @@ describe('pipeline generator', () => {
     [{ environment: 'my env' }, /--environment: "my env"/],
     [{ environment: '1dev' }, /--environment: "1dev"/],
     [{ environment: 'a-very-long-environment' }, /--environment: "a-very-long-environment"/],
-    [{ bucket: 'Acme_Site' }, /--bucket: "Acme_Site" is not a bucket name S3 accepts/],
-    [{ bucket: '192.168.1.1' }, /--bucket: "192.168.1.1" is not a bucket name S3 accepts/],
+    [{ bucket: 'Acme_Site' }, /"Acme_Site" is not a bucket name S3 accepts .*: fix --bucket\./],
+    [{ bucket: '192.168.1.1' }, /"192\.168\.1\.1" is not a bucket name S3 accepts .*: fix --bucket\./],
     [{ repository: 'web' }, /--repository: "web" must be owner\/name/],
     [
       { connectionArn: 'arn:aws:iam::123456789012:role/x' },

@@ -10,7 +10,7 @@ import {
   type ProjectConfiguration,
   type Tree,
 } from '@nx/devkit';
-import { isValidBucketName } from '../../lib/deploy/bucket-name';
+import { checkBucketName } from '../../lib/deploy/bucket-name';
 import { UserError } from '../../lib/util/errors';
 import { DEPLOY_CONFIG_FILE } from '../../plugins/deploy-targets';
 import { initGenerator, PLUGIN_NAME } from '../init/generator';
@@ -111,11 +111,7 @@ function normalizeOptions(tree: Tree, options: PipelineGeneratorSchema): Normali
       `--environment: "${environment}" must start with a lower-case letter and have at most 16 lower-case letters, digits and hyphens (it is part of the stack name), e.g. dev or prod.`,
     );
   }
-  if (options.bucket !== undefined && !isValidBucketName(options.bucket)) {
-    throw new UserError(
-      `--bucket: "${options.bucket}" is not a bucket name S3 accepts: 3-63 lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit.`,
-    );
-  }
+  if (options.bucket !== undefined) checkBucketName(options.bucket, '--bucket');
   if (options.repository !== undefined && !REPOSITORY_ID.test(options.repository)) {
     throw new UserError(`--repository: "${options.repository}" must be owner/name, e.g. acme/web.`);
   }

@@ -5,7 +5,7 @@ import { UserError } from '../util/errors';
 import { Interrupted } from '../util/interrupt';
 import { formatBytes, formatDuration, table } from '../util/format';
 import { createS3Client } from '../aws/clients';
-import { isValidBucketName } from './bucket-name';
+import { checkBucketName } from './bucket-name';
 import { compileHeaderRules, headersFingerprint, headersFor, type HeaderRule } from './headers';
 import { multipartEtags, scanSourceDir } from './local-files';
 import {
@@ -91,11 +91,7 @@ export async function deploy(
   const prefix = normalizePrefix(options.prefix);
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   if (!options.bucket) throw new UserError('The "bucket" option is required: the S3 bucket to deploy to.');
-  if (!isValidBucketName(options.bucket)) {
-    throw new UserError(
-      `"${options.bucket}" is not a bucket name S3 accepts (3-63 lower-case letters, digits, dots and hyphens): fix the "bucket" option.`,
-    );
-  }
+  checkBucketName(options.bucket, 'the "bucket" option');
   if (!Number.isInteger(concurrency) || concurrency < 1)
     throw new UserError(`"concurrency" must be a whole number of at least 1, not ${options.concurrency}.`);
   const rulesFor = compileHeaderRules(options.headers);

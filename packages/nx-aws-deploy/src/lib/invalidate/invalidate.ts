@@ -72,9 +72,7 @@ export async function invalidate(options: InvalidateOptions): Promise<Invalidate
   }
   const callerReference = options.callerReference ?? defaultCallerReference(options.manifest, paths);
   const created = await target.create(paths, callerReference, options.retry ?? DEFAULT_RETRY, log);
-  log(
-    `Invalidation ${created.id} on ${distributionId}: ${paths.length} path(s) (${paths.slice(0, 5).join(', ')}${paths.length > 5 ? ', …' : ''}), ${created.status}.`,
-  );
+  log(invalidationSummary(created, distributionId, paths));
   Object.assign(result, { invalidationId: created.id, status: created.status });
   if (options.wait && created.status !== 'Completed') {
     await target.waitCompleted(created.id, (options.waitTimeoutSeconds ?? 600) * 1000, log, options.pollMs);
@@ -88,4 +86,14 @@ function defaultCallerReference(manifest: DeployManifest | undefined, paths: str
   return manifest
     ? `nx-aws-deploy:${manifest.project}:${manifest.deploy}:${manifest.deployedAt}:${digest}`
     : `nx-aws-deploy:${Date.now()}:${digest}`;
+}
+
+/** The line that reports an invalidation, in the executor's output and in the Lambda's job result. */
+export function invalidationSummary(
+  created: { id: string; status: string },
+  distributionId: string,
+  paths: string[],
+): string {
+  const shown = `${paths.slice(0, 5).join(', ')}${paths.length > 5 ? ', …' : ''}`;
+  return `Invalidation ${created.id} on ${distributionId}: ${paths.length} path(s) (${shown}), ${created.status}.`;
 }
