@@ -1,5 +1,5 @@
 import { CloudFrontClient, CreateDistributionCommand, CreateInvalidationCommand } from '@aws-sdk/client-cloudfront';
-import { startLocalAws, edgeGet, type LocalAwsHarness } from 'local-aws';
+import { startLocalAws, edgeGet, type LocalAwsHarness, s3DistributionConfig } from 'local-aws';
 import { SITE, siteWorkspace } from './site';
 import type { TestWorkspace } from './workspace';
 
@@ -22,23 +22,7 @@ async function newSite(): Promise<{ bucket: string; distributionId: string }> {
   await local.cli(['s3', 'mb', `s3://${bucket}`]);
   const { Distribution } = await cloudfront.send(
     new CreateDistributionCommand({
-      DistributionConfig: {
-        CallerReference: bucket,
-        Comment: bucket,
-        Enabled: true,
-        DefaultRootObject: 'index.html',
-        Origins: {
-          Quantity: 1,
-          Items: [
-            {
-              Id: 's3',
-              DomainName: `${bucket}.s3.us-east-1.amazonaws.com`,
-              S3OriginConfig: { OriginAccessIdentity: '' },
-            },
-          ],
-        },
-        DefaultCacheBehavior: { TargetOriginId: 's3', ViewerProtocolPolicy: 'redirect-to-https' },
-      },
+      DistributionConfig: s3DistributionConfig(bucket, bucket),
     }),
   );
   return { bucket, distributionId: Distribution!.Id! };

@@ -7,7 +7,7 @@ import {
   ListInvalidationsCommand,
   GetInvalidationCommand,
 } from '@aws-sdk/client-cloudfront';
-import { motoInstalled, startMoto, type MotoHarness } from 'local-aws';
+import { motoInstalled, startMoto, type MotoHarness, s3DistributionConfig } from 'local-aws';
 import { expectBucketMatches, newBucket } from './bucket';
 import { SITE, siteWorkspace } from './site';
 import type { TestWorkspace } from './workspace';
@@ -48,23 +48,7 @@ if (!installed) console.warn('moto_server is not installed: the deploy journey a
     });
     const { Distribution } = await cloudfront.send(
       new CreateDistributionCommand({
-        DistributionConfig: {
-          CallerReference: 'moto-journey',
-          Comment: '',
-          Enabled: true,
-          DefaultRootObject: 'index.html',
-          Origins: {
-            Quantity: 1,
-            Items: [
-              {
-                Id: 's3',
-                DomainName: `${bucket}.s3.us-east-1.amazonaws.com`,
-                S3OriginConfig: { OriginAccessIdentity: '' },
-              },
-            ],
-          },
-          DefaultCacheBehavior: { TargetOriginId: 's3', ViewerProtocolPolicy: 'redirect-to-https' },
-        },
+        DistributionConfig: s3DistributionConfig('moto-journey', bucket),
       }),
     );
     const distributionId = Distribution!.Id!;

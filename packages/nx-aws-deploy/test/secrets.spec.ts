@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CloudFrontClient, CreateDistributionCommand } from '@aws-sdk/client-cloudfront';
-import { startLocalAws, type LocalAwsHarness } from 'local-aws';
+import { startLocalAws, type LocalAwsHarness, s3DistributionConfig } from 'local-aws';
 import { download, filesBelow, newBucket } from './bucket';
 import { SITE, siteWorkspace } from './site';
 import { repoRoot, type TestWorkspace } from './workspace';
@@ -49,22 +49,7 @@ it('deploy-s3 and invalidate leak no credential or .env value, on success and on
   const cloudfront = new CloudFrontClient({});
   const { Distribution } = await cloudfront.send(
     new CreateDistributionCommand({
-      DistributionConfig: {
-        CallerReference: 'secrets',
-        Comment: '',
-        Enabled: true,
-        Origins: {
-          Quantity: 1,
-          Items: [
-            {
-              Id: 's3',
-              DomainName: `${bucket}.s3.us-east-1.amazonaws.com`,
-              S3OriginConfig: { OriginAccessIdentity: '' },
-            },
-          ],
-        },
-        DefaultCacheBehavior: { TargetOriginId: 's3', ViewerProtocolPolicy: 'allow-all' },
-      },
+      DistributionConfig: s3DistributionConfig('secrets', bucket),
     }),
   );
   cloudfront.destroy();

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { CloudFrontClient, CreateDistributionCommand } from '@aws-sdk/client-cloudfront';
 import { CodePipelineClient, CreatePipelineCommand } from '@aws-sdk/client-codepipeline';
 import { startFaultProxy, type FaultProxy } from 'fault-proxy';
-import { startLocalAws, type LocalAwsHarness } from 'local-aws';
+import { startLocalAws, type LocalAwsHarness, s3DistributionConfig } from 'local-aws';
 import { listKeys, newBucket } from './bucket';
 import { exec } from './codebuild';
 import { SITE, siteWorkspace } from './site';
@@ -85,18 +85,7 @@ it('invalidate against a CloudFront that never answers fails with one line', asy
   const cloudfront = new CloudFrontClient({ endpoint: local.aws.url });
   const { Distribution } = await cloudfront.send(
     new CreateDistributionCommand({
-      DistributionConfig: {
-        CallerReference: 'stalls',
-        Comment: '',
-        Enabled: true,
-        Origins: {
-          Quantity: 1,
-          Items: [
-            { Id: 'o', DomainName: 'stalls.s3.us-east-1.amazonaws.com', S3OriginConfig: { OriginAccessIdentity: '' } },
-          ],
-        },
-        DefaultCacheBehavior: { TargetOriginId: 'o', ViewerProtocolPolicy: 'allow-all' },
-      },
+      DistributionConfig: s3DistributionConfig('stalls', 'stalls'),
     }),
   );
   cloudfront.destroy();

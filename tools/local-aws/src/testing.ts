@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { request } from 'node:http';
 import { promisify } from 'node:util';
+import type { DistributionConfig } from '@aws-sdk/client-cloudfront';
 import { start, type LocalAws, type LocalAwsOptions } from './server';
 import type { Job, JobRequest } from './codepipeline/api';
 
@@ -92,4 +93,26 @@ export function getWithHost(url: string, host: string, headers: Record<string, s
 /** GET a path through a distribution's local edge. */
 export function edgeGet(aws: LocalAws, distributionId: string, path: string, headers: Record<string, string> = {}) {
   return getWithHost(`${aws.url}${path}`, new URL(aws.edgeUrl(distributionId)).host, headers);
+}
+
+/** A distribution in front of `bucket` as the tests create them: index.html at /, one S3 origin, no caching rules. */
+export function s3DistributionConfig(
+  callerReference: string,
+  bucket: string,
+  extra: Partial<DistributionConfig> = {},
+): DistributionConfig {
+  return {
+    CallerReference: callerReference,
+    Comment: callerReference,
+    Enabled: true,
+    DefaultRootObject: 'index.html',
+    Origins: {
+      Quantity: 1,
+      Items: [
+        { Id: 's3', DomainName: `${bucket}.s3.us-east-1.amazonaws.com`, S3OriginConfig: { OriginAccessIdentity: '' } },
+      ],
+    },
+    DefaultCacheBehavior: { TargetOriginId: 's3', ViewerProtocolPolicy: 'redirect-to-https' },
+    ...extra,
+  };
 }

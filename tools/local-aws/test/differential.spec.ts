@@ -19,7 +19,14 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { createHash } from 'node:crypto';
-import { motoInstalled, startMoto, startLocalAws, type LocalAwsHarness, type MotoHarness } from '../src';
+import {
+  motoInstalled,
+  s3DistributionConfig,
+  startMoto,
+  startLocalAws,
+  type LocalAwsHarness,
+  type MotoHarness,
+} from '../src';
 
 /**
  * The same S3 and CloudFront request sequence (every operation the plugin uses) against tools/local-aws and
@@ -48,24 +55,6 @@ type Step = [name: string, run: (s3: S3Client, cloudfront: CloudFrontClient, mem
 const BUCKET = 'differential-site';
 const md5 = (data: string | Buffer) => createHash('md5').update(data).digest();
 const big = Buffer.alloc(12 * 1024 * 1024, 'nx-aws-deploy');
-const distributionConfig = (callerReference: string) => ({
-  CallerReference: callerReference,
-  Comment: 'differential',
-  Enabled: true,
-  DefaultRootObject: 'index.html',
-  Origins: {
-    Quantity: 1,
-    Items: [
-      {
-        Id: 's3',
-        DomainName: `${BUCKET}.s3.us-east-1.amazonaws.com`,
-        OriginPath: '/app',
-        S3OriginConfig: { OriginAccessIdentity: '' },
-      },
-    ],
-  },
-  DefaultCacheBehavior: { TargetOriginId: 's3', ViewerProtocolPolicy: 'redirect-to-https' as const, MinTTL: 0 },
-});
 
 const STEPS: Step[] = [
   ['CreateBucket with an invalid name', (s3) => s3.send(new CreateBucketCommand({ Bucket: 'X_' })).then(() => ({}))],
@@ -332,7 +321,21 @@ const STEPS: Step[] = [
     'CreateDistribution and GetDistributionConfig',
     async (_, cloudfront, memo) => {
       const created = await cloudfront.send(
-        new CreateDistributionCommand({ DistributionConfig: distributionConfig('diff-1') }),
+        new CreateDistributionCommand({
+          DistributionConfig: s3DistributionConfig('diff-1', BUCKET, {
+            Origins: {
+              Quantity: 1,
+              Items: [
+                {
+                  Id: 's3',
+                  DomainName: `${BUCKET}.s3.us-east-1.amazonaws.com`,
+                  OriginPath: '/app',
+                  S3OriginConfig: { OriginAccessIdentity: '' },
+                },
+              ],
+            },
+          }),
+        }),
       );
       memo.distributionId = created.Distribution!.Id;
       const { DistributionConfig: config } = await cloudfront.send(
