@@ -94,3 +94,26 @@ it('takes over a lease its holder let expire (a deploy that was killed), and say
   expect([result.code, result.output]).toEqual([0, expect.stringContaining('Took over the expired deploy lease on')]);
   await expectBucketMatches(local, bucket, files);
 }, 120_000);
+
+it('rides out S3 answering 409 ConditionalRequestConflict to the lease write (a concurrent conditional write)', async () => {
+  const bucket = await newBucket(local);
+  const files = siteVersion(5);
+  const site = build('conflict', files);
+  await local.injectFault({
+    operation: 's3.PutObject',
+    count: 1,
+    action: 'error',
+    status: 409,
+    code: 'ConditionalRequestConflict',
+    pathIncludes: '/.nx-aws-deploy/lease.json',
+  });
+  await local.resetRequests();
+  const result = await deploy(site, bucket, '--no-wait');
+  expect([result.code, result.output]).toEqual([0, expect.anything()]);
+  // The write landed but its answer was the 409 (faults replace the answer): the deploy read the lease back, found
+  // its own, and went on; a first deploy without the conflict never reads the lease.
+  const lease = `/${bucket}/.nx-aws-deploy/lease.json`;
+  const requests = (await local.requestLog()).filter((r) => r.path === lease).map((r) => r.operation);
+  expect(requests).toEqual(['s3.PutObject', 's3.GetObject', 's3.PutObject']);
+  await expectBucketMatches(local, bucket, files);
+}, 120_000);
