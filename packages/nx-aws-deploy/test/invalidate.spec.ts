@@ -114,7 +114,8 @@ describe('invalidate through nx run', () => {
 
   it('waits out TooManyInvalidationsInProgress with backoff', async () => {
     // Its own local AWS whose invalidations stay in progress long enough to outlast nx's start-up on a busy machine.
-    const busy = await startLocalAws({ invalidationMs: 5000 });
+    // Long enough that the 15 wildcards are still in progress when nx has started, even on a loaded machine.
+    const busy = await startLocalAws({ invalidationMs: 20_000 });
     const client = new CloudFrontClient({ endpoint: busy.aws.url });
     try {
       const { Distribution } = await client.send(

@@ -41,7 +41,8 @@ it('a deploy whose listing never answers fails after its attempts, naming the op
   expect(result.stdout + result.stderr).toContain(
     `deploy-s3: s3:ListObjectsV2 on s3://${bucket}/: no answer from ${url} in 6 attempts, each aborted when it stalled.`,
   );
-  expect(await listKeys(local, bucket)).toEqual([]);
+  // Nothing of the site; only the deploy lease, taken and released.
+  expect(await listKeys(local, bucket)).toEqual(['.nx-aws-deploy/lease.json']);
 }, 90_000);
 
 it('a deploy whose uploads never answer fails and leaves the live HTML as it was', async () => {
@@ -50,7 +51,16 @@ it('a deploy whose uploads never answer fails and leaves the live HTML as it was
   expect((await ws.nx(['run', 'site:deploy'], local.env)).code).toBe(0);
   ws.write({ 'dist/site/index.html': '<script src="/assets/next-1a2b3c4d.js"></script>' });
   ws.write({ 'dist/site/assets/next-1a2b3c4d.js': 'console.log("next")' });
-  const { url } = await hangOn('PutObject');
+  // From the first asset on: the deploy's own lease write goes through.
+  const hanging = await startFaultProxy({
+    target: local.aws.url,
+    rate: 0,
+    kinds: ['hang'],
+    operations: ['PutObject'],
+    onRequest: (info) => info.path.includes('/assets/') && hanging.setRate(1),
+  });
+  proxy = hanging;
+  const { url } = hanging;
   const result = await ws.nx(['run', 'site:deploy'], { ...local.env, AWS_ENDPOINT_URL: url });
   expect(result.code).not.toBe(0);
   expect(result.stdout + result.stderr).toMatch(

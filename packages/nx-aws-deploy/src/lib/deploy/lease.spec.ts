@@ -1,4 +1,6 @@
-import { acquireLease, type LeaseOptions, type LeaseRecord, type LeaseStore } from './lease';
+import { spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
+import { acquireLease, heldByDeadLocalProcess, type LeaseOptions, type LeaseRecord, type LeaseStore } from './lease';
 
 /** Conditional writes as S3 answers them, in memory: each write gets a new ETag. */
 function memoryStore(): LeaseStore & { objects: Map<string, { value: LeaseRecord; etag: string }>; writes: number } {
@@ -80,6 +82,23 @@ describe('the deploy lease', () => {
       await (w as PromiseFulfilledResult<Awaited<ReturnType<typeof acquireLease>>>).value.release();
     await dead.release(); // too late: its ETag moved on, so it changes nothing
     expect(store.objects.get('.nx-aws-deploy/lease.json')!.value.owner).toMatch(/^d\d$/);
+  });
+
+  it('takes over at once a lease whose holder was a process of this machine that no longer runs', async () => {
+    const store = memoryStore();
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid;
+    const killed = `ci@${hostname()}:${gone}`;
+    expect(heldByDeadLocalProcess(killed)).toBe(true);
+    expect(heldByDeadLocalProcess(`ci@${hostname()}:${process.pid}`)).toBe(false);
+    expect(heldByDeadLocalProcess(`ci@another-host:${gone}`)).toBe(false);
+    expect(heldByDeadLocalProcess('arn:aws:codebuild:us-east-1:000000000000:build/web:0a1b2c')).toBe(false);
+    const stale = await acquireLease(options(store, { owner: killed }));
+    const lines: string[] = [];
+    const next = await acquireLease(options(store, { owner: 'next', log: (l) => lines.push(l) }));
+    expect(lines).toEqual([
+      expect.stringMatching(/^Took over the deploy lease on s3:\/\/b\/ of ci@.*: that process no longer runs\.$/),
+    ]);
+    await Promise.all([stale.release(), next.release()]);
   });
 
   it('counts a write whose answer was lost (the retry then meets If-None-Match) as its own', async () => {

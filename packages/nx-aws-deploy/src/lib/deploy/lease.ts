@@ -57,6 +57,22 @@ export function leaseOwner(env: NodeJS.ProcessEnv): string {
   return `${user}@${hostname()}:${process.pid}`;
 }
 
+/**
+ * A lease held by a process of this machine (`user@host:pid`) that no longer runs, e.g. a deploy killed with
+ * SIGKILL: nobody will renew or release it, so the next deploy here need not wait for it to expire. Builds on
+ * other machines (CodeBuild, named by their build ARN) are waited for until their lease expires.
+ */
+export function heldByDeadLocalProcess(owner: string): boolean {
+  const match = /^[^@\s]*@(.+):(\d+)$/.exec(owner);
+  if (!match || match[1] !== hostname()) return false;
+  try {
+    process.kill(Number(match[2]), 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
 const describe = (r: LeaseRecord) => `${r.owner} (since ${r.acquiredAt}, lease until ${r.expiresAt})`;
 
 /**
@@ -84,10 +100,15 @@ export async function acquireLease(options: LeaseOptions): Promise<DeployLease> 
     if (!held) continue; // gone between the two requests: try again
     // Our own write landed though its answer was lost (the SDK's retry then met If-None-Match): it is ours.
     if (held.value.id === mine.id) return new DeployLease(options, mine, held.etag, ttlMs, now);
-    if (held.value.released || Date.parse(held.value.expiresAt) <= now()) {
+    const dead = heldByDeadLocalProcess(held.value.owner);
+    if (held.value.released || dead || Date.parse(held.value.expiresAt) <= now()) {
       const taken = await store.replaceIfMatch(key, mine, held.etag);
       if (taken) {
-        if (!held.value.released)
+        if (dead)
+          log(
+            `Took over the deploy lease on ${options.where} of ${describe(held.value)}: that process no longer runs.`,
+          );
+        else if (!held.value.released)
           log(`Took over the expired deploy lease on ${options.where} of ${describe(held.value)}.`);
         return new DeployLease(options, mine, taken, ttlMs, now);
       }
