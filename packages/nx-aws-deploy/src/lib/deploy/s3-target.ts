@@ -22,6 +22,12 @@ import { PART_SIZE } from './local-files';
 import type { LeaseRecord, LeaseStore } from './lease';
 import type { RemoteObject } from './plan';
 
+interface WriteJsonOptions {
+  condition?: { IfNoneMatch: '*' } | { IfMatch: string };
+  abortable?: boolean;
+  passThrough?: string[];
+}
+
 /** Requests made, by operation, for the summary. */
 export type RequestCounts = Record<string, number>;
 
@@ -138,19 +144,34 @@ export class S3Target {
     }
   }
 
-  async writeJson(key: string, value: unknown): Promise<void> {
-    await this.call('PutObject', key, () =>
-      this.s3.send(
-        new PutObjectCommand({
-          Bucket: this.bucket,
-          Key: key,
-          Body: JSON.stringify(value),
-          ContentType: 'application/json',
-          CacheControl: 'no-store',
-        }),
-        { abortSignal: this.signal },
-      ),
+  /**
+   * Writes a small JSON object and answers its ETag. `condition`: S3's conditional write; failures named in
+   * `passThrough` are thrown as they are. `abortable: false` lets the write finish after a stop signal.
+   */
+  async writeJson(
+    key: string,
+    value: unknown,
+    { condition, abortable = true, passThrough = [] }: WriteJsonOptions = {},
+  ): Promise<string | undefined> {
+    const put = await this.call(
+      'PutObject',
+      key,
+      () =>
+        this.s3.send(
+          new PutObjectCommand({
+            Bucket: this.bucket,
+            Key: key,
+            Body: JSON.stringify(value),
+            ContentType: 'application/json',
+            CacheControl: 'no-store',
+            ...condition,
+          }),
+          { abortSignal: abortable ? this.signal : undefined },
+        ),
+      true,
+      passThrough,
     );
+    return put.ETag;
   }
 
   /**
@@ -160,26 +181,9 @@ export class S3Target {
    */
   leaseStore(): LeaseStore {
     const lost = ['PreconditionFailed', 'NoSuchKey', 'ConditionalRequestConflict'];
-    const put = async (key: string, value: LeaseRecord, condition: { IfNoneMatch: '*' } | { IfMatch: string }) => {
+    const put = async (key: string, value: LeaseRecord, condition: WriteJsonOptions['condition']) => {
       try {
-        const put = await this.call(
-          'PutObject',
-          key,
-          () =>
-            this.s3.send(
-              new PutObjectCommand({
-                Bucket: this.bucket,
-                Key: key,
-                Body: JSON.stringify(value),
-                ContentType: 'application/json',
-                CacheControl: 'no-store',
-                ...condition,
-              }),
-            ),
-          true,
-          lost,
-        );
-        return put.ETag;
+        return await this.writeJson(key, value, { condition, abortable: false, passThrough: lost });
       } catch (error) {
         const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
         if (lost.includes((error as Error).name) || status === 412 || status === 409) return undefined;
