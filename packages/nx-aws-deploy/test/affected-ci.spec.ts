@@ -18,10 +18,12 @@ let repo: ReturnType<typeof pushedRepository>;
 const BUCKET = 'affected-site';
 const commit = (files: Record<string, string>, message: string) => repo.commit(files, message);
 
-/** One pipeline execution at `head`: CodeBuild's shallow clone, set-shas, nx affected -t deploy; then its final status. */
-async function pipelineRun(head: string, finalStatus: 'Succeeded' | 'Failed' = 'Succeeded') {
-  await local.resetRequests();
-  const run = await runCodeBuild({
+/**
+ * CodeBuild running this repository's buildspec (pre_build and build) at `head`, with the environment the generated
+ * CodeBuild project sets (this pipeline ships the frontend); `env` adds to it, e.g. who started the build.
+ */
+const codeBuild = (head: string, env: Record<string, string> = {}) =>
+  runCodeBuild({
     local,
     pipeline: 'web',
     bare: repo.bare,
@@ -29,9 +31,13 @@ async function pipelineRun(head: string, finalStatus: 'Succeeded' | 'Failed' = '
     buildspecFile: join(repoRoot, 'buildspec.yml'),
     phases: ['pre_build', 'build'],
     nodeModules: join(repoRoot, 'node_modules'),
-    // As the generated CodeBuild project sets them: this pipeline ships the frontend.
-    env: { SITE_BUCKET: BUCKET, DEPLOY_PROJECTS: 'frontend', DISTRIBUTION_ID: '' },
+    env: { SITE_BUCKET: BUCKET, DEPLOY_PROJECTS: 'frontend', DISTRIBUTION_ID: '', ...env },
   });
+
+/** One pipeline execution at `head`: CodeBuild's shallow clone, set-shas, nx affected -t deploy; then its final status. */
+async function pipelineRun(head: string, finalStatus: 'Succeeded' | 'Failed' = 'Succeeded') {
+  await local.resetRequests();
+  const run = await codeBuild(head);
   expect([run.code, run.log]).toEqual([0, expect.anything()]);
   await finishExecution(local, run.pipelineExecutionId, finalStatus);
   const requests = await local.requests();
@@ -197,18 +203,8 @@ describe('affected-driven CI in CodeBuild', () => {
     expect(result.stderr).toMatch(/affected projects: backend$/m);
   });
   describe('never fails open: a build set-shas cannot place ships everything or fails, never nothing', () => {
-    /** CodeBuild running the buildspec's pre_build and build phases as `initiator` started it. */
     const buildStartedBy = (initiator: string, head: string, bucket = BUCKET) =>
-      runCodeBuild({
-        local,
-        pipeline: 'web',
-        bare: repo.bare,
-        head,
-        buildspecFile: join(repoRoot, 'buildspec.yml'),
-        phases: ['pre_build', 'build'],
-        nodeModules: join(repoRoot, 'node_modules'),
-        env: { CODEBUILD_INITIATOR: initiator, SITE_BUCKET: bucket, DEPLOY_PROJECTS: 'frontend', DISTRIBUTION_ID: '' },
-      });
+      codeBuild(head, { CODEBUILD_INITIATOR: initiator, SITE_BUCKET: bucket });
 
     it('a build started by hand ships what changed since the deploy marker the last deploy wrote', async () => {
       const head = commit({ 'frontend/src/page.txt': 'page v4' }, 'frontend, built by hand');
