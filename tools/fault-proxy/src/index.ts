@@ -1,6 +1,5 @@
 export {
   startFaultProxy,
-  describeRequest,
   FAULT_KINDS,
   type FaultKind,
   type FaultProxy,

@@ -1,5 +1,6 @@
 import { createServer, request as forward, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { AwsError, describeRequest, errorResponse, type Service } from 'local-aws';
 
 /**
  * `stall` holds a connection for `stallMs`, then resets it; `hang` accepts the request and never answers nor
@@ -7,8 +8,6 @@ import type { AddressInfo, Socket } from 'node:net';
  */
 export type FaultKind = 'internal-error' | 'slow-down' | 'throttling' | 'reset' | 'stall' | 'hang';
 export const FAULT_KINDS: readonly FaultKind[] = ['internal-error', 'slow-down', 'throttling', 'reset', 'stall'];
-
-export type Service = 's3' | 'cloudfront' | 'codepipeline';
 
 export interface RequestInfo {
   service: Service;
@@ -68,66 +67,12 @@ function random(seed: number): () => number {
   };
 }
 
-export function describeRequest(req: IncomingMessage): RequestInfo {
+/** Names a request as the local AWS does, so faults and counters speak of the same operations. */
+function requestInfo(req: IncomingMessage): RequestInfo {
   const url = new URL(req.url ?? '/', 'http://proxy');
   const method = req.method ?? 'GET';
-  const path = decodeURIComponent(url.pathname);
-  const target = req.headers['x-amz-target'];
-  if (typeof target === 'string' && target.startsWith('CodePipeline_'))
-    return { service: 'codepipeline', operation: target.split('.')[1], method, path };
-  if (path.startsWith('/2020-05-31/')) {
-    const operation = /\/invalidation$/.test(path)
-      ? method === 'POST'
-        ? 'CreateInvalidation'
-        : 'ListInvalidations'
-      : /\/invalidation\/[^/]+$/.test(path)
-        ? 'GetInvalidation'
-        : /\/distribution\/[^/]+\/config$/.test(path)
-          ? 'GetDistributionConfig'
-          : /\/distribution\/[^/]+$/.test(path)
-            ? 'GetDistribution'
-            : 'CloudFront';
-    return { service: 'cloudfront', operation, method, path };
-  }
-  const q = url.searchParams;
-  const isObject = path.split('/').filter(Boolean).length > 1;
-  const operation =
-    method === 'HEAD'
-      ? isObject
-        ? 'HeadObject'
-        : 'HeadBucket'
-      : method === 'GET'
-        ? q.has('uploads')
-          ? 'ListMultipartUploads'
-          : q.has('uploadId')
-            ? 'ListParts'
-            : isObject
-              ? 'GetObject'
-              : 'ListObjectsV2'
-        : method === 'PUT'
-          ? q.has('partNumber')
-            ? 'UploadPart'
-            : req.headers['x-amz-copy-source']
-              ? 'CopyObject'
-              : isObject
-                ? 'PutObject'
-                : 'CreateBucket'
-          : method === 'POST'
-            ? q.has('uploads')
-              ? 'CreateMultipartUpload'
-              : q.has('uploadId')
-                ? 'CompleteMultipartUpload'
-                : q.has('delete')
-                  ? 'DeleteObjects'
-                  : 'Post'
-            : method === 'DELETE'
-              ? q.has('uploadId')
-                ? 'AbortMultipartUpload'
-                : isObject
-                  ? 'DeleteObject'
-                  : 'DeleteBucket'
-              : method;
-  return { service: 's3', operation, method, path };
+  const { service, operation } = describeRequest(method, url, req.headers);
+  return { service, operation, method, path: decodeURIComponent(url.pathname) };
 }
 
 /** The error each service answers for a kind of fault, in its own wire format, so the SDK parses it as the real thing. */
@@ -151,28 +96,20 @@ function sendError(
   code: string,
   message: string,
 ): void {
-  let body: string;
-  let type: string;
-  if (service === 'codepipeline') {
-    body = JSON.stringify({ __type: code, message });
-    type = 'application/x-amz-json-1.1';
-  } else if (service === 'cloudfront') {
-    body = `<?xml version="1.0" encoding="UTF-8"?><ErrorResponse xmlns="http://cloudfront.amazonaws.com/doc/2020-05-31/"><Error><Type>${status < 500 ? 'Sender' : 'Receiver'}</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>fault-proxy</RequestId></ErrorResponse>`;
-    type = 'text/xml';
-  } else {
-    body = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message><RequestId>fault-proxy</RequestId></Error>`;
-    type = 'application/xml';
-  }
+  const answer = errorResponse(service, new AwsError(status, code, message), {
+    requestId: 'fault-proxy',
+    method: req.method ?? 'GET',
+  });
   // The request body is read and dropped first, as a server does, so the client sees the answer and not a broken pipe.
   req.resume();
   req.on('end', () => {
-    res.writeHead(status, {
-      'Content-Type': type,
-      'Content-Length': Buffer.byteLength(body),
+    res.writeHead(answer.status, {
+      ...answer.headers,
+      'Content-Length': Buffer.byteLength(answer.body ?? ''),
       'x-amzn-ErrorType': code,
       'x-amz-request-id': 'fault-proxy',
     });
-    res.end(req.method === 'HEAD' ? undefined : body);
+    res.end(answer.body);
   });
 }
 
@@ -204,7 +141,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
 
   const server = createServer((req, res) => {
     requests++;
-    const info = describeRequest(req);
+    const info = requestInfo(req);
     options.onRequest?.(info);
     if (requests > maxRequests)
       return sendError(

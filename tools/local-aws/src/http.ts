@@ -1,6 +1,7 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import type { SigningScope } from './sigv4';
+import { signingScope, type SigningScope } from './sigv4';
+import type { RequestOperation } from './operations';
 
 export interface LocalRequest {
   req: IncomingMessage;
@@ -11,8 +12,9 @@ export interface LocalRequest {
   trailers: Record<string, string>;
   scope: SigningScope;
   requestId: string;
-  /** Set by the service handler as soon as it knows which API operation this is (for logs and counters). */
+  /** The API operation and the ids in its path, as `describeRequest` named them. */
   operation: string;
+  params: string[];
 }
 
 export interface LocalResponse {
@@ -64,4 +66,37 @@ export function isAwsChunked(req: IncomingMessage): boolean {
   const sha = header(req, 'x-amz-content-sha256') ?? '';
   const encoding = header(req, 'content-encoding') ?? '';
   return sha.startsWith('STREAMING-') || encoding.split(',').some((e) => e.trim() === 'aws-chunked');
+}
+
+/** Reads a whole API request (decoding an aws-chunked body) into what the services handle. */
+export async function readRequest(
+  req: IncomingMessage,
+  url: URL,
+  named: Pick<RequestOperation, 'operation' | 'params'>,
+): Promise<LocalRequest> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const raw = Buffer.concat(chunks);
+  const { body, trailers } = isAwsChunked(req) ? decodeAwsChunked(raw) : { body: raw, trailers: {} };
+  return {
+    req,
+    method: req.method ?? 'GET',
+    url,
+    body,
+    trailers,
+    scope: signingScope(req.headers, url),
+    requestId: newRequestId(),
+    operation: named.operation,
+    params: named.params,
+  };
+}
+
+/** Writes a response with its Content-Length; HEAD answers carry the headers only. */
+export function sendResponse(req: IncomingMessage, res: ServerResponse, response: LocalResponse): void {
+  const body = typeof response.body === 'string' ? Buffer.from(response.body, 'utf8') : response.body;
+  const headers = { ...response.headers };
+  if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-length'))
+    headers['Content-Length'] = body?.length ?? 0;
+  res.writeHead(response.status, headers);
+  res.end(req.method === 'HEAD' ? undefined : body);
 }

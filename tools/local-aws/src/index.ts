@@ -1,5 +1,8 @@
 export { start, EDGE_DOMAIN, type LocalAws, type LocalAwsOptions } from './server';
-export type { JobRequest, Job } from './codepipeline/api';
+export type { JobRequest, Job } from './codepipeline/state';
 export { startLocalAws, edgeGet, getWithHost, s3DistributionConfig, type LocalAwsHarness } from './testing';
-export { deployStack, parseTemplate, type StackResult, type Template } from './cloudformation';
+export { deployStack, type StackResult } from './cloudformation/stack';
+export { parseTemplate, type Template } from './cloudformation/template';
 export { startMoto, motoInstalled, type MotoHarness } from './moto';
+export { describeRequest, type RequestOperation, type Service } from './operations';
+export { AwsError, errorResponse } from './errors';

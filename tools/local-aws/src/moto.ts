@@ -44,7 +44,7 @@ export async function startMoto(): Promise<MotoHarness> {
     } catch {
       return; // already gone
     }
-    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
   };
   for (const until = Date.now() + 30_000; ;) {
     if (

@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import { promisify } from 'node:util';
 import type { DistributionConfig } from '@aws-sdk/client-cloudfront';
 import { start, type LocalAws, type LocalAwsOptions } from './server';
-import type { Job, JobRequest } from './codepipeline/api';
+import type { Job, JobRequest } from './codepipeline/state';
 
 const run = promisify(execFile);
 

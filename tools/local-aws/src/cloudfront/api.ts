@@ -1,6 +1,7 @@
 import { ACCOUNT, AwsError } from '../errors';
 import { header, type LocalRequest, type LocalResponse } from '../http';
 import { el, parseXml, xmlDocument } from '../xml';
+import { CLOUDFRONT_API, CLOUDFRONT_NS } from '../operations';
 import {
   cloudFrontId,
   type CloudFrontFunction,
@@ -9,8 +10,6 @@ import {
   type Invalidation,
 } from './state';
 
-const CF_NS = 'http://cloudfront.amazonaws.com/doc/2020-05-31/';
-const API = '/2020-05-31';
 /** CloudFront's limits on invalidations in progress per distribution. */
 export const MAX_PATHS_IN_PROGRESS = 3000;
 export const MAX_WILDCARDS_IN_PROGRESS = 15;
@@ -30,35 +29,29 @@ export class CloudFrontService {
     private readonly options: CloudFrontOptions,
   ) {}
 
+  /** Answers a request whose operation and id params `describeRequest` named. */
   handle(ctx: LocalRequest): LocalResponse {
-    const path = ctx.url.pathname.startsWith(API) ? ctx.url.pathname.slice(API.length) : '';
-    const m = ctx.method;
-    const route = (operation: string, run: () => LocalResponse) => {
-      ctx.operation = operation;
-      return run();
+    const [id = '', invalidationId = ''] = ctx.params;
+    const handlers: Record<string, () => LocalResponse> = {
+      CreateDistribution: () => this.createDistribution(ctx),
+      ListDistributions: () => this.listDistributions(),
+      GetDistribution: () => this.getDistribution(id),
+      GetDistributionConfig: () => this.getDistributionConfig(id),
+      CreateInvalidation: () => this.createInvalidation(ctx, id),
+      ListInvalidations: () => this.listInvalidations(ctx, id),
+      GetInvalidation: () => this.getInvalidation(id, invalidationId),
+      CreateFunction: () => this.createFunction(ctx),
+      PublishFunction: () => this.publishFunction(ctx, id),
+      DescribeFunction: () => this.describeFunction(id),
     };
-    let match: RegExpExecArray | null;
-    if (path === '/distribution' && m === 'POST')
-      return route('CreateDistribution', () => this.createDistribution(ctx));
-    if (path === '/distribution' && m === 'GET') return route('ListDistributions', () => this.listDistributions());
-    if ((match = /^\/distribution\/([^/]+)$/.exec(path)) && m === 'GET')
-      return route('GetDistribution', () => this.getDistribution(match![1]));
-    if ((match = /^\/distribution\/([^/]+)\/config$/.exec(path)) && m === 'GET')
-      return route('GetDistributionConfig', () => this.getDistributionConfig(match![1]));
-    if ((match = /^\/distribution\/([^/]+)\/invalidation$/.exec(path))) {
-      const id = match[1];
-      if (m === 'POST') return route('CreateInvalidation', () => this.createInvalidation(ctx, id));
-      if (m === 'GET') return route('ListInvalidations', () => this.listInvalidations(ctx, id));
-    }
-    if ((match = /^\/distribution\/([^/]+)\/invalidation\/([^/]+)$/.exec(path)) && m === 'GET') {
-      return route('GetInvalidation', () => this.getInvalidation(match![1], match![2]));
-    }
-    if (path === '/function' && m === 'POST') return route('CreateFunction', () => this.createFunction(ctx));
-    if ((match = /^\/function\/([^/]+)\/publish$/.exec(path)) && m === 'POST')
-      return route('PublishFunction', () => this.publishFunction(ctx, decodeURIComponent(match![1])));
-    if ((match = /^\/function\/([^/]+)\/describe$/.exec(path)) && m === 'GET')
-      return route('DescribeFunction', () => this.describeFunction(decodeURIComponent(match![1])));
-    throw new AwsError(400, 'InvalidArgument', `The local CloudFront does not implement ${m} ${ctx.url.pathname}.`);
+    const run = handlers[ctx.operation];
+    if (!run)
+      throw new AwsError(
+        400,
+        'InvalidArgument',
+        `The local CloudFront does not implement ${ctx.method} ${ctx.url.pathname}.`,
+      );
+    return run();
   }
 
   distribution(id: string): Distribution {
@@ -131,14 +124,14 @@ export class CloudFrontService {
     this.state.distributions.set(id, distribution);
     this.options.onChange();
     return xml(201, this.distributionXml(distribution), {
-      Location: `https://cloudfront.amazonaws.com${API}/distribution/${id}`,
+      Location: `https://cloudfront.amazonaws.com${CLOUDFRONT_API}/distribution/${id}`,
       ETag: distribution.etag,
     });
   }
 
   private distributionXml(d: Distribution): string {
     const inProgress = this.state.inProgress(d.id).length;
-    return `<Distribution xmlns="${CF_NS}">${el('Id', d.id)}${el('ARN', d.arn)}<Status>Deployed</Status>${el('LastModifiedTime', d.lastModified)}${el('InProgressInvalidationBatches', inProgress)}${el('DomainName', d.domainName)}<ActiveTrustedSigners><Enabled>false</Enabled><Quantity>0</Quantity></ActiveTrustedSigners><ActiveTrustedKeyGroups><Enabled>false</Enabled><Quantity>0</Quantity></ActiveTrustedKeyGroups>${d.configXml}</Distribution>`;
+    return `<Distribution xmlns="${CLOUDFRONT_NS}">${el('Id', d.id)}${el('ARN', d.arn)}<Status>Deployed</Status>${el('LastModifiedTime', d.lastModified)}${el('InProgressInvalidationBatches', inProgress)}${el('DomainName', d.domainName)}<ActiveTrustedSigners><Enabled>false</Enabled><Quantity>0</Quantity></ActiveTrustedSigners><ActiveTrustedKeyGroups><Enabled>false</Enabled><Quantity>0</Quantity></ActiveTrustedKeyGroups>${d.configXml}</Distribution>`;
   }
 
   private getDistribution(id: string): LocalResponse {
@@ -158,7 +151,7 @@ export class CloudFrontService {
     });
     return xml(
       200,
-      `<DistributionList xmlns="${CF_NS}"><Marker></Marker><MaxItems>100</MaxItems><IsTruncated>false</IsTruncated>${el('Quantity', items.length)}${items.length ? `<Items>${items.join('')}</Items>` : ''}</DistributionList>`,
+      `<DistributionList xmlns="${CLOUDFRONT_NS}"><Marker></Marker><MaxItems>100</MaxItems><IsTruncated>false</IsTruncated>${el('Quantity', items.length)}${items.length ? `<Items>${items.join('')}</Items>` : ''}</DistributionList>`,
     );
   }
 
@@ -221,12 +214,12 @@ export class CloudFrontService {
   }
 
   private invalidationLocation(i: Invalidation): string {
-    return `https://cloudfront.amazonaws.com${API}/distribution/${i.distributionId}/invalidation/${i.id}`;
+    return `https://cloudfront.amazonaws.com${CLOUDFRONT_API}/distribution/${i.distributionId}/invalidation/${i.id}`;
   }
 
   private invalidationXml(i: Invalidation): string {
     const paths = i.paths.map((p) => el('Path', p)).join('');
-    return `<Invalidation xmlns="${CF_NS}">${el('Id', i.id)}${el('Status', this.state.invalidationStatus(i))}${el('CreateTime', i.createTime)}<InvalidationBatch><Paths>${el('Quantity', i.paths.length)}<Items>${paths}</Items></Paths>${el('CallerReference', i.callerReference)}</InvalidationBatch></Invalidation>`;
+    return `<Invalidation xmlns="${CLOUDFRONT_NS}">${el('Id', i.id)}${el('Status', this.state.invalidationStatus(i))}${el('CreateTime', i.createTime)}<InvalidationBatch><Paths>${el('Quantity', i.paths.length)}<Items>${paths}</Items></Paths>${el('CallerReference', i.callerReference)}</InvalidationBatch></Invalidation>`;
   }
 
   private getInvalidation(distributionId: string, id: string): LocalResponse {
@@ -252,7 +245,7 @@ export class CloudFrontService {
       .join('');
     return xml(
       200,
-      `<InvalidationList xmlns="${CF_NS}">${el('Marker', marker ?? '')}${truncated ? el('NextMarker', page[page.length - 1].id) : ''}${el('MaxItems', maxItems)}${el('IsTruncated', truncated)}${el('Quantity', page.length)}${page.length ? `<Items>${items}</Items>` : ''}</InvalidationList>`,
+      `<InvalidationList xmlns="${CLOUDFRONT_NS}">${el('Marker', marker ?? '')}${truncated ? el('NextMarker', page[page.length - 1].id) : ''}${el('MaxItems', maxItems)}${el('IsTruncated', truncated)}${el('Quantity', page.length)}${page.length ? `<Items>${items}</Items>` : ''}</InvalidationList>`,
     );
   }
 
@@ -283,7 +276,7 @@ export class CloudFrontService {
     this.options.onChange();
     return xml(201, functionSummary(fn), {
       ETag: fn.etag,
-      Location: `https://cloudfront.amazonaws.com${API}/function/${name}`,
+      Location: `https://cloudfront.amazonaws.com${CLOUDFRONT_API}/function/${name}`,
     });
   }
 
@@ -306,17 +299,9 @@ export class CloudFrontService {
 }
 
 function functionSummary(fn: CloudFrontFunction): string {
-  return `<FunctionSummary xmlns="${CF_NS}">${el('Name', fn.name)}${el('Status', fn.stage === 'LIVE' ? 'DEPLOYED' : 'UNPUBLISHED')}<FunctionConfig>${el('Comment', fn.comment)}${el('Runtime', fn.runtime)}</FunctionConfig><FunctionMetadata>${el('FunctionARN', fn.arn)}${el('Stage', fn.stage)}${el('CreatedTime', fn.created)}${el('LastModifiedTime', fn.lastModified)}</FunctionMetadata></FunctionSummary>`;
+  return `<FunctionSummary xmlns="${CLOUDFRONT_NS}">${el('Name', fn.name)}${el('Status', fn.stage === 'LIVE' ? 'DEPLOYED' : 'UNPUBLISHED')}<FunctionConfig>${el('Comment', fn.comment)}${el('Runtime', fn.runtime)}</FunctionConfig><FunctionMetadata>${el('FunctionARN', fn.arn)}${el('Stage', fn.stage)}${el('CreatedTime', fn.created)}${el('LastModifiedTime', fn.lastModified)}</FunctionMetadata></FunctionSummary>`;
 }
 
 function xml(status: number, body: string, headers: Record<string, string> = {}): LocalResponse {
   return { status, headers: { 'Content-Type': 'text/xml', ...headers }, body: xmlDocument(body) };
-}
-
-export function cloudFrontErrorResponse(error: AwsError, ctx: LocalRequest): LocalResponse {
-  const type = error.status >= 500 ? 'Receiver' : 'Sender';
-  return xml(
-    error.status,
-    `<ErrorResponse xmlns="${CF_NS}"><Error>${el('Type', type)}${el('Code', error.code)}${el('Message', error.message)}</Error>${el('RequestId', ctx.requestId)}</ErrorResponse>`,
-  );
 }

@@ -1,63 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ACCOUNT, AwsError } from '../errors';
 import type { LocalRequest, LocalResponse } from '../http';
-
-export interface SourceRevision {
-  actionName: string;
-  revisionId: string;
-  revisionSummary?: string;
-  revisionUrl?: string;
-}
-
-export interface PipelineExecution {
-  pipelineName: string;
-  pipelineExecutionId: string;
-  status: 'InProgress' | 'Stopped' | 'Stopping' | 'Succeeded' | 'Superseded' | 'Failed';
-  startTime: number;
-  lastUpdateTime: number;
-  sourceRevisions: SourceRevision[];
-  trigger: { triggerType: string; triggerDetail?: string };
-}
-
-/** A job of an Invoke action; the handler under test ends it with PutJobSuccessResult/PutJobFailureResult. */
-export interface Job {
-  id: string;
-  pipelineName: string;
-  pipelineExecutionId?: string;
-  status: 'InProgress' | 'Succeeded' | 'Failed';
-  continuationToken?: string;
-  failureDetails?: { type: string; message: string; externalExecutionId?: string };
-  executionDetails?: unknown;
-  outputVariables?: Record<string, string>;
-  event: { 'CodePipeline.job': any };
-}
-
-export interface JobRequest {
-  pipelineName?: string;
-  pipelineExecutionId?: string;
-  actionName?: string;
-  functionName?: string;
-  userParameters?: string;
-  inputArtifacts?: { name: string; bucket: string; key: string; revision?: string }[];
-  /** Set when CodePipeline re-invokes an action that answered with a continuation token. */
-  continuationToken?: string;
-}
-
-export class CodePipelineState {
-  readonly pipelines = new Map<string, { declaration: any; created: number; updated: number }>();
-  readonly executions: PipelineExecution[] = [];
-  readonly jobs = new Map<string, Job>();
-
-  toJSON() {
-    return { pipelines: [...this.pipelines.entries()], executions: this.executions, jobs: [...this.jobs.values()] };
-  }
-
-  restore(saved: ReturnType<CodePipelineState['toJSON']>): void {
-    for (const [name, p] of saved.pipelines) this.pipelines.set(name, p);
-    this.executions.push(...saved.executions);
-    for (const job of saved.jobs) this.jobs.set(job.id, job);
-  }
-}
+import type { CodePipelineState, Job, JobRequest, PipelineExecution } from './state';
 
 /** CodePipeline's JSON 1.1 API (`X-Amz-Target: CodePipeline_20150709.<Operation>`). */
 export class CodePipelineService {
@@ -67,9 +11,6 @@ export class CodePipelineService {
   ) {}
 
   handle(ctx: LocalRequest): LocalResponse {
-    const target = String(ctx.req.headers['x-amz-target'] ?? '');
-    const operation = target.split('.')[1] ?? '';
-    ctx.operation = operation || 'Unknown';
     let input: any;
     try {
       input = ctx.body.length ? JSON.parse(ctx.body.toString('utf8')) : {};
@@ -88,12 +29,12 @@ export class CodePipelineService {
       PutJobSuccessResult: (i) => this.putJobSuccess(i),
       PutJobFailureResult: (i) => this.putJobFailure(i),
     };
-    const run = handlers[operation];
+    const run = handlers[ctx.operation];
     if (!run)
       throw new AwsError(
         400,
         'UnknownOperationException',
-        `The local CodePipeline does not implement ${target || 'this request'}.`,
+        `The local CodePipeline does not implement ${ctx.req.headers['x-amz-target'] || 'this request'}.`,
       );
     const output = run(input);
     this.onChange();
@@ -268,12 +209,4 @@ export class CodePipelineService {
     if (job.pipelineExecutionId) this.setExecutionStatus(job.pipelineExecutionId, 'Failed');
     return {};
   }
-}
-
-export function codePipelineErrorResponse(error: AwsError): LocalResponse {
-  return {
-    status: error.status >= 300 && error.status < 400 ? 400 : error.status,
-    headers: { 'Content-Type': 'application/x-amz-json-1.1', 'x-amzn-ErrorType': error.code },
-    body: JSON.stringify({ __type: error.code, message: error.message }),
-  };
 }

@@ -24,49 +24,40 @@ export class S3Service {
 
   constructor(readonly store: S3Store) {}
 
+  /** Answers a request whose operation and `[bucket, key]` params `describeRequest` named. */
   handle(ctx: LocalRequest): LocalResponse {
-    const { bucketName, key } = splitPath(ctx.url.pathname);
-    const q = ctx.url.searchParams;
-    const m = ctx.method;
-    if (!bucketName) return this.op(ctx, 'ListBuckets', () => this.listBuckets());
-    if (key === undefined) {
-      if (q.has('policy')) {
-        if (m === 'PUT') return this.op(ctx, 'PutBucketPolicy', () => this.putPolicy(ctx, bucketName));
-        if (m === 'GET') return this.op(ctx, 'GetBucketPolicy', () => this.getPolicy(bucketName));
-        if (m === 'DELETE') return this.op(ctx, 'DeleteBucketPolicy', () => this.deletePolicy(bucketName));
-      }
-      if (m === 'PUT') return this.op(ctx, 'CreateBucket', () => this.createBucket(ctx, bucketName));
-      if (m === 'DELETE') return this.op(ctx, 'DeleteBucket', () => this.deleteBucket(bucketName));
-      if (m === 'HEAD') return this.op(ctx, 'HeadBucket', () => this.headBucket(bucketName));
-      if (m === 'POST' && q.has('delete'))
-        return this.op(ctx, 'DeleteObjects', () => this.deleteObjects(ctx, bucketName));
-      if (m === 'GET' && q.has('location'))
-        return this.op(ctx, 'GetBucketLocation', () => this.bucketLocation(bucketName));
-      if (m === 'GET' && q.has('uploads'))
-        return this.op(ctx, 'ListMultipartUploads', () => this.listUploads(bucketName));
-      if (m === 'GET' && q.get('list-type') === '2')
-        return this.op(ctx, 'ListObjectsV2', () => this.listObjects(ctx, bucketName, 2));
-      if (m === 'GET') return this.op(ctx, 'ListObjects', () => this.listObjects(ctx, bucketName, 1));
-    } else {
-      if (m === 'PUT' && q.has('uploadId'))
-        return this.op(ctx, 'UploadPart', () => this.uploadPart(ctx, bucketName, key));
-      if (m === 'PUT' && header(ctx.req, 'x-amz-copy-source'))
-        return this.op(ctx, 'CopyObject', () => this.copyObject(ctx, bucketName, key));
-      if (m === 'PUT') return this.op(ctx, 'PutObject', () => this.putObject(ctx, bucketName, key));
-      if (m === 'GET' || m === 'HEAD') {
-        return this.op(ctx, m === 'GET' ? 'GetObject' : 'HeadObject', () =>
-          this.getObject(ctx, bucketName, key, m === 'HEAD'),
-        );
-      }
-      if (m === 'POST' && q.has('uploads'))
-        return this.op(ctx, 'CreateMultipartUpload', () => this.createUpload(ctx, bucketName, key));
-      if (m === 'POST' && q.has('uploadId'))
-        return this.op(ctx, 'CompleteMultipartUpload', () => this.completeUpload(ctx, bucketName, key));
-      if (m === 'DELETE' && q.has('uploadId'))
-        return this.op(ctx, 'AbortMultipartUpload', () => this.abortUpload(ctx, bucketName));
-      if (m === 'DELETE') return this.op(ctx, 'DeleteObject', () => this.deleteObject(ctx, bucketName, key));
-    }
-    throw new AwsError(405, 'MethodNotAllowed', `The specified method ${m} is not allowed against this resource.`);
+    const [bucketName = '', key = ''] = ctx.params;
+    const handlers: Record<string, () => LocalResponse> = {
+      ListBuckets: () => this.listBuckets(),
+      PutBucketPolicy: () => this.putPolicy(ctx, bucketName),
+      GetBucketPolicy: () => this.getPolicy(bucketName),
+      DeleteBucketPolicy: () => this.deletePolicy(bucketName),
+      CreateBucket: () => this.createBucket(ctx, bucketName),
+      DeleteBucket: () => this.deleteBucket(bucketName),
+      HeadBucket: () => this.headBucket(bucketName),
+      DeleteObjects: () => this.deleteObjects(ctx, bucketName),
+      GetBucketLocation: () => this.bucketLocation(bucketName),
+      ListMultipartUploads: () => this.listUploads(bucketName),
+      ListObjectsV2: () => this.listObjects(ctx, bucketName, 2),
+      ListObjects: () => this.listObjects(ctx, bucketName, 1),
+      UploadPart: () => this.uploadPart(ctx, bucketName, key),
+      CopyObject: () => this.copyObject(ctx, bucketName, key),
+      PutObject: () => this.putObject(ctx, bucketName, key),
+      GetObject: () => this.getObject(ctx, bucketName, key, false),
+      HeadObject: () => this.getObject(ctx, bucketName, key, true),
+      CreateMultipartUpload: () => this.createUpload(ctx, bucketName, key),
+      CompleteMultipartUpload: () => this.completeUpload(ctx, bucketName, key),
+      AbortMultipartUpload: () => this.abortUpload(ctx, bucketName),
+      DeleteObject: () => this.deleteObject(ctx, bucketName, key),
+    };
+    const run = handlers[ctx.operation];
+    if (!run)
+      throw new AwsError(
+        405,
+        'MethodNotAllowed',
+        `The specified method ${ctx.method} is not allowed against this resource.`,
+      );
+    return run();
   }
 
   /** Bucket of a request, with S3's error for a missing one and its redirect for the wrong region. */
@@ -84,11 +75,6 @@ export class S3Service {
       );
     }
     return bucket;
-  }
-
-  private op(ctx: LocalRequest, operation: string, run: () => LocalResponse): LocalResponse {
-    ctx.operation = operation;
-    return run();
   }
 
   private listBuckets(): LocalResponse {
@@ -459,33 +445,8 @@ export class S3Service {
   }
 }
 
-/** S3 error body; HEAD answers carry no body. */
-export function s3ErrorResponse(error: AwsError, ctx: LocalRequest): LocalResponse {
-  const extra = Object.entries(error.extra)
-    .map(([k, v]) => el(k, v))
-    .join('');
-  return {
-    status: error.status,
-    headers: error.headers,
-    body:
-      ctx.method === 'HEAD'
-        ? undefined
-        : xmlDocument(
-            `<Error>${el('Code', error.code)}${el('Message', error.message)}${extra}${el('RequestId', ctx.requestId)}<HostId>local</HostId></Error>`,
-          ),
-  };
-}
-
 function xml(status: number, body: string): LocalResponse {
   return { status, headers: { 'Content-Type': 'application/xml' }, body: xmlDocument(body) };
-}
-
-function splitPath(pathname: string): { bucketName: string; key?: string } {
-  const path = pathname.slice(1);
-  const slash = path.indexOf('/');
-  if (slash < 0) return { bucketName: decodeURIComponent(path) };
-  const key = decodeURIComponent(path.slice(slash + 1));
-  return { bucketName: decodeURIComponent(path.slice(0, slash)), key: key === '' ? undefined : key };
 }
 
 /** S3 orders keys by their UTF-8 bytes. */

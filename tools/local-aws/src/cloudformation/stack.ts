@@ -8,46 +8,8 @@ import {
 } from '@aws-sdk/client-cloudfront';
 import { CodePipelineClient, CreatePipelineCommand } from '@aws-sdk/client-codepipeline';
 import { CreateBucketCommand, PutBucketPolicyCommand, S3Client } from '@aws-sdk/client-s3';
-import { parse, type CollectionTag, type ScalarTag } from 'yaml';
-import { ACCOUNT } from './errors';
-
-/** A CloudFormation template as parsed: short-form intrinsic tags (!Ref, !GetAtt, !Sub, …) become their long form. */
-export interface Template {
-  Parameters?: Record<string, { Default?: string }>;
-  Resources: Record<string, { Type: string; Properties?: Record<string, any>; DependsOn?: string | string[] }>;
-  Outputs?: Record<string, { Value: unknown; Description?: string }>;
-}
-
-const INTRINSICS = [
-  'Ref',
-  'GetAtt',
-  'Sub',
-  'Join',
-  'Select',
-  'Split',
-  'If',
-  'Equals',
-  'Not',
-  'And',
-  'Or',
-  'FindInMap',
-  'ImportValue',
-  'GetAZs',
-  'Base64',
-  'Cidr',
-];
-const longForm = (name: string) => (name === 'Ref' ? 'Ref' : `Fn::${name}`);
-const customTags: (ScalarTag | CollectionTag)[] = INTRINSICS.flatMap((name) => [
-  {
-    tag: `!${name}`,
-    resolve: (value: string) => ({ [longForm(name)]: name === 'GetAtt' ? value.split('.') : value }),
-  } as ScalarTag,
-  { tag: `!${name}`, collection: 'seq', resolve: (seq: any) => ({ [longForm(name)]: seq.toJSON() }) } as CollectionTag,
-]);
-
-export function parseTemplate(text: string): Template {
-  return parse(text, { customTags }) as Template;
-}
+import { ACCOUNT } from '../errors';
+import type { Template } from './template';
 
 export interface StackResult {
   /** Physical ids by logical id, for the resources created here and placeholders for the rest. */

@@ -1,0 +1,56 @@
+export interface SourceRevision {
+  actionName: string;
+  revisionId: string;
+  revisionSummary?: string;
+  revisionUrl?: string;
+}
+
+export interface PipelineExecution {
+  pipelineName: string;
+  pipelineExecutionId: string;
+  status: 'InProgress' | 'Stopped' | 'Stopping' | 'Succeeded' | 'Superseded' | 'Failed';
+  startTime: number;
+  lastUpdateTime: number;
+  sourceRevisions: SourceRevision[];
+  trigger: { triggerType: string; triggerDetail?: string };
+}
+
+/** A job of an Invoke action; the handler under test ends it with PutJobSuccessResult/PutJobFailureResult. */
+export interface Job {
+  id: string;
+  pipelineName: string;
+  pipelineExecutionId?: string;
+  status: 'InProgress' | 'Succeeded' | 'Failed';
+  continuationToken?: string;
+  failureDetails?: { type: string; message: string; externalExecutionId?: string };
+  executionDetails?: unknown;
+  outputVariables?: Record<string, string>;
+  event: { 'CodePipeline.job': any };
+}
+
+export interface JobRequest {
+  pipelineName?: string;
+  pipelineExecutionId?: string;
+  actionName?: string;
+  functionName?: string;
+  userParameters?: string;
+  inputArtifacts?: { name: string; bucket: string; key: string; revision?: string }[];
+  /** Set when CodePipeline re-invokes an action that answered with a continuation token. */
+  continuationToken?: string;
+}
+
+export class CodePipelineState {
+  readonly pipelines = new Map<string, { declaration: any; created: number; updated: number }>();
+  readonly executions: PipelineExecution[] = [];
+  readonly jobs = new Map<string, Job>();
+
+  toJSON() {
+    return { pipelines: [...this.pipelines.entries()], executions: this.executions, jobs: [...this.jobs.values()] };
+  }
+
+  restore(saved: ReturnType<CodePipelineState['toJSON']>): void {
+    for (const [name, p] of saved.pipelines) this.pipelines.set(name, p);
+    this.executions.push(...saved.executions);
+    for (const job of saved.jobs) this.jobs.set(job.id, job);
+  }
+}
