@@ -2,8 +2,10 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { CreateNodes, TargetConfiguration } from '@nx/devkit';
 
+/** The package's name: how nx.json registers this plugin and how its executors are addressed. */
+export const PLUGIN_NAME = 'nx-aws-deploy';
 /** The file that marks a project as deployed by this plugin; its contents are the deploy-s3 options. */
-export const DEPLOY_CONFIG_FILE = 'nx-aws-deploy.json';
+export const DEPLOY_CONFIG_FILE = `${PLUGIN_NAME}.json`;
 
 export interface DeployTargetsPluginOptions {
   deployTargetName?: string;
@@ -26,13 +28,13 @@ export const createNodes: CreateNodes<DeployTargetsPluginOptions> = [
       const build = options?.buildTargetName ?? 'build';
       const targets: Record<string, TargetConfiguration> = {
         [options?.deployTargetName ?? 'deploy']: {
-          executor: 'nx-aws-deploy:deploy-s3',
+          executor: `${PLUGIN_NAME}:deploy-s3`,
           dependsOn: [build],
           options: config,
           metadata: { description: `Deploy the ${build} output to S3 by content (nx-aws-deploy).` },
         },
         [options?.invalidateTargetName ?? 'invalidate']: {
-          executor: 'nx-aws-deploy:invalidate',
+          executor: `${PLUGIN_NAME}:invalidate`,
           options: config.distributionId ? { distributionId: config.distributionId } : {},
           metadata: { description: 'Invalidate on CloudFront exactly what the last deploy changed (nx-aws-deploy).' },
         },

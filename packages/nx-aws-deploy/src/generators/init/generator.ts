@@ -8,11 +8,9 @@ import {
   type Tree,
 } from '@nx/devkit';
 import { checkBucketName } from '../../lib/deploy/bucket-name';
-import { DEPLOY_CONFIG_FILE } from '../../plugins/deploy-targets';
+import { DEPLOY_CONFIG_FILE, PLUGIN_NAME } from '../../plugins/deploy-targets';
 import { UserError } from '../../lib/util/errors';
 import type { InitGeneratorSchema } from './schema';
-
-export const PLUGIN_NAME = 'nx-aws-deploy';
 
 /** `nx add nx-aws-deploy` / `nx g nx-aws-deploy:init`: idempotent; running it twice changes nothing. */
 export async function initGenerator(tree: Tree, options: InitGeneratorSchema): Promise<void> {

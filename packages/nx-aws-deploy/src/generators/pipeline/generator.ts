@@ -12,20 +12,14 @@ import {
 } from '@nx/devkit';
 import { checkBucketName } from '../../lib/deploy/bucket-name';
 import { UserError } from '../../lib/util/errors';
-import { DEPLOY_CONFIG_FILE } from '../../plugins/deploy-targets';
-import { initGenerator, PLUGIN_NAME } from '../init/generator';
+import { DEPLOY_CONFIG_FILE, PLUGIN_NAME } from '../../plugins/deploy-targets';
+import { initGenerator } from '../init/generator';
 import type { PipelineGeneratorSchema } from './schema';
 
 /** Where the built package ships the invalidation Lambda (packages/pipeline-invalidate-lambda), from the workspace root. */
 export const LAMBDA_ZIP_IN_NODE_MODULES = `node_modules/${PLUGIN_NAME}/lambda/function.zip`;
-export const VIEWER_REQUEST_FUNCTION_FILE = join(
-  __dirname,
-  '..',
-  '..',
-  'lib',
-  'cloudfront-function',
-  'viewer-request.js',
-);
+/** The dev-only CloudFront Function (Storybook under /storybook, SPA routes), inlined into the template. */
+export const VIEWER_REQUEST_FUNCTION_FILE = join(__dirname, 'cloudfront-function', 'viewer-request.js');
 
 /** Part of stack, role and function names: short, and valid in all of them. */
 const ENVIRONMENT_NAME = /^[a-z][a-z0-9-]{0,15}$/;

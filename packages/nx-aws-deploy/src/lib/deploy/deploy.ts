@@ -11,6 +11,7 @@ import { multipartEtags, scanSourceDir } from './local-files';
 import {
   keysNeedingHead,
   normalizePrefix,
+  checkKeyLengths,
   planDeploy,
   recordUploadedEtags,
   shouldWriteState,
@@ -75,8 +76,6 @@ export interface DeploySummary {
 
 export const DEFAULT_CONCURRENCY = 16;
 export const DEFAULT_MAX_DELETES = 256;
-/** S3's limit on a key's length, in UTF-8 bytes. */
-export const MAX_KEY_BYTES = 1024;
 
 export function defaultManifestPath(workspaceRoot: string, project: string): string {
   return join(workspaceRoot, 'dist', 'deploy-manifests', `${project}.json`);
@@ -164,12 +163,7 @@ async function deployUnderLease(
       `sourceDir ${options.sourceDir} has no index.html; refusing to deploy a site without one. Set "allowNoIndex": true if that is intended.`,
     );
   }
-  const tooLong = files.find((f) => Buffer.byteLength(prefix + f.path) > MAX_KEY_BYTES);
-  if (tooLong) {
-    throw new UserError(
-      `${tooLong.absolutePath} would be the key "${(prefix + tooLong.path).slice(0, 60)}…" of ${Buffer.byteLength(prefix + tooLong.path)} bytes; S3 allows ${MAX_KEY_BYTES}. Shorten its path (or the prefix); nothing was uploaded.`,
-    );
-  }
+  checkKeyLengths(prefix, files);
   const planned = files.map((f) => ({ ...f, headers: headersFor(f.path, rulesFor(f.path)) }));
   const byPath = new Map(planned.map((f) => [f.path, f]));
 

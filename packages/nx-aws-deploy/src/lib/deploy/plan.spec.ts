@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { headersFingerprint, headersFor } from './headers';
 import {
   keysNeedingHead,
+  checkKeyLengths,
   normalizePrefix,
   planDeploy,
   shouldWriteState,
@@ -185,8 +186,13 @@ describe('planDeploy', () => {
     expect(plan({ files: [file('index.html')], remote: stale, maxDeletes: 5 }).deletes).toHaveLength(5);
   });
 
-  it('refuses keys longer than S3 allows, naming the file', () => {
-    expect(() => plan({ files: [file(`${'a'.repeat(1030)}.js`)] })).toThrow(/is 1033 bytes long; S3 allows 1024/);
+  it('refuses keys longer than S3 allows, counting the prefix and UTF-8 bytes, naming the file', () => {
+    const name = `${'a'.repeat(1017)}.js`;
+    expect(() => checkKeyLengths('app/', [{ path: name }])).not.toThrow();
+    expect(() => checkKeyLengths('app/x', [{ path: name }])).toThrow(/of 1025 bytes; S3 allows 1024/);
+    expect(() => checkKeyLengths('', [{ path: `${'é'.repeat(511)}.js`, absolutePath: '/w/dist/é.js' }])).toThrow(
+      /^\/w\/dist\/é\.js would be the key .* of 1025 bytes/,
+    );
   });
 
   it.each([

@@ -7,7 +7,20 @@ export const STATE_DIR = '.nx-aws-deploy/';
 export const STATE_FILE = `${STATE_DIR}state.json`;
 /** The commit of the last successful deploy from CodeBuild: the base of `nx affected` without a pipeline. */
 export const MARKER_FILE = `${STATE_DIR}last-deploy.json`;
+
+/** S3's limit on a key's length, in UTF-8 bytes. */
 const MAX_KEY_BYTES = 1024;
+
+/** Refuses, before any request, a folder with a file whose key S3 would not take. */
+export function checkKeyLengths(prefix: string, files: readonly { path: string; absolutePath?: string }[]): void {
+  for (const file of files) {
+    const bytes = Buffer.byteLength(prefix + file.path, 'utf8');
+    if (bytes > MAX_KEY_BYTES)
+      throw new UserError(
+        `${file.absolutePath ?? file.path} would be the key "${(prefix + file.path).slice(0, 60)}…" of ${bytes} bytes; S3 allows ${MAX_KEY_BYTES}. Shorten its path (or the prefix); nothing was uploaded.`,
+      );
+  }
+}
 
 export interface PlannedFile {
   path: string;
@@ -107,11 +120,6 @@ export function planDeploy(input: PlanInput): DeployPlan {
 
   for (const file of input.files) {
     const key = prefix + file.path;
-    if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) {
-      throw new UserError(
-        `The S3 key for ${file.path} is ${Buffer.byteLength(key, 'utf8')} bytes long; S3 allows ${MAX_KEY_BYTES}. Shorten the path or the prefix.`,
-      );
-    }
     const fingerprint = headersFingerprint(file.headers);
     const existing = remote.get(key);
     const planned: PlannedUpload = {
