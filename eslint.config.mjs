@@ -28,8 +28,8 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
   {
-    // CommonJS files: jest configs, the reporter and hooks, the bin launcher, the CloudFront Function.
-    files: ['**/*.js'],
+    // CommonJS files: jest configs, the reporter and hooks, the bin launcher, the CloudFront Function, bench runners.
+    files: ['**/*.js', '**/*.cjs'],
     languageOptions: {
       sourceType: 'commonjs',
       globals: { require: 'readonly', module: 'writable', __dirname: 'readonly', exports: 'writable' },

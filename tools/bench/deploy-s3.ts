@@ -1,121 +1,207 @@
 /**
- * `npm run bench`: a 2 000-file / ~35 MB site deployed by our executor and by `aws s3 sync` to the same
- * local S3, in one run: first deploy, no-op, CI rebuild with the same bytes (new mtimes), 1 % changed.
- * Prints wall time and PUT requests for both, and their ratio. Numbers, not assertions.
+ * `npm run bench`: nx-aws-deploy as users run it (`nx run site:deploy` and `node_modules/.bin/nx-aws-deploy deploy`
+ * of the packed, installed package) beside `aws s3 sync`, s3-sync-client, s3-spa-upload and an SDK floor, on the
+ * same local S3, interleaved, in rounds (median), with the requests each made; then a 20 000-file first deploy by
+ * every tool for its peak memory (the whole process tree). Prints tables and writes tools/bench/results/deploy-s3.json.
+ * Numbers, not assertions. BENCH_ROUNDS (3), BENCH_FILES (2 000), BENCH_BYTES (34 MB), BENCH_RSS_FILES (20 000).
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLocalAws } from 'local-aws';
-import { bundleRunDeploy } from './bundle';
+import { table } from '../../packages/nx-aws-deploy/src/lib/util/format';
+import { installUserWorkspace, PEERS } from './installed';
+import { startLocalAwsProcess, type LocalAwsProcess } from './local-aws-process';
+import { runMeasured } from './peak-rss';
+import { bytes, generateSite, touchAll } from './site';
 
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const FILES = Number(process.env.BENCH_FILES ?? 2000);
-const TOTAL_BYTES = Number(process.env.BENCH_BYTES ?? 35 * 1024 * 1024);
-const root = join(__dirname, '..', '..');
+const TOTAL_BYTES = Number(process.env.BENCH_BYTES ?? 34 * 1024 * 1024);
+const RSS_FILES = Number(process.env.BENCH_RSS_FILES ?? 20_000);
+const CHANGED = 20;
 
-/** Deterministic pseudo-random bytes, so that every run deploys the same site. */
-function bytes(seed: number, size: number): Buffer {
-  const out = Buffer.alloc(size);
-  let x = seed * 2654435761 || 1;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
+interface Tool {
+  name: string;
+  command(bucket: string, dir: string): [string, string[]];
 }
 
-function generateSite(dir: string): string[] {
-  const paths: string[] = [];
-  const average = Math.floor(TOTAL_BYTES / FILES);
-  for (let i = 0; i < FILES; i++) {
-    const kind = i % 10;
-    const path =
-      kind === 0
-        ? `pages/p${i}/index.html`
-        : kind < 7
-          ? `assets/chunk-${i}-A${(i * 7919).toString(36).padStart(6, '0')}9.js`
-          : `img/photo-${i}.webp`;
-    const size = Math.max(200, Math.floor(average * (0.5 + ((i * 37) % 100) / 100)));
-    mkdirSync(join(dir, path, '..'), { recursive: true });
-    writeFileSync(join(dir, path), bytes(i + 1, size));
-    paths.push(path);
-  }
-  writeFileSync(join(dir, 'index.html'), '<!doctype html><title>bench</title>');
-  return paths;
+function tools(ws: string, local: LocalAwsProcess): Tool[] {
+  const bin = (name: string) => join(ws, 'node_modules', '.bin', name);
+  return [
+    {
+      name: 'aws s3 sync',
+      command: (b, dir) => [
+        'aws',
+        ['--endpoint-url', local.url, 's3', 'sync', dir, `s3://${b}`, '--delete', '--only-show-errors'],
+      ],
+    },
+    { name: 's3-sync-client', command: (b, dir) => [process.execPath, ['s3-sync-client.cjs', dir, b]] },
+    { name: 's3-spa-upload', command: (b, dir) => [bin('s3-spa-upload'), [dir, b, '--delete']] },
+    {
+      name: 'nx run site:deploy',
+      command: (b, dir) => [
+        bin('nx'),
+        ['run', 'site:deploy', `--bucket=${b}`, `--sourceDir=${dir.slice(ws.length + 1)}`],
+      ],
+    },
+    {
+      name: 'nx-aws-deploy deploy',
+      command: (b, dir) => [
+        bin('nx-aws-deploy'),
+        ['deploy', '--source-dir', dir, '--bucket', b, '--max-deletes', '1000000'],
+      ],
+    },
+    { name: 'SDK floor', command: (b, dir) => [process.execPath, ['sdk-floor.cjs', dir, b]] },
+  ];
 }
 
-function touchAll(dir: string): void {
-  const now = new Date();
-  for (const entry of readdirSync(dir)) {
-    const p = join(dir, entry);
-    if (statSync(p).isDirectory()) touchAll(p);
-    else utimesSync(p, now, now);
-  }
+/** A user's shell: no variables of the outer npm run or Nx; CI as in CodeBuild; the local AWS's endpoint. */
+function userEnv(local: LocalAwsProcess): NodeJS.ProcessEnv {
+  const outer = Object.entries(process.env).filter(([k]) => !/^(npm_|NX_|NODE_OPTIONS$)/i.test(k));
+  return {
+    ...Object.fromEntries(outer),
+    ...local.env,
+    NX_DAEMON: 'false',
+    NX_NO_CLOUD: 'true',
+    NX_TUI: 'false',
+    CI: 'true',
+  };
 }
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const PUT_OPERATIONS = ['s3.PutObject', 's3.UploadPart', 's3.CopyObject'];
 
 async function main(): Promise<void> {
-  const local = await startLocalAws();
-  const site = mkdtempSync(join(root, 'tmp-bench-'));
-  const paths = generateSite(site);
-  const env = { ...process.env, ...local.env };
-  // Asynchronous: the local AWS answers from this same process.
-  const run = promisify(execFile);
-  const cli = (...args: string[]) => run('aws', ['--endpoint-url', local.aws.url, ...args], { env });
-  await cli('s3', 'mb', 's3://bench-ours');
-  await cli('s3', 'mb', 's3://bench-sync');
-  console.log(
-    `Site: ${paths.length + 1} files, ${(TOTAL_BYTES / 1024 / 1024).toFixed(0)} MB, local S3 at ${local.aws.url}\n`,
-  );
+  const scratch = mkdtempSync(join(tmpdir(), 'bench-deploy-s3-'));
+  const local = await startLocalAwsProcess();
+  try {
+    const ws = join(scratch, 'ws');
+    mkdirSync(ws);
+    console.log('Installing the packed plugin, nx and the peers into a scratch workspace…');
+    installUserWorkspace(ws);
+    const env = userEnv(local);
+    const all = tools(ws, local);
+    const awsVersion = execFileSync('aws', ['--version'], { encoding: 'utf8' }).trim();
+    const makeBucket = (name: string) =>
+      execFileSync('aws', ['--endpoint-url', local.url, 's3', 'mb', `s3://${name}`], { env, stdio: 'ignore' });
 
-  const measure = async (deployOnce: () => Promise<unknown>) => {
-    await local.resetRequests();
-    const started = process.hrtime.bigint();
-    await deployOnce();
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    const counts = await local.requests();
-    return {
-      seconds,
-      puts: (counts['s3.PutObject'] ?? 0) + (counts['s3.UploadPart'] ?? 0) + (counts['s3.CopyObject'] ?? 0),
+    const run = async (tool: Tool, bucket: string, dir: string, sampleRss = false) => {
+      await local.resetRequests();
+      const [command, args] = tool.command(bucket, dir);
+      const result = await runMeasured(command, args, { cwd: ws, env, sampleRss });
+      if (result.code !== 0)
+        throw new Error(`${tool.name} failed (${result.code}):\n${result.stdout}\n${result.stderr}`);
+      const counts = await local.requestsTo(bucket);
+      const bookkeeping = await local.requestsTo(`${bucket}/.nx-aws-deploy`);
+      const puts = PUT_OPERATIONS.reduce((n, op) => n + (counts[op] ?? 0), 0);
+      const bookkeepingPuts = PUT_OPERATIONS.reduce((n, op) => n + (bookkeeping[op] ?? 0), 0);
+      const requests = Object.values(counts).reduce((n, c) => n + c, 0);
+      return {
+        seconds: result.seconds,
+        peakRssMb: result.peakRssMb,
+        puts: puts - bookkeepingPuts,
+        bookkeepingPuts,
+        requests,
+      };
     };
-  };
-  const bundle = bundleRunDeploy(join(site, '..', `${site.split('/').pop()}-run-deploy.mjs`));
-  const ours = () => run(process.execPath, [bundle, site, 'bench-ours', root], { env });
-  const awsSync = () => cli('s3', 'sync', site, 's3://bench-sync', '--delete', '--only-show-errors');
 
-  const scenarios: [string, () => void][] = [
-    ['first deploy', () => undefined],
-    ['no-op', () => undefined],
-    ['rebuild, same bytes (touch all)', () => touchAll(site)],
-    [
-      '1 % of files changed',
-      () =>
-        paths.filter((_, i) => i % 100 === 1).forEach((p, i) => writeFileSync(join(site, p), bytes(100_000 + i, 1000))),
-    ],
-  ];
-  const rows: string[][] = [['scenario', 'ours (s)', 'PUTs', 'aws s3 sync (s)', 'PUTs', 'time ratio']];
-  for (const [name, prepare] of scenarios) {
-    prepare();
-    const a = await measure(ours);
-    const b = await measure(awsSync);
-    rows.push([
-      name,
-      a.seconds.toFixed(2),
-      String(a.puts),
-      b.seconds.toFixed(2),
-      String(b.puts),
-      `${(a.seconds / b.seconds).toFixed(2)}x`,
-    ]);
+    const site = join(ws, 'apps', 'site', 'dist');
+    const scenarios: [string, (paths: string[]) => void][] = [
+      ['first deploy', () => undefined],
+      ['no-op', () => undefined],
+      ['CI rebuild, same bytes', () => touchAll(site)],
+      [
+        `${CHANGED} files changed`,
+        (paths) =>
+          paths
+            .filter((p) => p.startsWith('assets/'))
+            .slice(0, CHANGED)
+            .forEach((p, i) => writeFileSync(join(site, p), bytes(900_000 + i, 4000))),
+      ],
+    ];
+    type Sample = Awaited<ReturnType<typeof run>>;
+    const samples = new Map<string, Sample[]>();
+    console.log(
+      `Site: ${FILES} files, ${(TOTAL_BYTES / 1024 / 1024).toFixed(0)} MB; ${ROUNDS} rounds; ${awsVersion}\n`,
+    );
+    for (let round = 0; round < ROUNDS; round++) {
+      const paths = generateSite(site, FILES, TOTAL_BYTES);
+      for (const tool of all) makeBucket(`r${round}-${slug(tool.name)}`);
+      for (const [s, [scenario, prepare]] of scenarios.entries()) {
+        prepare(paths);
+        // Each round and scenario starts with another tool, so no tool always runs on a warm or a cold machine.
+        const order = all.map((_, i) => all[(i + round + s) % all.length]);
+        for (const tool of order) {
+          const sample = await run(tool, `r${round}-${slug(tool.name)}`, site);
+          const key = `${scenario}\u0000${tool.name}`;
+          samples.set(key, [...(samples.get(key) ?? []), sample]);
+          process.stdout.write('.');
+        }
+      }
+    }
+    console.log('\n');
+
+    const results: Record<
+      string,
+      Record<string, { seconds: number; ratio: number; puts: number; bookkeepingPuts: number; requests: number }>
+    > = {};
+    const rows = [['scenario', ...all.map((t) => t.name)]];
+    for (const [scenario] of scenarios) {
+      const base = median(samples.get(`${scenario}\u0000aws s3 sync`)!.map((s) => s.seconds));
+      results[scenario] = {};
+      const cells = all.map((tool) => {
+        const runs = samples.get(`${scenario}\u0000${tool.name}`)!;
+        const seconds = median(runs.map((r) => r.seconds));
+        const puts = median(runs.map((r) => r.puts));
+        const bookkeepingPuts = median(runs.map((r) => r.bookkeepingPuts));
+        const requests = median(runs.map((r) => r.requests));
+        results[scenario][tool.name] = { seconds, ratio: seconds / base, puts, bookkeepingPuts, requests };
+        // Writes of the deploy's own bookkeeping (lease, state) are shown apart: "+2".
+        return `${seconds.toFixed(2)} s ${(seconds / base).toFixed(2)}x ${puts}${bookkeepingPuts ? `+${bookkeepingPuts}` : ''} PUT`;
+      });
+      rows.push([scenario, ...cells]);
+    }
+    console.log(table(rows));
+
+    console.log(`\nPeak memory of a first deploy of ${RSS_FILES} small files (process tree):\n`);
+    const many = join(ws, 'apps', 'many', 'dist');
+    generateSite(many, RSS_FILES, RSS_FILES * 600);
+    const memory: Record<string, { peakRssMb: number; seconds: number }> = {};
+    for (const tool of all) {
+      const bucket = `rss-${slug(tool.name)}`;
+      makeBucket(bucket);
+      const sample = await run(tool, bucket, many, true);
+      memory[tool.name] = { peakRssMb: sample.peakRssMb, seconds: sample.seconds };
+    }
+    console.log(
+      table([
+        ['tool', 'peak RSS', 'time'],
+        ...all.map((t) => [
+          t.name,
+          `${memory[t.name].peakRssMb.toFixed(0)} MB`,
+          `${memory[t.name].seconds.toFixed(1)} s`,
+        ]),
+      ]),
+    );
+    const out = join(__dirname, 'results', 'deploy-s3.json');
+    mkdirSync(join(out, '..'), { recursive: true });
+    writeFileSync(
+      out,
+      `${JSON.stringify({ measured: new Date().toISOString(), files: FILES, bytes: TOTAL_BYTES, rounds: ROUNDS, aws: awsVersion, peers: PEERS, node: process.version, results, memory: { files: RSS_FILES, ...memory } }, null, 2)}\n`,
+    );
+    console.log(`\nWritten: ${out}`);
+  } finally {
+    local.stop();
+    rmSync(scratch, { recursive: true, force: true });
   }
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  for (const r of rows)
-    console.log(r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  '));
-  console.log('\nTargets: first deploy <= 0.5x; same-bytes rebuild 0 PUTs and <= 0.15x; no-op <= 1x.');
-  rmSync(site, { recursive: true, force: true });
-  rmSync(bundle, { force: true });
-  await local.stop();
+}
+
+function slug(name: string): string {
+  return name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
 }
 
 main().catch((error) => {

@@ -1,0 +1,61 @@
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const repoRoot = join(__dirname, '..', '..');
+const plugin = join(repoRoot, 'packages', 'nx-aws-deploy');
+
+/** The version a package has in this repository's lockfile-pinned install. */
+function installedVersion(name: string): string {
+  return JSON.parse(readFileSync(join(repoRoot, 'node_modules', name, 'package.json'), 'utf8')).version;
+}
+
+/** The peers as the bench installs them (pinned here so every run compares the same versions). */
+export const PEERS = { 's3-sync-client': '4.3.1', 's3-spa-upload': '2.1.5' } as const;
+
+/**
+ * A user's workspace in `dir`: nx and the plugin as published (built, `npm pack`ed, installed from the tarball),
+ * the peers from the registry (npm's cache when it has them), a project `site` whose `deploy` target is the
+ * deploy-s3 executor on `apps/site/dist`, and the runner scripts of the peers that have no command.
+ */
+export function installUserWorkspace(dir: string): void {
+  execFileSync('npm', ['run', 'build', '--silent'], { cwd: plugin, stdio: 'ignore' });
+  execFileSync('npm', ['pack', join(repoRoot, 'dist', 'packages', 'nx-aws-deploy'), '--pack-destination', dir], {
+    stdio: 'ignore',
+  });
+  const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz'))!;
+  writeFileSync(
+    join(dir, 'package.json'),
+    JSON.stringify({
+      name: 'bench-user',
+      private: true,
+      devDependencies: {
+        nx: installedVersion('nx'),
+        'nx-aws-deploy': `file:./${tarball}`,
+        '@aws-sdk/client-s3': installedVersion('@aws-sdk/client-s3'),
+        ...PEERS,
+      },
+    }),
+  );
+  writeFileSync(join(dir, 'nx.json'), JSON.stringify({}));
+  mkdirSync(join(dir, 'apps', 'site'), { recursive: true });
+  writeFileSync(
+    join(dir, 'apps', 'site', 'project.json'),
+    JSON.stringify({
+      name: 'site',
+      root: 'apps/site',
+      targets: {
+        deploy: {
+          executor: 'nx-aws-deploy:deploy-s3',
+          options: { sourceDir: 'apps/site/dist', bucket: 'set-on-the-command-line', maxDeletes: 1_000_000 },
+        },
+      },
+    }),
+  );
+  for (const runner of readdirSync(join(__dirname, 'runners')))
+    copyFileSync(join(__dirname, 'runners', runner), join(dir, runner));
+  execFileSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--silent'], {
+    cwd: dir,
+    stdio: 'ignore',
+  });
+}
