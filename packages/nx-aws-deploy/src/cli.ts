@@ -1,9 +1,6 @@
 import { execFile } from 'node:child_process';
 import { basename, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { resolveShas } from './lib/affected/set-shas';
-import { shellExports } from './lib/affected/pick-base';
-import { deploy } from './lib/deploy/deploy';
 import { UserError, errorMessage } from './lib/util/errors';
 import { Interrupted, withStopSignals } from './lib/util/interrupt';
 
@@ -60,6 +57,8 @@ async function deployCommand(args: string[]): Promise<number> {
     },
   });
   if (!values['source-dir']) throw new UserError('--source-dir is required: the build folder to deploy.');
+  // Each command loads only its own code: set-shas does not pay for the deploy's, nor the reverse.
+  const { deploy } = await import('./lib/deploy/deploy');
   const cwd = process.cwd();
   const sourceDir = resolve(cwd, values['source-dir']);
   const { summary } = await withStopSignals((signal) =>
@@ -125,6 +124,10 @@ async function main(argv: string[]): Promise<number> {
   });
   const log = (line: string) => console.error(line);
   const cwd = process.cwd();
+  const [{ resolveShas }, { shellExports }] = await Promise.all([
+    import('./lib/affected/set-shas'),
+    import('./lib/affected/pick-base'),
+  ]);
   const resolution = await resolveShas({
     cwd,
     env: process.env,

@@ -1,5 +1,7 @@
 /** `nx-aws-deploy/invalidate`: the invalidation library on its own, small enough to bundle into a Lambda. */
-export { createCloudFrontClient, createCodePipelineClient, createS3Client } from './lib/aws/clients';
+export { createCloudFrontClient } from './lib/aws/cloudfront-client';
+export { createCodePipelineClient } from './lib/aws/codepipeline-client';
+export { createS3Client } from './lib/aws/s3-client';
 export { CloudFrontTarget, type RetryPolicy } from './lib/invalidate/cloudfront-target';
 export { planInvalidation, foldPaths, encodePath } from './lib/invalidate/plan';
 export { invalidationSummary } from './lib/invalidate/invalidate';

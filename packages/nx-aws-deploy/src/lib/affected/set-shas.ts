@@ -1,7 +1,9 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { paginateListPipelineExecutions } from '@aws-sdk/client-codepipeline';
-import { createCodePipelineClient, createS3Client, explainTimeout } from '../aws/clients';
+import { explainTimeout } from '../aws/clients';
+import { createCodePipelineClient } from '../aws/codepipeline-client';
+import { createS3Client } from '../aws/s3-client';
 import { MARKER_FILE, normalizePrefix } from '../deploy/plan';
 import { S3Target } from '../deploy/s3-target';
 import { UserError, errorMessage } from '../util/errors';

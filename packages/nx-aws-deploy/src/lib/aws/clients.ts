@@ -1,6 +1,5 @@
-import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
-import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
-import { S3Client } from '@aws-sdk/client-s3';
+// What every client shares. Each service's client is made in a module of its own (s3-client.ts, …), so that a
+// command loads only the SDK clients it uses.
 
 /** Seconds a request may go without progress (no connection, no byte) before it is aborted and retried. */
 export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 30;
@@ -24,7 +23,7 @@ export interface ClientOptions {
  * retried with adaptive backoff, so a stalled endpoint fails a request after at most about
  * maxAttempts × 10 × timeout, and typically maxAttempts × timeout.
  */
-function transport({
+export function transport({
   credentials,
   maxSockets = 16,
   requestTimeoutSeconds = DEFAULT_REQUEST_TIMEOUT_SECONDS,
@@ -44,27 +43,6 @@ function transport({
       throwOnRequestTimeout: true,
     },
   } as const;
-}
-
-/**
- * An S3 client on the SDK's default provider chain (CodeBuild role, AWS_PROFILE/SSO, web identity) and its
- * standard endpoint settings (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_S3`): no keys or endpoints of our own.
- */
-export function createS3Client(options: ClientOptions = {}): S3Client {
-  return new S3Client({
-    region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
-    ...transport(options),
-  });
-}
-
-/** CloudFront is a global service signed in us-east-1; same provider chain and endpoint variables as S3. */
-export function createCloudFrontClient(options: ClientOptions = {}): CloudFrontClient {
-  return new CloudFrontClient({ region: 'us-east-1', ...transport({ maxSockets: 4, ...options }) });
-}
-
-/** CodePipeline: reading execution history (set-shas) and reporting job results (the Lambda) ride out throttling too. */
-export function createCodePipelineClient(options: ClientOptions = {}): CodePipelineClient {
-  return new CodePipelineClient({ ...transport({ maxSockets: 4, ...options }) });
 }
 
 /** The endpoint a service's requests go to, as the SDK picks it, for messages. */

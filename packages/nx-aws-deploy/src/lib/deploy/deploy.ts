@@ -1,13 +1,14 @@
+import { setMaxListeners } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { forEachLimit } from '../util/concurrency';
 import { UserError } from '../util/errors';
 import { Interrupted } from '../util/interrupt';
 import { formatBytes, formatDuration, table } from '../util/format';
-import { createS3Client } from '../aws/clients';
+import { createS3Client } from '../aws/s3-client';
 import { checkBucketName } from './bucket-name';
 import { compileHeaderRules, headersFingerprint, headersFor, type HeaderRule } from './headers';
-import { multipartEtags, scanSourceDir } from './local-files';
+import { contentEtags, multipartEtags, PART_SIZE, scanSourceDir, type LocalFile } from './local-files';
 import {
   keysNeedingHead,
   normalizePrefix,
@@ -98,6 +99,8 @@ export async function deploy(
   // A lease taken over by another deploy (this one stalled past its expiry) stops this one like a signal.
   const leaseLost = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, leaseLost.signal]) : leaseLost.signal;
+  // Every request in flight listens to it: many listeners are expected, not a leak.
+  setMaxListeners(0, signal);
   const target = new S3Target(
     createS3Client({ region: options.region, maxSockets: concurrency, requestTimeoutSeconds: options.requestTimeout }),
     options.bucket,
@@ -140,8 +143,12 @@ async function deployUnderLease(
   },
 ): Promise<{ summary: DeploySummary; plan: DeployPlan; manifest?: DeployManifest }> {
   const { started, log, prefix, concurrency, rulesFor, target } = context;
-  // The bucket is listed while the files are hashed; allSettled, so a bad sourceDir is what gets reported.
+  // The bucket is listed while the folder is walked and hashed; allSettled, so a bad sourceDir is what gets reported.
   const remoteReady = Promise.allSettled([target.list(prefix), target.readJson<DeployState>(prefix + STATE_FILE)]);
+  let remoteEtags: Map<string, string> | undefined;
+  void remoteReady.then(([listed]) => {
+    if (listed.status === 'fulfilled') remoteEtags = new Map(listed.value.map((r) => [r.key, r.etag]));
+  });
   const { files, skipped } = await scanSourceDir({
     workspaceRoot: options.workspaceRoot,
     sourceDir: options.sourceDir,
@@ -167,18 +174,29 @@ async function deployUnderLease(
   const planned = files.map((f) => ({ ...f, headers: headersFor(f.path, rulesFor(f.path)) }));
   const byPath = new Map(planned.map((f) => [f.path, f]));
 
+  // Hashing is for comparing with the bucket: a file whose key the bucket lacks is read once, as it uploads (its
+  // MD5 taken then, for Content-MD5). Files above one part are hashed first, for their multipart upload to verify.
+  const needsHash = (f: LocalFile) => !remoteEtags || remoteEtags.has(prefix + f.path) || f.size > PART_SIZE;
+  await forEachLimit(
+    planned,
+    concurrency,
+    async (f) => {
+      if (needsHash(f)) f.etags = await contentEtags(f.absolutePath, f.size);
+    },
+    options.signal,
+  );
   // A missing bucket is reported as the listing's failure, the one a person expects.
   const [listed, stored] = await remoteReady;
   if (listed.status === 'rejected') throw listed.reason;
   if (stored.status === 'rejected') throw stored.reason;
   const [remote, state] = [listed.value, stored.value];
   // A multipart ETag in the bucket (`-N`) is compared at the part sizes that fit it; the MD5 covers the rest.
-  const remoteEtags = new Map(remote.map((r) => [r.key, r.etag]));
   await forEachLimit(
     planned,
     concurrency,
     async (f) => {
-      const etag = remoteEtags.get(prefix + f.path);
+      const etag = remoteEtags!.get(prefix + f.path);
+      if (etag !== undefined && !f.etags.length) f.etags = await contentEtags(f.absolutePath, f.size);
       const parts = etag && !f.etags.includes(etag) ? /-(\d+)"$/.exec(etag) : null;
       if (parts) f.etags.push(...(await multipartEtags(f.absolutePath, f.size, Number(parts[1]))));
     },
@@ -258,8 +276,8 @@ async function deployUnderLease(
       concurrency,
       async (u) => {
         const file = byPath.get(u.path)!;
-        // The scan's MD5 (its first ETag): the upload stores exactly the bytes the plan was made from.
-        const md5 = file.etags[0].slice(1, -1);
+        // The MD5 the plan compared, if it hashed the file: the upload then stores exactly those bytes.
+        const md5 = file.etags[0]?.slice(1, -1);
         etags.set(
           u.key,
           await target.upload(u.key, file.absolutePath, u.size, md5, u.headers, (bytes) => progress.advance(0, bytes)),

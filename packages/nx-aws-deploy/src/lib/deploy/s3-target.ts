@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { Transform, type Readable } from 'node:stream';
-import { readFile } from 'node:fs/promises';
 import {
   AbortMultipartUploadCommand,
   CopyObjectCommand,
@@ -18,7 +17,7 @@ import { explainTimeout } from '../aws/clients';
 import { UserError } from '../util/errors';
 import { Interrupted } from '../util/interrupt';
 import type { ObjectHeaders } from './headers';
-import { PART_SIZE } from './local-files';
+import { PART_SIZE, readWhole } from './local-files';
 import type { LeaseRecord, LeaseStore } from './lease';
 import type { RemoteObject } from './plan';
 
@@ -211,12 +210,16 @@ export class S3Target {
     };
   }
 
-  /** Uploads a file; files above one part go up in parts through lib-storage. Returns the ETag S3 answered. */
+  /**
+   * Uploads a file; files above one part go up in parts through lib-storage. `md5`: the hash the plan compared,
+   * which the stored bytes must have; without one (a file the bucket did not have, read only now) the MD5 of the
+   * bytes read guards the transfer. Files above one part always come with one. Returns the ETag S3 answered.
+   */
   async upload(
     key: string,
     file: string,
     size: number,
-    md5: string,
+    md5: string | undefined,
     headers: ObjectHeaders,
     onBytes?: (n: number) => void,
   ): Promise<string> {
@@ -230,15 +233,16 @@ export class S3Target {
       const put = await this.call(
         'PutObject',
         key,
-        async () =>
-          this.s3.send(
-            new PutObjectCommand({
-              ...params,
-              Body: await readFile(file),
-              ContentMD5: Buffer.from(md5, 'hex').toString('base64'),
-            }),
-            { abortSignal: this.signal },
-          ),
+        async () => {
+          const body = await readWhole(file, size);
+          const contentMd5 = md5 ? Buffer.from(md5, 'hex') : createHash('md5').update(body).digest();
+          return this.s3.send(
+            new PutObjectCommand({ ...params, Body: body, ContentMD5: contentMd5.toString('base64') }),
+            {
+              abortSignal: this.signal,
+            },
+          );
+        },
         true,
         ['BadDigest'],
       ).catch((error: Error) => {
@@ -254,7 +258,8 @@ export class S3Target {
       client: this.s3,
       // The parts are read through an MD5 of the whole file: other bytes than planned fail the read before
       // CompleteMultipartUpload, and lib-storage aborts the upload, so the key keeps its previous object.
-      params: { ...params, Body: readVerified(file, md5, changed) },
+      // Each part carries a CRC32 that S3 checks (the client sends none unless asked: see s3-client.ts).
+      params: { ...params, Body: readVerified(file, md5!, changed), ChecksumAlgorithm: 'CRC32' },
       partSize: PART_SIZE,
       queueSize: 4,
       leavePartsOnError: false,

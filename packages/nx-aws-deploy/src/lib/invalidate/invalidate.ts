@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createCloudFrontClient } from '../aws/clients';
+import { createCloudFrontClient } from '../aws/cloudfront-client';
 import type { DeployManifest } from '../deploy/manifest';
 import { UserError } from '../util/errors';
 import { CloudFrontTarget, DEFAULT_RETRY, type RetryPolicy } from './cloudfront-target';
