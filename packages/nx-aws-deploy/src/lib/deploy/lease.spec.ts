@@ -99,6 +99,11 @@ describe('the deploy lease', () => {
       expect.stringMatching(/^Took over the deploy lease on s3:\/\/b\/ of ci@.*: that process no longer runs\.$/),
     ]);
     await Promise.all([stale.release(), next.release()]);
+    // A lease its (now gone) holder released is simply taken: the usual case of a run after a finished one.
+    await acquireLease(options(store, { owner: killed })).then((lease) => lease.release());
+    lines.length = 0;
+    await acquireLease(options(store, { owner: 'after', log: (l) => lines.push(l) })).then((lease) => lease.release());
+    expect(lines).toEqual([]);
   });
 
   it('counts a write whose answer was lost (the retry then meets If-None-Match) as its own', async () => {

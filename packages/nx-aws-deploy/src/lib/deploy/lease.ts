@@ -100,7 +100,7 @@ export async function acquireLease(options: LeaseOptions): Promise<DeployLease> 
     if (!held) continue; // gone between the two requests: try again
     // Our own write landed though its answer was lost (the SDK's retry then met If-None-Match): it is ours.
     if (held.value.id === mine.id) return new DeployLease(options, mine, held.etag, ttlMs, now);
-    const dead = heldByDeadLocalProcess(held.value.owner);
+    const dead = !held.value.released && heldByDeadLocalProcess(held.value.owner);
     if (held.value.released || dead || Date.parse(held.value.expiresAt) <= now()) {
       const taken = await store.replaceIfMatch(key, mine, held.etag);
       if (taken) {
