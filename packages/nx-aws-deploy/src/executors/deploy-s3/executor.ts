@@ -1,6 +1,7 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { deploy } from '../../lib/deploy/deploy';
 import { buildOutputDir, workspacePath } from '../../lib/nx/project';
+import { invalidate } from '../../lib/invalidate/invalidate';
 import { reportFailure } from '../../lib/nx/report';
 import { UserError } from '../../lib/util/errors';
 import { withStopSignals } from '../../lib/util/interrupt';
@@ -28,12 +29,9 @@ export default async function deployS3Executor(
         signal,
       }),
     );
-    // CloudFront's client is loaded only by the deploys that invalidate.
     const invalidation =
       invalidateAfter && manifest
-        ? await (
-            await import('../../lib/invalidate/invalidate')
-          ).invalidate({ manifest, requestTimeoutSeconds: options.requestTimeout })
+        ? await invalidate({ manifest, requestTimeoutSeconds: options.requestTimeout })
         : undefined;
     if (json) console.log(JSON.stringify(invalidation ? { ...summary, invalidation } : summary));
     return { success: true };

@@ -8,7 +8,7 @@ import { formatBytes, formatDuration, table } from '../util/format';
 import { createS3Client } from '../aws/s3-client';
 import { checkBucketName } from './bucket-name';
 import { compileHeaderRules, headersFingerprint, headersFor, type HeaderRule } from './headers';
-import { contentEtags, multipartEtags, PART_SIZE, scanSourceDir, type LocalFile } from './local-files';
+import { contentEtags, multipartEtags, PART_SIZE, scanSourceDir, type LocalFile, type ScanResult } from './local-files';
 import {
   keysNeedingHead,
   normalizePrefix,
@@ -107,6 +107,15 @@ export async function deploy(
     signal,
     options.region,
   );
+  // The folder is walked first: a bad sourceDir fails the deploy before any request.
+  const scan = await scanSourceDir({
+    workspaceRoot: options.workspaceRoot,
+    sourceDir: options.sourceDir,
+    include: options.include,
+    exclude: options.exclude,
+    allowOutsideWorkspace: options.allowOutsideWorkspace,
+  });
+  checkScan(options, prefix, scan, log);
   // One deploy at a time per bucket + prefix, so that pruning is planned from a listing nobody else changes.
   const lease = options.dryRun
     ? undefined
@@ -124,38 +133,22 @@ export async function deploy(
         },
       });
   try {
-    return await deployUnderLease({ ...options, signal }, { started, log, prefix, concurrency, rulesFor, target });
+    return await deployUnderLease(
+      { ...options, signal },
+      { started, log, prefix, concurrency, rulesFor, target, scan },
+    );
   } finally {
     await lease?.release();
   }
 }
 
-/** The deploy itself, once this deploy holds the bucket + prefix (or plans a dry run). */
-async function deployUnderLease(
+/** Refuses a folder that is no site (empty, no index.html, keys S3 would refuse); warns of entries left out. */
+function checkScan(
   options: DeployOptions,
-  context: {
-    started: number;
-    log: (line: string) => void;
-    prefix: string;
-    concurrency: number;
-    rulesFor: ReturnType<typeof compileHeaderRules>;
-    target: S3Target;
-  },
-): Promise<{ summary: DeploySummary; plan: DeployPlan; manifest?: DeployManifest }> {
-  const { started, log, prefix, concurrency, rulesFor, target } = context;
-  // The bucket is listed while the folder is walked and hashed; allSettled, so a bad sourceDir is what gets reported.
-  const remoteReady = Promise.allSettled([target.list(prefix), target.readJson<DeployState>(prefix + STATE_FILE)]);
-  let remoteEtags: Map<string, string> | undefined;
-  void remoteReady.then(([listed]) => {
-    if (listed.status === 'fulfilled') remoteEtags = new Map(listed.value.map((r) => [r.key, r.etag]));
-  });
-  const { files, skipped } = await scanSourceDir({
-    workspaceRoot: options.workspaceRoot,
-    sourceDir: options.sourceDir,
-    include: options.include,
-    exclude: options.exclude,
-    allowOutsideWorkspace: options.allowOutsideWorkspace,
-  });
+  prefix: string,
+  { files, skipped }: ScanResult,
+  log: (line: string) => void,
+) {
   if (skipped.length) {
     log(
       `Warning: skipped ${skipped.length} entr${skipped.length === 1 ? 'y' : 'ies'} in ${options.sourceDir} that ${skipped.length === 1 ? 'is' : 'are'} not a regular file (FIFO, socket or device): ${skipped.join(', ')}.`,
@@ -171,6 +164,29 @@ async function deployUnderLease(
     );
   }
   checkKeyLengths(prefix, files);
+}
+
+/** The deploy itself, once this deploy holds the bucket + prefix (or plans a dry run). */
+async function deployUnderLease(
+  options: DeployOptions,
+  context: {
+    started: number;
+    log: (line: string) => void;
+    prefix: string;
+    concurrency: number;
+    rulesFor: ReturnType<typeof compileHeaderRules>;
+    target: S3Target;
+    scan: ScanResult;
+  },
+): Promise<{ summary: DeploySummary; plan: DeployPlan; manifest?: DeployManifest }> {
+  const { started, log, prefix, concurrency, rulesFor, target } = context;
+  const { files } = context.scan;
+  // The bucket is listed while the files are hashed.
+  const remoteReady = Promise.allSettled([target.list(prefix), target.readJson<DeployState>(prefix + STATE_FILE)]);
+  let remoteEtags: Map<string, string> | undefined;
+  void remoteReady.then(([listed]) => {
+    if (listed.status === 'fulfilled') remoteEtags = new Map(listed.value.map((r) => [r.key, r.etag]));
+  });
   const planned = files.map((f) => ({ ...f, headers: headersFor(f.path, rulesFor(f.path)) }));
   const byPath = new Map(planned.map((f) => [f.path, f]));
 
