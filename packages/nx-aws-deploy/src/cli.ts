@@ -58,14 +58,14 @@ async function deployCommand(args: string[]): Promise<number> {
   });
   if (!values['source-dir']) throw new UserError('--source-dir is required: the build folder to deploy.');
   // Each command loads only its own code: set-shas does not pay for the deploy's, nor the reverse.
-  const { deploy } = await import('./lib/deploy/deploy');
+  const [{ deploy }, { normalizeDeployOptions }] = await Promise.all([
+    import('./lib/deploy/deploy'),
+    import('./lib/deploy/options'),
+  ]);
   const cwd = process.cwd();
-  const sourceDir = resolve(cwd, values['source-dir']);
-  const { summary } = await withStopSignals((signal) =>
-    deploy({
-      workspaceRoot: cwd,
-      project: values.project ?? basename(sourceDir),
-      sourceDir,
+  const options = normalizeDeployOptions(
+    {
+      sourceDir: values['source-dir'],
       bucket: values.bucket ?? '',
       prefix: values.prefix,
       region: values.region,
@@ -76,14 +76,20 @@ async function deployCommand(args: string[]): Promise<number> {
       concurrency: wholeNumber('concurrency', values.concurrency),
       include: values.include,
       exclude: values.exclude,
-      distributionId: values['distribution-id'] || undefined,
-      manifest: values.manifest ? resolve(cwd, values.manifest) : undefined,
+      distributionId: values['distribution-id'],
+      manifest: values.manifest,
       allowNoIndex: values['allow-no-index'],
       requestTimeout: wholeNumber('request-timeout', values['request-timeout']),
       lockTimeout: values['no-wait'] ? 0 : wholeNumber('lock-timeout', values['lock-timeout']),
-      signal,
-    }),
+    },
+    {
+      workspaceRoot: cwd,
+      base: cwd,
+      project: values.project ?? basename(resolve(cwd, values['source-dir'])),
+      env: process.env,
+    },
   );
+  const { summary } = await withStopSignals((signal) => deploy({ ...options, signal }));
   if (values.json) console.log(JSON.stringify(summary));
   return 0;
 }

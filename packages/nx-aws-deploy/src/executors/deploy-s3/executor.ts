@@ -1,6 +1,7 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { deploy } from '../../lib/deploy/deploy';
-import { buildOutputDir, workspacePath } from '../../lib/nx/project';
+import { normalizeDeployOptions } from '../../lib/deploy/options';
+import { buildOutputDir } from '../../lib/nx/project';
 import { invalidate } from '../../lib/invalidate/invalidate';
 import { reportFailure } from '../../lib/nx/report';
 import { UserError } from '../../lib/util/errors';
@@ -12,23 +13,16 @@ export default async function deployS3Executor(
   context: ExecutorContext,
 ): Promise<{ success: boolean }> {
   try {
-    const { invalidate: invalidateAfter, json, ...deployOptions } = options;
-    // `--distribution-id="$DISTRIBUTION_ID"` with the variable unset means no distribution.
-    deployOptions.distributionId ||= undefined;
+    const { invalidate: invalidateAfter, json, ...input } = options;
     if (invalidateAfter && !options.distributionId)
       throw new UserError(
         '"invalidate" needs the "distributionId" option: the CloudFront distribution in front of the bucket.',
       );
-    const { summary, manifest } = await withStopSignals((signal) =>
-      deploy({
-        ...deployOptions,
-        workspaceRoot: context.root,
-        project: context.projectName!,
-        sourceDir: options.sourceDir ? workspacePath(context, options.sourceDir) : buildOutputDir(context),
-        manifest: options.manifest ? workspacePath(context, options.manifest) : undefined,
-        signal,
-      }),
+    const deployOptions = normalizeDeployOptions(
+      { ...input, sourceDir: options.sourceDir ?? buildOutputDir(context) },
+      { workspaceRoot: context.root, base: context.root, project: context.projectName!, env: process.env },
     );
+    const { summary, manifest } = await withStopSignals((signal) => deploy({ ...deployOptions, signal }));
     const invalidation =
       invalidateAfter && manifest
         ? await invalidate({ manifest, requestTimeoutSeconds: options.requestTimeout })

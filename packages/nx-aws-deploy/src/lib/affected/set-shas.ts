@@ -4,7 +4,8 @@ import { paginateListPipelineExecutions } from '@aws-sdk/client-codepipeline';
 import { explainTimeout } from '../aws/clients';
 import { createCodePipelineClient } from '../aws/codepipeline-client';
 import { createS3Client } from '../aws/s3-client';
-import { MARKER_FILE, normalizePrefix } from '../deploy/plan';
+import { MARKER_FILE, type DeployMarker } from '../deploy/bookkeeping';
+import { normalizePrefix } from '../deploy/plan';
 import { S3Target } from '../deploy/s3-target';
 import { UserError, errorMessage } from '../util/errors';
 import { lastSucceededRevision, pipelineFromInitiator } from './pick-base';
@@ -148,7 +149,7 @@ async function recordedBase(options: SetShasOptions): Promise<{ base?: string; h
     const marker = await new S3Target(
       createS3Client({ requestTimeoutSeconds: options.requestTimeoutSeconds }),
       options.bucket,
-    ).readJson<{ commit?: string }>(key);
+    ).readJson<Partial<DeployMarker>>(key);
     return marker?.commit ? { base: marker.commit, how } : { how: `no deploy recorded in ${how} (first run)` };
   }
   const startedBy = initiator

@@ -16,13 +16,12 @@ import {
   planDeploy,
   recordUploadedEtags,
   shouldWriteState,
-  MARKER_FILE,
-  STATE_FILE,
   type DeployPlan,
   type DeployState,
   type PlannedUpload,
 } from './plan';
-import { acquireLease, DEFAULT_LOCK_TIMEOUT_SECONDS, LEASE_FILE, leaseOwner } from './lease';
+import { acquireLease, DEFAULT_LOCK_TIMEOUT_SECONDS } from './lease';
+import { LEASE_FILE, MARKER_FILE, STATE_FILE, type DeployMarker } from './bookkeeping';
 import { Progress } from './progress';
 import { S3Target, type RequestCounts } from './s3-target';
 import type { DeployManifest, ManifestChange } from './manifest';
@@ -44,8 +43,10 @@ export interface DeployOptions {
   requestTimeout?: number;
   /** Seconds to wait for another deploy to the same bucket + prefix to finish; 0: fail at once. */
   lockTimeout?: number;
-  /** Who holds the deploy lease, for whoever waits; default: the CodeBuild build ARN, or user@host:pid. */
-  leaseOwner?: string;
+  /** Who holds the deploy lease, for whoever waits: the CodeBuild build ARN, or user@host:pid (see leaseOwner). */
+  leaseOwner: string;
+  /** The commit being deployed from CodeBuild, recorded in the deploy marker for `set-shas`; none outside CodeBuild. */
+  commit?: string;
   include?: string[];
   exclude?: string[];
   headers?: HeaderRule[];
@@ -123,7 +124,7 @@ export async function deploy(
         store: target.leaseStore(),
         key: prefix + LEASE_FILE,
         where: `s3://${options.bucket}/${prefix}`,
-        owner: options.leaseOwner ?? leaseOwner(process.env),
+        owner: options.leaseOwner,
         lockTimeoutMs: (options.lockTimeout ?? DEFAULT_LOCK_TIMEOUT_SECONDS) * 1000,
         log,
         signal,
@@ -351,13 +352,10 @@ async function deployUnderLease(
     if (shouldWriteState(state, nextState, options.pruneOlderThanDeploys ?? 0))
       await target.writeJson(prefix + STATE_FILE, nextState);
     // In CodeBuild, record the deployed commit for `set-shas` (only when it moved: a re-run makes no PUT).
-    const commit = process.env.CODEBUILD_RESOLVED_SOURCE_VERSION;
-    if (commit && (await target.readJson<{ commit?: string }>(prefix + MARKER_FILE))?.commit !== commit) {
-      await target.writeJson(prefix + MARKER_FILE, {
-        commit,
-        project: options.project,
-        deployedAt: new Date().toISOString(),
-      });
+    const { commit } = options;
+    if (commit && (await target.readJson<Partial<DeployMarker>>(prefix + MARKER_FILE))?.commit !== commit) {
+      const marker: DeployMarker = { commit, project: options.project, deployedAt: new Date().toISOString() };
+      await target.writeJson(prefix + MARKER_FILE, marker);
     }
   } catch (error) {
     if (!options.signal?.aborted) throw error;

@@ -1,10 +1,6 @@
 import { hostname, userInfo } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { UserError } from '../util/errors';
-import { STATE_DIR } from './plan';
-
-/** One deploy at a time per bucket + prefix: the lease object below the prefix's bookkeeping. */
-export const LEASE_FILE = `${STATE_DIR}lease.json`;
 /** A lease not renewed for this long is expired: a deploy that died (SIGKILL, a lost machine) blocks no one for longer. */
 export const LEASE_TTL_MS = 60_000;
 export const DEFAULT_LOCK_TIMEOUT_SECONDS = 300;

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { STATE_FILE } from './bookkeeping';
 import { headersFingerprint, headersFor } from './headers';
 import {
   keysNeedingHead,
@@ -6,7 +7,6 @@ import {
   normalizePrefix,
   planDeploy,
   shouldWriteState,
-  STATE_FILE,
   type DeployState,
   type PlanInput,
   type PlannedFile,

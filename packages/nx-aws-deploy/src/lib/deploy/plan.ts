@@ -1,12 +1,7 @@
 import picomatch from 'picomatch';
 import { UserError } from '../util/errors';
+import { STATE_DIR } from './bookkeeping';
 import { headersFingerprint, isContentHashed, isEntryFile, type ObjectHeaders } from './headers';
-
-/** Where a deploy keeps what it needs to know next time, below the prefix; never pruned, never a site file. */
-export const STATE_DIR = '.nx-aws-deploy/';
-export const STATE_FILE = `${STATE_DIR}state.json`;
-/** The commit of the last successful deploy from CodeBuild: the base of `nx affected` without a pipeline. */
-export const MARKER_FILE = `${STATE_DIR}last-deploy.json`;
 
 /** S3's limit on a key's length, in UTF-8 bytes. */
 const MAX_KEY_BYTES = 1024;
