@@ -23,7 +23,8 @@ import {
 import { acquireLease, DEFAULT_LOCK_TIMEOUT_SECONDS } from './lease';
 import { LEASE_FILE, MARKER_FILE, STATE_FILE, type DeployMarker } from './bookkeeping';
 import { Progress } from './progress';
-import { S3Target, type RequestCounts } from './s3-target';
+import { S3Target } from './s3-target';
+import type { BucketStore, RequestCounts } from './bucket-store';
 import type { DeployManifest, ManifestChange } from './manifest';
 
 export interface DeployOptions {
@@ -84,7 +85,32 @@ export function defaultManifestPath(workspaceRoot: string, project: string): str
 }
 
 /** Syncs a build folder to a bucket by content: assets, then entry files, then prune; see DeployPlan. */
-export async function deploy(
+export function deploy(
+  options: DeployOptions,
+): Promise<{ summary: DeploySummary; plan: DeployPlan; manifest?: DeployManifest }> {
+  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+  return deployTo(
+    (signal) =>
+      new S3Target(
+        createS3Client({
+          region: options.region,
+          maxSockets: concurrency,
+          requestTimeoutSeconds: options.requestTimeout,
+        }),
+        options.bucket,
+        signal,
+        options.region,
+      ),
+    options,
+  );
+}
+
+/**
+ * The deploy against a bucket store made for it with its stop signal: S3 in deploy(), memory in the tests of the
+ * orchestration (order, guards, interruption).
+ */
+export async function deployTo(
+  openStore: (signal: AbortSignal) => BucketStore,
   options: DeployOptions,
 ): Promise<{ summary: DeploySummary; plan: DeployPlan; manifest?: DeployManifest }> {
   const started = Date.now();
@@ -102,12 +128,7 @@ export async function deploy(
   const signal = options.signal ? AbortSignal.any([options.signal, leaseLost.signal]) : leaseLost.signal;
   // Every request in flight listens to it: many listeners are expected, not a leak.
   setMaxListeners(0, signal);
-  const target = new S3Target(
-    createS3Client({ region: options.region, maxSockets: concurrency, requestTimeoutSeconds: options.requestTimeout }),
-    options.bucket,
-    signal,
-    options.region,
-  );
+  const target = openStore(signal);
   // The folder is walked first: a bad sourceDir fails the deploy before any request.
   const scan = await scanSourceDir({
     workspaceRoot: options.workspaceRoot,
@@ -176,7 +197,7 @@ async function deployUnderLease(
     prefix: string;
     concurrency: number;
     rulesFor: ReturnType<typeof compileHeaderRules>;
-    target: S3Target;
+    target: BucketStore;
     scan: ScanResult;
   },
 ): Promise<{ summary: DeploySummary; plan: DeployPlan; manifest?: DeployManifest }> {

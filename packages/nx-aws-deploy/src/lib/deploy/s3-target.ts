@@ -20,18 +20,10 @@ import type { ObjectHeaders } from './headers';
 import { PART_SIZE, readWhole } from './local-files';
 import type { LeaseRecord, LeaseStore } from './lease';
 import type { RemoteObject } from './plan';
+import type { BucketStore, RequestCounts, WriteJsonOptions } from './bucket-store';
 
-interface WriteJsonOptions {
-  condition?: { IfNoneMatch: '*' } | { IfMatch: string };
-  abortable?: boolean;
-  passThrough?: string[];
-}
-
-/** Requests made, by operation, for the summary. */
-export type RequestCounts = Record<string, number>;
-
-/** The bucket side of a deploy: thin wrappers over S3 calls that turn failures into one actionable line. */
-export class S3Target {
+/** The bucket side of a deploy on S3: thin wrappers over S3 calls that turn failures into one actionable line. */
+export class S3Target implements BucketStore {
   readonly requests: RequestCounts = {};
   /** Multipart uploads created and not yet completed or aborted, by UploadId. */
   private readonly openUploads = new Map<string, string>();

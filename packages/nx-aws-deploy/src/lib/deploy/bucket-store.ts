@@ -1,0 +1,49 @@
+import type { ObjectHeaders } from './headers';
+import type { LeaseStore } from './lease';
+import type { RemoteObject } from './plan';
+
+/** Requests made, by operation, for the summary. */
+export type RequestCounts = Record<string, number>;
+
+export interface WriteJsonOptions {
+  /** S3's conditional write: create only, or replace only that version. */
+  condition?: { IfNoneMatch: '*' } | { IfMatch: string };
+  /** false: the write finishes even after the stop signal (the lease's release). */
+  abortable?: boolean;
+  /** Failures (by error name) thrown as they are rather than explained. */
+  passThrough?: string[];
+}
+
+/**
+ * The bucket as a deploy sees it: what deploy.ts orchestrates (order, guards, interruption) against, and the
+ * only place its bucket I/O goes through. S3Target is the implementation on S3; the tests have one in memory.
+ */
+export interface BucketStore {
+  readonly bucket: string;
+  readonly requests: RequestCounts;
+  /** Every object below `prefix`, with size and ETag. */
+  list(prefix: string): Promise<RemoteObject[]>;
+  headers(key: string): Promise<ObjectHeaders>;
+  /** A small JSON object, or undefined when there is none. */
+  readJson<T>(key: string): Promise<T | undefined>;
+  /** Writes a small JSON object; answers its ETag. */
+  writeJson(key: string, value: unknown, options?: WriteJsonOptions): Promise<string | undefined>;
+  leaseStore(): LeaseStore;
+  /**
+   * Stores a file under `key`. `md5`: the hash the plan compared, which the stored bytes must have (required above
+   * one part); without it the MD5 of the bytes read guards the transfer. Answers the new ETag.
+   */
+  upload(
+    key: string,
+    file: string,
+    size: number,
+    md5: string | undefined,
+    headers: ObjectHeaders,
+    onBytes?: (n: number) => void,
+  ): Promise<string>;
+  /** New headers on the same bytes, without sending them again. Answers the new ETag. */
+  updateHeaders(key: string, headers: ObjectHeaders): Promise<string>;
+  delete(keys: string[], onDeleted?: (n: number) => void): Promise<void>;
+  /** After an interruption: aborts the multipart uploads left open; answers how many were aborted. */
+  abortOpenUploads(): Promise<number>;
+}

@@ -1,0 +1,134 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { BucketStore, RequestCounts, WriteJsonOptions } from '../src/lib/deploy/bucket-store';
+import type { ObjectHeaders } from '../src/lib/deploy/headers';
+import type { LeaseRecord, LeaseStore } from '../src/lib/deploy/lease';
+import type { RemoteObject } from '../src/lib/deploy/plan';
+
+interface StoredObject {
+  body: Buffer;
+  etag: string;
+  headers: ObjectHeaders;
+}
+
+/** A change to the bucket, in the order it happened. */
+export interface Write {
+  op: 'put' | 'copy' | 'delete';
+  key: string;
+}
+
+/**
+ * A bucket in memory behind the deploy's BucketStore interface, for testing the orchestration (order, guards,
+ * interruption) in milliseconds. Writes are logged in order; `beforeWrite` sees each one before it happens (a test
+ * aborts the deploy there); once the deploy's signal is aborted every request fails as an aborted SDK call does.
+ */
+export class MemoryBucket {
+  readonly objects = new Map<string, StoredObject>();
+  readonly writes: Write[] = [];
+  beforeWrite: (write: Write) => void = () => undefined;
+  /** How many turns of the event loop the next upload takes: uploads in flight then land in another order. */
+  uploadTurns: () => number = () => 0;
+
+  constructor(readonly name: string) {}
+
+  /** The store one deploy uses, bound to that deploy's stop signal (deployTo's openStore). */
+  store(signal: AbortSignal): BucketStore {
+    const requests: RequestCounts = {};
+    // As on S3 (S3Target), the lease's requests and unabortable writes go on after the stop signal; others fail.
+    const request = (operation: string, abortable = true) => {
+      if (abortable && signal.aborted) throw Object.assign(new Error('Request aborted'), { name: 'AbortError' });
+      requests[operation] = (requests[operation] ?? 0) + 1;
+    };
+    const write = (w: Write, abortable = true) => {
+      this.beforeWrite(w);
+      request(w.op === 'put' ? 'PutObject' : w.op === 'copy' ? 'CopyObject' : 'DeleteObjects', abortable);
+      this.writes.push(w);
+    };
+    const putJson = (key: string, value: unknown, abortable = true): string => {
+      write({ op: 'put', key }, abortable);
+      return this.put(key, Buffer.from(JSON.stringify(value)), { 'Content-Type': 'application/json' });
+    };
+    const conditional = (key: string, value: LeaseRecord, matches: (current?: StoredObject) => boolean) => {
+      if (!matches(this.objects.get(key))) return undefined;
+      return putJson(key, value, false);
+    };
+    const lease: LeaseStore = {
+      read: async (key) => {
+        request('GetObject', false);
+        const found = this.objects.get(key);
+        return found && { value: JSON.parse(found.body.toString()) as LeaseRecord, etag: found.etag };
+      },
+      createIfAbsent: async (key, value) => conditional(key, value, (current) => !current),
+      replaceIfMatch: async (key, value, etag) => conditional(key, value, (current) => current?.etag === etag),
+    };
+    return {
+      bucket: this.name,
+      requests,
+      list: async (prefix): Promise<RemoteObject[]> => {
+        request('ListObjectsV2');
+        return [...this.objects]
+          .filter(([key]) => key.startsWith(prefix))
+          .map(([key, o]) => ({ key, size: o.body.length, etag: o.etag }));
+      },
+      headers: async (key) => {
+        request('HeadObject');
+        return this.objects.get(key)!.headers;
+      },
+      readJson: async <T>(key: string) => {
+        request('GetObject');
+        const found = this.objects.get(key);
+        return found && (JSON.parse(found.body.toString()) as T);
+      },
+      writeJson: async (key: string, value: unknown, options?: WriteJsonOptions) => {
+        const current = this.objects.get(key);
+        const condition = options?.condition;
+        if (condition && ('IfNoneMatch' in condition ? current : current?.etag !== condition.IfMatch))
+          throw Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), {
+            name: 'PreconditionFailed',
+          });
+        return putJson(key, value, options?.abortable ?? true);
+      },
+      leaseStore: () => lease,
+      upload: async (key, file, _size, md5, headers, onBytes) => {
+        write({ op: 'put', key });
+        for (let turns = this.uploadTurns(); turns > 0; turns--) await new Promise((resolve) => setImmediate(resolve));
+        const body = readFileSync(file);
+        if (md5 && createHash('md5').update(body).digest('hex') !== md5)
+          throw Object.assign(new Error('The Content-MD5 you specified did not match what we received.'), {
+            name: 'BadDigest',
+          });
+        onBytes?.(body.length);
+        return this.put(key, body, headers);
+      },
+      updateHeaders: async (key, headers) => {
+        write({ op: 'copy', key });
+        const found = this.objects.get(key)!;
+        return this.put(key, found.body, headers);
+      },
+      delete: async (keys, onDeleted) => {
+        for (const key of keys) {
+          write({ op: 'delete', key });
+          this.objects.delete(key);
+          onDeleted?.(1);
+        }
+      },
+      abortOpenUploads: async () => 0,
+    };
+  }
+
+  private put(key: string, body: Buffer, headers: ObjectHeaders): string {
+    const etag = `"${createHash('md5').update(body).digest('hex')}"`;
+    this.objects.set(key, { body, etag, headers });
+    return etag;
+  }
+
+  /** The site's objects (the deploy's bookkeeping left out) as text, by key. */
+  siteFiles(): Record<string, string> {
+    return Object.fromEntries(
+      [...this.objects]
+        .filter(([key]) => !key.includes('.nx-aws-deploy/'))
+        .map(([key, o]) => [key, o.body.toString()])
+        .sort(([a], [b]) => (a < b ? -1 : 1)),
+    );
+  }
+}
