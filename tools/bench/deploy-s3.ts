@@ -6,10 +6,10 @@
  * Numbers, not assertions. BENCH_ROUNDS (3), BENCH_FILES (2 000), BENCH_BYTES (34 MB), BENCH_RSS_FILES (20 000).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { table } from '../../packages/nx-aws-deploy/src/lib/util/format';
+import { scratchFolder } from './scratch';
 import { installUserWorkspace, PEERS } from './installed';
 import { startLocalAwsProcess, type LocalAwsProcess } from './local-aws-process';
 import { runMeasured } from './peak-rss';
@@ -73,7 +73,7 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 const PUT_OPERATIONS = ['s3.PutObject', 's3.UploadPart', 's3.CopyObject'];
 
 async function main(): Promise<void> {
-  const scratch = mkdtempSync(join(tmpdir(), 'bench-deploy-s3-'));
+  const scratch = scratchFolder('bench-deploy-s3-');
   const local = await startLocalAwsProcess();
   try {
     const ws = join(scratch, 'ws');
@@ -193,7 +193,6 @@ async function main(): Promise<void> {
     console.log(`\nWritten: ${out}`);
   } finally {
     local.stop();
-    rmSync(scratch, { recursive: true, force: true });
   }
 }
 

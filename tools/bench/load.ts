@@ -4,11 +4,11 @@
  * S3: first deploy, no-op, then a prune of all of them. Prints time, the list, PUT and delete requests and the peak
  * RSS of the process tree against the 300 MB target. Numbers, not tests.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { table } from '../../packages/nx-aws-deploy/src/lib/util/format';
+import { scratchFolder } from './scratch';
 import { installUserWorkspace } from './installed';
 import { startLocalAwsProcess } from './local-aws-process';
 import { runMeasured } from './peak-rss';
@@ -17,7 +17,7 @@ const FILES = Number(process.env.BENCH_LOAD_FILES ?? 20_000);
 const RSS_TARGET_MB = 300;
 
 async function main(): Promise<void> {
-  const scratch = mkdtempSync(join(tmpdir(), 'bench-load-'));
+  const scratch = scratchFolder('bench-load-');
   const local = await startLocalAwsProcess();
   try {
     const ws = join(scratch, 'ws');
@@ -72,7 +72,6 @@ async function main(): Promise<void> {
     );
   } finally {
     local.stop();
-    rmSync(scratch, { recursive: true, force: true });
   }
 }
 

@@ -29,6 +29,14 @@ export async function startLocalAwsProcess(): Promise<LocalAwsProcess> {
     });
     child.on('exit', (code) => reject(new Error(`local-aws exited (${code}) before it was ready`)));
   });
+  let stopping = false;
+  process.on('exit', () => child.kill('SIGTERM'));
+  // The bench cannot go on without it: say so at once rather than let every tool retry against nothing.
+  child.on('exit', (code, signal) => {
+    if (stopping) return;
+    console.error(`local-aws exited (${signal ?? code}) during the bench`);
+    process.exit(1);
+  });
   const admin = async (path: string, method = 'GET') => (await fetch(`${url}/_local/${path}`, { method })).json();
   return {
     url,
@@ -50,6 +58,9 @@ export async function startLocalAwsProcess(): Promise<LocalAwsProcess> {
       return counts;
     },
     resetRequests: async () => void (await admin('requests', 'DELETE')),
-    stop: () => void child.kill('SIGTERM'),
+    stop: () => {
+      stopping = true;
+      child.kill('SIGTERM');
+    },
   };
 }
