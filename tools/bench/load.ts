@@ -23,8 +23,8 @@ async function main(): Promise<void> {
     const ws = join(scratch, 'ws');
     mkdirSync(ws);
     installUserWorkspace(ws);
-    const site = join(scratch, 'site');
-    const pruned = join(scratch, 'pruned');
+    const site = join(ws, 'site');
+    const pruned = join(ws, 'pruned');
     for (let i = 0; i < FILES; i++) {
       const dir = join(site, 'assets', `d${i % 200}`);
       if (i < 200) mkdirSync(dir, { recursive: true });
