@@ -64,11 +64,13 @@ export class MemoryBucket {
     return {
       bucket: this.name,
       requests,
-      list: async (prefix): Promise<RemoteObject[]> => {
+      list: async (prefix, onFirstPage): Promise<RemoteObject[]> => {
         request('ListObjectsV2');
-        return [...this.objects]
+        const objects = [...this.objects]
           .filter(([key]) => key.startsWith(prefix))
           .map(([key, o]) => ({ key, size: o.body.length, etag: o.etag }));
+        onFirstPage?.(objects, false);
+        return objects;
       },
       headers: async (key) => {
         request('HeadObject');

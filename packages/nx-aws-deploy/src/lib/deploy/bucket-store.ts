@@ -21,8 +21,8 @@ export interface WriteJsonOptions {
 export interface BucketStore {
   readonly bucket: string;
   readonly requests: RequestCounts;
-  /** Every object below `prefix`, with size and ETag. */
-  list(prefix: string): Promise<RemoteObject[]>;
+  /** Every object below `prefix`, with size and ETag; `onFirstPage` hears the first page (and whether more follow). */
+  list(prefix: string, onFirstPage?: (objects: RemoteObject[], more: boolean) => void): Promise<RemoteObject[]>;
   headers(key: string): Promise<ObjectHeaders>;
   /** A small JSON object, or undefined when there is none. */
   readJson<T>(key: string): Promise<T | undefined>;

@@ -8,7 +8,7 @@ import { formatBytes, formatDuration, table } from '../util/format';
 import { createS3Client } from '../aws/s3-client';
 import { checkBucketName } from './bucket-name';
 import { compileHeaderRules, headersFingerprint, headersFor, type HeaderRule } from './headers';
-import { contentEtags, multipartEtags, PART_SIZE, scanSourceDir, type LocalFile, type ScanResult } from './local-files';
+import { contentEtags, multipartEtags, PART_SIZE, scanSourceDir, type ScanResult } from './local-files';
 import {
   keysNeedingHead,
   normalizePrefix,
@@ -21,7 +21,7 @@ import {
   type PlannedUpload,
 } from './plan';
 import { acquireLease, DEFAULT_LOCK_TIMEOUT_SECONDS } from './lease';
-import { LEASE_FILE, MARKER_FILE, STATE_FILE, type DeployMarker } from './bookkeeping';
+import { LEASE_FILE, MARKER_FILE, STATE_DIR, STATE_FILE, type DeployMarker } from './bookkeeping';
 import { Progress } from './progress';
 import { S3Target } from './s3-target';
 import type { BucketStore, RequestCounts } from './bucket-store';
@@ -203,23 +203,31 @@ async function deployUnderLease(
 ): Promise<{ summary: DeploySummary; plan: DeployPlan; manifest?: DeployManifest }> {
   const { started, log, prefix, concurrency, rulesFor, target } = context;
   const { files } = context.scan;
-  // The bucket is listed while the files are hashed.
-  const remoteReady = Promise.allSettled([target.list(prefix), target.readJson<DeployState>(prefix + STATE_FILE)]);
-  let remoteEtags: Map<string, string> | undefined;
-  void remoteReady.then(([listed]) => {
-    if (listed.status === 'fulfilled') remoteEtags = new Map(listed.value.map((r) => [r.key, r.etag]));
-  });
+  // The bucket is listed while the files are hashed; its first page tells whether there is anything to compare.
+  let nothingToCompare = false;
+  let firstPageIn!: () => void;
+  const firstPage = new Promise<void>((resolve) => (firstPageIn = resolve));
+  const remoteReady = Promise.allSettled([
+    target.list(prefix, (objects, more) => {
+      nothingToCompare = !more && objects.every((o) => o.key.slice(prefix.length).startsWith(STATE_DIR));
+      firstPageIn();
+    }),
+    target.readJson<DeployState>(prefix + STATE_FILE),
+  ]);
+  // A listing that fails is reported below.
+  void remoteReady.then(() => firstPageIn());
   const planned = files.map((f) => ({ ...f, headers: headersFor(f.path, rulesFor(f.path)) }));
   const byPath = new Map(planned.map((f) => [f.path, f]));
 
-  // Hashing is for comparing with the bucket: a file whose key the bucket lacks is read once, as it uploads (its
-  // MD5 taken then, for Content-MD5). Files above one part are hashed first, for their multipart upload to verify.
-  const needsHash = (f: LocalFile) => !remoteEtags || remoteEtags.has(prefix + f.path) || f.size > PART_SIZE;
+  // Hashing is for comparing with the bucket. Into a bucket with nothing below the prefix (a first deploy) a file
+  // is read once, as it uploads (its MD5 taken then, for Content-MD5); only files above one part are hashed first,
+  // for their multipart upload to verify.
+  await firstPage;
   await forEachLimit(
     planned,
     concurrency,
     async (f) => {
-      if (needsHash(f)) f.etags = await contentEtags(f.absolutePath, f.size);
+      if (!nothingToCompare || f.size > PART_SIZE) f.etags = await contentEtags(f.absolutePath, f.size);
     },
     options.signal,
   );
@@ -228,12 +236,13 @@ async function deployUnderLease(
   if (listed.status === 'rejected') throw listed.reason;
   if (stored.status === 'rejected') throw stored.reason;
   const [remote, state] = [listed.value, stored.value];
+  const remoteEtags = new Map(remote.map((r) => [r.key, r.etag]));
   // A multipart ETag in the bucket (`-N`) is compared at the part sizes that fit it; the MD5 covers the rest.
   await forEachLimit(
     planned,
     concurrency,
     async (f) => {
-      const etag = remoteEtags!.get(prefix + f.path);
+      const etag = remoteEtags.get(prefix + f.path);
       if (etag !== undefined && !f.etags.length) f.etags = await contentEtags(f.absolutePath, f.size);
       const parts = etag && !f.etags.includes(etag) ? /-(\d+)"$/.exec(etag) : null;
       if (parts) f.etags.push(...(await multipartEtags(f.absolutePath, f.size, Number(parts[1]))));

@@ -80,7 +80,7 @@ export class S3Target implements BucketStore {
     return this.abortedUploads;
   }
 
-  async list(prefix: string): Promise<RemoteObject[]> {
+  async list(prefix: string, onFirstPage?: (objects: RemoteObject[], more: boolean) => void): Promise<RemoteObject[]> {
     const objects: RemoteObject[] = [];
     await this.call(
       'ListObjectsV2',
@@ -96,6 +96,8 @@ export class S3Target implements BucketStore {
           this.count('ListObjectsV2');
           for (const o of page.Contents ?? []) objects.push({ key: o.Key!, size: o.Size ?? 0, etag: o.ETag ?? '' });
           ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+          if (onFirstPage) onFirstPage(objects, Boolean(ContinuationToken));
+          onFirstPage = undefined;
         } while (ContinuationToken);
       },
       false,
