@@ -164,6 +164,15 @@ async function main(): Promise<void> {
     }
     console.log(table(rows));
 
+    // Start-up of the installed command, what every run pays first.
+    const helpRuns: number[] = [];
+    for (let i = 0; i < 5; i++)
+      helpRuns.push(
+        (await runMeasured(join(ws, 'node_modules', '.bin', 'nx-aws-deploy'), ['--help'], { cwd: ws, env })).seconds,
+      );
+    const startup = median(helpRuns);
+    console.log(`\nnx-aws-deploy --help: ${(startup * 1000).toFixed(0)} ms (median of 5)`);
+
     console.log(`\nPeak memory of a first deploy of ${RSS_FILES} small files (process tree):\n`);
     const many = join(ws, 'apps', 'many', 'dist');
     generateSite(many, RSS_FILES, RSS_FILES * 600);
@@ -188,7 +197,7 @@ async function main(): Promise<void> {
     mkdirSync(join(out, '..'), { recursive: true });
     writeFileSync(
       out,
-      `${JSON.stringify({ measured: new Date().toISOString(), files: FILES, bytes: TOTAL_BYTES, rounds: ROUNDS, aws: awsVersion, peers: PEERS, node: process.version, results, memory: { files: RSS_FILES, ...memory } }, null, 2)}\n`,
+      `${JSON.stringify({ measured: new Date().toISOString(), files: FILES, bytes: TOTAL_BYTES, rounds: ROUNDS, aws: awsVersion, helpSeconds: startup, peers: PEERS, node: process.version, results, memory: { files: RSS_FILES, ...memory } }, null, 2)}\n`,
     );
     console.log(`\nWritten: ${out}`);
   } finally {
