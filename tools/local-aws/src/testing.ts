@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import type { DistributionConfig } from '@aws-sdk/client-cloudfront';
 import { start, type LocalAws, type LocalAwsOptions } from './server';
 import type { Job, JobRequest } from './codepipeline/state';
+import type { Fault } from './faults';
 
 const run = promisify(execFile);
 
@@ -19,14 +20,7 @@ export interface LocalAwsHarness {
   /** The latest requests in the order served. */
   requestLog(): Promise<{ operation: string; method: string; path: string; status: number }[]>;
   /** Makes the next `count` requests of `operation` fail: a reset connection or an error status. */
-  injectFault(fault: {
-    operation: string;
-    count: number;
-    action: 'reset' | 'error';
-    status?: number;
-    code?: string;
-    pathIncludes?: string;
-  }): Promise<void>;
+  injectFault(fault: Fault): Promise<void>;
   createJob(request: JobRequest): Promise<{ jobId: string; event: Job['event'] }>;
   job(jobId: string): Promise<Job>;
   stop(): Promise<void>;
