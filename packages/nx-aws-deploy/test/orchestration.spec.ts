@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import fc from 'fast-check';
 import { tempDir } from 'test-support';
@@ -143,6 +143,30 @@ describe('deploy orchestration (in memory)', () => {
     bucket.beforeWrite = () => undefined;
     await deployFolder(bucket, dir);
     expect(bucket.siteFiles()).toEqual(next);
+  });
+
+  it('compares a folder deployed again from this workspace through its hash cache: a file is read again only when its size, mtime or inode changed', async () => {
+    mkdirSync(join(root, 'node_modules'), { recursive: true });
+    const bucket = new MemoryBucket('orchestration-cache');
+    const files = site('v1', ['app-1111.js']);
+    const dir = build(files);
+    const aMinuteAgo = new Date(Date.now() - 60_000);
+    const age = (path: string, when = aMinuteAgo) => utimesSync(join(dir, path), when, when);
+    Object.keys(files).forEach((path) => age(path));
+    await deployFolder(bucket, dir); // into an empty bucket: uploaded as read, nothing hashed
+    await deployFolder(bucket, dir); // compared: every file hashed, and remembered
+    // Other bytes of the same length under the same mtime and inode: the cache answers, the file is not read.
+    writeFileSync(join(dir, 'assets/app-1111.js'), '/* app-2222.js */');
+    age('assets/app-1111.js');
+    bucket.writes.length = 0;
+    await deployFolder(bucket, dir);
+    expect(siteWrites(bucket.writes)).toEqual([]);
+    expect(bucket.siteFiles()['assets/app-1111.js']).toBe('/* app-1111.js */');
+    // Touched (a build writes the file): read, found changed, uploaded.
+    age('assets/app-1111.js', new Date(Date.now() - 30_000));
+    await deployFolder(bucket, dir);
+    expect(siteWrites(bucket.writes)).toEqual([{ op: 'put', key: 'assets/app-1111.js' }]);
+    expect(bucket.siteFiles()['assets/app-1111.js']).toBe('/* app-2222.js */');
   });
 
   it('for any old and new site and any order uploads land in: the bucket ends as the new one, and no moment shows a page without its assets', async () => {

@@ -8,7 +8,8 @@ import { formatBytes, formatDuration, table } from '../util/format';
 import { createS3Client } from '../aws/s3-client';
 import { checkBucketName } from './bucket-name';
 import { compileHeaderRules, headersFingerprint, headersFor, type HeaderRule } from './headers';
-import { contentEtags, multipartEtags, PART_SIZE, scanSourceDir, type ScanResult } from './local-files';
+import { contentEtags, multipartEtags, PART_SIZE, scanSourceDir, type LocalFile, type ScanResult } from './local-files';
+import { HashCache } from './hash-cache';
 import {
   keysNeedingHead,
   normalizePrefix,
@@ -222,12 +223,22 @@ async function deployUnderLease(
   // Hashing is for comparing with the bucket. Into a bucket with nothing below the prefix (a first deploy) a file
   // is read once, as it uploads (its MD5 taken then, for Content-MD5); only files above one part are hashed first,
   // for their multipart upload to verify.
+  // A file whose size, mtime and inode are as when it was last hashed here is not read again (hash-cache.ts).
+  const hashes = HashCache.open(options.workspaceRoot, options.sourceDir);
+  const hash = async (f: LocalFile): Promise<string[]> => {
+    const known = hashes.md5(f);
+    if (known) return [`"${known}"`];
+    const hashedAt = Date.now();
+    const etags = await contentEtags(f.absolutePath, f.size);
+    hashes.remember(f, etags[0].slice(1, -1), hashedAt);
+    return etags;
+  };
   await firstPage;
   await forEachLimit(
     planned,
     concurrency,
     async (f) => {
-      if (!nothingToCompare || f.size > PART_SIZE) f.etags = await contentEtags(f.absolutePath, f.size);
+      if (!nothingToCompare || f.size > PART_SIZE) f.etags = await hash(f);
     },
     options.signal,
   );
@@ -243,12 +254,13 @@ async function deployUnderLease(
     concurrency,
     async (f) => {
       const etag = remoteEtags.get(prefix + f.path);
-      if (etag !== undefined && !f.etags.length) f.etags = await contentEtags(f.absolutePath, f.size);
+      if (etag !== undefined && !f.etags.length) f.etags = await hash(f);
       const parts = etag && !f.etags.includes(etag) ? /-(\d+)"$/.exec(etag) : null;
       if (parts) f.etags.push(...(await multipartEtags(f.absolutePath, f.size, Number(parts[1]))));
     },
     options.signal,
   );
+  hashes.save();
   const headed = new Map<string, string>();
   await forEachLimit(
     keysNeedingHead({ files: planned, prefix, remote, state }),

@@ -13,15 +13,15 @@ import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join, relative, isAbsolute } from 'node:path';
 import picomatch from 'picomatch';
 import { UserError } from '../util/errors';
+import type { FileStat } from './hash-cache';
 
 /** Part size of our multipart uploads: the aws CLI's default, so ETags of its uploads match ours too. */
 export const PART_SIZE = 8 * 1024 * 1024;
 
-export interface LocalFile {
+export interface LocalFile extends FileStat {
   /** Path relative to sourceDir with `/` separators: the key below the prefix. */
   path: string;
   absolutePath: string;
-  size: number;
   /**
    * ETags S3 would give this content, once hashed (see deploy.ts: only files the bucket has, or too large for one
    * PUT): the MD5 of a single PUT, and multipart ETags where the bucket has one.
@@ -107,10 +107,8 @@ function realpathOrUndefined(path: string): string | undefined {
  * One pass over the folder: a stat per file, a realpath only per symlink. Our own walk rather than a glob
  * library's, which drops FIFOs and sockets without a word and follows a folder symlink cycle once.
  */
-async function walk(
-  options: WalkOptions,
-): Promise<{ files: { path: string; absolutePath: string; size: number }[]; skipped: string[] }> {
-  const files: { path: string; absolutePath: string; size: number }[] = [];
+async function walk(options: WalkOptions): Promise<{ files: Omit<LocalFile, 'etags'>[]; skipped: string[] }> {
+  const files: Omit<LocalFile, 'etags'>[] = [];
   const skipped: string[] = [];
   const { sourceDir } = options;
   const visit = async (dir: string, realDir: string, rel: string): Promise<void> => {
@@ -154,7 +152,10 @@ async function walk(
         );
       }
       if (kind === 'special') skipped.push(path);
-      else files.push({ path, absolutePath, size: statSync(absolutePath).size });
+      else {
+        const { size, mtimeMs, ino } = statSync(absolutePath);
+        files.push({ path, absolutePath, size, mtimeMs, ino });
+      }
     }
   };
   await visit(sourceDir, options.realSource, '');

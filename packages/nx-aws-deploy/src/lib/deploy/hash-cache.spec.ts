@@ -1,0 +1,47 @@
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from 'test-support';
+import { HashCache } from './hash-cache';
+
+const old = Date.now() - 60_000;
+const file = { path: 'assets/app.js', size: 10, mtimeMs: old, ino: 7 };
+
+describe('HashCache', () => {
+  it('answers an MD5 only for the same size, mtime and inode, and keeps across runs what the last run saw', () => {
+    const ws = tempDir('hash-cache-');
+    mkdirSync(join(ws, 'node_modules'));
+    const first = HashCache.open(ws, '/w/dist');
+    expect(first.md5(file)).toBeUndefined();
+    first.remember(file, 'a'.repeat(32));
+    first.remember({ ...file, path: 'gone.js' }, 'b'.repeat(32));
+    first.save();
+
+    const second = HashCache.open(ws, '/w/dist');
+    expect(second.md5(file)).toBe('a'.repeat(32));
+    for (const changed of [{ size: 11 }, { mtimeMs: old + 1 }, { ino: 8 }])
+      expect(second.md5({ ...file, ...changed })).toBeUndefined();
+    second.save();
+    const third = HashCache.open(ws, '/w/dist');
+    expect(third.md5({ ...file, path: 'gone.js' })).toBeUndefined(); // not seen by the second run: forgotten
+    expect(third.md5(file)).toBe('a'.repeat(32));
+    expect(HashCache.open(ws, '/w/other').md5(file)).toBeUndefined(); // one cache per folder
+  });
+
+  it('does not remember a file modified just before it was hashed (it may change again within the same mtime)', () => {
+    const ws = tempDir('hash-cache-');
+    mkdirSync(join(ws, 'node_modules'));
+    const cache = HashCache.open(ws, '/w/dist');
+    cache.remember({ ...file, mtimeMs: Date.now() - 500 }, 'c'.repeat(32));
+    cache.save();
+    expect(HashCache.open(ws, '/w/dist').md5({ ...file, mtimeMs: Date.now() - 500 })).toBeUndefined();
+  });
+
+  it('writes nothing where the workspace has no node_modules', () => {
+    const ws = tempDir('hash-cache-');
+    const cache = HashCache.open(ws, '/w/dist');
+    cache.remember(file, 'd'.repeat(32));
+    cache.save();
+    expect(readdirSync(ws)).toEqual([]);
+    expect(existsSync(join(ws, 'node_modules'))).toBe(false);
+  });
+});
