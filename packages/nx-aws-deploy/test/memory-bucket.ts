@@ -95,12 +95,13 @@ export class MemoryBucket {
         write({ op: 'put', key });
         for (let turns = this.uploadTurns(); turns > 0; turns--) await new Promise((resolve) => setImmediate(resolve));
         const body = readFileSync(file);
-        if (md5 && createHash('md5').update(body).digest('hex') !== md5)
+        const sent = createHash('md5').update(body).digest('hex');
+        if (md5 && sent !== md5)
           throw Object.assign(new Error('The Content-MD5 you specified did not match what we received.'), {
             name: 'BadDigest',
           });
         onBytes?.(body.length);
-        return this.put(key, body, headers);
+        return { etag: this.put(key, body, headers), md5: sent };
       },
       updateHeaders: async (key, headers) => {
         write({ op: 'copy', key });

@@ -153,8 +153,8 @@ describe('deploy orchestration (in memory)', () => {
     const aMinuteAgo = new Date(Date.now() - 60_000);
     const age = (path: string, when = aMinuteAgo) => utimesSync(join(dir, path), when, when);
     Object.keys(files).forEach((path) => age(path));
-    await deployFolder(bucket, dir); // into an empty bucket: uploaded as read, nothing hashed
-    await deployFolder(bucket, dir); // compared: every file hashed, and remembered
+    await deployFolder(bucket, dir); // into an empty bucket: each file read once as it goes up, its MD5 remembered
+    await deployFolder(bucket, dir); // compared through the cache
     // Other bytes of the same length under the same mtime and inode: the cache answers, the file is not read.
     writeFileSync(join(dir, 'assets/app-1111.js'), '/* app-2222.js */');
     age('assets/app-1111.js');

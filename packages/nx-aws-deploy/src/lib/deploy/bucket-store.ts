@@ -31,7 +31,7 @@ export interface BucketStore {
   leaseStore(): LeaseStore;
   /**
    * Stores a file under `key`. `md5`: the hash the plan compared, which the stored bytes must have (required above
-   * one part); without it the MD5 of the bytes read guards the transfer. Answers the new ETag.
+   * one part); without it the MD5 of the bytes read guards the transfer. Answers the new ETag and the MD5 sent.
    */
   upload(
     key: string,
@@ -40,7 +40,7 @@ export interface BucketStore {
     md5: string | undefined,
     headers: ObjectHeaders,
     onBytes?: (n: number) => void,
-  ): Promise<string>;
+  ): Promise<{ etag: string; md5: string }>;
   /** New headers on the same bytes, without sending them again. Answers the new ETag. */
   updateHeaders(key: string, headers: ObjectHeaders): Promise<string>;
   delete(keys: string[], onDeleted?: (n: number) => void): Promise<void>;

@@ -260,7 +260,6 @@ async function deployUnderLease(
     },
     options.signal,
   );
-  hashes.save();
   const headed = new Map<string, string>();
   await forEachLimit(
     keysNeedingHead({ files: planned, prefix, remote, state }),
@@ -313,6 +312,7 @@ async function deployUnderLease(
       log(`  headers  ${u.key} (${u.headers['Content-Type']}, ${u.headers['Cache-Control']})`);
     for (const key of plan.deletes) log(`  delete   ${key}`);
     for (const key of plan.kept) log(`  keep     ${key} (uploaded by a recent deploy)`);
+    hashes.save();
     summary.durationMs = Date.now() - started;
     log(summaryTable(summary));
     return { summary, plan };
@@ -337,10 +337,13 @@ async function deployUnderLease(
         const file = byPath.get(u.path)!;
         // The MD5 the plan compared, if it hashed the file: the upload then stores exactly those bytes.
         const md5 = file.etags[0]?.slice(1, -1);
-        etags.set(
-          u.key,
-          await target.upload(u.key, file.absolutePath, u.size, md5, u.headers, (bytes) => progress.advance(0, bytes)),
+        const readAt = Date.now();
+        const uploaded = await target.upload(u.key, file.absolutePath, u.size, md5, u.headers, (bytes) =>
+          progress.advance(0, bytes),
         );
+        etags.set(u.key, uploaded.etag);
+        // Read for the first time as it went up: its MD5 spares the next deploy from this workspace the read.
+        if (!md5) hashes.remember(file, uploaded.md5, readAt);
         done.uploads++;
         progress.advance(1);
       },
@@ -389,6 +392,7 @@ async function deployUnderLease(
       ].join(' '),
     );
   }
+  hashes.save();
   const nextState = recordUploadedEtags(plan.nextState, etags);
   try {
     if (shouldWriteState(state, nextState, options.pruneOlderThanDeploys ?? 0))

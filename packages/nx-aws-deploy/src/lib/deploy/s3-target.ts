@@ -216,7 +216,7 @@ export class S3Target implements BucketStore {
     md5: string | undefined,
     headers: ObjectHeaders,
     onBytes?: (n: number) => void,
-  ): Promise<string> {
+  ): Promise<{ etag: string; md5: string }> {
     const params = { Bucket: this.bucket, Key: key, ...sdkHeaders(headers) };
     const changed = () =>
       new UserError(
@@ -224,17 +224,16 @@ export class S3Target implements BucketStore {
       );
     if (size <= PART_SIZE) {
       // Content-MD5 of the bytes the plan was made from: S3 refuses anything else (BadDigest).
+      let sent = md5;
       const put = await this.call(
         'PutObject',
         key,
         async () => {
           const body = await readWhole(file, size);
-          const contentMd5 = md5 ? Buffer.from(md5, 'hex') : createHash('md5').update(body).digest();
+          sent = md5 ?? createHash('md5').update(body).digest('hex');
           return this.s3.send(
-            new PutObjectCommand({ ...params, Body: body, ContentMD5: contentMd5.toString('base64') }),
-            {
-              abortSignal: this.signal,
-            },
+            new PutObjectCommand({ ...params, Body: body, ContentMD5: Buffer.from(sent, 'hex').toString('base64') }),
+            { abortSignal: this.signal },
           );
         },
         true,
@@ -243,7 +242,7 @@ export class S3Target implements BucketStore {
         throw error.name === 'BadDigest' ? changed() : error;
       });
       onBytes?.(size);
-      return put.ETag ?? '';
+      return { etag: put.ETag ?? '', md5: sent! };
     }
     const abortController = new AbortController();
     const onAbort = () => abortController.abort();
@@ -270,7 +269,7 @@ export class S3Target implements BucketStore {
     this.count('CreateMultipartUpload');
     this.count('UploadPart', Math.ceil(size / PART_SIZE));
     this.count('CompleteMultipartUpload');
-    return result.ETag ?? '';
+    return { etag: result.ETag ?? '', md5: md5! };
   }
 
   /** Replaces an object's headers without re-sending its bytes (CopyObject onto itself). Returns the new ETag. */
