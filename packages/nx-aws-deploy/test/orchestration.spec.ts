@@ -146,7 +146,7 @@ describe('deploy orchestration (in memory)', () => {
   });
 
   it('compares a folder deployed again from this workspace through its hash cache: a file is read again only when its size, mtime or inode changed', async () => {
-    mkdirSync(join(root, 'node_modules'), { recursive: true });
+    writeFileSync(join(root, 'nx.json'), '{}');
     const bucket = new MemoryBucket('orchestration-cache');
     const files = site('v1', ['app-1111.js']);
     const dir = build(files);

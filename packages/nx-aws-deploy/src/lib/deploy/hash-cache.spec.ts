@@ -1,7 +1,7 @@
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from 'test-support';
-import { HashCache } from './hash-cache';
+import { CACHE_DIR, HashCache } from './hash-cache';
 
 const old = Date.now() - 60_000;
 const file = { path: 'assets/app.js', size: 10, mtimeMs: old, ino: 7 };
@@ -9,7 +9,7 @@ const file = { path: 'assets/app.js', size: 10, mtimeMs: old, ino: 7 };
 describe('HashCache', () => {
   it('answers an MD5 only for the same size, mtime and inode, and keeps across runs what the last run saw', () => {
     const ws = tempDir('hash-cache-');
-    mkdirSync(join(ws, 'node_modules'));
+    writeFileSync(join(ws, 'nx.json'), '{}');
     const first = HashCache.open(ws, '/w/dist');
     expect(first.md5(file)).toBeUndefined();
     first.remember(file, 'a'.repeat(32));
@@ -29,19 +29,25 @@ describe('HashCache', () => {
 
   it('does not remember a file modified just before it was hashed (it may change again within the same mtime)', () => {
     const ws = tempDir('hash-cache-');
-    mkdirSync(join(ws, 'node_modules'));
+    writeFileSync(join(ws, 'nx.json'), '{}');
     const cache = HashCache.open(ws, '/w/dist');
     cache.remember({ ...file, mtimeMs: Date.now() - 500 }, 'c'.repeat(32));
     cache.save();
     expect(HashCache.open(ws, '/w/dist').md5({ ...file, mtimeMs: Date.now() - 500 })).toBeUndefined();
   });
 
-  it('writes nothing where the workspace has no node_modules', () => {
+  it('keeps its files in the Nx workspace data, and writes nothing outside an Nx workspace', () => {
     const ws = tempDir('hash-cache-');
+    writeFileSync(join(ws, 'nx.json'), '{}');
     const cache = HashCache.open(ws, '/w/dist');
     cache.remember(file, 'd'.repeat(32));
     cache.save();
-    expect(readdirSync(ws)).toEqual([]);
-    expect(existsSync(join(ws, 'node_modules'))).toBe(false);
+    expect(readdirSync(join(ws, CACHE_DIR))).toEqual([expect.stringMatching(/^md5-[0-9a-f]{16}\.json$/)]);
+
+    const plain = tempDir('hash-cache-');
+    const none = HashCache.open(plain, '/w/dist');
+    none.remember(file, 'd'.repeat(32));
+    none.save();
+    expect(readdirSync(plain)).toEqual([]);
   });
 });

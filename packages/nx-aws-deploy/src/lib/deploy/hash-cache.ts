@@ -10,14 +10,17 @@ export interface FileStat {
   ino: number;
 }
 
+/** Beside Nx's own workspace data (git-ignored in Nx workspaces, emptied by `nx reset`). */
+export const CACHE_DIR = '.nx/workspace-data/nx-aws-deploy';
+
 /** A file modified this close to its hashing may change again within the same mtime: not remembered (as git does). */
 const RACY_MS = 2000;
 
 /**
- * The MD5 of each file of a build folder, remembered by size, modification time and inode in the workspace's
- * `node_modules/.cache/nx-aws-deploy`, so that a deploy of a folder that did not change (or changed in a few files)
- * reads only what changed. Local only: the bucket is never trusted for it. A fresh clone (CI) has no cache and
- * hashes every file; without `node_modules` nothing is remembered.
+ * The MD5 of each file of a build folder, remembered by size, modification time and inode in the Nx workspace's
+ * CACHE_DIR, so that a deploy of a folder that did not change (or changed in a few files) reads only what changed.
+ * Local only: the bucket is never trusted for it. A fresh clone (CI) has no cache and hashes every file; outside
+ * an Nx workspace (no nx.json) nothing is remembered.
  */
 export class HashCache {
   private readonly known: Map<string, [number, number, number, string]>;
@@ -34,11 +37,10 @@ export class HashCache {
     this.known = new Map(Object.entries(saved));
   }
 
-  static open(workspaceRoot: string, realSourceDir: string): HashCache {
-    const modules = join(workspaceRoot, 'node_modules');
-    if (!existsSync(modules)) return new HashCache(undefined);
-    const name = createHash('sha1').update(realSourceDir).digest('hex').slice(0, 16);
-    return new HashCache(join(modules, '.cache', 'nx-aws-deploy', `md5-${name}.json`));
+  static open(workspaceRoot: string, sourceDir: string): HashCache {
+    if (!existsSync(join(workspaceRoot, 'nx.json'))) return new HashCache(undefined);
+    const name = createHash('sha1').update(sourceDir).digest('hex').slice(0, 16);
+    return new HashCache(join(workspaceRoot, CACHE_DIR, `md5-${name}.json`));
   }
 
   md5(file: FileStat): string | undefined {
