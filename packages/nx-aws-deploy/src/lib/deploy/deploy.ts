@@ -4,7 +4,6 @@ import { dirname, join } from 'node:path';
 import { forEachLimit } from '../util/concurrency';
 import { UserError } from '../util/errors';
 import { Interrupted } from '../util/interrupt';
-import { formatBytes, formatDuration, table } from '../util/format';
 import { createS3Client } from '../aws/s3-client';
 import { checkBucketName } from './bucket-name';
 import { compileHeaderRules, headersFingerprint, headersFor, type HeaderRule } from './headers';
@@ -24,6 +23,7 @@ import {
 import { acquireLease, DEFAULT_LOCK_TIMEOUT_SECONDS } from './lease';
 import { LEASE_FILE, MARKER_FILE, STATE_DIR, STATE_FILE, type DeployMarker } from './bookkeeping';
 import { Progress } from './progress';
+import { dryRunReport, summaryTable } from './report';
 import { S3Target } from './s3-target';
 import type { BucketStore, RequestCounts } from './bucket-store';
 import type { DeployManifest, ManifestChange } from './manifest';
@@ -303,15 +303,7 @@ async function deployUnderLease(
   };
   const destination = `s3://${options.bucket}/${prefix}`;
   if (options.dryRun) {
-    log(`Dry run: deploying ${options.sourceDir} to ${destination} would:`);
-    for (const u of plan.uploads)
-      log(
-        `  upload   ${u.key} (${u.reason}, ${formatBytes(u.size)}, ${u.headers['Content-Type']}, ${u.headers['Cache-Control']})`,
-      );
-    for (const u of plan.metadataUpdates)
-      log(`  headers  ${u.key} (${u.headers['Content-Type']}, ${u.headers['Cache-Control']})`);
-    for (const key of plan.deletes) log(`  delete   ${key}`);
-    for (const key of plan.kept) log(`  keep     ${key} (uploaded by a recent deploy)`);
+    log(dryRunReport(`deploying ${options.sourceDir} to ${destination}`, plan));
     hashes.save();
     summary.durationMs = Date.now() - started;
     log(summaryTable(summary));
@@ -450,23 +442,4 @@ function buildManifest(options: DeployOptions, prefix: string, plan: DeployPlan,
     changes,
     unchanged: plan.unchanged.length,
   };
-}
-
-export function summaryTable(s: DeploySummary): string {
-  const rows = [
-    ['', 'files', 'bytes'],
-    [s.dryRun ? 'would upload' : 'uploaded', String(s.uploaded.files), formatBytes(s.uploaded.bytes)],
-    [s.dryRun ? 'would update headers' : 'headers updated', String(s.metadataUpdated.files), ''],
-    ['unchanged', String(s.unchanged.files), formatBytes(s.unchanged.bytes)],
-    [s.dryRun ? 'would delete' : 'deleted', String(s.deleted.files), ''],
-  ];
-  if (s.kept.files) rows.push(['kept from recent deploys', String(s.kept.files), '']);
-  const siblings = s.siblings.length
-    ? `\nleft alone: ${s.siblings.reduce((n, x) => n + x.objects, 0)} objects of other deploys below ${s.siblings.map((x) => x.prefix).join(', ')}`
-    : '';
-  const requests =
-    Object.entries(s.requests)
-      .map(([op, n]) => `${op} ${n}`)
-      .join(', ') || 'none';
-  return `${table(rows)}${siblings}\nrequests: ${requests}\ntime: ${formatDuration(s.durationMs)}${s.manifest ? `\nmanifest: ${s.manifest}` : ''}`;
 }

@@ -1,0 +1,39 @@
+import { formatBytes, formatDuration, table } from '../util/format';
+import type { DeploySummary } from './deploy';
+import type { DeployPlan } from './plan';
+
+/** What a dry run would do, a line per object: uploads (why, size, type, caching), header updates, deletes, keeps. */
+export function dryRunReport(what: string, plan: DeployPlan): string {
+  return [
+    `Dry run: ${what} would:`,
+    ...plan.uploads.map(
+      (u) =>
+        `  upload   ${u.key} (${u.reason}, ${formatBytes(u.size)}, ${u.headers['Content-Type']}, ${u.headers['Cache-Control']})`,
+    ),
+    ...plan.metadataUpdates.map(
+      (u) => `  headers  ${u.key} (${u.headers['Content-Type']}, ${u.headers['Cache-Control']})`,
+    ),
+    ...plan.deletes.map((key) => `  delete   ${key}`),
+    ...plan.kept.map((key) => `  keep     ${key} (uploaded by a recent deploy)`),
+  ].join('\n');
+}
+
+/** The summary printed at the end of every deploy: counts and bytes, siblings left alone, requests, time, manifest. */
+export function summaryTable(s: DeploySummary): string {
+  const rows = [
+    ['', 'files', 'bytes'],
+    [s.dryRun ? 'would upload' : 'uploaded', String(s.uploaded.files), formatBytes(s.uploaded.bytes)],
+    [s.dryRun ? 'would update headers' : 'headers updated', String(s.metadataUpdated.files), ''],
+    ['unchanged', String(s.unchanged.files), formatBytes(s.unchanged.bytes)],
+    [s.dryRun ? 'would delete' : 'deleted', String(s.deleted.files), ''],
+  ];
+  if (s.kept.files) rows.push(['kept from recent deploys', String(s.kept.files), '']);
+  const siblings = s.siblings.length
+    ? `\nleft alone: ${s.siblings.reduce((n, x) => n + x.objects, 0)} objects of other deploys below ${s.siblings.map((x) => x.prefix).join(', ')}`
+    : '';
+  const requests =
+    Object.entries(s.requests)
+      .map(([op, n]) => `${op} ${n}`)
+      .join(', ') || 'none';
+  return `${table(rows)}${siblings}\nrequests: ${requests}\ntime: ${formatDuration(s.durationMs)}${s.manifest ? `\nmanifest: ${s.manifest}` : ''}`;
+}
