@@ -12,33 +12,24 @@ import {
   type DistributionConfig,
 } from '@aws-sdk/client-cloudfront';
 import { S3Client, CreateBucketCommand, PutBucketPolicyCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { startLocalAws, edgeGet, type LocalAwsHarness } from '../src/testing';
+import { startLocalAws, edgeGet, s3DistributionConfig, type LocalAwsHarness } from '../src/testing';
 
 let local: LocalAwsHarness;
 let cloudfront: CloudFrontClient;
 let s3: S3Client;
 const bucket = 'site-bucket';
 
-function config(callerReference: string, extra: Partial<DistributionConfig> = {}): DistributionConfig {
-  return {
-    CallerReference: callerReference,
+/** The shared test distribution with the managed CachingOptimized policy. */
+const config = (callerReference: string, extra: Partial<DistributionConfig> = {}): DistributionConfig =>
+  s3DistributionConfig(callerReference, bucket, {
     Comment: 'local test',
-    Enabled: true,
-    DefaultRootObject: 'index.html',
-    Origins: {
-      Quantity: 1,
-      Items: [
-        { Id: 's3', DomainName: `${bucket}.s3.us-east-1.amazonaws.com`, S3OriginConfig: { OriginAccessIdentity: '' } },
-      ],
-    },
     DefaultCacheBehavior: {
       TargetOriginId: 's3',
       ViewerProtocolPolicy: 'redirect-to-https',
       CachePolicyId: '658327ea-f89d-4fab-a63d-7e88639e58f6',
     },
     ...extra,
-  };
-}
+  });
 
 async function createDistribution(callerReference: string, extra: Partial<DistributionConfig> = {}): Promise<string> {
   const { Distribution } = await cloudfront.send(
