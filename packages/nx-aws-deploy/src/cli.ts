@@ -16,14 +16,26 @@ const USAGE = `Usage:
       --fallback-sha commit; --error-on-no-base fails instead.
 
   nx-aws-deploy deploy --source-dir <folder> --bucket <bucket> [--prefix <prefix>] [--region <region>]
-      [--dry-run] [--no-prune] [--max-deletes <n>] [--prune-older-than-deploys <n>] [--concurrency <n>]
+      [--dry-run] [--no-prune] [--max-deletes <n>] [--prune-older-than-deploys <n>] [--keep-releases <n>]
+      [--concurrency <n>]
       [--include <glob>]... [--exclude <glob>]... [--distribution-id <id>] [--manifest <file>]
       [--project <name>] [--allow-no-index] [--request-timeout <seconds>] [--lock-timeout <seconds> | --no-wait]
       [--json]
       The deploy-s3 executor outside Nx: syncs a build folder to a bucket by content. Ctrl-C or SIGTERM stop it
       at a safe point (multipart uploads aborted) and it says what landed; running it again finishes the job.
       One deploy at a time per bucket and prefix: a second one waits for the first (--lock-timeout, default
-      300 s, saying who holds the lease) or, with --no-wait, fails at once.`;
+      300 s, saying who holds the lease) or, with --no-wait, fails at once. Each deploy that changes the site
+      is a release; the last --keep-releases (default 10) stay restorable.
+
+  nx-aws-deploy releases --bucket <bucket> [--prefix <prefix>] [--region <region>] [--json]
+      Lists the releases: number, time, commit, who, files changed, which one is live and which are kept.
+
+  nx-aws-deploy rollback --bucket <bucket> [--prefix <prefix>] [--region <region>] [--to <release>]
+      [--distribution-id <id>] [--dry-run] [--keep-releases <n>] [--concurrency <n>] [--request-timeout <seconds>]
+      [--lock-timeout <seconds> | --no-wait] [--json]
+      Brings a kept release back (default: the one before the live one) without a build or local files:
+      checks that everything it needs is still in the bucket, restores its files by server-side copies
+      (entry files last), records a new release and invalidates exactly the restored paths.`;
 
 function wholeNumber(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -43,6 +55,7 @@ async function deployCommand(args: string[]): Promise<number> {
       'no-prune': { type: 'boolean' },
       'max-deletes': { type: 'string' },
       'prune-older-than-deploys': { type: 'string' },
+      'keep-releases': { type: 'string' },
       concurrency: { type: 'string' },
       include: { type: 'string', multiple: true },
       exclude: { type: 'string', multiple: true },
@@ -73,6 +86,7 @@ async function deployCommand(args: string[]): Promise<number> {
       prune: !values['no-prune'],
       maxDeletes: wholeNumber('max-deletes', values['max-deletes']),
       pruneOlderThanDeploys: wholeNumber('prune-older-than-deploys', values['prune-older-than-deploys']),
+      keepReleases: wholeNumber('keep-releases', values['keep-releases']),
       concurrency: wholeNumber('concurrency', values.concurrency),
       include: values.include,
       exclude: values.exclude,
@@ -94,6 +108,70 @@ async function deployCommand(args: string[]): Promise<number> {
   return 0;
 }
 
+async function releasesCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      bucket: { type: 'string' },
+      prefix: { type: 'string' },
+      region: { type: 'string' },
+      'request-timeout': { type: 'string' },
+      json: { type: 'boolean' },
+    },
+  });
+  const { readReleases, releasesTable } = await import('./lib/releases/list');
+  const { where, index } = await readReleases({
+    bucket: values.bucket ?? '',
+    prefix: values.prefix,
+    region: values.region,
+    requestTimeout: wholeNumber('request-timeout', values['request-timeout']),
+  });
+  console.log(values.json ? JSON.stringify(index ?? null) : releasesTable(where, index));
+  return 0;
+}
+
+async function rollbackCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      bucket: { type: 'string' },
+      prefix: { type: 'string' },
+      region: { type: 'string' },
+      to: { type: 'string' },
+      'distribution-id': { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      'keep-releases': { type: 'string' },
+      concurrency: { type: 'string' },
+      'request-timeout': { type: 'string' },
+      'lock-timeout': { type: 'string' },
+      'no-wait': { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
+  });
+  const [{ rollback }, { leaseOwner }] = await Promise.all([
+    import('./lib/releases/rollback'),
+    import('./lib/deploy/lease'),
+  ]);
+  const result = await withStopSignals((signal) =>
+    rollback({
+      bucket: values.bucket ?? '',
+      prefix: values.prefix,
+      region: values.region,
+      to: wholeNumber('to', values.to),
+      distributionId: values['distribution-id'] || undefined,
+      dryRun: values['dry-run'],
+      keepReleases: wholeNumber('keep-releases', values['keep-releases']),
+      concurrency: wholeNumber('concurrency', values.concurrency),
+      requestTimeout: wholeNumber('request-timeout', values['request-timeout']),
+      lockTimeout: values['no-wait'] ? 0 : wholeNumber('lock-timeout', values['lock-timeout']),
+      leaseOwner: leaseOwner(process.env),
+      signal,
+    }),
+  );
+  if (values.json) console.log(JSON.stringify({ ...result, manifest: undefined }));
+  return 0;
+}
+
 /** Projects `nx affected` will consider, for the log; the decision itself does not depend on it. */
 async function affectedProjects(cwd: string, base: string, head: string, all: boolean): Promise<string> {
   const args = ['nx', 'show', 'projects', ...(all ? [] : ['--affected', `--base=${base}`, `--head=${head}`])];
@@ -111,6 +189,8 @@ async function affectedProjects(cwd: string, base: string, head: string, all: bo
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === 'deploy') return deployCommand(rest);
+  if (command === 'rollback') return rollbackCommand(rest);
+  if (command === 'releases') return releasesCommand(rest);
   if (command !== 'set-shas') {
     console.error(USAGE);
     return command === '--help' || command === '-h' ? 0 : 2;

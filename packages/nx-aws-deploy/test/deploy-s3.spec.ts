@@ -194,7 +194,8 @@ describe('deploy-s3 through nx run', () => {
     const result = await deploy(ws);
     expect(result.code).toBe(0);
     const requests = await local.requests();
-    expect(requests['s3.CopyObject']).toBe(2);
+    // The two copies, and before them the two snapshots that keep release 1's headers restorable.
+    expect(requests['s3.CopyObject']).toBe(4);
     expect(await statePuts()).toBe(1); // the deploy state, whose header records changed
     expect(await sitePuts()).toBe(2); // the two copies
     expect(await head(bucket, 'robots.txt')).toMatchObject({
@@ -238,12 +239,12 @@ describe('deploy-s3 through nx run', () => {
 
   it("keeps the previous deploy's assets with pruneOlderThanDeploys: 1", async () => {
     const bucket = await newBucket();
-    const ws = siteWorkspace({ bucket, sourceDir: 'dist/site', pruneOlderThanDeploys: 1 });
+    const ws = siteWorkspace({ bucket, sourceDir: 'dist/site', pruneOlderThanDeploys: 1, keepReleases: 1 });
     expect((await deploy(ws)).code).toBe(0);
     rmSync(join(ws.root, 'dist/site/assets/pricing-OKxo0MUH.js'));
     ws.write({ 'dist/site/assets/pricing-NEWhash1.js': 'export const p = 2' });
     const second = await deploy(ws);
-    expect(second.output).toMatch(/kept from recent deploys\s+1/);
+    expect(second.output).toMatch(/kept for rollback\s+1/);
     expect(await listKeys(bucket)).toContain('assets/pricing-OKxo0MUH.js');
     ws.write({ 'dist/site/robots.txt': 'User-agent: *\nDisallow: /x\n' });
     expect((await deploy(ws)).code).toBe(0);
@@ -298,7 +299,8 @@ describe('deploy-s3 through nx run', () => {
     const bucket = await newBucket();
     const many: Record<string, string> = { 'index.html': '<h1>many</h1>' };
     for (let i = 0; i < 2500; i++) many[`assets/a${i}.js`] = `export default ${i};`;
-    const ws = siteWorkspace({ bucket, sourceDir: 'dist/site', maxDeletes: 5000 }, many);
+    // One release kept: no snapshots of the deleted files, only the batches under test.
+    const ws = siteWorkspace({ bucket, sourceDir: 'dist/site', maxDeletes: 5000, keepReleases: 1 }, many);
     expect((await deploy(ws)).code).toBe(0);
     rmSync(join(ws.root, 'dist/site/assets'), { recursive: true });
     await local.resetRequests();
@@ -307,7 +309,13 @@ describe('deploy-s3 through nx run', () => {
     expect(pruned.output).toMatch(/deleted\s+2500/);
     const requests = await local.requests();
     expect([requests['s3.ListObjectsV2'], requests['s3.DeleteObjects']]).toEqual([3, 3]);
-    expect(await listKeys(bucket)).toEqual(['.nx-aws-deploy/lease.json', '.nx-aws-deploy/state.json', 'index.html']);
+    expect(await listKeys(bucket)).toEqual([
+      '.nx-aws-deploy/lease.json',
+      '.nx-aws-deploy/releases/2.json',
+      '.nx-aws-deploy/releases/index.json',
+      '.nx-aws-deploy/state.json',
+      'index.html',
+    ]);
   }, 120_000);
 
   it('defaults sourceDir to the build target output, deploys below a prefix and prints a JSON summary last', async () => {
@@ -368,7 +376,8 @@ describe('deploy-s3 refuses bad input with one clear line and leaves the bucket 
       'more deletes than maxDeletes',
       { 'index.html': 'only' },
       { maxDeletes: 3 },
-      /would delete 9 objects under s3:\/\/site-\d+-\d+\/, more than maxDeletes \(3\); nothing was changed/,
+      // Nine files go, but the three content-hashed assets stay for a rollback to the first release.
+      /would delete 6 objects under s3:\/\/site-\d+-\d+\/, more than maxDeletes \(3\); nothing was changed/,
     ],
     [
       'an invalid bucket name',

@@ -59,7 +59,8 @@ function runDeploy(
   const env = { ...outsideEnv(), ...local.env, AWS_ENDPOINT_URL: proxy.url, CI: 'true' };
   const child = spawn(
     process.execPath,
-    [CLI, 'deploy', '--source-dir', sourceDir, '--bucket', bucket, '--concurrency', '4'],
+    // One release kept: these tests compare the bucket with the build exactly, old assets pruned.
+    [CLI, 'deploy', '--source-dir', sourceDir, '--bucket', bucket, '--concurrency', '4', '--keep-releases', '1'],
     { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';

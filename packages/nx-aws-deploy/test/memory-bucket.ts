@@ -108,6 +108,11 @@ export class MemoryBucket {
         const found = this.objects.get(key)!;
         return this.put(key, found.body, headers);
       },
+      copy: async (from, to) => {
+        write({ op: 'copy', key: to });
+        const found = this.objects.get(from)!;
+        return this.put(to, found.body, found.headers);
+      },
       delete: async (keys, onDeleted) => {
         for (const key of keys) {
           write({ op: 'delete', key });

@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import fc from 'fast-check';
 import { tempDir } from 'test-support';
 import { deployTo, type DeployOptions } from '../src/lib/deploy/deploy';
-import { isEntryFile } from '../src/lib/deploy/headers';
+import { isContentHashed, isEntryFile } from '../src/lib/deploy/headers';
+import { rollbackWith, type RollbackOptions } from '../src/lib/releases/rollback';
 import { Interrupted } from '../src/lib/util/interrupt';
 import { MemoryBucket, type Write } from './memory-bucket';
 
@@ -187,5 +189,154 @@ describe('deploy orchestration (in memory)', () => {
       }),
       { numRuns: 60 },
     );
+  });
+});
+
+function rollbackBucket(bucket: MemoryBucket, extra: Partial<RollbackOptions> = {}) {
+  return rollbackWith((signal) => bucket.store(signal), {
+    bucket: bucket.name,
+    leaseOwner: 'orchestration-test',
+    log: () => undefined,
+    ...extra,
+  });
+}
+
+/** Version `v` of a site whose assets carry content hashes (kept by releases) and whose logo changes in place. */
+function hashedSite(v: number, choice: { pages: string[]; assets: string[]; salt: string; logo: string }) {
+  const assets = choice.assets.map((name) => {
+    const body = `/* ${name} ${choice.salt} */`;
+    return [`assets/${name}-${createHash('md5').update(body).digest('hex').slice(0, 8)}.js`, body] as const;
+  });
+  const tags = `${assets.map(([key]) => `<script src="/${key}"></script>`).join('')}<img src="/logo.png">`;
+  return {
+    'index.html': `<!doctype html><title>v${v}</title>${tags}`,
+    ...Object.fromEntries(choice.pages.map((page) => [page, `<!doctype html><title>${page} v${v}</title>${tags}`])),
+    'sw.js': `// service worker v${v}`,
+    'logo.png': choice.logo,
+    ...Object.fromEntries(assets),
+  };
+}
+
+/** The bucket serves `files` exactly; what else is there is only content-hashed assets that no page of it names. */
+function expectServes(bucket: MemoryBucket, files: Record<string, string>) {
+  const served = bucket.siteFiles();
+  for (const [key, body] of Object.entries(files)) expect([key, served[key]]).toEqual([key, body]);
+  for (const key of Object.keys(served)) if (!(key in files)) expect([key, isContentHashed(key)]).toEqual([key, true]);
+  expect(pagesReferenceOnlyExistingAssets(bucket)).toBe(true);
+}
+
+describe('releases (in memory)', () => {
+  const choice = fc.record({
+    pages: fc.subarray(['about/index.html', 'blog/index.html', 'docs/index.html']),
+    assets: fc.subarray(['app', 'vendor', 'chart', 'map'], { minLength: 1 }),
+    salt: fc.constantFrom('x', 'y', 'z'),
+    logo: fc.constantFrom('red', 'blue'),
+  });
+
+  it('for any history of deploys: every kept release comes back exactly, and rolling forward again too', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(choice, { minLength: 2, maxLength: 5 }),
+        fc.integer({ min: 2, max: 4 }),
+        fc.nat(),
+        async (choices, keepReleases, pick) => {
+          const bucket = new MemoryBucket('releases-any');
+          const sites = choices.map((c, i) => hashedSite(i + 1, c));
+          for (const files of sites) await deployFolder(bucket, build(files), { keepReleases });
+          const live = sites.length;
+          const kept = Array.from({ length: Math.min(keepReleases, live) - 1 }, (_, i) => live - 1 - i);
+          const to = kept[pick % kept.length];
+          const back = await rollbackBucket(bucket, { to, keepReleases });
+          expect(back).toMatchObject({ to, release: live + 1 });
+          expectServes(bucket, sites[to - 1]);
+          await rollbackBucket(bucket, { to: live, keepReleases });
+          expectServes(bucket, sites[live - 1]);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it('keeps the assets and snapshots of the kept releases only', async () => {
+    const bucket = new MemoryBucket('releases-retention');
+    const sites = [1, 2, 3].map((v) => hashedSite(v, { pages: [], assets: ['app'], salt: `s${v}`, logo: `logo ${v}` }));
+    for (const files of sites) await deployFolder(bucket, build(files), { keepReleases: 2 });
+    const keys = [...bucket.objects.keys()].sort();
+    const [asset1, asset2, asset3] = sites.map((files) => Object.keys(files).find((k) => k.startsWith('assets/')));
+    expect(keys).not.toContain(asset1);
+    expect(keys).toEqual(expect.arrayContaining([asset2, asset3]));
+    expect(keys.filter((k) => k.startsWith('.nx-aws-deploy/releases/'))).toEqual([
+      expect.stringMatching(/^\.nx-aws-deploy\/releases\/2\.json$/),
+      expect.stringMatching(/^\.nx-aws-deploy\/releases\/3\.json$/),
+      expect.stringMatching(/^\.nx-aws-deploy\/releases\/files\/[0-9a-f]{32}\/index\.html$/),
+      expect.stringMatching(/^\.nx-aws-deploy\/releases\/files\/[0-9a-f]{32}\/logo\.png$/),
+      expect.stringMatching(/^\.nx-aws-deploy\/releases\/files\/[0-9a-f]{32}\/sw\.js$/),
+      '.nx-aws-deploy/releases/index.json',
+    ]);
+    await expect(rollbackBucket(bucket, { to: 1 })).rejects.toThrow(/Release 1 .* is no longer kept/);
+  });
+
+  it('a deploy that changes nothing records no release', async () => {
+    const bucket = new MemoryBucket('releases-noop');
+    const dir = build(hashedSite(1, { pages: [], assets: ['app'], salt: 'x', logo: 'l' }));
+    const first = await deployFolder(bucket, dir);
+    const again = await deployFolder(bucket, dir);
+    expect([first.summary.release, again.summary.release]).toEqual([1, undefined]);
+  });
+
+  it('refuses a rollback whose assets were pruned, listing them, and changes nothing', async () => {
+    const bucket = new MemoryBucket('releases-refuse');
+    const sites = [1, 2].map((v) => hashedSite(v, { pages: [], assets: ['app'], salt: `s${v}`, logo: 'l' }));
+    for (const files of sites) await deployFolder(bucket, build(files));
+    const asset1 = Object.keys(sites[0]).find((k) => k.startsWith('assets/'))!;
+    bucket.objects.delete(asset1);
+    bucket.writes.length = 0;
+    await expect(rollbackBucket(bucket)).rejects.toThrow(
+      new RegExp(
+        `Cannot roll back s3://releases-refuse/ to release 1: 1 of its files are gone .*${asset1.replace('.', '\\.')}.*Nothing was changed`,
+      ),
+    );
+    expect(bucket.writes.filter((w) => !w.key.endsWith('lease.json'))).toEqual([]);
+  });
+
+  it('a stop at any write of a rollback leaves every page whole, and the same rollback run again finishes it', async () => {
+    const sites = [1, 2, 3].map((v) =>
+      hashedSite(v, {
+        pages: ['about/index.html', v === 3 ? 'blog/index.html' : 'docs/index.html'],
+        assets: ['app', 'map'],
+        salt: `s${v}`,
+        logo: `logo ${v}`,
+      }),
+    );
+    const fresh = async () => {
+      const bucket = new MemoryBucket('releases-stop');
+      for (const files of sites) await deployFolder(bucket, build(files));
+      bucket.writes.length = 0;
+      return bucket;
+    };
+    const probe = await fresh();
+    await rollbackBucket(probe, { to: 1 });
+    const writes = probe.writes.filter((w) => !w.key.endsWith('lease.json')).length;
+    expect(writes).toBeGreaterThan(5);
+    for (let at = 0; at < writes; at++) {
+      const bucket = await fresh();
+      const stop = new AbortController();
+      let seen = 0;
+      bucket.beforeWrite = (w) => {
+        if (!w.key.endsWith('lease.json') && seen++ === at) stop.abort('SIGTERM');
+      };
+      const stopped = await rollbackBucket(bucket, { to: 1, signal: stop.signal }).catch((error: Error) => error);
+      if (stopped instanceof Error) {
+        expect(stopped).toBeInstanceOf(Interrupted);
+        expect(stopped.message).toMatch(/Run the same rollback again to finish it/);
+      }
+      expect(pagesReferenceOnlyExistingAssets(bucket)).toBe(true);
+      bucket.beforeWrite = () => undefined;
+      await rollbackBucket(bucket, { to: 1 }).catch((error: Error) => {
+        // Stopped after the release was recorded: release 1 is live already.
+        expect(error.message).toMatch(/serves already/);
+      });
+      expectServes(bucket, sites[0]);
+    }
   });
 });

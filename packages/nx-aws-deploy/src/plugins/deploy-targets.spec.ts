@@ -3,12 +3,12 @@ import { join } from 'node:path';
 import { createNodes } from './deploy-targets';
 import { tempDir } from 'test-support';
 
-it('infers deploy (after build) and invalidate targets from nx-aws-deploy.json', async () => {
+it('infers deploy (after build), invalidate, rollback and releases targets from nx-aws-deploy.json', async () => {
   const root = tempDir('infer-');
   mkdirSync(join(root, 'apps/web'), { recursive: true });
   writeFileSync(
     join(root, 'apps/web/nx-aws-deploy.json'),
-    JSON.stringify({ bucket: 'web-bucket', distributionId: 'E1' }),
+    JSON.stringify({ bucket: 'web-bucket', prefix: 'web', distributionId: 'E1', maxDeletes: 5 }),
   );
   const [pattern, create] = createNodes;
   expect(pattern).toBe('**/nx-aws-deploy.json');
@@ -26,11 +26,20 @@ it('infers deploy (after build) and invalidate targets from nx-aws-deploy.json',
               ship: expect.objectContaining({
                 executor: 'nx-aws-deploy:deploy-s3',
                 dependsOn: ['build'],
-                options: { bucket: 'web-bucket', distributionId: 'E1' },
+                options: { bucket: 'web-bucket', prefix: 'web', distributionId: 'E1', maxDeletes: 5 },
               }),
               invalidate: expect.objectContaining({
                 executor: 'nx-aws-deploy:invalidate',
                 options: { distributionId: 'E1' },
+              }),
+              // The same bucket and prefix; the deploy's own options (maxDeletes) are not the rollback's.
+              rollback: expect.objectContaining({
+                executor: 'nx-aws-deploy:rollback',
+                options: { bucket: 'web-bucket', prefix: 'web', distributionId: 'E1' },
+              }),
+              releases: expect.objectContaining({
+                executor: 'nx-aws-deploy:releases',
+                options: { bucket: 'web-bucket', prefix: 'web' },
               }),
             },
           },

@@ -10,14 +10,17 @@ export const DEPLOY_CONFIG_FILE = `${PLUGIN_NAME}.json`;
 export interface DeployTargetsPluginOptions {
   deployTargetName?: string;
   invalidateTargetName?: string;
+  rollbackTargetName?: string;
+  releasesTargetName?: string;
   /** The target that produces the folder to deploy. */
   buildTargetName?: string;
 }
 
 /**
- * Infers `deploy` and `invalidate` targets for every project with an `nx-aws-deploy.json` (as @nx/vite infers
- * build targets from vite.config.ts): `deploy` runs deploy-s3 with the file's options after the build,
- * `invalidate` invalidates what the last deploy changed.
+ * Infers `deploy`, `invalidate`, `rollback` and `releases` targets for every project with an `nx-aws-deploy.json`
+ * (as @nx/vite infers build targets from vite.config.ts): `deploy` runs deploy-s3 with the file's options after
+ * the build, `invalidate` invalidates what the last deploy changed, `rollback` and `releases` work on the same
+ * bucket and prefix.
  */
 export const createNodes: CreateNodes<DeployTargetsPluginOptions> = [
   `**/${DEPLOY_CONFIG_FILE}`,
@@ -38,10 +41,24 @@ export const createNodes: CreateNodes<DeployTargetsPluginOptions> = [
           options: config.distributionId ? { distributionId: config.distributionId } : {},
           metadata: { description: 'Invalidate on CloudFront exactly what the last deploy changed (nx-aws-deploy).' },
         },
+        [options?.rollbackTargetName ?? 'rollback']: {
+          executor: `${PLUGIN_NAME}:rollback`,
+          options: pick(config, ['bucket', 'prefix', 'region', 'distributionId', 'keepReleases', 'requestTimeout']),
+          metadata: { description: 'Bring back the previous release (or --to=N) without a build (nx-aws-deploy).' },
+        },
+        [options?.releasesTargetName ?? 'releases']: {
+          executor: `${PLUGIN_NAME}:releases`,
+          options: pick(config, ['bucket', 'prefix', 'region', 'requestTimeout']),
+          metadata: { description: 'List the releases: which is live, which can be rolled back to (nx-aws-deploy).' },
+        },
       };
       return [file, { projects: { [root]: { targets } } }] as const;
     }),
 ];
+
+function pick(config: Record<string, unknown>, names: string[]): Record<string, unknown> {
+  return Object.fromEntries(names.filter((name) => config[name] !== undefined).map((name) => [name, config[name]]));
+}
 
 /** Nx before 22 looked for this name. */
 export const createNodesV2 = createNodes;

@@ -16,3 +16,15 @@ export interface DeployMarker {
   project: string;
   deployedAt: string;
 }
+
+/** The release history (see lib/releases): an index of summaries, one record per kept release, and snapshots. */
+export const RELEASES_DIR = `${STATE_DIR}releases/`;
+export const RELEASE_INDEX_FILE = `${RELEASES_DIR}index.json`;
+export function releaseFile(release: number): string {
+  return `${RELEASES_DIR}${release}.json`;
+}
+/** Copies of files that a kept release had, taken before a deploy or rollback overwrote or deleted them. */
+export const SNAPSHOTS_DIR = `${RELEASES_DIR}files/`;
+export function snapshotFile(path: string, etag: string): string {
+  return `${SNAPSHOTS_DIR}${etag.replace(/"/g, '')}/${path}`;
+}

@@ -43,6 +43,8 @@ export interface BucketStore {
   ): Promise<{ etag: string; md5: string }>;
   /** New headers on the same bytes, without sending them again. Answers the new ETag. */
   updateHeaders(key: string, headers: ObjectHeaders): Promise<string>;
+  /** A server-side copy of an object of this bucket, bytes and headers. Answers the new ETag. */
+  copy(from: string, to: string): Promise<string>;
   delete(keys: string[], onDeleted?: (n: number) => void): Promise<void>;
   /** After an interruption: aborts the multipart uploads left open; answers how many were aborted. */
   abortOpenUploads(): Promise<number>;

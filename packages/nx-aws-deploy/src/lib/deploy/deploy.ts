@@ -1,12 +1,10 @@
-import { setMaxListeners } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { forEachLimit } from '../util/concurrency';
 import { UserError } from '../util/errors';
 import { Interrupted } from '../util/interrupt';
-import { createS3Client } from '../aws/s3-client';
 import { checkBucketName } from './bucket-name';
-import { compileHeaderRules, headersFingerprint, headersFor, type HeaderRule } from './headers';
+import { compileHeaderRules, headersFingerprint, headersFor, isContentHashed, type HeaderRule } from './headers';
 import { contentEtags, multipartEtags, PART_SIZE, scanSourceDir, type LocalFile, type ScanResult } from './local-files';
 import { HashCache } from './hash-cache';
 import {
@@ -20,13 +18,15 @@ import {
   type DeployState,
   type PlannedUpload,
 } from './plan';
-import { acquireLease, DEFAULT_LOCK_TIMEOUT_SECONDS } from './lease';
-import { LEASE_FILE, MARKER_FILE, STATE_DIR, STATE_FILE, type DeployMarker } from './bookkeeping';
+import { underLease } from './lease';
+import { MARKER_FILE, STATE_DIR, STATE_FILE, type DeployMarker } from './bookkeeping';
 import { Progress } from './progress';
 import { dryRunReport, summaryTable } from './report';
-import { S3Target } from './s3-target';
+import { openS3Store } from './s3-target';
 import type { BucketStore, RequestCounts } from './bucket-store';
 import type { DeployManifest, ManifestChange } from './manifest';
+import { ReleaseBook } from '../releases/book';
+import { assetsToKeep, checkKeepReleases, snapshotsToTake, type ReleaseRecord } from '../releases/history';
 
 export interface DeployOptions {
   workspaceRoot: string;
@@ -39,6 +39,8 @@ export interface DeployOptions {
   prune?: boolean;
   maxDeletes?: number;
   pruneOlderThanDeploys?: number;
+  /** Releases that stay restorable by a rollback (their assets kept, their other files snapshotted); see lib/releases. */
+  keepReleases?: number;
   dryRun?: boolean;
   concurrency?: number;
   /** Seconds a request may go without progress before it is aborted and retried; see createS3Client. */
@@ -76,6 +78,8 @@ export interface DeploySummary {
   requests: RequestCounts;
   durationMs: number;
   manifest?: string;
+  /** The release this deploy recorded; none for a dry run or a deploy that changed nothing. */
+  release?: number;
 }
 
 export const DEFAULT_CONCURRENCY = 16;
@@ -89,21 +93,7 @@ export function defaultManifestPath(workspaceRoot: string, project: string): str
 export function deploy(
   options: DeployOptions,
 ): Promise<{ summary: DeploySummary; plan: DeployPlan; manifest?: DeployManifest }> {
-  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
-  return deployTo(
-    (signal) =>
-      new S3Target(
-        createS3Client({
-          region: options.region,
-          maxSockets: concurrency,
-          requestTimeoutSeconds: options.requestTimeout,
-        }),
-        options.bucket,
-        signal,
-        options.region,
-      ),
-    options,
-  );
+  return deployTo(openS3Store({ ...options, concurrency: options.concurrency ?? DEFAULT_CONCURRENCY }), options);
 }
 
 /**
@@ -123,13 +113,8 @@ export async function deployTo(
   if (!Number.isInteger(concurrency) || concurrency < 1)
     throw new UserError(`"concurrency" must be a whole number of at least 1, not ${options.concurrency}.`);
   const rulesFor = compileHeaderRules(options.headers);
+  const keepReleases = checkKeepReleases(options.keepReleases);
 
-  // A lease taken over by another deploy (this one stalled past its expiry) stops this one like a signal.
-  const leaseLost = new AbortController();
-  const signal = options.signal ? AbortSignal.any([options.signal, leaseLost.signal]) : leaseLost.signal;
-  // Every request in flight listens to it: many listeners are expected, not a leak.
-  setMaxListeners(0, signal);
-  const target = openStore(signal);
   // The folder is walked first: a bad sourceDir fails the deploy before any request.
   const scan = await scanSourceDir({
     workspaceRoot: options.workspaceRoot,
@@ -140,29 +125,23 @@ export async function deployTo(
   });
   checkScan(options, prefix, scan, log);
   // One deploy at a time per bucket + prefix, so that pruning is planned from a listing nobody else changes.
-  const lease = options.dryRun
-    ? undefined
-    : await acquireLease({
-        store: target.leaseStore(),
-        key: prefix + LEASE_FILE,
-        where: `s3://${options.bucket}/${prefix}`,
-        owner: options.leaseOwner,
-        lockTimeoutMs: (options.lockTimeout ?? DEFAULT_LOCK_TIMEOUT_SECONDS) * 1000,
-        log,
-        signal,
-        onLost: (message) => {
-          log(`Stopping: ${message}.`);
-          leaseLost.abort('the loss of the deploy lease');
-        },
-      });
-  try {
-    return await deployUnderLease(
-      { ...options, signal },
-      { started, log, prefix, concurrency, rulesFor, target, scan },
-    );
-  } finally {
-    await lease?.release();
-  }
+  return underLease(
+    openStore,
+    {
+      bucket: options.bucket,
+      prefix,
+      owner: options.leaseOwner,
+      lockTimeoutSeconds: options.lockTimeout,
+      dryRun: options.dryRun,
+      log,
+      signal: options.signal,
+    },
+    (target, signal) =>
+      deployUnderLease(
+        { ...options, signal },
+        { started, log, prefix, concurrency, rulesFor, target, scan, keepReleases },
+      ),
+  );
 }
 
 /** Refuses a folder that is no site (empty, no index.html, keys S3 would refuse); warns of entries left out. */
@@ -200,9 +179,10 @@ async function deployUnderLease(
     rulesFor: ReturnType<typeof compileHeaderRules>;
     target: BucketStore;
     scan: ScanResult;
+    keepReleases: number;
   },
 ): Promise<{ summary: DeploySummary; plan: DeployPlan; manifest?: DeployManifest }> {
-  const { started, log, prefix, concurrency, rulesFor, target } = context;
+  const { started, log, prefix, concurrency, rulesFor, target, keepReleases } = context;
   const { files } = context.scan;
   // The bucket is listed while the files are hashed; its first page tells whether there is anything to compare.
   let nothingToCompare = false;
@@ -214,6 +194,7 @@ async function deployUnderLease(
       firstPageIn();
     }),
     target.readJson<DeployState>(prefix + STATE_FILE),
+    ReleaseBook.open(target, prefix),
   ]);
   // A listing that fails is reported below.
   void remoteReady.then(() => firstPageIn());
@@ -243,10 +224,11 @@ async function deployUnderLease(
     options.signal,
   );
   // A missing bucket is reported as the listing's failure, the one a person expects.
-  const [listed, stored] = await remoteReady;
+  const [listed, stored, opened] = await remoteReady;
   if (listed.status === 'rejected') throw listed.reason;
   if (stored.status === 'rejected') throw stored.reason;
-  const [remote, state] = [listed.value, stored.value];
+  if (opened.status === 'rejected') throw opened.reason;
+  const [remote, state, releases] = [listed.value, stored.value, opened.value];
   const remoteEtags = new Map(remote.map((r) => [r.key, r.etag]));
   // A multipart ETag in the bucket (`-N`) is compared at the part sizes that fit it; the MD5 covers the rest.
   await forEachLimit(
@@ -274,7 +256,7 @@ async function deployUnderLease(
       options.signal.reason,
       `Interrupted by ${options.signal.reason} before any change: the bucket is as it was.`,
     );
-  const plan = planDeploy({
+  const planInput = {
     bucket: options.bucket,
     files: planned,
     prefix,
@@ -285,7 +267,25 @@ async function deployUnderLease(
     maxDeletes: options.maxDeletes ?? DEFAULT_MAX_DELETES,
     pruneOlderThanDeploys: options.pruneOlderThanDeploys ?? 0,
     exclude: options.exclude,
-  });
+  };
+  // The kept releases' records are read only for a deploy that changes something (or starts the history):
+  // their assets are not pruned, and what the live one has is snapshotted before it is overwritten or deleted.
+  let plan = planDeploy({ ...planInput, maxDeletes: Infinity });
+  const changes = plan.uploads.length + plan.metadataUpdates.length + plan.deletes.length;
+  const recordsRelease = changes > 0 || !releases.index;
+  // This deploy's release will be kept with the newest keepReleases - 1 of those kept now.
+  const staying = recordsRelease ? (await releases.kept()).slice(0, keepReleases - 1) : [];
+  plan = planDeploy({ ...planInput, releaseAssets: assetsToKeep(staying, prefix) });
+  const remoteByKey = new Map(remote.map((r) => [r.key, r]));
+  const listedKeys = new Set(remoteByKey.keys());
+  const snapshots = snapshotsToTake(
+    staying.find((r) => r.summary.number === releases.index?.live),
+    prefix,
+    [...plan.uploads, ...plan.metadataUpdates, ...plan.deletes.map((key) => ({ key }))]
+      .map((u) => remoteByKey.get(u.key))
+      .filter((r) => r !== undefined),
+    listedKeys,
+  );
 
   const summary: DeploySummary = {
     project: options.project,
@@ -357,6 +357,9 @@ async function deployUnderLease(
     if (options.signal?.aborted) throw options.signal.reason;
   };
   try {
+    // What the live release has at keys about to change is kept first: a rollback copies it back.
+    await releases.takeSnapshots(snapshots, concurrency, options.signal);
+    checkpoint();
     // Assets before the entry files that name them; deletes only once everything new is in place.
     await push(plan.uploads.filter((u) => !u.entry));
     await update(plan.metadataUpdates.filter((u) => !u.entry));
@@ -395,6 +398,23 @@ async function deployUnderLease(
       const marker: DeployMarker = { commit, project: options.project, deployedAt: new Date().toISOString() };
       await target.writeJson(prefix + MARKER_FILE, marker);
     }
+    if (recordsRelease) {
+      const release = await releases.add(
+        {
+          at: new Date().toISOString(),
+          project: options.project,
+          commit,
+          by: options.leaseOwner,
+          changed: changes,
+          files: files.length,
+          bytes: files.reduce((n, f) => n + f.size, 0),
+        },
+        releaseFiles(files, prefix, nextState),
+        keepReleases,
+        listedKeys,
+      );
+      summary.release = release.number;
+    }
   } catch (error) {
     if (!options.signal?.aborted) throw error;
     throw new Interrupted(
@@ -417,6 +437,18 @@ async function deployUnderLease(
   summary.durationMs = Date.now() - started;
   log(summaryTable(summary));
   return { summary, plan, manifest };
+}
+
+/** A release's files by path and ETag: content-hashed ones are kept, the others restored from snapshots. */
+function releaseFiles(
+  files: readonly LocalFile[],
+  prefix: string,
+  state: DeployState,
+): Pick<ReleaseRecord, 'restorable' | 'assets'> {
+  const restorable: Record<string, string> = {};
+  const assets: Record<string, string> = {};
+  for (const f of files) (isContentHashed(f.path) ? assets : restorable)[f.path] = state.objects[prefix + f.path].etag;
+  return { restorable, assets };
 }
 
 function buildManifest(options: DeployOptions, prefix: string, plan: DeployPlan, hasIndex: boolean): DeployManifest {

@@ -1,6 +1,9 @@
 import { hostname, userInfo } from 'node:os';
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { UserError } from '../util/errors';
+import { LEASE_FILE } from './bookkeeping';
+import type { BucketStore } from './bucket-store';
 /** A lease not renewed for this long is expired: a deploy that died (SIGKILL, a lost machine) blocks no one for longer. */
 export const LEASE_TTL_MS = 60_000;
 export const DEFAULT_LOCK_TIMEOUT_SECONDS = 300;
@@ -191,4 +194,52 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }
     signal?.addEventListener('abort', done, { once: true });
   });
+}
+
+/**
+ * Runs `work` on a bucket store opened for it while this process holds the lease of `prefix` (a dry run takes
+ * none): deploys and rollbacks of one bucket + prefix go one at a time. A lease taken over by another process
+ * (this one stalled past its expiry) aborts work's signal as a stop signal would.
+ */
+export async function underLease<T>(
+  openStore: (signal: AbortSignal) => BucketStore,
+  options: {
+    bucket: string;
+    prefix: string;
+    owner: string;
+    lockTimeoutSeconds?: number;
+    dryRun?: boolean;
+    log: (line: string) => void;
+    signal?: AbortSignal;
+    /** Checks that may refuse the work before the lease is taken (and written into a bucket that has none). */
+    beforeLease?: (store: BucketStore) => Promise<void>;
+  },
+  work: (store: BucketStore, signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const leaseLost = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, leaseLost.signal]) : leaseLost.signal;
+  // Every request in flight listens to it: many listeners are expected, not a leak.
+  setMaxListeners(0, signal);
+  const store = openStore(signal);
+  await options.beforeLease?.(store);
+  const lease = options.dryRun
+    ? undefined
+    : await acquireLease({
+        store: store.leaseStore(),
+        key: options.prefix + LEASE_FILE,
+        where: `s3://${options.bucket}/${options.prefix}`,
+        owner: options.owner,
+        lockTimeoutMs: (options.lockTimeoutSeconds ?? DEFAULT_LOCK_TIMEOUT_SECONDS) * 1000,
+        log: options.log,
+        signal,
+        onLost: (message) => {
+          options.log(`Stopping: ${message}.`);
+          leaseLost.abort('the loss of the deploy lease');
+        },
+      });
+  try {
+    return await work(store, signal);
+  } finally {
+    await lease?.release();
+  }
 }

@@ -50,6 +50,8 @@ export interface PlanInput {
   maxDeletes: number;
   /** Keep objects that the last N deploys uploaded, so visitors holding old HTML still find its chunks. */
   pruneOlderThanDeploys: number;
+  /** Assets a kept release has (key → ETag): never pruned while their bytes are that release's. */
+  releaseAssets?: ReadonlyMap<string, string>;
   /** Remote keys (relative to the prefix) that are never deleted, matching the user's `exclude`. */
   exclude?: string[];
 }
@@ -75,7 +77,7 @@ export interface DeployPlan {
   unchanged: { path: string; key: string; size: number }[];
   /** Stale keys, deleted after every upload succeeded. */
   deletes: string[];
-  /** Stale keys kept because a recent deploy uploaded them (pruneOlderThanDeploys). */
+  /** Stale keys kept because a recent deploy uploaded them (pruneOlderThanDeploys) or a kept release has them. */
   kept: string[];
   /** Deeper prefixes that hold another deploy's bookkeeping, whose objects are that deploy's and left alone. */
   siblings: { prefix: string; objects: number }[];
@@ -156,6 +158,9 @@ export function planDeploy(input: PlanInput): DeployPlan {
       if (record && record.etag === r.etag && record.deploy > deploy - 1 - input.pruneOlderThanDeploys) {
         plan.kept.push(r.key);
         nextState.objects[r.key] = record;
+      } else if (input.releaseAssets?.get(r.key) === r.etag) {
+        plan.kept.push(r.key);
+        if (record?.etag === r.etag) nextState.objects[r.key] = record;
       } else {
         plan.deletes.push(r.key);
       }

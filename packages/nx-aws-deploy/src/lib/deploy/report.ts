@@ -14,7 +14,7 @@ export function dryRunReport(what: string, plan: DeployPlan): string {
       (u) => `  headers  ${u.key} (${u.headers['Content-Type']}, ${u.headers['Cache-Control']})`,
     ),
     ...plan.deletes.map((key) => `  delete   ${key}`),
-    ...plan.kept.map((key) => `  keep     ${key} (uploaded by a recent deploy)`),
+    ...plan.kept.map((key) => `  keep     ${key} (a kept release or a recent deploy has it)`),
   ].join('\n');
 }
 
@@ -27,7 +27,7 @@ export function summaryTable(s: DeploySummary): string {
     ['unchanged', String(s.unchanged.files), formatBytes(s.unchanged.bytes)],
     [s.dryRun ? 'would delete' : 'deleted', String(s.deleted.files), ''],
   ];
-  if (s.kept.files) rows.push(['kept from recent deploys', String(s.kept.files), '']);
+  if (s.kept.files) rows.push(['kept for rollback', String(s.kept.files), '']);
   const siblings = s.siblings.length
     ? `\nleft alone: ${s.siblings.reduce((n, x) => n + x.objects, 0)} objects of other deploys below ${s.siblings.map((x) => x.prefix).join(', ')}`
     : '';
@@ -35,5 +35,5 @@ export function summaryTable(s: DeploySummary): string {
     Object.entries(s.requests)
       .map(([op, n]) => `${op} ${n}`)
       .join(', ') || 'none';
-  return `${table(rows)}${siblings}\nrequests: ${requests}\ntime: ${formatDuration(s.durationMs)}${s.manifest ? `\nmanifest: ${s.manifest}` : ''}`;
+  return `${table(rows)}${siblings}\nrequests: ${requests}\ntime: ${formatDuration(s.durationMs)}${s.release ? `\nrelease: ${s.release} is live` : ''}${s.manifest ? `\nmanifest: ${s.manifest}` : ''}`;
 }

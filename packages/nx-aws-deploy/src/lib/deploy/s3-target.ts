@@ -14,6 +14,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { explainTimeout } from '../aws/clients';
+import { createS3Client } from '../aws/s3-client';
 import { UserError } from '../util/errors';
 import { Interrupted } from '../util/interrupt';
 import type { ObjectHeaders } from './headers';
@@ -21,6 +22,26 @@ import { PART_SIZE, readWhole } from './local-files';
 import type { LeaseRecord, LeaseStore } from './lease';
 import type { RemoteObject } from './plan';
 import type { BucketStore, RequestCounts, WriteJsonOptions } from './bucket-store';
+
+/** Opens the bucket on S3 for one deploy or rollback, bound to its stop signal (see deployTo). */
+export function openS3Store(options: {
+  bucket: string;
+  region?: string;
+  concurrency: number;
+  requestTimeout?: number;
+}): (signal?: AbortSignal) => S3Target {
+  return (signal) =>
+    new S3Target(
+      createS3Client({
+        region: options.region,
+        maxSockets: options.concurrency,
+        requestTimeoutSeconds: options.requestTimeout,
+      }),
+      options.bucket,
+      signal,
+      options.region,
+    );
+}
 
 /** The bucket side of a deploy on S3: thin wrappers over S3 calls that turn failures into one actionable line. */
 export class S3Target implements BucketStore {
@@ -273,15 +294,26 @@ export class S3Target implements BucketStore {
   }
 
   /** Replaces an object's headers without re-sending its bytes (CopyObject onto itself). Returns the new ETag. */
-  async updateHeaders(key: string, headers: ObjectHeaders): Promise<string> {
-    const copied = await this.call('CopyObject', key, () =>
+  updateHeaders(key: string, headers: ObjectHeaders): Promise<string> {
+    return this.copyObject(key, key, { MetadataDirective: 'REPLACE', ...sdkHeaders(headers) });
+  }
+
+  copy(from: string, to: string): Promise<string> {
+    return this.copyObject(from, to, { MetadataDirective: 'COPY' });
+  }
+
+  private async copyObject(
+    from: string,
+    to: string,
+    headers: Omit<ConstructorParameters<typeof CopyObjectCommand>[0], 'Bucket' | 'Key' | 'CopySource'>,
+  ): Promise<string> {
+    const copied = await this.call('CopyObject', to, () =>
       this.s3.send(
         new CopyObjectCommand({
           Bucket: this.bucket,
-          Key: key,
-          CopySource: `${this.bucket}/${key.split('/').map(encodeURIComponent).join('/')}`,
-          MetadataDirective: 'REPLACE',
-          ...sdkHeaders(headers),
+          Key: to,
+          CopySource: `${this.bucket}/${from.split('/').map(encodeURIComponent).join('/')}`,
+          ...headers,
         }),
         { abortSignal: this.signal },
       ),

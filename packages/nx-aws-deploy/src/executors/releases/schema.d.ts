@@ -1,0 +1,7 @@
+export interface ReleasesExecutorOptions {
+  bucket: string;
+  prefix?: string;
+  region?: string;
+  requestTimeout?: number;
+  json?: boolean;
+}

@@ -1,0 +1,191 @@
+import { UserError } from '../util/errors';
+import {
+  addRelease,
+  checkKeepReleases,
+  HISTORY_LENGTH,
+  planRollback,
+  rollbackTarget,
+  snapshotsToTake,
+  unneededBookkeeping,
+  type ReleaseIndex,
+  type ReleaseRecord,
+  type ReleaseSummary,
+} from './history';
+
+const summary = (number: number, extra: Partial<ReleaseSummary> = {}): ReleaseSummary => ({
+  number,
+  at: `2026-11-0${Math.min(number, 9)}T10:00:00.000Z`,
+  project: 'web',
+  by: 'me@host:1',
+  changed: 1,
+  files: 3,
+  bytes: 100,
+  kept: true,
+  ...extra,
+});
+
+/** An index whose releases are given newest first; the first is live. */
+const indexOf = (...releases: ReleaseSummary[]): ReleaseIndex => ({ version: 1, live: releases[0].number, releases });
+
+const record = (
+  number: number,
+  restorable: Record<string, string>,
+  assets: Record<string, string> = {},
+): ReleaseRecord => ({
+  version: 1,
+  summary: summary(number),
+  restorable,
+  assets,
+});
+
+describe('addRelease', () => {
+  it('numbers after the newest and keeps only the newest `keep`', () => {
+    let index: ReleaseIndex | undefined;
+    for (let i = 0; i < 5; i++) index = addRelease(index, summary(0), 3).index;
+    expect(index!.live).toBe(5);
+    expect(index!.releases.map((r) => [r.number, r.kept])).toEqual([
+      [5, true],
+      [4, true],
+      [3, true],
+      [2, false],
+      [1, false],
+    ]);
+  });
+
+  it('forgets summaries beyond the history length', () => {
+    let index: ReleaseIndex | undefined;
+    for (let i = 0; i < HISTORY_LENGTH + 5; i++) index = addRelease(index, summary(0), 10).index;
+    expect(index!.releases).toHaveLength(HISTORY_LENGTH);
+    expect(index!.releases[0].number).toBe(HISTORY_LENGTH + 5);
+  });
+
+  it.each([0, -1, 1.5, Number.NaN])('refuses keepReleases %p', (keep) => {
+    expect(() => checkKeepReleases(keep)).toThrow(/"keepReleases" must be a whole number of at least 1/);
+  });
+});
+
+describe('rollbackTarget', () => {
+  const where = 's3://b/';
+  const cases: [string, ReleaseIndex | undefined, number | undefined, number | RegExp][] = [
+    ['the previous release by default', indexOf(summary(3), summary(2), summary(1)), undefined, 2],
+    ['a given release', indexOf(summary(3), summary(2), summary(1)), 1, 1],
+    [
+      'after a rollback to 2, the one before 2 (not 3 again)',
+      indexOf(summary(4, { rollbackTo: 2 }), summary(3), summary(2), summary(1)),
+      undefined,
+      1,
+    ],
+    [
+      'skips releases with the live files (a rollback to the same release)',
+      indexOf(summary(5, { rollbackTo: 2 }), summary(4, { rollbackTo: 2 }), summary(3), summary(2), summary(1)),
+      undefined,
+      1,
+    ],
+    ['nothing recorded', undefined, undefined, /No releases are recorded in s3:\/\/b\//],
+    ['one release only', indexOf(summary(1)), undefined, /No kept release before release 1/],
+    ['an unknown release', indexOf(summary(2), summary(1)), 7, /There is no release 7 .* kept releases are 2, 1/],
+    [
+      'a release no longer kept',
+      indexOf(summary(3), summary(2), summary(1, { kept: false })),
+      1,
+      /Release 1 .* is no longer kept .*raise "keepReleases"/,
+    ],
+    ['the live release', indexOf(summary(2), summary(1)), 2, /Release 2 is what s3:\/\/b\/ serves already/],
+    [
+      'a release whose files are live',
+      indexOf(summary(3, { rollbackTo: 1 }), summary(2), summary(1)),
+      1,
+      /Release 1 is what .* serves already \(release 3\)/,
+    ],
+  ];
+  it.each(cases)('%s', (_name, index, to, expected) => {
+    if (typeof expected === 'number') expect(rollbackTarget(index, where, to).number).toBe(expected);
+    else {
+      expect(() => rollbackTarget(index, where, to)).toThrow(UserError);
+      expect(() => rollbackTarget(index, where, to)).toThrow(expected);
+    }
+  });
+});
+
+describe('snapshotsToTake', () => {
+  const live = record(2, { 'index.html': '"i2"', 'logo.png': '"l2"' });
+  it('copies what the live release has at changing keys, once per path and ETag', () => {
+    const changing = [
+      { key: 'p/index.html', size: 1, etag: '"i2"' },
+      { key: 'p/logo.png', size: 1, etag: '"l2"' },
+      // Not the live release's bytes (an interrupted deploy left them): nobody can need them.
+      { key: 'p/other.html', size: 1, etag: '"x"' },
+    ];
+    const listed = new Set(['p/.nx-aws-deploy/releases/files/l2/logo.png']);
+    expect(snapshotsToTake(live, 'p/', changing, listed)).toEqual([
+      { key: 'p/index.html', snapshot: 'p/.nx-aws-deploy/releases/files/i2/index.html' },
+    ]);
+  });
+
+  it('takes none without a live release (the first deploy of a history)', () => {
+    expect(snapshotsToTake(undefined, '', [{ key: 'index.html', size: 1, etag: '"a"' }], new Set())).toEqual([]);
+  });
+});
+
+describe('unneededBookkeeping', () => {
+  it('removes records of releases no longer kept and snapshots no kept release names', () => {
+    const index = indexOf(summary(3), summary(2), summary(1, { kept: false }));
+    const kept = [record(3, { 'index.html': '"c"' }), record(2, { 'index.html': '"b"' })];
+    const listed = [
+      'index.html',
+      '.nx-aws-deploy/state.json',
+      '.nx-aws-deploy/releases/index.json',
+      '.nx-aws-deploy/releases/1.json',
+      '.nx-aws-deploy/releases/2.json',
+      '.nx-aws-deploy/releases/files/a/index.html',
+      '.nx-aws-deploy/releases/files/b/index.html',
+      // Another deploy's bookkeeping below this prefix is not this history's.
+      'docs/.nx-aws-deploy/releases/1.json',
+    ];
+    expect(unneededBookkeeping(index, kept, '', listed)).toEqual([
+      '.nx-aws-deploy/releases/1.json',
+      '.nx-aws-deploy/releases/files/a/index.html',
+    ]);
+  });
+});
+
+describe('planRollback', () => {
+  const target = record(
+    1,
+    { 'index.html': '"i1"', 'about.html': '"a1"', 'logo.png': '"l1"' },
+    { 'app-abcdef12.js': '"j1"' },
+  );
+  const live = record(2, { 'index.html': '"i2"', 'about.html': '"a1"', 'new.html': '"n2"', 'logo.png': '"l2"' });
+  const remote = (keys: Record<string, string>) => Object.entries(keys).map(([key, etag]) => ({ key, size: 1, etag }));
+
+  it('restores from snapshots (entry files last), deletes what the target did not have, leaves the rest', () => {
+    const plan = planRollback(
+      target,
+      live,
+      '',
+      remote({
+        'index.html': '"i2"',
+        'about.html': '"a1"',
+        'new.html': '"n2"',
+        'logo.png': '"l2"',
+        'app-abcdef12.js': '"j1"',
+        '.nx-aws-deploy/releases/files/i1/index.html': '"i1"',
+        '.nx-aws-deploy/releases/files/l1/logo.png': '"l1"',
+      }),
+    );
+    expect(plan).toEqual({
+      restores: [
+        { key: 'logo.png', from: '.nx-aws-deploy/releases/files/l1/logo.png', etag: '"l1"' },
+        { key: 'index.html', from: '.nx-aws-deploy/releases/files/i1/index.html', etag: '"i1"' },
+      ],
+      deletes: ['new.html'],
+      unchanged: 1,
+      missing: [],
+    });
+  });
+
+  it('lists what is gone: a pruned asset, a snapshot removed by hand', () => {
+    const plan = planRollback(target, live, '', remote({ 'index.html': '"i2"', 'about.html': '"a1"' }));
+    expect(plan.missing).toEqual(['app-abcdef12.js', 'index.html', 'logo.png']);
+  });
+});

@@ -1,0 +1,201 @@
+import { UserError } from '../util/errors';
+import { isEntryFile } from '../deploy/headers';
+import { releaseFile, RELEASES_DIR, SNAPSHOTS_DIR, snapshotFile } from '../deploy/bookkeeping';
+import type { RemoteObject } from '../deploy/plan';
+
+/**
+ * Releases: every deploy that changes the site (and every rollback) is one. What makes a kept release
+ * restorable without a build:
+ * - files whose names carry a content hash (`assets`) never change in place, so they only need to stay: a deploy
+ *   does not prune an asset that a kept release has;
+ * - every other file (`restorable`: HTML, service workers, manifests, unhashed images) may be overwritten or
+ *   deleted by a later deploy, which first copies it (server-side) into the bookkeeping as a snapshot, once per
+ *   path and ETag. A rollback copies it back.
+ */
+export const DEFAULT_KEEP_RELEASES = 10;
+/** Summaries shown by `releases`, kept or not. */
+export const HISTORY_LENGTH = 100;
+
+export interface ReleaseSummary {
+  number: number;
+  /** ISO time the release went live. */
+  at: string;
+  project: string;
+  /** The commit CodeBuild built, when it was built there. */
+  commit?: string;
+  /** Who made it: the CodeBuild build ARN or user@host:pid. */
+  by: string;
+  /** A rollback: the release whose files it brought back. */
+  rollbackTo?: number;
+  /** Files uploaded, updated, restored or deleted. */
+  changed: number;
+  files: number;
+  bytes: number;
+  /** Its record and snapshots are still there: it can be rolled back to. */
+  kept: boolean;
+}
+
+export interface ReleaseIndex {
+  version: 1;
+  /** The release that is live (the newest). */
+  live: number;
+  /** Newest first, at most HISTORY_LENGTH. */
+  releases: ReleaseSummary[];
+}
+
+/** What a kept release needs to be brought back, by path below the prefix and ETag. */
+export interface ReleaseRecord {
+  version: 1;
+  summary: ReleaseSummary;
+  restorable: Record<string, string>;
+  assets: Record<string, string>;
+}
+
+export function checkKeepReleases(keep: number | undefined): number {
+  const value = keep ?? DEFAULT_KEEP_RELEASES;
+  if (!Number.isInteger(value) || value < 1)
+    throw new UserError(
+      `"keepReleases" must be a whole number of at least 1 (the live release), not ${keep}: it is how many releases stay restorable.`,
+    );
+  return value;
+}
+
+/** The index after `summary` went live: numbered after the newest, the newest `keep` marked kept. */
+export function addRelease(
+  index: ReleaseIndex | undefined,
+  summary: Omit<ReleaseSummary, 'number' | 'kept'>,
+  keep: number,
+): { index: ReleaseIndex; release: ReleaseSummary } {
+  const release: ReleaseSummary = { ...summary, number: (index?.releases[0]?.number ?? 0) + 1, kept: true };
+  const releases = [release, ...(index?.releases ?? [])]
+    .slice(0, HISTORY_LENGTH)
+    .map((r, i) => (r.kept && i >= keep ? { ...r, kept: false } : r));
+  return { index: { version: 1, live: release.number, releases }, release };
+}
+
+/** Assets (content-hashed) of the kept releases as they are in the bucket: a deploy must not prune these. */
+export function assetsToKeep(records: ReleaseRecord[], prefix: string): Map<string, string> {
+  const keep = new Map<string, string>();
+  for (const record of records) for (const [path, etag] of Object.entries(record.assets)) keep.set(prefix + path, etag);
+  return keep;
+}
+
+export interface Snapshot {
+  /** The live key. */
+  key: string;
+  /** Where its bytes and headers are kept. */
+  snapshot: string;
+}
+
+/**
+ * The copies to take before `changing` keys (about to be overwritten or deleted) lose what the live release
+ * has there. A key whose bytes are not the live release's (a deploy interrupted earlier) is not a release's and
+ * is not kept; an existing snapshot is not taken again.
+ */
+export function snapshotsToTake(
+  live: ReleaseRecord | undefined,
+  prefix: string,
+  changing: RemoteObject[],
+  listed: ReadonlySet<string>,
+): Snapshot[] {
+  if (!live) return [];
+  const snapshots: Snapshot[] = [];
+  for (const { key, etag } of changing) {
+    const path = key.slice(prefix.length);
+    if (live.restorable[path] !== etag) continue;
+    const snapshot = prefix + snapshotFile(path, etag);
+    if (!listed.has(snapshot)) snapshots.push({ key, snapshot });
+  }
+  return snapshots;
+}
+
+/**
+ * Bookkeeping objects no kept release needs any more: records of releases no longer kept, and snapshots that no
+ * kept release names.
+ */
+export function unneededBookkeeping(
+  index: ReleaseIndex,
+  kept: ReleaseRecord[],
+  prefix: string,
+  listedKeys: Iterable<string>,
+): string[] {
+  const needed = new Set(index.releases.filter((r) => r.kept).map((r) => prefix + releaseFile(r.number)));
+  for (const record of kept)
+    for (const [path, etag] of Object.entries(record.restorable)) needed.add(prefix + snapshotFile(path, etag));
+  const unneeded: string[] = [];
+  for (const key of listedKeys) {
+    const relative = key.slice(prefix.length);
+    const isRecord = relative.startsWith(RELEASES_DIR) && /^\d+\.json$/.test(relative.slice(RELEASES_DIR.length));
+    if ((isRecord || relative.startsWith(SNAPSHOTS_DIR)) && !needed.has(key)) unneeded.push(key);
+  }
+  return unneeded;
+}
+
+/** The release a rollback brings back: `to`, or the one before the release whose files are live. */
+export function rollbackTarget(index: ReleaseIndex | undefined, where: string, to?: number): ReleaseSummary {
+  if (!index?.releases.length)
+    throw new UserError(
+      `No releases are recorded in ${where}: nothing to roll back to. Releases are recorded by deploys of nx-aws-deploy 0.2 and later; check "bucket" and "prefix".`,
+    );
+  const live = index.releases.find((r) => r.number === index.live) ?? index.releases[0];
+  const liveFiles = live.rollbackTo ?? live.number;
+  const kept = index.releases.filter((r) => r.kept);
+  const keptList = kept.map((r) => r.number).join(', ');
+  if (to === undefined) {
+    const previous = kept.find((r) => r.number < liveFiles && (r.rollbackTo ?? r.number) !== liveFiles);
+    if (!previous)
+      throw new UserError(
+        `No kept release before release ${liveFiles} in ${where} (kept: ${keptList}): nothing to roll back to.`,
+      );
+    return previous;
+  }
+  const target = index.releases.find((r) => r.number === to);
+  if (!target)
+    throw new UserError(
+      `There is no release ${to} in ${where}; the kept releases are ${keptList}. See \`nx-aws-deploy releases\`.`,
+    );
+  if (!target.kept)
+    throw new UserError(
+      `Release ${to} in ${where} is no longer kept (the kept releases are ${keptList}; raise "keepReleases" to keep more); nothing was changed.`,
+    );
+  if ((target.rollbackTo ?? target.number) === liveFiles)
+    throw new UserError(`Release ${to} is what ${where} serves already (release ${live.number}); nothing to do.`);
+  return target;
+}
+
+export interface RollbackPlan {
+  /** Copies from a snapshot onto the live key: everything else before the entry files. */
+  restores: { key: string; from: string; etag: string }[];
+  /** Files of the live release that the target did not have. */
+  deletes: string[];
+  unchanged: number;
+  /** What the target needs that is gone: a rollback refuses then. */
+  missing: string[];
+}
+
+/** What bringing `target` back changes, from the bucket's listing alone. */
+export function planRollback(
+  target: ReleaseRecord,
+  live: ReleaseRecord | undefined,
+  prefix: string,
+  remote: RemoteObject[],
+): RollbackPlan {
+  const listed = new Map(remote.map((r) => [r.key, r.etag]));
+  const plan: RollbackPlan = { restores: [], deletes: [], unchanged: 0, missing: [] };
+  for (const [path, etag] of Object.entries(target.assets))
+    if (listed.get(prefix + path) !== etag) plan.missing.push(path);
+  for (const [path, etag] of Object.entries(target.restorable)) {
+    const key = prefix + path;
+    const snapshot = prefix + snapshotFile(path, etag);
+    if (listed.get(key) === etag) plan.unchanged++;
+    else if (listed.has(snapshot)) plan.restores.push({ key, from: snapshot, etag });
+    else plan.missing.push(path);
+  }
+  for (const path of Object.keys(live?.restorable ?? {}))
+    if (!(path in target.restorable) && !(path in target.assets) && listed.has(prefix + path))
+      plan.deletes.push(prefix + path);
+  plan.restores.sort((a, b) => Number(isEntryFile(a.key)) - Number(isEntryFile(b.key)) || (a.key < b.key ? -1 : 1));
+  plan.missing.sort();
+  plan.deletes.sort();
+  return plan;
+}

@@ -1,0 +1,228 @@
+import { checkBucketName } from '../deploy/bucket-name';
+import type { BucketStore, RequestCounts } from '../deploy/bucket-store';
+import { MARKER_FILE, RELEASES_DIR, type DeployMarker } from '../deploy/bookkeeping';
+import { isEntryFile } from '../deploy/headers';
+import { underLease } from '../deploy/lease';
+import type { DeployManifest } from '../deploy/manifest';
+import { normalizePrefix } from '../deploy/plan';
+import { openS3Store } from '../deploy/s3-target';
+import { invalidate, type InvalidateResult } from '../invalidate/invalidate';
+import { forEachLimit } from '../util/concurrency';
+import { UserError } from '../util/errors';
+import { Interrupted } from '../util/interrupt';
+import { ReleaseBook } from './book';
+import { checkKeepReleases, planRollback, rollbackTarget, snapshotsToTake, type RollbackPlan } from './history';
+
+export interface RollbackOptions {
+  bucket: string;
+  prefix?: string;
+  region?: string;
+  /** The release to bring back; default: the one before the release whose files are live. */
+  to?: number;
+  /** The distribution in front of the bucket: the restored paths are invalidated there. */
+  distributionId?: string;
+  dryRun?: boolean;
+  keepReleases?: number;
+  concurrency?: number;
+  requestTimeout?: number;
+  lockTimeout?: number;
+  leaseOwner: string;
+  log?: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface RollbackResult {
+  bucket: string;
+  prefix: string;
+  /** The release brought back. */
+  to: number;
+  /** The release the rollback recorded; none for a dry run. */
+  release?: number;
+  restored: number;
+  deleted: number;
+  unchanged: number;
+  dryRun: boolean;
+  requests: RequestCounts;
+  durationMs: number;
+  /** What changed, for invalidation (deploy manifests have the same shape); none for a dry run. */
+  manifest?: DeployManifest;
+  invalidation?: InvalidateResult;
+}
+
+const DEFAULT_CONCURRENCY = 16;
+
+/** Brings a kept release back without a build: server-side copies of its files, then the index says it is live. */
+export async function rollback(options: RollbackOptions): Promise<RollbackResult> {
+  const result = await rollbackWith(
+    openS3Store({ ...options, concurrency: options.concurrency ?? DEFAULT_CONCURRENCY }),
+    options,
+  );
+  // Exactly the restored and deleted paths, as after a deploy.
+  if (result.manifest?.distributionId)
+    result.invalidation = await invalidate({
+      manifest: result.manifest,
+      requestTimeoutSeconds: options.requestTimeout,
+      log: options.log,
+    });
+  return result;
+}
+
+export async function rollbackWith(
+  openStore: (signal: AbortSignal) => BucketStore,
+  options: RollbackOptions,
+): Promise<RollbackResult> {
+  const started = Date.now();
+  const log = options.log ?? ((line: string) => console.log(line));
+  const prefix = normalizePrefix(options.prefix);
+  const where = `s3://${options.bucket}/${prefix}`;
+  if (!options.bucket) throw new UserError('The "bucket" option is required: the S3 bucket to roll back.');
+  checkBucketName(options.bucket, 'the "bucket" option');
+  if (options.to !== undefined && (!Number.isInteger(options.to) || options.to < 1))
+    throw new UserError(`"to" must be a release number (see \`nx-aws-deploy releases\`), not ${options.to}.`);
+  const keep = checkKeepReleases(options.keepReleases);
+  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+
+  return underLease(
+    openStore,
+    {
+      bucket: options.bucket,
+      prefix,
+      owner: options.leaseOwner,
+      lockTimeoutSeconds: options.lockTimeout,
+      dryRun: options.dryRun,
+      log,
+      signal: options.signal,
+      // Nothing to roll back to is said before the lease is taken; under it, the history is read again.
+      beforeLease: async (store) =>
+        void rollbackTarget((await ReleaseBook.open(store, prefix)).index, where, options.to),
+    },
+    async (store, signal) => {
+      const book = await ReleaseBook.open(store, prefix);
+      const target = rollbackTarget(book.index, where, options.to);
+      const [kept, live, remote] = await Promise.all([book.kept(), book.live(), store.list(prefix)]);
+      const record = kept.find((r) => r.summary.number === target.number);
+      if (!record)
+        throw new UserError(
+          `The record of release ${target.number} is missing from ${where}${RELEASES_DIR}; it cannot be brought back. Nothing was changed.`,
+        );
+      const plan = planRollback(record, live, prefix, remote);
+      if (plan.missing.length)
+        throw new UserError(
+          `Cannot roll back ${where} to release ${target.number}: ${plan.missing.length} of its files are gone from the bucket (${plan.missing.slice(0, 10).join(', ')}${plan.missing.length > 10 ? ', …' : ''}). Nothing was changed; deploy that commit again instead.`,
+        );
+      const result: RollbackResult = {
+        bucket: options.bucket,
+        prefix,
+        to: target.number,
+        restored: plan.restores.length,
+        deleted: plan.deletes.length,
+        unchanged: plan.unchanged,
+        dryRun: Boolean(options.dryRun),
+        requests: store.requests,
+        durationMs: 0,
+      };
+      const what = `release ${target.number} (${target.at}${target.commit ? `, ${target.commit.slice(0, 12)}` : ''})`;
+      if (options.dryRun) {
+        log(dryRunReport(`rolling ${where} back to ${what}`, plan));
+        return { ...result, durationMs: Date.now() - started };
+      }
+      log(
+        `Rolling ${where} back to ${what}: ${plan.restores.length} to restore, ${plan.deletes.length} to delete, ${plan.unchanged} unchanged.`,
+      );
+      const listed = new Set(remote.map((r) => r.key));
+      const byKey = new Map(remote.map((r) => [r.key, r]));
+      const changing = [...plan.restores.map((r) => r.key), ...plan.deletes]
+        .map((key) => byKey.get(key))
+        .filter((r) => r !== undefined);
+      const etags = new Map<string, string>();
+      const done = { restored: 0, deleted: 0 };
+      let releasedAt = '';
+      const restore = (batch: RollbackPlan['restores']) =>
+        forEachLimit(
+          batch,
+          concurrency,
+          async (r) => {
+            etags.set(r.key, await store.copy(r.from, r.key));
+            done.restored++;
+          },
+          signal,
+        );
+      try {
+        // The live release's files are kept first (rolling forward again is a rollback too); then, as in a
+        // deploy, everything else before the entry files that name it.
+        await book.takeSnapshots(snapshotsToTake(live, prefix, changing, listed), concurrency, signal);
+        await restore(plan.restores.filter((r) => !isEntryFile(r.key)));
+        if (signal.aborted) throw signal.reason;
+        await restore(plan.restores.filter((r) => isEntryFile(r.key)));
+        if (signal.aborted) throw signal.reason;
+        if (plan.deletes.length) await store.delete(plan.deletes, (n) => (done.deleted += n));
+        const restorable = Object.fromEntries(
+          Object.entries(record.restorable).map(([path, etag]) => [path, etags.get(prefix + path) ?? etag]),
+        );
+        const release = await book.add(
+          {
+            at: new Date().toISOString(),
+            project: record.summary.project,
+            commit: record.summary.commit,
+            by: options.leaseOwner,
+            rollbackTo: target.number,
+            changed: plan.restores.length + plan.deletes.length,
+            files: record.summary.files,
+            bytes: record.summary.bytes,
+          },
+          { restorable, assets: record.assets },
+          keep,
+          listed,
+        );
+        result.release = release.number;
+        releasedAt = release.at;
+        // `set-shas` then takes what is live as the base of the next affected build.
+        if (record.summary.commit && (await store.readJson<DeployMarker>(prefix + MARKER_FILE))) {
+          const marker: DeployMarker = {
+            commit: record.summary.commit,
+            project: record.summary.project,
+            deployedAt: release.at,
+          };
+          await store.writeJson(prefix + MARKER_FILE, marker);
+        }
+      } catch (error) {
+        if (!signal.aborted) throw error;
+        throw new Interrupted(
+          signal.reason,
+          `Interrupted by ${signal.reason} while rolling back: restored ${done.restored} of ${plan.restores.length} files, deleted ${done.deleted} of ${plan.deletes.length}. ` +
+            `Every page served names files that are in the bucket. Run the same rollback again to finish it.`,
+        );
+      }
+      result.manifest = {
+        version: 1,
+        project: record.summary.project,
+        bucket: options.bucket,
+        prefix,
+        region: options.region,
+        distributionId: options.distributionId,
+        deployedAt: releasedAt,
+        deploy: result.release!,
+        hasIndex: 'index.html' in record.restorable,
+        changes: [
+          ...plan.restores.map((r) => ({ key: r.key, action: 'replaced' as const, immutable: false })),
+          ...plan.deletes.map((key) => ({ key, action: 'deleted' as const, immutable: false })),
+        ],
+        unchanged: plan.unchanged,
+      };
+      result.durationMs = Date.now() - started;
+      log(
+        `Release ${result.release} is live: ${where} serves release ${target.number}'s files again (${plan.restores.length} restored, ${plan.deletes.length} deleted, ${plan.unchanged} unchanged) in ${(result.durationMs / 1000).toFixed(1)} s.`,
+      );
+      return result;
+    },
+  );
+}
+
+function dryRunReport(what: string, plan: RollbackPlan): string {
+  return [
+    `Dry run: ${what} would:`,
+    ...plan.restores.map((r) => `  restore  ${r.key} (from ${r.from})`),
+    ...plan.deletes.map((key) => `  delete   ${key}`),
+    `  leave ${plan.unchanged} unchanged`,
+  ].join('\n');
+}
