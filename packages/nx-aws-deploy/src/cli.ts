@@ -35,7 +35,15 @@ const USAGE = `Usage:
       [--lock-timeout <seconds> | --no-wait] [--json]
       Brings a kept release back (default: the one before the live one) without a build or local files:
       checks that everything it needs is still in the bucket, restores its files by server-side copies
-      (entry files last), records a new release and invalidates exactly the restored paths.`;
+      (entry files last), records a new release and invalidates exactly the restored paths.
+
+  nx-aws-deploy promote --from-bucket <bucket> [--from-prefix <prefix>] [--release <n>] --bucket <bucket>
+      [--prefix <prefix>] [--region <region>] [--distribution-id <id>] [--dry-run] [--no-prune]
+      [--max-deletes <n>] [--exclude <glob>]... [--keep-releases <n>] [--concurrency <n>]
+      [--request-timeout <seconds>] [--lock-timeout <seconds> | --no-wait] [--json]
+      Ships the tested bytes: copies a release of one bucket (default: its live one) into another with
+      server-side copies (only what differs, assets before entry files, prune behind the same guards),
+      records it there as a release and invalidates what changed. Nothing is built or read from disk.`;
 
 function wholeNumber(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -172,6 +180,58 @@ async function rollbackCommand(args: string[]): Promise<number> {
   return 0;
 }
 
+async function promoteCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      'from-bucket': { type: 'string' },
+      'from-prefix': { type: 'string' },
+      release: { type: 'string' },
+      bucket: { type: 'string' },
+      prefix: { type: 'string' },
+      region: { type: 'string' },
+      'distribution-id': { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      'no-prune': { type: 'boolean' },
+      'max-deletes': { type: 'string' },
+      exclude: { type: 'string', multiple: true },
+      'keep-releases': { type: 'string' },
+      concurrency: { type: 'string' },
+      'request-timeout': { type: 'string' },
+      'lock-timeout': { type: 'string' },
+      'no-wait': { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
+  });
+  const [{ promote }, { leaseOwner }] = await Promise.all([
+    import('./lib/releases/promote'),
+    import('./lib/deploy/lease'),
+  ]);
+  const result = await withStopSignals((signal) =>
+    promote({
+      fromBucket: values['from-bucket'] ?? '',
+      fromPrefix: values['from-prefix'],
+      release: wholeNumber('release', values.release),
+      bucket: values.bucket ?? '',
+      prefix: values.prefix,
+      region: values.region,
+      distributionId: values['distribution-id'] || undefined,
+      dryRun: values['dry-run'],
+      prune: !values['no-prune'],
+      maxDeletes: wholeNumber('max-deletes', values['max-deletes']),
+      exclude: values.exclude,
+      keepReleases: wholeNumber('keep-releases', values['keep-releases']),
+      concurrency: wholeNumber('concurrency', values.concurrency),
+      requestTimeout: wholeNumber('request-timeout', values['request-timeout']),
+      lockTimeout: values['no-wait'] ? 0 : wholeNumber('lock-timeout', values['lock-timeout']),
+      leaseOwner: leaseOwner(process.env),
+      signal,
+    }),
+  );
+  if (values.json) console.log(JSON.stringify({ ...result, manifest: undefined }));
+  return 0;
+}
+
 /** Projects `nx affected` will consider, for the log; the decision itself does not depend on it. */
 async function affectedProjects(cwd: string, base: string, head: string, all: boolean): Promise<string> {
   const args = ['nx', 'show', 'projects', ...(all ? [] : ['--affected', `--base=${base}`, `--head=${head}`])];
@@ -191,6 +251,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'deploy') return deployCommand(rest);
   if (command === 'rollback') return rollbackCommand(rest);
   if (command === 'releases') return releasesCommand(rest);
+  if (command === 'promote') return promoteCommand(rest);
   if (command !== 'set-shas') {
     console.error(USAGE);
     return command === '--help' || command === '-h' ? 0 : 2;

@@ -29,7 +29,12 @@ export class MemoryBucket {
   /** How many turns of the event loop the next upload takes: uploads in flight then land in another order. */
   uploadTurns: () => number = () => 0;
 
-  constructor(readonly name: string) {}
+  /** Every bucket made, by name: the source of a copy from another bucket. */
+  static readonly named = new Map<string, MemoryBucket>();
+
+  constructor(readonly name: string) {
+    MemoryBucket.named.set(name, this);
+  }
 
   /** The store one deploy uses, bound to that deploy's stop signal (deployTo's openStore). */
   store(signal: AbortSignal): BucketStore {
@@ -108,9 +113,11 @@ export class MemoryBucket {
         const found = this.objects.get(key)!;
         return this.put(key, found.body, headers);
       },
-      copy: async (from, to) => {
+      copy: async (from, to, source = {}) => {
         write({ op: 'copy', key: to });
-        const found = this.objects.get(from)!;
+        const found = (source.fromBucket ? MemoryBucket.named.get(source.fromBucket)! : this).objects.get(from)!;
+        if (source.ifMatch && found.etag !== source.ifMatch)
+          throw new Error(`s3://${source.fromBucket}/${from} changed while it was being copied`);
         return this.put(to, found.body, found.headers);
       },
       delete: async (keys, onDeleted) => {

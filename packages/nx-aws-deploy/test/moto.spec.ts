@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -10,12 +12,14 @@ import {
 import { motoInstalled, startMoto, type MotoHarness, s3DistributionConfig } from 'local-aws';
 import { expectBucketMatches, newBucket } from './bucket';
 import { SITE, siteWorkspace } from './site';
-import type { TestWorkspace } from './workspace';
+import { outsideEnv, repoRoot, type TestWorkspace } from './workspace';
+
+const CLI = join(repoRoot, 'packages/nx-aws-deploy/bin/nx-aws-deploy.js');
 
 /**
  * The deploy and invalidate journey against moto's server, an emulator nobody here wrote (tools/local-aws shares
  * our blind spots): first deploy, a same-bytes rebuild, header rules that rewrite a multipart object in place,
- * a change with a prune, and the invalidation of what changed. Results are read with the aws CLI.
+ * a change with a prune, the invalidation of what changed, and a rollback. Results are read with the aws CLI.
  */
 const installed = motoInstalled();
 if (!installed) console.warn('moto_server is not installed: the deploy journey against moto is SKIPPED.');
@@ -39,7 +43,7 @@ if (!installed) console.warn('moto_server is not installed: the deploy journey a
     );
   }
 
-  it('ships, skips what is unchanged, updates headers in place, prunes and invalidates exactly what changed', async () => {
+  it('ships, skips what is unchanged, updates headers in place, prunes, invalidates exactly what changed, and rolls back', async () => {
     const bucket = await newBucket(moto, 'moto');
     const cloudfront = new CloudFrontClient({
       endpoint: moto.url,
@@ -97,6 +101,22 @@ if (!installed) console.warn('moto_server is not installed: the deploy journey a
       new GetInvalidationCommand({ DistributionId: distributionId, Id: listed.InvalidationList!.Items![0].Id }),
     );
     expect(got.Invalidation!.InvalidationBatch!.Paths!.Items!.sort()).toEqual([...invalidation.paths].sort());
+
+    // Back to the release before the change, without a build: the snapshot copies hold its page and its deleted file.
+    rmSync(join(ws.root, 'dist'), { recursive: true });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [CLI, 'rollback', '--bucket', bucket, '--distribution-id', distributionId, '--json'],
+      { env: { ...outsideEnv(), ...moto.env } },
+    );
+    const rolledBack = JSON.parse(stdout.trim().split('\n').pop()!);
+    expect(rolledBack).toMatchObject({ to: 2, release: 4, restored: 2, deleted: 0 });
+    await expectBucketMatches(moto, bucket, files);
+    const restoredHead = JSON.parse(
+      (await moto.cli(['s3api', 'head-object', '--bucket', bucket, '--key', 'about/index.html'])).stdout,
+    );
+    expect(restoredHead).toMatchObject({ ContentType: 'text/html; charset=utf-8', CacheControl: 'no-cache' });
+    expect(rolledBack.invalidation.paths).toEqual(expect.arrayContaining(['/about/index.html', '/plus+sign.txt']));
     cloudfront.destroy();
   }, 240_000);
 });

@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { tempDir } from 'test-support';
 import { deployTo, type DeployOptions } from '../src/lib/deploy/deploy';
 import { isContentHashed, isEntryFile } from '../src/lib/deploy/headers';
+import { promoteWith, type PromoteOptions } from '../src/lib/releases/promote';
 import { rollbackWith, type RollbackOptions } from '../src/lib/releases/rollback';
 import { Interrupted } from '../src/lib/util/interrupt';
 import { MemoryBucket, type Write } from './memory-bucket';
@@ -337,6 +338,88 @@ describe('releases (in memory)', () => {
         expect(error.message).toMatch(/serves already/);
       });
       expectServes(bucket, sites[0]);
+    }
+  });
+});
+
+function promoteBetween(staging: MemoryBucket, prod: MemoryBucket, extra: Partial<PromoteOptions> = {}) {
+  return promoteWith(
+    { source: (signal) => staging.store(signal), target: (signal) => prod.store(signal) },
+    { fromBucket: staging.name, bucket: prod.name, leaseOwner: 'orchestration-test', log: () => undefined, ...extra },
+  );
+}
+
+describe('promote (in memory)', () => {
+  const choice = { pages: ['about/index.html'], assets: ['app', 'map'], logo: 'logo' };
+
+  it('ships a release of staging to prod with copies only (assets before entry files), and again changes nothing', async () => {
+    const staging = new MemoryBucket('promote-staging');
+    const prod = new MemoryBucket('promote-prod');
+    const sites = [1, 2].map((v) => hashedSite(v, { ...choice, salt: `s${v}` }));
+    for (const files of sites) await deployFolder(staging, build(files));
+
+    const first = await promoteBetween(staging, prod);
+    expect(first).toMatchObject({ promoted: 2, release: 1, copied: 6, deleted: 0 });
+    expectServes(prod, sites[1]);
+    const kinds = siteWrites(prod.writes).map((w) => `${w.op} ${isEntryFile(w.key) ? 'entry' : 'asset'}`);
+    expect(kinds).toEqual([...Array(3).fill('copy asset'), ...Array(3).fill('copy entry')]);
+
+    prod.writes.length = 0;
+    expect(await promoteBetween(staging, prod)).toMatchObject({ copied: 0, deleted: 0, unchanged: 6 });
+    expect(siteWrites(prod.writes)).toEqual([]);
+
+    // An older kept release of staging: its pages come from staging's snapshots; prod keeps its own history.
+    const older = await promoteBetween(staging, prod, { release: 1 });
+    expect(older).toMatchObject({ promoted: 1, release: 3 });
+    expectServes(prod, sites[0]);
+    await rollbackBucket(prod, { to: 1 });
+    expectServes(prod, sites[1]);
+  });
+
+  it('refuses what it cannot do before any change', async () => {
+    const staging = new MemoryBucket('promote-refuse-staging');
+    const prod = new MemoryBucket('promote-refuse-prod');
+    await expect(promoteBetween(staging, prod)).rejects.toThrow(
+      /No releases are recorded in s3:\/\/promote-refuse-staging\//,
+    );
+    await deployFolder(staging, build(hashedSite(1, { ...choice, salt: 'x' })));
+    await expect(promoteBetween(staging, prod, { release: 7 })).rejects.toThrow(
+      /Release 7 of .* is not kept there \(kept: 1\)/,
+    );
+    await expect(promoteBetween(staging, staging)).rejects.toThrow(/is both the source and the target/);
+    const asset = [...staging.objects.keys()].find((k) => k.startsWith('assets/'))!;
+    staging.objects.delete(asset);
+    await expect(promoteBetween(staging, prod)).rejects.toThrow(`1 of its files are gone (${asset})`);
+    expect(prod.writes).toEqual([]);
+  });
+
+  it('a stop at any write leaves prod whole, and the same promote run again finishes it', async () => {
+    const sites = [1, 2].map((v) => hashedSite(v, { ...choice, salt: `s${v}`, logo: `logo ${v}` }));
+    const fresh = async () => {
+      const staging = new MemoryBucket('promote-stop-staging');
+      const prod = new MemoryBucket('promote-stop-prod');
+      await deployFolder(staging, build(sites[1]));
+      await deployFolder(prod, build(sites[0]));
+      prod.writes.length = 0;
+      return { staging, prod };
+    };
+    const probe = await fresh();
+    await promoteBetween(probe.staging, probe.prod);
+    const writes = probe.prod.writes.filter((w) => !w.key.endsWith('lease.json')).length;
+    for (let at = 0; at < writes; at++) {
+      const { staging, prod } = await fresh();
+      const stop = new AbortController();
+      let seen = 0;
+      prod.beforeWrite = (w) => {
+        if (!w.key.endsWith('lease.json') && seen++ === at) stop.abort('SIGTERM');
+      };
+      await promoteBetween(staging, prod, { signal: stop.signal }).catch((error: Error) => {
+        expect(error).toBeInstanceOf(Interrupted);
+      });
+      expect(pagesReferenceOnlyExistingAssets(prod)).toBe(true);
+      prod.beforeWrite = () => undefined;
+      await promoteBetween(staging, prod);
+      expectServes(prod, sites[1]);
     }
   });
 });

@@ -230,6 +230,63 @@ describe('releases and rollback', () => {
     ]);
   });
 
+  it('promotes the tested bytes from staging to prod: copies only, headers kept, invalidation on prod, an older release too', async () => {
+    const staging = await newBucket(local, 'staging');
+    const prod = await newBucket(local, 'prod');
+    const { Distribution } = await cloudfront.send(
+      new CreateDistributionCommand({ DistributionConfig: s3DistributionConfig(prod, prod) }),
+    );
+    const ws = createWorkspace({
+      site: {
+        targets: {
+          deploy: { executor: 'nx-aws-deploy:deploy-s3', options: { bucket: staging, sourceDir: 'dist/site' } },
+          promote: { executor: 'nx-aws-deploy:promote', options: { bucket: prod, distributionId: Distribution!.Id } },
+        },
+      },
+    });
+    const versions = [1, 2].map(version);
+    await shipVersions(ws, versions);
+    rmSync(join(ws.root, 'dist'), { recursive: true, force: true });
+
+    await local.resetRequests();
+    const promoted = await nx(ws, 'site:promote', `--from-bucket=${staging}`, '--json');
+    expect([promoted.code, promoted.output.slice(-1500)]).toEqual([0, expect.anything()]);
+    const result = lastJson(promoted.stdout);
+    expect(result).toMatchObject({ promoted: 2, release: 1, copied: Object.keys(versions[1]).length, deleted: 0 });
+    await expectServes(prod, versions[1]);
+    const writes = await siteWrites(prod);
+    expect(new Set(writes.map((w) => w.operation))).toEqual(new Set(['s3.CopyObject']));
+    for (const key of ['index.html', 'img/logo.svg', Object.keys(versions[1]).find((k) => k.startsWith('assets/'))!]) {
+      const head = async (bucket: string) => {
+        const h = JSON.parse((await local.cli(['s3api', 'head-object', '--bucket', bucket, '--key', key])).stdout);
+        return { type: h.ContentType, cache: h.CacheControl, etag: h.ETag };
+      };
+      expect(await head(prod)).toEqual(await head(staging));
+    }
+    expect(result.invalidation).toMatchObject({ distributionId: Distribution!.Id });
+    expect(result.invalidation.paths).toEqual(expect.arrayContaining(['/index.html', '/']));
+
+    // Release 1 of staging (its pages from staging's snapshots): prod goes back to v1's bytes.
+    const older = await nx(ws, 'site:promote', `--from-bucket=${staging}`, '--release=1', '--json');
+    expect([older.code, lastJson(older.stdout)]).toEqual([0, expect.objectContaining({ promoted: 1, release: 2 })]);
+    await expectServes(prod, versions[0]);
+
+    // Killed halfway, the same promote run again finishes it.
+    let copies = 0;
+    const killed = await command(
+      ['promote', '--from-bucket', staging, '--bucket', prod, '--concurrency', '1'],
+      (info) => info.operation === 'CopyObject' && info.path.startsWith(`/${prod}/`) && ++copies === 5,
+    );
+    expect(killed.signal).toBe('SIGKILL');
+    await expectPagesReferenceOnlyExistingAssets(local, prod);
+    const rerun = await command(['promote', '--from-bucket', staging, '--bucket', prod]);
+    expect([rerun.code, rerun.output]).toEqual([
+      0,
+      expect.stringContaining(`Release 3 of s3://${prod}/ is release 2 of s3://${staging}/`),
+    ]);
+    await expectServes(prod, versions[1]);
+  });
+
   it.each([1, 4, 7])(
     'SIGKILL at restore %i leaves every page whole, and the same rollback run again finishes it',
     async (at) => {

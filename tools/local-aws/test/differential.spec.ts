@@ -45,6 +45,8 @@ const KNOWN_DIFFERENCES: Record<string, string> = {
     'moto lists the deleted keys in quiet mode; S3 (and local-aws) list only the errors',
   'CreateDistribution and GetDistributionConfig':
     "moto's distribution ids are not CloudFront's E + upper-case alphanumerics",
+  'CopyObject with a source that no longer has the expected ETag (x-amz-copy-source-if-match)':
+    'moto copies anyway; S3 (and local-aws) refuse with 412 PreconditionFailed',
   'CreateInvalidation, again with the same CallerReference, then GetInvalidation':
     'moto creates a second invalidation; CloudFront (and local-aws) return the first one for the same CallerReference and batch',
 };
@@ -233,6 +235,34 @@ const STEPS: Step[] = [
       const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'app/big.bin' }));
       return { copy: copy.CopyObjectResult?.ETag, etag: head.ETag, type: head.ContentType, cache: head.CacheControl };
     },
+  ],
+  [
+    'CopyObject with a source that no longer has the expected ETag (x-amz-copy-source-if-match)',
+    (s3) =>
+      s3
+        .send(
+          new CopyObjectCommand({
+            Bucket: BUCKET,
+            Key: 'app/promoted.txt',
+            CopySource: `${BUCKET}/app/ok.txt`,
+            CopySourceIfMatch: '"0123456789abcdef0123456789abcdef"',
+          }),
+        )
+        .then(() => ({})),
+  ],
+  [
+    'CopyObject with the expected source ETag',
+    (s3) =>
+      s3
+        .send(
+          new CopyObjectCommand({
+            Bucket: BUCKET,
+            Key: 'app/promoted.txt',
+            CopySource: `${BUCKET}/app/ok.txt`,
+            CopySourceIfMatch: `"${md5('x').toString('hex')}"`,
+          }),
+        )
+        .then((r) => ({ etag: r.CopyObjectResult?.ETag })),
   ],
   [
     'CopyObject onto itself without changes',

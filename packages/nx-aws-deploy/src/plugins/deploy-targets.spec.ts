@@ -37,6 +37,10 @@ it('infers deploy (after build), invalidate, rollback and releases targets from 
                 executor: 'nx-aws-deploy:rollback',
                 options: { bucket: 'web-bucket', prefix: 'web', distributionId: 'E1' },
               }),
+              promote: expect.objectContaining({
+                executor: 'nx-aws-deploy:promote',
+                options: { bucket: 'web-bucket', prefix: 'web', distributionId: 'E1', maxDeletes: 5 },
+              }),
               releases: expect.objectContaining({
                 executor: 'nx-aws-deploy:releases',
                 options: { bucket: 'web-bucket', prefix: 'web' },

@@ -11,16 +11,17 @@ export interface DeployTargetsPluginOptions {
   deployTargetName?: string;
   invalidateTargetName?: string;
   rollbackTargetName?: string;
+  promoteTargetName?: string;
   releasesTargetName?: string;
   /** The target that produces the folder to deploy. */
   buildTargetName?: string;
 }
 
 /**
- * Infers `deploy`, `invalidate`, `rollback` and `releases` targets for every project with an `nx-aws-deploy.json`
- * (as @nx/vite infers build targets from vite.config.ts): `deploy` runs deploy-s3 with the file's options after
- * the build, `invalidate` invalidates what the last deploy changed, `rollback` and `releases` work on the same
- * bucket and prefix.
+ * Infers `deploy`, `invalidate`, `rollback`, `promote` and `releases` targets for every project with an
+ * `nx-aws-deploy.json` (as @nx/vite infers build targets from vite.config.ts): `deploy` runs deploy-s3 with the
+ * file's options after the build, `invalidate` invalidates what the last deploy changed, and the release targets
+ * work on the same bucket and prefix.
  */
 export const createNodes: CreateNodes<DeployTargetsPluginOptions> = [
   `**/${DEPLOY_CONFIG_FILE}`,
@@ -45,6 +46,23 @@ export const createNodes: CreateNodes<DeployTargetsPluginOptions> = [
           executor: `${PLUGIN_NAME}:rollback`,
           options: pick(config, ['bucket', 'prefix', 'region', 'distributionId', 'keepReleases', 'requestTimeout']),
           metadata: { description: 'Bring back the previous release (or --to=N) without a build (nx-aws-deploy).' },
+        },
+        [options?.promoteTargetName ?? 'promote']: {
+          executor: `${PLUGIN_NAME}:promote`,
+          options: pick(config, [
+            'bucket',
+            'prefix',
+            'region',
+            'distributionId',
+            'keepReleases',
+            'maxDeletes',
+            'exclude',
+            'requestTimeout',
+          ]),
+          metadata: {
+            description:
+              'Copy a tested release into this bucket: --from-bucket=<staging> [--release=N] (nx-aws-deploy).',
+          },
         },
         [options?.releasesTargetName ?? 'releases']: {
           executor: `${PLUGIN_NAME}:releases`,

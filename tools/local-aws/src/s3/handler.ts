@@ -253,6 +253,11 @@ export class S3Service {
     const sourceKey = source.slice(slash + 1);
     const sourceObject = sourceBucket.objects.get(sourceKey);
     if (!sourceObject) throw new AwsError(404, 'NoSuchKey', 'The specified key does not exist.', { Key: sourceKey });
+    const sourceIfMatch = header(ctx.req, 'x-amz-copy-source-if-match');
+    if (sourceIfMatch && !etagListIncludes(sourceIfMatch, sourceObject.etag))
+      throw new AwsError(412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', {
+        Condition: 'x-amz-copy-source-If-Match',
+      });
     const replace = (header(ctx.req, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase() === 'REPLACE';
     const headers = replace ? headersFrom(ctx) : pickHeaders(sourceObject);
     if (sourceBucket === bucket && sourceKey === key && !replace) {

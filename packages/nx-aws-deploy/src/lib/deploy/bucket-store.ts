@@ -43,8 +43,11 @@ export interface BucketStore {
   ): Promise<{ etag: string; md5: string }>;
   /** New headers on the same bytes, without sending them again. Answers the new ETag. */
   updateHeaders(key: string, headers: ObjectHeaders): Promise<string>;
-  /** A server-side copy of an object of this bucket, bytes and headers. Answers the new ETag. */
-  copy(from: string, to: string): Promise<string>;
+  /**
+   * A server-side copy, bytes and headers, from this bucket or `fromBucket`. With `ifMatch` the copy is refused
+   * (one clear error) unless the source still has that ETag. Answers the new ETag.
+   */
+  copy(from: string, to: string, source?: { fromBucket?: string; ifMatch?: string }): Promise<string>;
   delete(keys: string[], onDeleted?: (n: number) => void): Promise<void>;
   /** After an interruption: aborts the multipart uploads left open; answers how many were aborted. */
   abortOpenUploads(): Promise<number>;

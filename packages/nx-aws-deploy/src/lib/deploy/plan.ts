@@ -143,37 +143,69 @@ export function planDeploy(input: PlanInput): DeployPlan {
   plan.metadataUpdates.sort((a, b) => Number(a.entry) - Number(b.entry) || (a.key < b.key ? -1 : 1));
 
   if (input.prune) {
-    const excluded = input.exclude?.length ? picomatch(input.exclude, { dot: true }) : () => false;
-    const siblings = siblingPrefixes(input.remote, prefix);
-    for (const r of input.remote) {
-      if (nextState.objects[r.key] || !r.key.startsWith(prefix)) continue;
-      const sibling = siblings.get([...siblings.keys()].find((s) => r.key.startsWith(s)) ?? '');
-      if (sibling) {
-        sibling.objects++;
-        continue;
-      }
-      const relativeKey = r.key.slice(prefix.length);
-      if (relativeKey.startsWith(STATE_DIR) || excluded(relativeKey)) continue;
-      const record = state?.objects[r.key];
-      if (record && record.etag === r.etag && record.deploy > deploy - 1 - input.pruneOlderThanDeploys) {
-        plan.kept.push(r.key);
-        nextState.objects[r.key] = record;
-      } else if (input.releaseAssets?.get(r.key) === r.etag) {
-        plan.kept.push(r.key);
-        if (record?.etag === r.etag) nextState.objects[r.key] = record;
-      } else {
-        plan.deletes.push(r.key);
-      }
-    }
-    plan.siblings = [...siblings.values()].sort((a, b) => (a.prefix < b.prefix ? -1 : 1));
-    if (plan.deletes.length > input.maxDeletes) {
-      throw new UserError(
-        `This deploy would delete ${plan.deletes.length} objects under s3://${input.bucket}/${prefix}, more than maxDeletes (${input.maxDeletes}); nothing was changed. ` +
-          'Check "sourceDir" and "prefix"; if the deletes are intended, raise "maxDeletes" or set "prune" to false.',
-      );
+    const pruned = planPrune(
+      { ...input, what: 'This deploy', check: 'Check "sourceDir" and "prefix"' },
+      (key) => Boolean(nextState.objects[key]),
+      (r) => {
+        const record = state?.objects[r.key];
+        return Boolean(record && record.etag === r.etag && record.deploy > deploy - 1 - input.pruneOlderThanDeploys);
+      },
+    );
+    Object.assign(plan, pruned);
+    for (const key of pruned.kept) {
+      const record = state?.objects[key];
+      if (record && record.etag === remote.get(key)?.etag) nextState.objects[key] = record;
     }
   }
   return plan;
+}
+
+export interface PruneInput {
+  bucket: string;
+  prefix: string;
+  remote: RemoteObject[];
+  maxDeletes: number;
+  exclude?: string[];
+  releaseAssets?: ReadonlyMap<string, string>;
+  /** For the maxDeletes refusal: "This deploy", and what to check first. */
+  what: string;
+  check: string;
+}
+
+/**
+ * The stale keys below the prefix: every key that is not the site's (`inSite`), not another deploy's (a deeper
+ * prefix with bookkeeping of its own), not bookkeeping and not excluded is deleted, unless `keepAlso` or a kept
+ * release's assets keep it. More deletes than maxDeletes refuse the whole change.
+ */
+export function planPrune(
+  input: PruneInput,
+  inSite: (key: string) => boolean,
+  keepAlso: (object: RemoteObject) => boolean = () => false,
+): Pick<DeployPlan, 'deletes' | 'kept' | 'siblings'> {
+  const { prefix } = input;
+  const excluded = input.exclude?.length ? picomatch(input.exclude, { dot: true }) : () => false;
+  const siblings = siblingPrefixes(input.remote, prefix);
+  const deletes: string[] = [];
+  const kept: string[] = [];
+  for (const r of input.remote) {
+    if (inSite(r.key) || !r.key.startsWith(prefix)) continue;
+    const sibling = siblings.get([...siblings.keys()].find((s) => r.key.startsWith(s)) ?? '');
+    if (sibling) {
+      sibling.objects++;
+      continue;
+    }
+    const relativeKey = r.key.slice(prefix.length);
+    if (relativeKey.startsWith(STATE_DIR) || excluded(relativeKey)) continue;
+    if (keepAlso(r) || input.releaseAssets?.get(r.key) === r.etag) kept.push(r.key);
+    else deletes.push(r.key);
+  }
+  if (deletes.length > input.maxDeletes) {
+    throw new UserError(
+      `${input.what} would delete ${deletes.length} objects under s3://${input.bucket}/${prefix}, more than maxDeletes (${input.maxDeletes}); nothing was changed. ` +
+        `${input.check}; if the deletes are intended, raise "maxDeletes" or set "prune" to false.`,
+    );
+  }
+  return { deletes, kept, siblings: [...siblings.values()].sort((a, b) => (a.prefix < b.prefix ? -1 : 1)) };
 }
 
 /**

@@ -298,25 +298,44 @@ export class S3Target implements BucketStore {
     return this.copyObject(key, key, { MetadataDirective: 'REPLACE', ...sdkHeaders(headers) });
   }
 
-  copy(from: string, to: string): Promise<string> {
-    return this.copyObject(from, to, { MetadataDirective: 'COPY' });
+  async copy(from: string, to: string, source: { fromBucket?: string; ifMatch?: string } = {}): Promise<string> {
+    const fromBucket = source.fromBucket ?? this.bucket;
+    try {
+      return await this.copyObject(
+        from,
+        to,
+        { MetadataDirective: 'COPY', CopySourceIfMatch: source.ifMatch },
+        fromBucket,
+      );
+    } catch (error) {
+      if ((error as Error).name !== 'PreconditionFailed') throw error;
+      throw new UserError(
+        `s3://${fromBucket}/${from} changed while it was being copied (it no longer has ETag ${source.ifMatch}): another deploy wrote it. Nothing more was copied; run this again.`,
+      );
+    }
   }
 
   private async copyObject(
     from: string,
     to: string,
     headers: Omit<ConstructorParameters<typeof CopyObjectCommand>[0], 'Bucket' | 'Key' | 'CopySource'>,
+    fromBucket = this.bucket,
   ): Promise<string> {
-    const copied = await this.call('CopyObject', to, () =>
-      this.s3.send(
-        new CopyObjectCommand({
-          Bucket: this.bucket,
-          Key: to,
-          CopySource: `${this.bucket}/${from.split('/').map(encodeURIComponent).join('/')}`,
-          ...headers,
-        }),
-        { abortSignal: this.signal },
-      ),
+    const copied = await this.call(
+      'CopyObject',
+      to,
+      () =>
+        this.s3.send(
+          new CopyObjectCommand({
+            Bucket: this.bucket,
+            Key: to,
+            CopySource: `${fromBucket}/${from.split('/').map(encodeURIComponent).join('/')}`,
+            ...headers,
+          }),
+          { abortSignal: this.signal },
+        ),
+      true,
+      ['PreconditionFailed'],
     );
     // A copy is a single-part write: a multipart object comes back with the plain MD5 as its new ETag.
     return copied.CopyObjectResult?.ETag ?? '';

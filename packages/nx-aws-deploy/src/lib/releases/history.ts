@@ -27,6 +27,8 @@ export interface ReleaseSummary {
   by: string;
   /** A rollback: the release whose files it brought back. */
   rollbackTo?: number;
+  /** A promotion: the release it copied, as `s3://bucket/prefix#number`. */
+  promotedFrom?: string;
   /** Files uploaded, updated, restored or deleted. */
   changed: number;
   files: number;

@@ -26,7 +26,9 @@ export function releasesTable(where: string, index: ReleaseIndex | undefined): s
     rows.push([
       String(r.number),
       r.at.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
-      r.rollbackTo ? `rollback to ${r.rollbackTo}` : (r.commit?.slice(0, 12) ?? '-'),
+      r.rollbackTo
+        ? `rollback to ${r.rollbackTo}`
+        : `${r.commit?.slice(0, 12) ?? '-'}${r.promotedFrom ? ` from ${r.promotedFrom}` : ''}`,
       shortOwner(r.by),
       String(r.changed),
       String(r.files),

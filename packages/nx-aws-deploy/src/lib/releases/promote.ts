@@ -1,0 +1,307 @@
+import { checkBucketName } from '../deploy/bucket-name';
+import type { BucketStore, RequestCounts } from '../deploy/bucket-store';
+import { snapshotFile } from '../deploy/bookkeeping';
+import { isEntryFile } from '../deploy/headers';
+import { underLease } from '../deploy/lease';
+import type { DeployManifest } from '../deploy/manifest';
+import { normalizePrefix, planPrune } from '../deploy/plan';
+import { openS3Store } from '../deploy/s3-target';
+import { invalidate, type InvalidateResult } from '../invalidate/invalidate';
+import { forEachLimit } from '../util/concurrency';
+import { UserError } from '../util/errors';
+import { Interrupted } from '../util/interrupt';
+import { ReleaseBook } from './book';
+import { assetsToKeep, checkKeepReleases, snapshotsToTake, type ReleaseRecord } from './history';
+
+export interface PromoteOptions {
+  /** Where the tested release is (staging). */
+  fromBucket: string;
+  fromPrefix?: string;
+  /** Default: the live release there. */
+  release?: number;
+  /** Where it goes (prod). */
+  bucket: string;
+  prefix?: string;
+  region?: string;
+  distributionId?: string;
+  prune?: boolean;
+  maxDeletes?: number;
+  exclude?: string[];
+  keepReleases?: number;
+  dryRun?: boolean;
+  concurrency?: number;
+  requestTimeout?: number;
+  lockTimeout?: number;
+  leaseOwner: string;
+  log?: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface PromoteResult {
+  from: string;
+  to: string;
+  /** The release promoted (its number in the source). */
+  promoted: number;
+  /** The release it became in the target; none for a dry run. */
+  release?: number;
+  copied: number;
+  deleted: number;
+  unchanged: number;
+  dryRun: boolean;
+  requests: RequestCounts;
+  durationMs: number;
+  manifest?: DeployManifest;
+  invalidation?: InvalidateResult;
+}
+
+interface PlannedCopy {
+  path: string;
+  /** Key in the source bucket: the live object, or the snapshot that holds the release's version. */
+  from: string;
+  etag: string;
+  to: string;
+  /** A live source key is copied only while it still has the release's bytes (a deploy there may be running). */
+  ifMatch?: string;
+}
+
+const DEFAULT_CONCURRENCY = 16;
+const DEFAULT_MAX_DELETES = 256;
+
+/**
+ * Build once, ship the tested bytes: copies a release of one bucket + prefix (staging) into another (prod) with
+ * server-side copies, as a deploy would ship it (assets, then entry files, then prune behind the same guards),
+ * and records it there as a release. Nothing is built or read from disk.
+ */
+export async function promote(options: PromoteOptions): Promise<PromoteResult> {
+  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+  const result = await promoteWith(
+    {
+      source: openS3Store({ ...options, bucket: options.fromBucket, concurrency }),
+      target: openS3Store({ ...options, concurrency }),
+    },
+    options,
+  );
+  if (result.manifest?.distributionId)
+    result.invalidation = await invalidate({
+      manifest: result.manifest,
+      requestTimeoutSeconds: options.requestTimeout,
+      log: options.log,
+    });
+  return result;
+}
+
+export async function promoteWith(
+  open: { source: (signal: AbortSignal) => BucketStore; target: (signal: AbortSignal) => BucketStore },
+  options: PromoteOptions,
+): Promise<PromoteResult> {
+  const started = Date.now();
+  const log = options.log ?? ((line: string) => console.log(line));
+  const fromPrefix = normalizePrefix(options.fromPrefix);
+  const prefix = normalizePrefix(options.prefix);
+  if (!options.fromBucket) throw new UserError('The "fromBucket" option is required: the bucket to promote from.');
+  if (!options.bucket) throw new UserError('The "bucket" option is required: the bucket to promote to.');
+  checkBucketName(options.fromBucket, 'the "fromBucket" option');
+  checkBucketName(options.bucket, 'the "bucket" option');
+  const from = `s3://${options.fromBucket}/${fromPrefix}`;
+  const to = `s3://${options.bucket}/${prefix}`;
+  if (from === to) throw new UserError(`Promote needs two places: ${from} is both the source and the target.`);
+  if (options.release !== undefined && (!Number.isInteger(options.release) || options.release < 1))
+    throw new UserError(`"release" must be a release number of ${from}, not ${options.release}.`);
+  const keep = checkKeepReleases(options.keepReleases);
+  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+
+  let source!: BucketStore;
+  let copies!: { record: ReleaseRecord; planned: PlannedCopy[] };
+  return underLease(
+    open.target,
+    {
+      bucket: options.bucket,
+      prefix,
+      owner: options.leaseOwner,
+      lockTimeoutSeconds: options.lockTimeout,
+      dryRun: options.dryRun,
+      log,
+      signal: options.signal,
+      // The source is only read: a release that is not there, or is not whole, is refused before the lease.
+      beforeLease: async () => {
+        source = open.source(options.signal ?? new AbortController().signal);
+        copies = await sourceCopies(source, fromPrefix, from, prefix, options.release);
+      },
+    },
+    async (target, signal) => {
+      const { record, planned } = copies;
+      const [remote, book] = await Promise.all([target.list(prefix), ReleaseBook.open(target, prefix)]);
+      const listed = new Map(remote.map((r) => [r.key, r]));
+      const changed = planned.filter((c) => listed.get(c.to)?.etag !== c.etag);
+      const staying = (await book.kept()).slice(0, keep - 1);
+      const inRelease = new Set(planned.map((c) => c.to));
+      const pruned =
+        options.prune === false
+          ? { deletes: [], kept: [], siblings: [] }
+          : planPrune(
+              {
+                bucket: options.bucket,
+                prefix,
+                remote,
+                maxDeletes: options.maxDeletes ?? DEFAULT_MAX_DELETES,
+                exclude: options.exclude,
+                releaseAssets: assetsToKeep(staying, prefix),
+                what: 'This promote',
+                check: `Check "prefix" and that ${from} is the site meant for ${to}`,
+              },
+              (key) => inRelease.has(key),
+            );
+      const result: PromoteResult = {
+        from,
+        to,
+        promoted: record.summary.number,
+        copied: changed.length,
+        deleted: pruned.deletes.length,
+        unchanged: planned.length - changed.length,
+        dryRun: Boolean(options.dryRun),
+        requests: target.requests,
+        durationMs: 0,
+      };
+      const what = `release ${record.summary.number} of ${from}${record.summary.commit ? ` (${record.summary.commit.slice(0, 12)})` : ''}`;
+      if (options.dryRun) {
+        log(
+          [
+            `Dry run: promoting ${what} to ${to} would:`,
+            ...changed.map((c) => `  copy     ${c.to} (from ${c.from})`),
+            ...pruned.deletes.map((key) => `  delete   ${key}`),
+            `  leave ${result.unchanged} unchanged`,
+          ].join('\n'),
+        );
+        return { ...result, durationMs: Date.now() - started };
+      }
+      log(
+        `Promoting ${what} to ${to}: ${changed.length} to copy, ${pruned.deletes.length} to delete, ${result.unchanged} unchanged.`,
+      );
+      const etags = new Map<string, string>();
+      const done = { copied: 0, deleted: 0 };
+      const copy = (batch: PlannedCopy[]) =>
+        forEachLimit(
+          batch,
+          concurrency,
+          async (c) => {
+            etags.set(c.to, await target.copy(c.from, c.to, { fromBucket: options.fromBucket, ifMatch: c.ifMatch }));
+            done.copied++;
+          },
+          signal,
+        );
+      let releasedAt = '';
+      try {
+        const changing = [...changed.map((c) => c.to), ...pruned.deletes]
+          .map((key) => listed.get(key))
+          .filter((r) => r !== undefined);
+        await book.takeSnapshots(
+          snapshotsToTake(
+            staying.find((r) => r.summary.number === book.index?.live),
+            prefix,
+            changing,
+            new Set(listed.keys()),
+          ),
+          concurrency,
+          signal,
+        );
+        // As a deploy ships: every asset before the entry files that name it, deletes once all is in place.
+        await copy(changed.filter((c) => !isEntryFile(c.path)));
+        if (signal.aborted) throw signal.reason;
+        await copy(changed.filter((c) => isEntryFile(c.path)));
+        if (signal.aborted) throw signal.reason;
+        if (pruned.deletes.length) await target.delete(pruned.deletes, (n) => (done.deleted += n));
+        const etagOf = (path: string, etag: string) => etags.get(prefix + path) ?? etag;
+        const release = await book.add(
+          {
+            at: new Date().toISOString(),
+            project: record.summary.project,
+            commit: record.summary.commit,
+            by: options.leaseOwner,
+            promotedFrom: `${from}#${record.summary.number}`,
+            changed: changed.length + pruned.deletes.length,
+            files: record.summary.files,
+            bytes: record.summary.bytes,
+          },
+          {
+            restorable: Object.fromEntries(Object.entries(record.restorable).map(([p, e]) => [p, etagOf(p, e)])),
+            assets: Object.fromEntries(Object.entries(record.assets).map(([p, e]) => [p, etagOf(p, e)])),
+          },
+          keep,
+          listed.keys(),
+        );
+        result.release = release.number;
+        releasedAt = release.at;
+      } catch (error) {
+        if (!signal.aborted) throw error;
+        throw new Interrupted(
+          signal.reason,
+          `Interrupted by ${signal.reason} while promoting: copied ${done.copied} of ${changed.length} files, deleted ${done.deleted} of ${pruned.deletes.length}. ` +
+            'Every page served names files that are in the bucket. Run the same promote again to finish it.',
+        );
+      }
+      result.manifest = {
+        version: 1,
+        project: record.summary.project,
+        bucket: options.bucket,
+        prefix,
+        region: options.region,
+        distributionId: options.distributionId,
+        deployedAt: releasedAt,
+        deploy: result.release!,
+        hasIndex: 'index.html' in record.restorable,
+        changes: [
+          ...changed.map((c) => ({
+            key: c.to,
+            action: listed.has(c.to) ? ('replaced' as const) : ('created' as const),
+            immutable: c.path in record.assets,
+          })),
+          ...pruned.deletes.map((key) => ({ key, action: 'deleted' as const, immutable: false })),
+        ],
+        unchanged: result.unchanged,
+      };
+      result.durationMs = Date.now() - started;
+      log(
+        `Release ${result.release} of ${to} is ${what}: ${changed.length} copied, ${pruned.deletes.length} deleted, ${result.unchanged} unchanged in ${(result.durationMs / 1000).toFixed(1)} s.`,
+      );
+      return result;
+    },
+  );
+}
+
+/** Where each file of the source release is now: its live key, or the snapshot of its version; refuses when gone. */
+async function sourceCopies(
+  source: BucketStore,
+  fromPrefix: string,
+  from: string,
+  prefix: string,
+  release: number | undefined,
+): Promise<{ record: ReleaseRecord; planned: PlannedCopy[] }> {
+  const [book, remote] = await Promise.all([ReleaseBook.open(source, fromPrefix), source.list(fromPrefix)]);
+  if (!book.index?.releases.length)
+    throw new UserError(
+      `No releases are recorded in ${from}: deploy there first (with nx-aws-deploy 0.2 or later), or check "fromBucket" and "fromPrefix".`,
+    );
+  const number = release ?? book.index.live;
+  const kept = await book.kept();
+  const record = kept.find((r) => r.summary.number === number);
+  if (!record)
+    throw new UserError(
+      `Release ${number} of ${from} is not kept there (kept: ${kept.map((r) => r.summary.number).join(', ')}); nothing was changed.`,
+    );
+  const listed = new Map(remote.map((r) => [r.key, r.etag]));
+  const planned: PlannedCopy[] = [];
+  const missing: string[] = [];
+  for (const [path, etag] of [...Object.entries(record.assets), ...Object.entries(record.restorable)]) {
+    const live = fromPrefix + path;
+    const snapshot = fromPrefix + snapshotFile(path, etag);
+    const at =
+      listed.get(live) === etag ? live : path in record.restorable && listed.has(snapshot) ? snapshot : undefined;
+    if (at) planned.push({ path, from: at, etag, to: prefix + path, ifMatch: at === live ? etag : undefined });
+    else missing.push(path);
+  }
+  if (missing.length)
+    throw new UserError(
+      `Cannot promote release ${number} of ${from}: ${missing.length} of its files are gone (${missing.sort().slice(0, 10).join(', ')}${missing.length > 10 ? ', …' : ''}). Nothing was changed; deploy it there again.`,
+    );
+  return { record, planned };
+}
