@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deployStack, edgeGet, parseTemplate, startLocalAws, type LocalAwsHarness, type StackResult } from 'local-aws';
 import { exec, finishExecution, pushedRepository, runCodeBuild, writeFiles } from './codebuild';
@@ -94,31 +95,54 @@ beforeAll(async () => {
 
 afterAll(() => local.stop());
 
+/** The environment variables the template gives a CodeBuild project. */
+function environmentOf(on: StackResult, project: string): Record<string, string> {
+  const variables = on.properties[project].Environment.EnvironmentVariables as { Name: string; Value: string }[];
+  return Object.fromEntries(variables.map((v) => [v.Name, v.Value]));
+}
+
+/** The site below a bucket as the aws CLI reads it: MD5 of each object, the deploy's bookkeeping left out. */
+async function siteContents(bucket: string): Promise<Record<string, string>> {
+  const { stdout } = await local.cli(['s3api', 'list-objects-v2', '--bucket', bucket]);
+  const keys = (JSON.parse(stdout || '{}').Contents ?? [])
+    .map((o: { Key: string }) => o.Key)
+    .filter((k: string) => !k.includes('.nx-aws-deploy/'));
+  const down = tempDir('site-');
+  await local.cli(['s3', 'sync', `s3://${bucket}`, down, '--exclude', '.nx-aws-deploy/*']);
+  return Object.fromEntries(
+    keys.map((k: string) => [
+      k,
+      createHash('md5')
+        .update(readFileSync(join(down, k)))
+        .digest('hex'),
+    ]),
+  );
+}
+
 /** One pipeline execution of the generated stack at `head`, CodeBuild with the environment the template gives it. */
-async function pushAndBuild(files: Record<string, string>, message: string) {
+async function pushAndBuild(files: Record<string, string>, message: string, on: StackResult = stack) {
   const head = repo.commit(files, message);
   await local.resetRequests();
-  const variables = stack.properties.BuildProject.Environment.EnvironmentVariables as { Name: string; Value: string }[];
   const build = await runCodeBuild({
     local,
-    pipeline: stack.resources.Pipeline,
+    pipeline: on.resources.Pipeline,
     bare: repo.bare,
     head,
     buildspecFile: join(ws, 'buildspec.yml'),
     phases: ['install', 'pre_build', 'build', 'post_build'],
-    env: { ...userEnv(), ...Object.fromEntries(variables.map((v) => [v.Name, v.Value])) },
+    env: { ...userEnv(), ...environmentOf(on, 'BuildProject') },
   });
   if (build.code !== 0) throw new Error(`CodeBuild failed:\n${build.log}`);
   await finishExecution(local, build.pipelineExecutionId, 'Succeeded');
   // Writes of site files; the deploy's bookkeeping (state, lease, marker) is counted apart.
   const puts = (await local.requestLog()).filter((r) => r.operation === 's3.PutObject');
   const sitePuts = puts.filter((r) => !r.path.includes('/.nx-aws-deploy/')).length;
-  const page = await local.cli(['s3', 'cp', `s3://${stack.outputs.BucketName}/index.html`, '-']).then(
+  const page = await local.cli(['s3', 'cp', `s3://${on.outputs.BucketName}/index.html`, '-']).then(
     (r) => r.stdout,
     () => '',
   );
   const script = /src="(\/assets\/[^"]+)"/.exec(page)?.[1];
-  const asset = script ? (await local.cli(['s3', 'cp', `s3://${stack.outputs.BucketName}${script}`, '-'])).stdout : '';
+  const asset = script ? (await local.cli(['s3', 'cp', `s3://${on.outputs.BucketName}${script}`, '-'])).stdout : '';
   return { log: build.log, uploads: sitePuts, bookkeeping: puts.length - sitePuts, page, asset };
 }
 
@@ -181,4 +205,49 @@ describe('nx add + nx g nx-aws-deploy:pipeline + nx affected -t deploy, in a fre
     expect(run.asset).toContain('page v1 / ui v2');
     expect(run.uploads).toBe(2); // the new asset and index.html
   }, 180_000);
+  it('--promoteTo=prod: after the staging deploy, the generated promote action ships the same bytes to prod', async () => {
+    await nx(
+      'g',
+      'nx-aws-deploy:pipeline',
+      '--project=web',
+      '--environment=staging',
+      '--promoteTo=prod',
+      '--repository=acme/web',
+      '--no-interactive',
+    );
+    const staging = await deployStack({
+      endpoint: local.aws.url,
+      template: parseTemplate(readFileSync(join(ws, 'infra', 'web-staging.yml'), 'utf8')),
+      stackName: 'web-staging',
+      parameters: {
+        ConnectionArn: 'arn:aws:codeconnections:us-east-1:000000000000:connection/00000000-0000-0000-0000-000000000000',
+      },
+    });
+    const built = await pushAndBuild({ 'apps/web/src/page.txt': 'page v2' }, 'staging with promotion', staging);
+    expect(built.asset).toContain('page v2 / ui v2');
+
+    // After the manual approval, the Promote stage runs its CodeBuild project: the inline buildspec, its variables.
+    const buildspecFile = join(tempDir('promote-'), 'buildspec.yml');
+    writeFileSync(buildspecFile, staging.properties.PromoteProject.Source.BuildSpec);
+    await local.resetRequests();
+    const promoted = await runCodeBuild({
+      local,
+      pipeline: staging.resources.Pipeline,
+      bare: repo.bare,
+      head: repo.commit({}, 'approved'),
+      buildspecFile,
+      phases: ['install', 'build'],
+      env: { ...userEnv(), ...environmentOf(staging, 'PromoteProject') },
+    });
+    expect([promoted.code, promoted.log]).toEqual([0, expect.stringContaining('Promoting release 1 of s3://')]);
+    const prod = staging.outputs.PromoteBucketName;
+    expect(await siteContents(prod)).toEqual(await siteContents(staging.outputs.BucketName));
+    // Server-side copies only: nothing was built or uploaded from the build machine.
+    const prodWrites = (await local.requestLog()).filter(
+      (r) => r.path.startsWith(`/${prod}/`) && !r.path.includes('.nx-aws-deploy/') && r.method === 'PUT',
+    );
+    expect(new Set(prodWrites.map((r) => r.operation))).toEqual(new Set(['s3.CopyObject']));
+    const served = await edgeGet(local.aws, staging.outputs.PromoteDistributionId, '/');
+    expect([served.status, served.body.toString()]).toEqual([200, built.page]);
+  }, 300_000);
 });

@@ -42,6 +42,7 @@ const VARIANTS: Partial<PipelineGeneratorSchema>[] = [
     branch: 'release',
     connectionArn: 'arn:aws:codeconnections:eu-west-1:123456789012:connection/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab',
   },
+  { environment: 'staging', promoteTo: 'prod' },
 ];
 
 describe('pipeline generator', () => {
@@ -108,7 +109,9 @@ describe('pipeline generator', () => {
         { 'Fn::Sub': 'arn:${AWS::Partition}:codepipeline:${AWS::Region}:${AWS::AccountId}:${AWS::StackName}' },
       ]);
       // The Lambda invalidates only this distribution and touches no bucket.
-      expect(statements.find((s) => s.Action.includes('cloudfront:CreateInvalidation'))).toMatchObject({
+      expect(
+        statements.find((s) => s.role === 'InvalidateRole' && s.Action.includes('cloudfront:CreateInvalidation')),
+      ).toMatchObject({
         role: 'InvalidateRole',
         Action: ['cloudfront:CreateInvalidation', 'cloudfront:GetInvalidation', 'cloudfront:GetDistributionConfig'],
         Resource: [{ 'Fn::Sub': 'arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${Distribution}' }],
@@ -192,6 +195,60 @@ describe('pipeline generator', () => {
     });
   });
 
+  it('--promoteTo: a second site, then a manual approval and a promote action that may only read staging and write prod', async () => {
+    const { template } = await generate({ environment: 'staging', promoteTo: 'prod' });
+    const r = template.Resources;
+    const stages = r.Pipeline.Properties!.Stages;
+    expect(stages.map((s: any) => s.Name)).toEqual(['Source', 'Build', 'Invalidate', 'Approve', 'Promote']);
+    expect(stages[3].Actions[0].ActionTypeId).toEqual({
+      Category: 'Approval',
+      Owner: 'AWS',
+      Provider: 'Manual',
+      Version: '1',
+    });
+    expect(stages[4].Actions[0]).toMatchObject({
+      ActionTypeId: { Category: 'Build', Provider: 'CodeBuild' },
+      Configuration: { ProjectName: { Ref: 'PromoteProject' } },
+      InputArtifacts: [{ Name: 'SourceOutput' }],
+    });
+    expect(r.PromoteProject.Properties!.Environment.EnvironmentVariables).toEqual([
+      { Name: 'FROM_BUCKET', Value: { Ref: 'SiteBucket' } },
+      { Name: 'SITE_BUCKET', Value: { Ref: 'PromoteSiteBucket' } },
+      { Name: 'DISTRIBUTION_ID', Value: { Ref: 'PromoteDistribution' } },
+    ]);
+    expect(r.PromoteProject.Properties!.Source.BuildSpec).toContain(
+      'npx nx-aws-deploy promote --from-bucket "$FROM_BUCKET" --bucket "$SITE_BUCKET" --distribution-id "$DISTRIBUTION_ID"',
+    );
+    // Prod is its own private site: read only by its own distribution, bookkeeping denied, versioned.
+    expect(r.PromoteSiteBucket.Properties).toEqual(r.SiteBucket.Properties);
+    expect(JSON.stringify(r.PromoteSiteBucketPolicy.Properties)).toBe(
+      JSON.stringify(r.SiteBucketPolicy.Properties)
+        .replaceAll('SiteBucket', 'PromoteSiteBucket')
+        .replaceAll('${Distribution}', '${PromoteDistribution}'),
+    );
+    expect(r.PromoteDistribution.Properties!.DistributionConfig.Comment).toEqual({
+      'Fn::Sub': 'frontend (prod), stack ${AWS::StackName}',
+    });
+
+    const statements = roleStatements(template);
+    const resourcesOf = (role: string, action: string) =>
+      statements
+        .filter((s) => s.role === role && s.Action.includes(action))
+        .flatMap((s) => s.Resource.flatMap(referencedNames))
+        .sort();
+    expect(resourcesOf('PromoteRole', 's3:PutObject')).toEqual(['PromoteSiteBucket']);
+    expect(resourcesOf('PromoteRole', 's3:DeleteObject')).toEqual(['PromoteSiteBucket']);
+    expect(resourcesOf('PromoteRole', 's3:GetObject')).toEqual(['ArtifactBucket', 'PromoteSiteBucket', 'SiteBucket']);
+    expect(resourcesOf('PromoteRole', 'cloudfront:CreateInvalidation')).toEqual(['PromoteDistribution']);
+    // The staging build and the Lambda never touch prod.
+    for (const role of ['BuildRole', 'InvalidateRole'])
+      expect(statements.filter((s) => s.role === role).flatMap((s) => s.Resource.flatMap(referencedNames))).not.toEqual(
+        expect.arrayContaining([expect.stringMatching(/^Promote/)]),
+      );
+    expect(resourcesOf('PipelineRole', 'codebuild:StartBuild')).toEqual(['BuildProject', 'PromoteProject']);
+    expect(template.Outputs).toMatchObject({ PromoteBucketName: { Value: { Ref: 'PromoteSiteBucket' } } });
+  });
+
   it.each([['infra'], ['deploy/aws']])(
     'points the Lambda code (directory %s) at the zip the package ships, relative to the template',
     async (directory) => {
@@ -262,6 +319,8 @@ describe('pipeline generator', () => {
     ],
     [{ branch: 'my branch' }, /--branch: "my branch" is not a git branch name/],
     [{ directory: '../outside' }, /--directory: "..\/outside" must be a folder inside the workspace/],
+    [{ promoteTo: 'prod' }, /--promoteTo: "prod" must be another environment than --environment \("prod"\)/],
+    [{ environment: 'staging', promoteTo: 'Prod' }, /--promoteTo: "Prod" must be another environment/],
   ])('refuses %j with one error naming the option, and writes nothing', async (options, message) => {
     const before = tree.listChanges().length;
     await expect(generate(options)).rejects.toThrow(message);

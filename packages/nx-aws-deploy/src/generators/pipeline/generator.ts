@@ -64,6 +64,12 @@ export async function pipelineGenerator(tree: Tree, options: PipelineGeneratorSc
     // `aws cloudformation package` resolves this path from the template's folder.
     lambdaZipPath: posix.relative(o.directory, LAMBDA_ZIP_IN_NODE_MODULES),
     viewerRequestFunction: o.environment === 'dev' ? indent(readFileSync(VIEWER_REQUEST_FUNCTION_FILE, 'utf8'), 8) : '',
+    promoteTo: o.promoteTo,
+    // The environment's site, and the one its tested releases are promoted to (resources prefixed "Promote").
+    sites: [
+      { id: '', environment: o.environment, bucket: o.bucket, viewerRequest: o.environment === 'dev' },
+      ...(o.promoteTo ? [{ id: 'Promote', environment: o.promoteTo, bucket: '', viewerRequest: false }] : []),
+    ],
   });
   if (!options.skipFormat) await formatFiles(tree);
   logger.info(
@@ -85,6 +91,7 @@ interface NormalizedOptions {
   connectionArn: string;
   spaFallback: boolean;
   directory: string;
+  promoteTo: string;
 }
 
 /** Every option checked before anything is written: one error that names the option and what to do. */
@@ -106,6 +113,12 @@ function normalizeOptions(tree: Tree, options: PipelineGeneratorSchema): Normali
     );
   }
   if (options.bucket !== undefined) checkBucketName(options.bucket, '--bucket');
+  const promoteTo = options.promoteTo ?? '';
+  if (promoteTo && (!ENVIRONMENT_NAME.test(promoteTo) || promoteTo === environment)) {
+    throw new UserError(
+      `--promoteTo: "${promoteTo}" must be another environment than --environment ("${environment}"): a lower-case letter, then at most 15 lower-case letters, digits and hyphens, e.g. prod.`,
+    );
+  }
   if (options.repository !== undefined && !REPOSITORY_ID.test(options.repository)) {
     throw new UserError(`--repository: "${options.repository}" must be owner/name, e.g. acme/web.`);
   }
@@ -130,6 +143,7 @@ function normalizeOptions(tree: Tree, options: PipelineGeneratorSchema): Normali
     connectionArn: options.connectionArn ?? '',
     spaFallback: options.spaFallback ?? true,
     directory,
+    promoteTo,
   };
 }
 

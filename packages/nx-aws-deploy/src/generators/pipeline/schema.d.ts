@@ -3,6 +3,8 @@ export interface PipelineGeneratorSchema {
   project: string;
   /** Environment name, part of the stack and resource names; `dev` adds the Storybook viewer-request Function. */
   environment?: string;
+  /** A second environment whose site gets the tested bytes after a manual approval (`nx-aws-deploy promote`). */
+  promoteTo?: string;
   /** Site bucket name; CloudFormation picks a unique one when unset. */
   bucket?: string;
   /** owner/name of the repository, as the CodeConnections source wants it. */
