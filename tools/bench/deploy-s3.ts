@@ -10,9 +10,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { table } from '../../packages/nx-aws-deploy/src/lib/util/format';
 import { scratchFolder } from './scratch';
-import { installUserWorkspace, PEERS } from './installed';
+import { installUserWorkspace, PEERS, userEnv } from './installed';
 import { startLocalAwsProcess, type LocalAwsProcess } from './local-aws-process';
-import { runMeasured } from './peak-rss';
+import { median, runMeasured } from './peak-rss';
 import { bytes, generateSite, touchAll } from './site';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -56,20 +56,6 @@ function tools(ws: string, local: LocalAwsProcess): Tool[] {
   ];
 }
 
-/** A user's shell: no variables of the outer npm run or Nx; CI as in CodeBuild; the local AWS's endpoint. */
-function userEnv(local: LocalAwsProcess): NodeJS.ProcessEnv {
-  const outer = Object.entries(process.env).filter(([k]) => !/^(npm_|NX_|NODE_OPTIONS$)/i.test(k));
-  return {
-    ...Object.fromEntries(outer),
-    ...local.env,
-    NX_DAEMON: 'false',
-    NX_NO_CLOUD: 'true',
-    NX_TUI: 'false',
-    CI: 'true',
-  };
-}
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const PUT_OPERATIONS = ['s3.PutObject', 's3.UploadPart', 's3.CopyObject'];
 
 async function main(): Promise<void> {

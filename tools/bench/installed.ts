@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { LocalAwsProcess } from './local-aws-process';
 
 export const repoRoot = join(__dirname, '..', '..');
 const plugin = join(repoRoot, 'packages', 'nx-aws-deploy');
@@ -58,4 +59,17 @@ export function installUserWorkspace(dir: string): void {
     cwd: dir,
     stdio: 'ignore',
   });
+}
+
+/** A user's shell: no variables of the outer npm run or Nx; CI as in CodeBuild; the local AWS's endpoint. */
+export function userEnv(local: LocalAwsProcess): NodeJS.ProcessEnv {
+  const outer = Object.entries(process.env).filter(([k]) => !/^(npm_|NX_|NODE_OPTIONS$)/i.test(k));
+  return {
+    ...Object.fromEntries(outer),
+    ...local.env,
+    NX_DAEMON: 'false',
+    NX_NO_CLOUD: 'true',
+    NX_TUI: 'false',
+    CI: 'true',
+  };
 }

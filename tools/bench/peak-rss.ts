@@ -77,3 +77,5 @@ export function runMeasured(
     });
   });
 }
+
+export const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];

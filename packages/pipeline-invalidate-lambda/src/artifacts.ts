@@ -15,10 +15,11 @@ export interface CodePipelineJob {
 }
 
 /**
- * The deploy manifests (`…/deploy-manifests/*.json`, written by deploy-s3) in the action's input artifacts,
- * fetched with the short-lived credentials CodePipeline gives the job for them; only those for this distribution.
+ * The deploy manifests (`…/deploy-manifests/*.json`, written by deploy-s3) in the action's input artifacts (one per
+ * build of a batch when CodePipeline combines them), fetched with the short-lived credentials CodePipeline gives the
+ * job for them, each with where it was found.
  */
-export async function readManifests(job: CodePipelineJob, distributionId: string): Promise<DeployManifest[]> {
+export async function readManifests(job: CodePipelineJob): Promise<{ manifest: DeployManifest; source: string }[]> {
   const artifacts = job.data.inputArtifacts ?? [];
   if (!artifacts.length) {
     throw new UserError(
@@ -28,7 +29,7 @@ export async function readManifests(job: CodePipelineJob, distributionId: string
   const credentials = job.data.artifactCredentials;
   const s3 = createS3Client({ ...WORK_CLIENT, credentials });
   try {
-    const manifests: DeployManifest[] = [];
+    const manifests: { manifest: DeployManifest; source: string }[] = [];
     for (const artifact of artifacts) {
       const { bucketName, objectKey } = artifact.location.s3Location;
       const object = await s3
@@ -42,8 +43,8 @@ export async function readManifests(job: CodePipelineJob, distributionId: string
         filter: (f) => /(^|\/)deploy-manifests\/[^/]+\.json$/.test(f.name),
       });
       for (const [name, data] of Object.entries(files)) {
-        const manifest = parseManifest(Buffer.from(data).toString('utf8'), `${name} in artifact ${artifact.name}`);
-        if (!manifest.distributionId || manifest.distributionId === distributionId) manifests.push(manifest);
+        const source = `${name} in artifact ${artifact.name}`;
+        manifests.push({ manifest: parseManifest(Buffer.from(data).toString('utf8'), source), source });
       }
     }
     if (!manifests.length) {

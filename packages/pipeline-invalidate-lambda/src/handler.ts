@@ -10,14 +10,16 @@ import {
   createCodePipelineClient,
   errorMessage,
   invalidationSummary,
-  planInvalidation,
+  manifestsByDistribution,
+  planDistributionInvalidation,
   UserError,
 } from 'nx-aws-deploy/invalidate';
 import { readManifests, type CodePipelineJob } from './artifacts';
 import { REPORT_CLIENT, WORK_CLIENT } from './clients';
 
 export interface UserParameters {
-  distributionId: string;
+  /** The distribution for explicit paths, and for manifests that name none (each app's names its own). */
+  distributionId?: string;
   /** Explicit paths; otherwise planned from the deploy manifests in the input artifact. */
   paths?: string[];
   /** Report success only once the invalidation completed (through continuation tokens, never the Lambda timeout). */
@@ -41,16 +43,16 @@ export function parseUserParameters(raw: string | undefined): UserParameters {
     );
   }
   const params = parsed as Partial<UserParameters>;
-  if (
-    typeof params !== 'object' ||
-    params === null ||
-    typeof params.distributionId !== 'string' ||
-    !params.distributionId
-  ) {
+  if (typeof params !== 'object' || params === null || Array.isArray(params))
+    throw new UserError('UserParameters must be a JSON object, e.g. {"distributionId":"E123EXAMPLE"}.');
+  if (params.distributionId !== undefined && (typeof params.distributionId !== 'string' || !params.distributionId))
     throw new UserError(
-      'UserParameters has no "distributionId": set it to the CloudFront distribution to invalidate, e.g. {"distributionId":"E123EXAMPLE"}.',
+      'UserParameters "distributionId" must be the id of a CloudFront distribution, e.g. {"distributionId":"E123EXAMPLE"}.',
     );
-  }
+  if (params.paths !== undefined && !params.distributionId)
+    throw new UserError(
+      'UserParameters has "paths" but no "distributionId": set it to the CloudFront distribution to invalidate, e.g. {"distributionId":"E123EXAMPLE","paths":["/*"]}.',
+    );
   if (
     params.paths !== undefined &&
     (!Array.isArray(params.paths) || params.paths.some((p) => typeof p !== 'string' || !p.startsWith('/')))
@@ -87,46 +89,66 @@ export async function handler(event: { 'CodePipeline.job': CodePipelineJob }): P
   }
 }
 
-/** The job's work; what to report as success. */
+/** A continuation token: the invalidations still in progress, as `distribution:id` joined by commas. */
+const formatToken = (pending: [string, string][]) => pending.map(([d, id]) => `${d}:${id}`).join(',');
+/** Also reads the plain invalidation id of earlier versions (one distribution, from UserParameters). */
+const parseToken = (token: string, fallback?: string): [string, string][] =>
+  token.split(',').map((part) => (part.includes(':') ? (part.split(':') as [string, string]) : [fallback ?? '', part]));
+
+/**
+ * The job's work; what to report as success. One invalidation per distribution: the manifests of every app that
+ * the build (or each build of a batch) deployed are planned together per distribution, within CloudFront's limits.
+ */
 async function runJob(job: CodePipelineJob): Promise<PutJobSuccessResultCommandInput> {
   const params = parseUserParameters(job.data.actionConfiguration.configuration.UserParameters);
-  const target = new CloudFrontTarget(createCloudFrontClient(WORK_CLIENT), params.distributionId);
+  const client = createCloudFrontClient(WORK_CLIENT);
+  const target = (distributionId: string) => new CloudFrontTarget(client, distributionId);
   const token = job.data.continuationToken;
   if (token) {
-    const status = await target.status(token);
+    const pending = parseToken(token, params.distributionId);
+    const statuses = await Promise.all(pending.map(([d, id]) => target(d).status(id)));
+    const still = pending.filter((_, i) => statuses[i] !== 'Completed');
     return {
       jobId: job.id,
-      ...(status === 'Completed' ? {} : { continuationToken: token }),
+      ...(still.length ? { continuationToken: formatToken(still) } : {}),
       executionDetails: {
-        summary: `Invalidation ${token} on ${params.distributionId}: ${status}.`,
-        externalExecutionId: token,
+        summary: pending.map(([d, id], i) => `Invalidation ${id} on ${d}: ${statuses[i]}.`).join(' '),
+        externalExecutionId: pending[0][1],
       },
     };
   }
-  let paths = params.paths;
-  if (!paths) {
-    const manifests = await readManifests(job, params.distributionId);
-    const origin = await target.origin();
-    paths = [
-      ...new Set(manifests.flatMap((m) => planInvalidation({ changes: m.changes, prefix: m.prefix, ...origin }))),
-    ].sort();
+  let plans: { distributionId: string; paths: string[] }[];
+  if (params.paths) plans = [{ distributionId: params.distributionId!, paths: params.paths }];
+  else {
+    const groups = manifestsByDistribution(await readManifests(job), params.distributionId);
+    plans = await Promise.all(
+      [...groups].map(async ([distributionId, manifests]) => ({
+        distributionId,
+        paths: planDistributionInvalidation(manifests, await target(distributionId).origin()),
+      })),
+    );
   }
-  if (paths.length === 0) {
+  const created: { distributionId: string; paths: string[]; id: string; status: string }[] = [];
+  for (const plan of plans.filter((p) => p.paths.length)) {
+    // One job, one CallerReference per distribution: a retried invocation finds the invalidations it created.
+    const reference =
+      plans.length === 1 ? `codepipeline-job-${job.id}` : `codepipeline-job-${job.id}-${plan.distributionId}`;
+    created.push({ ...plan, ...(await target(plan.distributionId).create(plan.paths, reference, RETRY, console.log)) });
+  }
+  if (created.length === 0) {
     return {
       jobId: job.id,
       executionDetails: {
-        summary: `Nothing to invalidate on ${params.distributionId}: the build changed nothing that could be cached.`,
+        summary: `Nothing to invalidate on ${plans.map((p) => p.distributionId).join(', ')}: the build changed nothing that could be cached.`,
       },
     };
   }
-  // One job, one CallerReference: a retried invocation finds the invalidation it already created.
-  const created = await target.create(paths, `codepipeline-job-${job.id}`, RETRY, console.log);
-  const summary = invalidationSummary(created, params.distributionId, paths);
-  const waiting = params.wait && created.status !== 'Completed';
+  const summary = created.map((c) => invalidationSummary(c, c.distributionId, c.paths)).join(' ');
+  const waiting = params.wait ? created.filter((c) => c.status !== 'Completed') : [];
   return {
     jobId: job.id,
-    ...(waiting ? { continuationToken: created.id } : {}),
-    executionDetails: { summary, externalExecutionId: created.id },
+    ...(waiting.length ? { continuationToken: formatToken(waiting.map((c) => [c.distributionId, c.id])) } : {}),
+    executionDetails: { summary: summary.slice(0, 2048), externalExecutionId: created[0].id },
   };
 }
 

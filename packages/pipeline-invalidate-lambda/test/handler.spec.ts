@@ -164,6 +164,111 @@ describe('the invoke handler against the local CodePipeline and CloudFront', () 
     expect(got.Invalidation!.InvalidationBatch!.Paths!.Items).toEqual(['/', '/index.html', '/robots.txt']);
   });
 
+  it('a batch build: one invalidation per distribution, planned across every manifest of the combined artifact; a retry adds none', async () => {
+    const { Distribution: docs } = await cloudfront.send(
+      new CreateDistributionCommand({
+        DistributionConfig: {
+          CallerReference: 'lambda-test-docs',
+          Comment: '',
+          Enabled: true,
+          DefaultRootObject: 'index.html',
+          Origins: {
+            Quantity: 1,
+            Items: [
+              { Id: 's3', DomainName: 'docs.s3.us-east-1.amazonaws.com', S3OriginConfig: { OriginAccessIdentity: '' } },
+            ],
+          },
+          DefaultCacheBehavior: { TargetOriginId: 's3', ViewerProtocolPolicy: 'allow-all' },
+        },
+      }),
+    );
+    const manifest = (project: string, id: string, keys: string[]) =>
+      Buffer.from(
+        JSON.stringify({
+          version: 1,
+          project,
+          bucket: project,
+          prefix: '',
+          distributionId: id,
+          deployedAt: '2026-11-26T00:00:00Z',
+          deploy: 1,
+          hasIndex: true,
+          unchanged: 0,
+          changes: keys.map((key) => ({ key, action: 'replaced', immutable: false })),
+        }),
+      );
+    // CodePipeline's CombineArtifacts: a folder per build identifier of the batch.
+    const artifact = zipSync({
+      'build_web/dist/deploy-manifests/web.json': manifest('web', distributionId, ['index.html']),
+      'build_admin/dist/deploy-manifests/admin.json': manifest('admin', distributionId, ['admin/index.html']),
+      'build_docs/dist/deploy-manifests/docs.json': manifest('docs', docs!.Id!, ['guide.html']),
+    });
+    const s3 = new S3Client({});
+    await s3.send(new PutObjectCommand({ Bucket: 'artifact-store', Key: 'web/Combined/batch.zip', Body: artifact }));
+    s3.destroy();
+    const { jobId, event } = await local.createJob({
+      pipelineName: 'web',
+      userParameters: JSON.stringify({ wait: true }),
+      inputArtifacts: [{ name: 'Combined', bucket: 'artifact-store', key: 'web/Combined/batch.zip' }],
+    });
+    const list = async (id: string) =>
+      (await cloudfront.send(new ListInvalidationsCommand({ DistributionId: id }))).InvalidationList?.Items ?? [];
+    const before = (await list(distributionId)).length;
+    await handler(event);
+    await handler(event);
+    const job = await local.job(jobId);
+    expect(job.status).toBe('Succeeded');
+    const [web, docsInvalidations] = [await list(distributionId), await list(docs!.Id!)];
+    expect([web.length - before, docsInvalidations.length]).toEqual([1, 1]);
+    const paths = async (id: string, inv: string) =>
+      (await cloudfront.send(new GetInvalidationCommand({ DistributionId: id, Id: inv }))).Invalidation!
+        .InvalidationBatch!.Paths!.Items;
+    expect(await paths(distributionId, web[0].Id!)).toEqual([
+      '/',
+      '/admin',
+      '/admin/',
+      '/admin/index.html',
+      '/index.html',
+    ]);
+    expect(await paths(docs!.Id!, docsInvalidations[0].Id!)).toEqual(['/guide.html']);
+    // Waiting for both: the continuation token names each distribution's invalidation.
+    expect(job.continuationToken).toMatch(/^E[A-Z0-9]+:I[A-Z0-9]+,E[A-Z0-9]+:I[A-Z0-9]+$/);
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    const done = await invoke({
+      userParameters: JSON.stringify({ wait: true }),
+      continuationToken: job.continuationToken,
+    });
+    expect([done.job.status, done.job.continuationToken]).toEqual(['Succeeded', undefined]);
+  });
+
+  it('fails the job naming the manifest when it names no distribution and UserParameters gives none', async () => {
+    const manifest = {
+      version: 1,
+      project: 'frontend',
+      bucket: 'b',
+      prefix: '',
+      deployedAt: '',
+      deploy: 1,
+      hasIndex: true,
+      unchanged: 0,
+      changes: [],
+    };
+    const artifact = zipSync({ 'dist/deploy-manifests/frontend.json': Buffer.from(JSON.stringify(manifest)) });
+    const s3 = new S3Client({});
+    await s3.send(
+      new PutObjectCommand({ Bucket: 'artifact-store', Key: 'web/BuildOutput/nodist.zip', Body: artifact }),
+    );
+    s3.destroy();
+    const { job } = await invoke({
+      userParameters: '{}',
+      inputArtifacts: [{ name: 'BuildOutput', bucket: 'artifact-store', key: 'web/BuildOutput/nodist.zip' }],
+    });
+    expect([job.status, job.failureDetails?.message]).toEqual([
+      'Failed',
+      'The deploy manifest dist/deploy-manifests/frontend.json in artifact BuildOutput names no distribution and UserParameters gives no "distributionId": set "distributionId" in the project\'s deploy options, or give it in UserParameters.',
+    ]);
+  });
+
   it('fails the job with one line naming the file when a manifest in the artifact is malformed', async () => {
     const artifact = zipSync({
       'dist/deploy-manifests/frontend.json': Buffer.from(
@@ -189,7 +294,10 @@ describe('the invoke handler against the local CodePipeline and CloudFront', () 
     const { job } = await invoke({
       userParameters: JSON.stringify({ distributionId, paths: ['/wait.html'], wait: true }),
     });
-    expect(job).toMatchObject({ status: 'Succeeded', continuationToken: expect.stringMatching(/^I[A-Z0-9]+$/) });
+    expect(job).toMatchObject({
+      status: 'Succeeded',
+      continuationToken: expect.stringMatching(/^E[A-Z0-9]+:I[A-Z0-9]+$/),
+    });
     const soon = await invoke({
       userParameters: JSON.stringify({ distributionId, wait: true }),
       continuationToken: job.continuationToken,
@@ -369,10 +477,11 @@ describe('the invoke handler against the local CodePipeline and CloudFront', () 
     ],
     ['empty UserParameters', {}, /^UserParameters is empty/],
     [
-      'UserParameters without distributionId',
+      'paths without distributionId',
       { userParameters: '{"paths":["/x"]}' },
-      /^UserParameters has no "distributionId"/,
+      /^UserParameters has "paths" but no "distributionId"/,
     ],
+
     [
       'paths that do not start with /',
       { userParameters: '{"distributionId":"E1","paths":["x"]}' },

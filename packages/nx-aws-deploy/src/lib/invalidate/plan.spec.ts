@@ -1,6 +1,15 @@
 import fc from 'fast-check';
 import type { ManifestChange } from '../deploy/manifest';
-import { encodePath, foldPaths, planInvalidation } from './plan';
+import type { DeployManifest } from '../deploy/manifest';
+import {
+  encodePath,
+  foldPaths,
+  manifestsByDistribution,
+  MAX_PATHS_PER_INVALIDATION,
+  MAX_WILDCARDS,
+  planDistributionInvalidation,
+  planInvalidation,
+} from './plan';
 
 const change = (key: string, action: ManifestChange['action'] = 'replaced', immutable = false): ManifestChange => ({
   key,
@@ -89,4 +98,100 @@ describe('foldPaths properties', () => {
 
 it('encodes like a browser for ordinary characters', () => {
   expect(encodePath('a b/c+d/é/q?#')).toBe('a%20b/c+d/%C3%A9/q%3F%23');
+});
+
+describe('one invalidation per distribution for the manifests of a batch build', () => {
+  const manifest = (project: string, keys: string[], distributionId?: string): DeployManifest => ({
+    version: 1,
+    project,
+    bucket: `${project}-bucket`,
+    prefix: '',
+    distributionId,
+    deployedAt: '2026-11-26T00:00:00.000Z',
+    deploy: 1,
+    hasIndex: true,
+    changes: keys.map((key) => change(key)),
+    unchanged: 0,
+  });
+
+  it.each<[string, [string, string | undefined][], string | undefined, Record<string, string[]> | RegExp]>([
+    [
+      'each app behind its own distribution',
+      [
+        ['web', 'E1'],
+        ['docs', 'E2'],
+      ],
+      undefined,
+      { E1: ['web'], E2: ['docs'] },
+    ],
+    [
+      'apps behind one distribution share it',
+      [
+        ['web', 'E1'],
+        ['docs', 'E1'],
+      ],
+      undefined,
+      { E1: ['web', 'docs'] },
+    ],
+    [
+      'a manifest without one goes to the default',
+      [
+        ['web', undefined],
+        ['docs', 'E2'],
+      ],
+      'E1',
+      { E1: ['web'], E2: ['docs'] },
+    ],
+    [
+      'no distribution anywhere',
+      [['web', undefined]],
+      undefined,
+      /web\.json names no distribution .* "distributionId"/,
+    ],
+  ])('%s', (_name, apps, fallback, expected) => {
+    const manifests = apps.map(([project, id]) => ({
+      manifest: manifest(project, ['index.html'], id),
+      source: `${project}.json`,
+    }));
+    if (expected instanceof RegExp) expect(() => manifestsByDistribution(manifests, fallback)).toThrow(expected);
+    else
+      expect(
+        Object.fromEntries(
+          [...manifestsByDistribution(manifests, fallback)].map(([id, ms]) => [id, ms.map((m) => m.project)]),
+        ),
+      ).toEqual(expected);
+  });
+
+  it('plans apps of one distribution together: a union of their own plans would break the limits', () => {
+    // Sixteen apps below their own folders, each folded alone into one wildcard: sixteen wildcards together.
+    const apps = Array.from({ length: 16 }, (_, i) =>
+      manifest(
+        `app${i}`,
+        Array.from({ length: 30 }, (_, j) => `app${i}/docs/page-${j}.html`),
+        'E1',
+      ),
+    );
+    const union = [...new Set(apps.flatMap((m) => planDistributionInvalidation([m], { maxPaths: 20 })))];
+    expect(union.filter((p) => p.endsWith('*')).length).toBeGreaterThan(MAX_WILDCARDS);
+    const together = planDistributionInvalidation(apps, { maxPaths: 20 });
+    expect(together.filter((p) => p.endsWith('*')).length).toBeLessThanOrEqual(MAX_WILDCARDS);
+    expect(together.length).toBeLessThanOrEqual(20);
+  });
+
+  it('for any manifests: within the limits, and every stale URL covered', () => {
+    const key = fc
+      .array(fc.constantFrom('a', 'b', 'docs', 'img'), { minLength: 0, maxLength: 3 })
+      .chain((dirs) => fc.constantFrom('index.html', 'x.html', 'y.png').map((file) => [...dirs, file].join('/')));
+    const manifests = fc.array(fc.uniqueArray(key, { maxLength: 40 }), { minLength: 1, maxLength: 8 });
+    fc.assert(
+      fc.property(manifests, fc.integer({ min: 1, max: 3000 }), (keysPerApp, maxPaths) => {
+        const ms = keysPerApp.map((keys, i) => manifest(`app${i}`, keys, 'E1'));
+        const paths = planDistributionInvalidation(ms, { maxPaths, defaultRootObject: 'index.html' });
+        expect(paths.length).toBeLessThanOrEqual(Math.min(maxPaths, MAX_PATHS_PER_INVALIDATION));
+        expect(paths.filter((p) => p.endsWith('*')).length).toBeLessThanOrEqual(MAX_WILDCARDS);
+        for (const k of keysPerApp.flat())
+          expect(paths.some((p) => (p.endsWith('*') ? `/${k}`.startsWith(p.slice(0, -1)) : p === `/${k}`))).toBe(true);
+      }),
+    );
+  });
 });

@@ -1,4 +1,5 @@
-import type { ManifestChange } from '../deploy/manifest';
+import type { DeployManifest, ManifestChange } from '../deploy/manifest';
+import { UserError } from '../util/errors';
 
 /** CloudFront's limits: paths in one invalidation batch, wildcard paths in progress at once. */
 export const MAX_PATHS_PER_INVALIDATION = 3000;
@@ -74,4 +75,35 @@ export function foldPaths(paths: string[], maxPaths: number): string[] {
     if (current.length <= limit && wildcards <= MAX_WILDCARDS) return current;
   }
   return ['/*'];
+}
+
+/**
+ * The manifests of one pipeline job (a batch build deploys several apps) by the distribution in front of each:
+ * the one it names, else `defaultDistributionId`. A manifest with neither is an error that names it.
+ */
+export function manifestsByDistribution(
+  manifests: readonly { manifest: DeployManifest; source: string }[],
+  defaultDistributionId?: string,
+): Map<string, DeployManifest[]> {
+  const groups = new Map<string, DeployManifest[]>();
+  for (const { manifest, source } of manifests) {
+    const id = manifest.distributionId ?? defaultDistributionId;
+    if (!id)
+      throw new UserError(
+        `The deploy manifest ${source} names no distribution and UserParameters gives no "distributionId": set "distributionId" in the project's deploy options, or give it in UserParameters.`,
+      );
+    groups.set(id, [...(groups.get(id) ?? []), manifest]);
+  }
+  return groups;
+}
+
+/**
+ * One distribution's paths for all the manifests that deployed behind it, planned together: one batch within
+ * CloudFront's limits (3 000 paths, 15 wildcards), where a union of each manifest's own plan could exceed both.
+ */
+export function planDistributionInvalidation(
+  manifests: readonly DeployManifest[],
+  origin: Pick<InvalidationPlanInput, 'originPath' | 'defaultRootObject' | 'maxPaths'>,
+): string[] {
+  return planInvalidation({ changes: manifests.flatMap((m) => m.changes), prefix: '', ...origin });
 }
