@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { addProjectConfiguration, readJson, readNxJson, type Tree } from '@nx/devkit';
+import { parse } from 'yaml';
 import { createTreeWithEmptyWorkspace } from 'nx/src/devkit-testing-exports';
 import {
   danglingReferences,
@@ -25,9 +26,20 @@ beforeEach(() => {
   addProjectConfiguration(tree, 'backend', { root: 'apps/backend', targets: {} });
 });
 
+/** Two projects that deploy (one by its deploy-s3 target, one by its inferred one), for --batch. */
+function addDeployableProjects(): void {
+  addProjectConfiguration(tree, 'docs', {
+    root: 'apps/docs',
+    targets: { build: { command: 'vite build' }, deploy: { executor: 'nx-aws-deploy:deploy-s3', options: {} } },
+  });
+  tree.write('apps/frontend/nx-aws-deploy.json', '{}');
+}
+
 async function generate(options: Partial<PipelineGeneratorSchema> = {}): Promise<{ text: string; template: Template }> {
-  await pipelineGenerator(tree, { project: 'frontend', skipFormat: true, ...options });
-  const text = tree.read(`${options.directory ?? 'infra'}/frontend-${options.environment ?? 'prod'}.yml`, 'utf8')!;
+  if (options.batch) addDeployableProjects();
+  await pipelineGenerator(tree, { ...(options.batch ? {} : { project: 'frontend' }), skipFormat: true, ...options });
+  const name = options.batch ? (options.project ?? 'sites') : 'frontend';
+  const text = tree.read(`${options.directory ?? 'infra'}/${name}-${options.environment ?? 'prod'}.yml`, 'utf8')!;
   return { text, template: parseTemplate(text) };
 }
 
@@ -43,6 +55,7 @@ const VARIANTS: Partial<PipelineGeneratorSchema>[] = [
     connectionArn: 'arn:aws:codeconnections:eu-west-1:123456789012:connection/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab',
   },
   { environment: 'staging', promoteTo: 'prod' },
+  { batch: true, environment: 'prod' },
 ];
 
 describe('pipeline generator', () => {
@@ -96,14 +109,16 @@ describe('pipeline generator', () => {
         statements
           .filter((s) => s.role === role && s.Action.includes(action))
           .flatMap((s) => s.Resource.flatMap(referencedNames));
-      // The build writes and deletes only in the site bucket (and hands its artifact to the pipeline's store).
-      expect(resourcesOf('BuildRole', 's3:DeleteObject')).toEqual(['SiteBucket']);
-      expect(resourcesOf('BuildRole', 's3:PutObject').sort()).toEqual(['ArtifactBucket', 'SiteBucket']);
-      expect(statements.find((s) => s.Sid === 'BuildParameters')!.Resource).toEqual([
-        {
-          'Fn::Sub': `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter/frontend/${options.environment ?? 'prod'}/*`,
-        },
-      ]);
+      // The build writes and deletes only in the site buckets (and hands its artifact to the pipeline's store).
+      const sites = options.batch ? ['DocsSiteBucket', 'FrontendSiteBucket'] : ['SiteBucket'];
+      const projects = options.batch ? ['docs', 'frontend'] : ['frontend'];
+      expect(resourcesOf('BuildRole', 's3:DeleteObject').sort()).toEqual(sites);
+      expect(resourcesOf('BuildRole', 's3:PutObject').sort()).toEqual(['ArtifactBucket', ...sites]);
+      expect(statements.find((s) => s.Sid === 'BuildParameters')!.Resource).toEqual(
+        projects.map((project) => ({
+          'Fn::Sub': `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter/${project}/${options.environment ?? 'prod'}/*`,
+        })),
+      );
       expect(resourcesOf('BuildRole', 'codepipeline:ListPipelineExecutions')).toEqual([]); // the pipeline's own ARN, by name
       expect(statements.find((s) => s.Sid === 'LastSuccessfulDeploy')!.Resource).toEqual([
         { 'Fn::Sub': 'arn:${AWS::Partition}:codepipeline:${AWS::Region}:${AWS::AccountId}:${AWS::StackName}' },
@@ -114,7 +129,9 @@ describe('pipeline generator', () => {
       ).toMatchObject({
         role: 'InvalidateRole',
         Action: ['cloudfront:CreateInvalidation', 'cloudfront:GetInvalidation', 'cloudfront:GetDistributionConfig'],
-        Resource: [{ 'Fn::Sub': 'arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${Distribution}' }],
+        Resource: (options.batch ? ['DocsDistribution', 'FrontendDistribution'] : ['Distribution']).map((d) => ({
+          'Fn::Sub': `arn:\${AWS::Partition}:cloudfront::\${AWS::AccountId}:distribution/\${${d}}`,
+        })),
       });
       expect(
         statements.filter((s) => s.role === 'InvalidateRole' && s.Action.some((a) => a.startsWith('s3:'))),
@@ -249,6 +266,59 @@ describe('pipeline generator', () => {
     expect(template.Outputs).toMatchObject({ PromoteBucketName: { Value: { Ref: 'PromoteSiteBucket' } } });
   });
 
+  it('--batch: a build per project that deploys, each with its own site; the batch role may only run this project', async () => {
+    const { template } = await generate({ batch: true });
+    const r = template.Resources;
+    const standard = parse(readFileSync(join(repoRoot, 'buildspec.yml'), 'utf8'));
+    const buildspec = parse(tree.read('buildspec.yml', 'utf8')!);
+    expect(buildspec.batch).toEqual({
+      'fast-fail': false,
+      'build-list': [
+        { identifier: 'deploy_docs', env: { variables: { NX_AWS_DEPLOY_PROJECT: 'docs' } } },
+        { identifier: 'deploy_frontend', env: { variables: { NX_AWS_DEPLOY_PROJECT: 'frontend' } } },
+      ],
+    });
+    // The same phases as without --batch: each build finds its project's bucket by NX_AWS_DEPLOY_PROJECT.
+    expect({ ...buildspec, batch: undefined }).toEqual({ ...standard, batch: undefined });
+    expect(readNxJson(tree)!.sync?.globalGenerators).toEqual(['nx-aws-deploy:sync-batch']);
+
+    expect(r.BuildProject.Properties!.BuildBatchConfig).toEqual({
+      ServiceRole: { 'Fn::GetAtt': ['BatchRole', 'Arn'] },
+      CombineArtifacts: true,
+      TimeoutInMins: 60,
+      Restrictions: { MaximumBuildsAllowed: 2, ComputeTypesAllowed: ['BUILD_GENERAL1_MEDIUM'] },
+    });
+    expect(r.BuildProject.Properties!.Cache).toEqual({
+      Type: 'S3',
+      Location: { 'Fn::Sub': '${ArtifactBucket}/build-cache' },
+    });
+    expect(r.BuildProject.Properties!.Environment.EnvironmentVariables).toEqual([
+      { Name: 'SITE_BUCKET_DOCS', Value: { Ref: 'DocsSiteBucket' } },
+      { Name: 'DISTRIBUTION_ID_DOCS', Value: { Ref: 'DocsDistribution' } },
+      { Name: 'SITE_BUCKET_FRONTEND', Value: { Ref: 'FrontendSiteBucket' } },
+      { Name: 'DISTRIBUTION_ID_FRONTEND', Value: { Ref: 'FrontendDistribution' } },
+    ]);
+    const batchStatements = roleStatements(template).filter((s) => s.role === 'BatchRole');
+    expect(batchStatements).toEqual([
+      expect.objectContaining({
+        Action: ['codebuild:StartBuild', 'codebuild:StopBuild', 'codebuild:RetryBuild'],
+        Resource: [
+          {
+            'Fn::Sub':
+              'arn:${AWS::Partition}:codebuild:${AWS::Region}:${AWS::AccountId}:project/${AWS::StackName}-build',
+          },
+        ],
+      }),
+    ]);
+    expect(r.BuildProject.Properties!.Name).toEqual({ 'Fn::Sub': '${AWS::StackName}-build' });
+    const [, build, invalidate] = r.Pipeline.Properties!.Stages;
+    expect(build.Actions[0].Configuration).toMatchObject({ BatchEnabled: 'true', CombineArtifacts: 'true' });
+    expect(invalidate.Actions[0].Configuration.UserParameters).toBe('{}');
+    expect(Object.keys(template.Outputs!)).toEqual(
+      expect.arrayContaining(['DocsBucketName', 'DocsDistributionId', 'FrontendSiteUrl', 'PipelineName']),
+    );
+  });
+
   it.each([['infra'], ['deploy/aws']])(
     'points the Lambda code (directory %s) at the zip the package ships, relative to the template',
     async (directory) => {
@@ -319,11 +389,23 @@ describe('pipeline generator', () => {
     ],
     [{ branch: 'my branch' }, /--branch: "my branch" is not a git branch name/],
     [{ directory: '../outside' }, /--directory: "..\/outside" must be a folder inside the workspace/],
+    [{ project: undefined }, /--project is required \(or --batch/],
+
     [{ promoteTo: 'prod' }, /--promoteTo: "prod" must be another environment than --environment \("prod"\)/],
     [{ environment: 'staging', promoteTo: 'Prod' }, /--promoteTo: "Prod" must be another environment/],
   ])('refuses %j with one error naming the option, and writes nothing', async (options, message) => {
     const before = tree.listChanges().length;
     await expect(generate(options)).rejects.toThrow(message);
+    expect(tree.listChanges()).toHaveLength(before);
+  });
+
+  it.each<[Partial<PipelineGeneratorSchema>, RegExp]>([
+    [{}, /--batch: no project deploys with nx-aws-deploy yet; give one a deploy-s3 target or an nx-aws-deploy\.json/],
+    [{ promoteTo: 'staging' }, /--promoteTo works with one project/],
+    [{ bucket: 'acme-site' }, /--bucket names one project's bucket/],
+  ])('--batch refuses %j with one error, and writes nothing', async (options, message) => {
+    const before = tree.listChanges().length;
+    await expect(pipelineGenerator(tree, { batch: true, skipFormat: true, ...options })).rejects.toThrow(message);
     expect(tree.listChanges()).toHaveLength(before);
   });
 

@@ -7,10 +7,14 @@ import {
   joinPathFragments,
   logger,
   normalizePath,
+  readNxJson,
+  updateNxJson,
   type ProjectConfiguration,
   type Tree,
 } from '@nx/devkit';
 import { checkBucketName } from '../../lib/deploy/bucket-name';
+import { deployableProjects, resourcePrefix, variableKey } from '../../lib/batch/build-list';
+import { SYNC_GENERATOR, updateBatchList } from '../sync-batch/generator';
 import { UserError } from '../../lib/util/errors';
 import { DEPLOY_CONFIG_FILE, PLUGIN_NAME } from '../../plugins/deploy-targets';
 import { initGenerator } from '../init/generator';
@@ -37,7 +41,11 @@ const INFERRED_BUILD_CONFIG = /^(vite|webpack|rspack|rsbuild|next|astro|svelte|n
 export async function pipelineGenerator(tree: Tree, options: PipelineGeneratorSchema): Promise<void> {
   const o = normalizeOptions(tree, options);
   await initGenerator(tree, { skipFormat: true });
-  if (!o.projectConfig.targets?.deploy && !tree.exists(joinPathFragments(o.projectConfig.root, DEPLOY_CONFIG_FILE))) {
+  if (
+    o.projectConfig &&
+    !o.projectConfig.targets?.deploy &&
+    !tree.exists(joinPathFragments(o.projectConfig.root, DEPLOY_CONFIG_FILE))
+  ) {
     // The inferred deploy target; in the pipeline, CodeBuild passes the bucket and distribution.
     tree.write(joinPathFragments(o.projectConfig.root, DEPLOY_CONFIG_FILE), '{}\n');
   }
@@ -50,10 +58,33 @@ export async function pipelineGenerator(tree: Tree, options: PipelineGeneratorSc
   } else {
     generateFiles(tree, join(__dirname, 'files', 'buildspec'), '.', {});
   }
+  if (o.batch) {
+    updateBatchList(tree, true);
+    // `nx sync` keeps the build list in step with the projects; `nx sync:check` in the buildspec checks it.
+    const nxJson = readNxJson(tree) ?? {};
+    const generators = nxJson.sync?.globalGenerators ?? [];
+    if (!generators.includes(SYNC_GENERATOR))
+      updateNxJson(tree, { ...nxJson, sync: { ...nxJson.sync, globalGenerators: [...generators, SYNC_GENERATOR] } });
+  }
   const templatePath = joinPathFragments(o.directory, `${o.project}-${o.environment}.yml`);
+  // The sites the build deploys (one, or with --batch one per project, resources prefixed by its name), and the
+  // one --promoteTo ships the tested bytes to (resources prefixed "Promote").
+  const deploySites = o.projects.map((project) => ({
+    id: o.batch ? resourcePrefix(project) : '',
+    project,
+    key: variableKey(project),
+    environment: o.environment,
+    bucket: o.batch ? '' : o.bucket,
+    viewerRequest: o.environment === 'dev',
+  }));
+  const promoteSite = o.promoteTo
+    ? [{ id: 'Promote', project: o.project, key: '', environment: o.promoteTo, bucket: '', viewerRequest: false }]
+    : [];
   generateFiles(tree, join(__dirname, 'files', 'infra'), o.directory, {
     tmpl: '',
     project: o.project,
+    projects: o.projects.join(', '),
+    batch: o.batch,
     environment: o.environment,
     bucket: o.bucket,
     repository: o.repository,
@@ -66,10 +97,8 @@ export async function pipelineGenerator(tree: Tree, options: PipelineGeneratorSc
     viewerRequestFunction: o.environment === 'dev' ? indent(readFileSync(VIEWER_REQUEST_FUNCTION_FILE, 'utf8'), 8) : '',
     promoteTo: o.promoteTo,
     // The environment's site, and the one its tested releases are promoted to (resources prefixed "Promote").
-    sites: [
-      { id: '', environment: o.environment, bucket: o.bucket, viewerRequest: o.environment === 'dev' },
-      ...(o.promoteTo ? [{ id: 'Promote', environment: o.promoteTo, bucket: '', viewerRequest: false }] : []),
-    ],
+    sites: [...deploySites, ...promoteSite],
+    deploySites,
   });
   if (!options.skipFormat) await formatFiles(tree);
   logger.info(
@@ -82,8 +111,13 @@ export async function pipelineGenerator(tree: Tree, options: PipelineGeneratorSc
 }
 
 interface NormalizedOptions {
+  /** The stack's name part: the project, or with --batch the given name ("sites" by default). */
   project: string;
-  projectConfig: ProjectConfiguration;
+  /** The project without --batch. */
+  projectConfig?: ProjectConfiguration;
+  /** The projects the build deploys. */
+  projects: string[];
+  batch: boolean;
   environment: string;
   bucket: string;
   repository: string;
@@ -96,6 +130,21 @@ interface NormalizedOptions {
 
 /** Every option checked before anything is written: one error that names the option and what to do. */
 function normalizeOptions(tree: Tree, options: PipelineGeneratorSchema): NormalizedOptions {
+  if (options.batch) {
+    if (options.promoteTo)
+      throw new UserError('--promoteTo works with one project; with --batch, generate the promotion per project.');
+    if (options.bucket)
+      throw new UserError("--bucket names one project's bucket; with --batch, CloudFormation names each project's.");
+    const projects = deployableProjects(tree);
+    if (!projects.length)
+      throw new UserError(
+        '--batch: no project deploys with nx-aws-deploy yet; give one a deploy-s3 target or an nx-aws-deploy.json (nx g nx-aws-deploy:init --project=<name> --bucket=<bucket>).',
+      );
+    checkDistinct(projects, variableKey, 'variables');
+    checkDistinct(projects, resourcePrefix, 'CloudFormation names');
+    return { ...commonOptions(options), project: options.project ?? 'sites', projects, batch: true };
+  }
+  if (!options.project) throw new UserError('--project is required (or --batch, for every project that deploys).');
   const projectConfig = getProjects(tree).get(options.project);
   if (!projectConfig)
     throw new UserError(
@@ -106,6 +155,31 @@ function normalizeOptions(tree: Tree, options: PipelineGeneratorSchema): Normali
       `--project: "${options.project}" has no build target, so there is nothing to deploy; add a "build" target whose "outputs" is the site folder.`,
     );
   }
+  return {
+    ...commonOptions(options),
+    project: options.project,
+    projectConfig,
+    projects: [options.project],
+    batch: false,
+  };
+}
+
+/** Two projects whose names give the same variable or resource names cannot share a batch pipeline. */
+function checkDistinct(projects: string[], name: (project: string) => string, what: string): void {
+  const seen = new Map<string, string>();
+  for (const project of projects) {
+    const other = seen.get(name(project));
+    if (other)
+      throw new UserError(
+        `--batch: projects "${other}" and "${project}" would share the ${what} ${name(project)}; rename one of them.`,
+      );
+    seen.set(name(project), project);
+  }
+}
+
+function commonOptions(
+  options: PipelineGeneratorSchema,
+): Omit<NormalizedOptions, 'project' | 'projectConfig' | 'projects' | 'batch'> {
   const environment = options.environment ?? 'prod';
   if (!ENVIRONMENT_NAME.test(environment)) {
     throw new UserError(
@@ -134,8 +208,6 @@ function normalizeOptions(tree: Tree, options: PipelineGeneratorSchema): Normali
     throw new UserError(`--directory: "${options.directory}" must be a folder inside the workspace, e.g. infra.`);
   }
   return {
-    project: options.project,
-    projectConfig,
     environment,
     bucket: options.bucket ?? '',
     repository: options.repository ?? '',

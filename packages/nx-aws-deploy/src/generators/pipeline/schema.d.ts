@@ -1,6 +1,8 @@
 export interface PipelineGeneratorSchema {
-  /** The frontend this pipeline ships. */
-  project: string;
+  /** The frontend this pipeline ships; with `batch`, the name of the stack (default "sites"). */
+  project?: string;
+  /** One CodeBuild batch build per project that deploys, in parallel (kept in step by `nx sync`). */
+  batch?: boolean;
   /** Environment name, part of the stack and resource names; `dev` adds the Storybook viewer-request Function. */
   environment?: string;
   /** A second environment whose site gets the tested bytes after a manual approval (`nx-aws-deploy promote`). */
