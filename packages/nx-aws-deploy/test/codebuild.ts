@@ -1,10 +1,14 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { CodePipelineClient, StartPipelineExecutionCommand } from '@aws-sdk/client-codepipeline';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { zipSync } from 'fflate';
+import picomatch from 'picomatch';
 import type { LocalAwsHarness } from 'local-aws';
 import { parse } from 'yaml';
+import { filesBelow } from './bucket';
 import { outsideEnv } from './workspace';
 import { tempDir } from 'test-support';
 
@@ -97,7 +101,7 @@ export interface CodeBuildRun {
  * shallow clone of the bare repository at that commit (as CODEBUILD_CLONE_REF gives it), against the local AWS.
  * `nodeModules`: link this folder instead of running the install phase.
  */
-export async function runCodeBuild(options: {
+interface BuildOptions {
   local: LocalAwsHarness;
   pipeline: string;
   bare: string;
@@ -106,16 +110,27 @@ export async function runCodeBuild(options: {
   phases: ('install' | 'pre_build' | 'build' | 'post_build')[];
   env: Record<string, string>;
   nodeModules?: string;
-}): Promise<CodeBuildRun> {
+}
+
+async function startExecution(pipeline: string, head: string): Promise<string> {
   const codepipeline = new CodePipelineClient({});
   const { pipelineExecutionId } = await codepipeline
     .send(
       new StartPipelineExecutionCommand({
-        name: options.pipeline,
-        sourceRevisions: [{ actionName: 'Source', revisionType: 'COMMIT_ID', revisionValue: options.head }],
+        name: pipeline,
+        sourceRevisions: [{ actionName: 'Source', revisionType: 'COMMIT_ID', revisionValue: head }],
       }),
     )
     .finally(() => codepipeline.destroy());
+  return pipelineExecutionId!;
+}
+
+export async function runCodeBuild(options: BuildOptions): Promise<CodeBuildRun> {
+  return runBuildspec(options, await startExecution(options.pipeline, options.head));
+}
+
+/** One build of an execution: the buildspec's phases in a fresh shallow clone. */
+async function runBuildspec(options: BuildOptions, pipelineExecutionId: string): Promise<CodeBuildRun> {
   const clone = shallowClone(options.bare, options.nodeModules);
   const buildspec = parse(readFileSync(options.buildspecFile, 'utf8'));
   const env = {
@@ -143,7 +158,59 @@ export async function runCodeBuild(options: {
       .filter(Boolean)
       .map((l) => l.split('=') as [string, string]),
   );
-  return { code: run.code, log: run.stdout + run.stderr, clone, exported, pipelineExecutionId: pipelineExecutionId! };
+  return { code: run.code, log: run.stdout + run.stderr, clone, exported, pipelineExecutionId };
+}
+
+export interface BatchRun {
+  pipelineExecutionId: string;
+  builds: (CodeBuildRun & { identifier: string; startedAt: number; endedAt: number })[];
+  /** The combined artifact in the artifact store: a folder per build identifier, as CodeBuild combines them. */
+  artifact: { bucket: string; key: string };
+}
+
+/**
+ * CodeBuild running a batch (`batch: build-list` of the buildspec) for one pipeline execution: every build of
+ * the list in its own shallow clone with its own variables, at most `parallel` at once; then, as CodeBuild's
+ * CombineArtifacts does, the files of each build's `artifacts` in one zip, a folder per build identifier.
+ */
+export async function runBatchBuild(
+  options: BuildOptions & { parallel: number; artifactBucket: string },
+): Promise<BatchRun> {
+  const pipelineExecutionId = await startExecution(options.pipeline, options.head);
+  const buildspec = parse(readFileSync(options.buildspecFile, 'utf8'));
+  const list = buildspec.batch['build-list'] as { identifier: string; env?: { variables?: Record<string, string> } }[];
+  const builds: BatchRun['builds'] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < list.length) {
+      const entry = list[next++];
+      const startedAt = Date.now();
+      const run = await runBuildspec(
+        {
+          ...options,
+          env: { ...options.env, ...entry.env?.variables, CODEBUILD_BATCH_BUILD_IDENTIFIER: entry.identifier },
+        },
+        pipelineExecutionId,
+      );
+      builds.push({ ...run, identifier: entry.identifier, startedAt, endedAt: Date.now() });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(options.parallel, list.length) }, worker));
+  // What the builds leave below dist/ that the buildspec names as artifacts (its node_modules is a link).
+  const isArtifact = picomatch(buildspec.artifacts.files as string[]);
+  const files: Record<string, Uint8Array> = {};
+  for (const build of builds) {
+    const dist = join(build.clone, 'dist');
+    if (!existsSync(dist)) continue;
+    for (const file of filesBelow(dist).map((f) => relative(build.clone, f)))
+      if (isArtifact(file)) files[`${build.identifier}/${file}`] = readFileSync(join(build.clone, file));
+  }
+  const key = `${options.pipeline}/DeployManifests/${pipelineExecutionId}.zip`;
+  const s3 = new S3Client({});
+  await s3
+    .send(new PutObjectCommand({ Bucket: options.artifactBucket, Key: key, Body: zipSync(files) }))
+    .finally(() => s3.destroy());
+  return { pipelineExecutionId, builds, artifact: { bucket: options.artifactBucket, key } };
 }
 
 /** Ends a local pipeline execution as the later stages would. */

@@ -1,9 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CloudFrontClient, GetInvalidationCommand, ListInvalidationsCommand } from '@aws-sdk/client-cloudfront';
+import { unzipSync } from 'fflate';
 import { deployStack, edgeGet, parseTemplate, startLocalAws, type LocalAwsHarness, type StackResult } from 'local-aws';
-import { exec, finishExecution, pushedRepository, runCodeBuild, writeFiles } from './codebuild';
+import { exec, finishExecution, pushedRepository, runBatchBuild, runCodeBuild, writeFiles } from './codebuild';
 import { outsideEnv, repoRoot } from './workspace';
 import { tempDir } from 'test-support';
 
@@ -250,4 +252,134 @@ describe('nx add + nx g nx-aws-deploy:pipeline + nx affected -t deploy, in a fre
     const served = await edgeGet(local.aws, staging.outputs.PromoteDistributionId, '/');
     expect([served.status, served.body.toString()]).toEqual([200, built.page]);
   }, 300_000);
+  it('--batch: a build per app in parallel; a shared-library change ships web and docs, each invalidated on its own distribution; a backend-only change ends every build early', async () => {
+    const DOCS_BUILD = WEB_BUILD.replaceAll('apps/web', 'apps/docs');
+    repo.commit(
+      {
+        'apps/docs/project.json': JSON.stringify({
+          name: 'docs',
+          root: 'apps/docs',
+          implicitDependencies: ['ui'],
+          targets: {
+            build: {
+              executor: 'nx:run-commands',
+              outputs: ['{workspaceRoot}/dist/apps/docs'],
+              options: { command: 'node apps/docs/build.js' },
+            },
+          },
+        }),
+        'apps/docs/build.js': DOCS_BUILD,
+        'apps/docs/src/page.txt': 'docs v1',
+        'apps/docs/nx-aws-deploy.json': '{}\n',
+      },
+      'docs app',
+    );
+    await nx(
+      'g',
+      'nx-aws-deploy:pipeline',
+      '--batch',
+      '--environment=prod',
+      '--repository=acme/web',
+      '--no-interactive',
+    );
+    // The generated list is what nx sync wants: sync:check passes (each build runs it too).
+    await nx('sync:check');
+    const sites = await deployStack({
+      endpoint: local.aws.url,
+      template: parseTemplate(readFileSync(join(ws, 'infra', 'sites-prod.yml'), 'utf8')),
+      stackName: 'sites-prod',
+      parameters: {
+        ConnectionArn: 'arn:aws:codeconnections:us-east-1:000000000000:connection/00000000-0000-0000-0000-000000000000',
+      },
+    });
+    const lambdaDir = mkdtempSync(join(__dirname, '..', '.tmp-lambda-'));
+    const cloudfront = new CloudFrontClient({});
+    try {
+      const zip = readFileSync(join(repoRoot, 'dist', 'packages', 'nx-aws-deploy', 'lambda', 'function.zip'));
+      writeFileSync(join(lambdaDir, 'index.js'), unzipSync(zip)['index.js']);
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- the packaged Lambda, loaded as its runtime does
+      const handler = require(join(lambdaDir, 'index.js')).handler as (event: unknown) => Promise<void>;
+      const invalidated = async (distributionId: string) => {
+        const items =
+          (await cloudfront.send(new ListInvalidationsCommand({ DistributionId: distributionId }))).InvalidationList
+            ?.Items ?? [];
+        return Promise.all(
+          items.map(async (i) =>
+            (
+              await cloudfront.send(new GetInvalidationCommand({ DistributionId: distributionId, Id: i.Id! }))
+            ).Invalidation!.InvalidationBatch!.Paths!.Items!.sort(),
+          ),
+        );
+      };
+      const asset = async (bucket: string) => {
+        const page = (await local.cli(['s3', 'cp', `s3://${bucket}/index.html`, '-'])).stdout;
+        return (await local.cli(['s3', 'cp', `s3://${bucket}${/src="(\/assets\/[^"]+)"/.exec(page)![1]}`, '-'])).stdout;
+      };
+      /** A push through the batch pipeline: its builds, then the invalidation Lambda on the combined artifact. */
+      const pushThroughBatch = async (files: Record<string, string>, message: string) => {
+        const head = repo.commit(files, message);
+        await local.resetRequests();
+        const batch = await runBatchBuild({
+          local,
+          pipeline: sites.resources.Pipeline,
+          bare: repo.bare,
+          head,
+          buildspecFile: join(ws, 'buildspec.yml'),
+          phases: ['pre_build', 'build', 'post_build'],
+          env: { ...userEnv(), ...environmentOf(sites, 'BuildProject') },
+          nodeModules: join(ws, 'node_modules'),
+          parallel: 2,
+          artifactBucket: sites.resources.ArtifactBucket,
+        });
+        for (const build of batch.builds)
+          expect([build.identifier, build.code, build.log.slice(-2000)]).toEqual([
+            build.identifier,
+            0,
+            expect.anything(),
+          ]);
+        const { jobId, event } = await local.createJob({
+          pipelineName: sites.resources.Pipeline,
+          pipelineExecutionId: batch.pipelineExecutionId,
+          userParameters: sites.properties.Pipeline.Stages[2].Actions[0].Configuration.UserParameters,
+          inputArtifacts: [{ name: 'DeployManifests', ...batch.artifact }],
+        });
+        await handler(event);
+        const job = await local.job(jobId);
+        expect([job.status, job.failureDetails?.message]).toEqual(['Succeeded', undefined]);
+        await finishExecution(local, batch.pipelineExecutionId, 'Succeeded');
+        const logs = Object.fromEntries(batch.builds.map((b) => [b.identifier, b.log]));
+        return { batch, logs };
+      };
+
+      const first = await pushThroughBatch({}, 'batch pipeline');
+      const [web, docs] = [
+        first.batch.builds.find((b) => b.identifier === 'deploy_web')!,
+        first.batch.builds.find((b) => b.identifier === 'deploy_docs')!,
+      ];
+      // In parallel: each started before the other ended.
+      expect(web.startedAt < docs.endedAt && docs.startedAt < web.endedAt).toBe(true);
+      expect(await asset(sites.outputs.WebBucketName)).toContain('page v2 / ui v2');
+      expect(await asset(sites.outputs.DocsBucketName)).toContain('docs v1 / ui v2');
+      expect(await invalidated(sites.outputs.WebDistributionId)).toEqual([['/', '/index.html']]);
+      expect(await invalidated(sites.outputs.DocsDistributionId)).toEqual([['/', '/index.html']]);
+
+      const backend = await pushThroughBatch({ 'apps/api/src/server.txt': 'server v3' }, 'api again');
+      expect(backend.logs.deploy_web).toContain('No project was affected (this build ships web): nothing deployed');
+      expect(backend.logs.deploy_docs).toContain('No project was affected (this build ships docs): nothing deployed');
+      // Not even the lease: no build deployed, so no request reached a site bucket.
+      const siteBuckets = [sites.outputs.WebBucketName, sites.outputs.DocsBucketName];
+      expect((await local.requestLog()).filter((r) => siteBuckets.some((b) => r.path.startsWith(`/${b}/`)))).toEqual(
+        [],
+      );
+
+      await pushThroughBatch({ 'libs/ui/src/ui.txt': 'ui v3' }, 'ui v3');
+      expect(await asset(sites.outputs.WebBucketName)).toContain('page v2 / ui v3');
+      expect(await asset(sites.outputs.DocsBucketName)).toContain('docs v1 / ui v3');
+      expect(await invalidated(sites.outputs.WebDistributionId)).toHaveLength(2);
+      expect(await invalidated(sites.outputs.DocsDistributionId)).toHaveLength(2);
+    } finally {
+      cloudfront.destroy();
+      rmSync(lambdaDir, { recursive: true, force: true });
+    }
+  }, 420_000);
 });

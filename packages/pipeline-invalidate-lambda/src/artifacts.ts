@@ -30,6 +30,7 @@ export async function readManifests(job: CodePipelineJob): Promise<{ manifest: D
   const s3 = createS3Client({ ...WORK_CLIENT, credentials });
   try {
     const manifests: { manifest: DeployManifest; source: string }[] = [];
+    let nothingDeployed = 0;
     for (const artifact of artifacts) {
       const { bucketName, objectKey } = artifact.location.s3Location;
       const object = await s3
@@ -40,13 +41,20 @@ export async function readManifests(job: CodePipelineJob): Promise<{ manifest: D
           );
         });
       const files = unzipSync(await object.Body!.transformToByteArray(), {
-        filter: (f) => /(^|\/)deploy-manifests\/[^/]+\.json$/.test(f.name),
+        filter: (f) => /(^|\/)deploy-manifests\/[^/]+$/.test(f.name),
       });
       for (const [name, data] of Object.entries(files)) {
+        if (/(^|\/)deploy-manifests\/nothing-deployed$/.test(name)) {
+          nothingDeployed++;
+          continue;
+        }
+        if (!name.endsWith('.json')) continue;
         const source = `${name} in artifact ${artifact.name}`;
         manifests.push({ manifest: parseManifest(Buffer.from(data).toString('utf8'), source), source });
       }
     }
+    // Every build said it shipped nothing (a backend-only push): nothing to invalidate, not a misconfiguration.
+    if (!manifests.length && nothingDeployed) return [];
     if (!manifests.length) {
       throw new UserError(
         `No deploy manifest (dist/deploy-manifests/*.json) in the input artifact(s) ${artifacts.map((a) => a.name).join(', ')}: list them in the buildspec's artifacts, or give "paths".`,

@@ -139,7 +139,9 @@ async function runJob(job: CodePipelineJob): Promise<PutJobSuccessResultCommandI
     return {
       jobId: job.id,
       executionDetails: {
-        summary: `Nothing to invalidate on ${plans.map((p) => p.distributionId).join(', ')}: the build changed nothing that could be cached.`,
+        summary: plans.length
+          ? `Nothing to invalidate on ${plans.map((p) => p.distributionId).join(', ')}: the build changed nothing that could be cached.`
+          : 'Nothing to invalidate: the build deployed nothing (no project was affected).',
       },
     };
   }

@@ -241,6 +241,26 @@ describe('the invoke handler against the local CodePipeline and CloudFront', () 
     expect([done.job.status, done.job.continuationToken]).toEqual(['Succeeded', undefined]);
   });
 
+  it('succeeds with nothing to invalidate when every build of the job shipped nothing (a backend-only push)', async () => {
+    const artifact = zipSync({
+      'deploy_web/dist/deploy-manifests/nothing-deployed': new Uint8Array(),
+      'deploy_docs/dist/deploy-manifests/nothing-deployed': new Uint8Array(),
+    });
+    const s3 = new S3Client({});
+    await s3.send(new PutObjectCommand({ Bucket: 'artifact-store', Key: 'web/Combined/none.zip', Body: artifact }));
+    s3.destroy();
+    const before = await invalidations();
+    const { job } = await invoke({
+      userParameters: '{}',
+      inputArtifacts: [{ name: 'Combined', bucket: 'artifact-store', key: 'web/Combined/none.zip' }],
+    });
+    expect([job.status, JSON.stringify(job.executionDetails)]).toEqual([
+      'Succeeded',
+      expect.stringContaining('Nothing to invalidate: the build deployed nothing (no project was affected).'),
+    ]);
+    expect(await invalidations()).toEqual(before);
+  });
+
   it('fails the job naming the manifest when it names no distribution and UserParameters gives none', async () => {
     const manifest = {
       version: 1,
