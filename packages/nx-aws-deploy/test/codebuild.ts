@@ -139,6 +139,8 @@ async function runBuildspec(options: BuildOptions, pipelineExecutionId: string):
     ...buildspec.env?.variables,
     CODEBUILD_RESOLVED_SOURCE_VERSION: options.head,
     CODEBUILD_INITIATOR: `codepipeline/${options.pipeline}`,
+    // What the generated build action passes from #{codepipeline.PipelineExecutionId}.
+    CODEPIPELINE_EXECUTION_ID: pipelineExecutionId,
     CI: 'true',
     ...options.env,
   };

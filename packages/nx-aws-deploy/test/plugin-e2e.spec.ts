@@ -352,6 +352,15 @@ describe('nx add + nx g nx-aws-deploy:pipeline + nx affected -t deploy, in a fre
       };
 
       const first = await pushThroughBatch({}, 'batch pipeline');
+      const history = JSON.parse(
+        (await local.cli(['s3', 'cp', `s3://${sites.outputs.DocsBucketName}/.nx-aws-deploy/releases/index.json`, '-']))
+          .stdout,
+      );
+      expect(history.releases[0]).toMatchObject({
+        number: 1,
+        project: 'docs',
+        pipelineExecution: first.batch.pipelineExecutionId,
+      });
       const [web, docs] = [
         first.batch.builds.find((b) => b.identifier === 'deploy_web')!,
         first.batch.builds.find((b) => b.identifier === 'deploy_docs')!,

@@ -191,6 +191,10 @@ describe('pipeline generator', () => {
       OutputArtifactFormat: 'CODEBUILD_CLONE_REF',
     });
     expect(stages[1].Actions[0].Configuration.ProjectName).toEqual({ Ref: 'BuildProject' });
+    // The execution is recorded in each release the build makes.
+    expect(JSON.parse(stages[1].Actions[0].Configuration.EnvironmentVariables)).toEqual([
+      { name: 'CODEPIPELINE_EXECUTION_ID', value: '#{codepipeline.PipelineExecutionId}', type: 'PLAINTEXT' },
+    ]);
     expect(stages[2].Actions[0]).toMatchObject({
       ActionTypeId: { Category: 'Invoke', Provider: 'Lambda' },
       InputArtifacts: stages[1].Actions[0].OutputArtifacts,

@@ -51,6 +51,8 @@ export interface DeployOptions {
   leaseOwner: string;
   /** The commit being deployed from CodeBuild, recorded in the deploy marker for `set-shas`; none outside CodeBuild. */
   commit?: string;
+  /** The CodePipeline execution that started the build (the generated pipeline passes it), for the release. */
+  pipelineExecution?: string;
   include?: string[];
   exclude?: string[];
   headers?: HeaderRule[];
@@ -405,6 +407,7 @@ async function deployUnderLease(
           project: options.project,
           commit,
           by: options.leaseOwner,
+          pipelineExecution: options.pipelineExecution,
           changed: changes,
           files: files.length,
           bytes: files.reduce((n, f) => n + f.size, 0),

@@ -3,13 +3,17 @@ import type { DeployOptions } from './deploy';
 import { leaseOwner } from './lease';
 
 /** The deploy options as a user writes them (executor options or command flags): paths relative to `base`. */
-export type DeployInput = Omit<DeployOptions, 'workspaceRoot' | 'project' | 'commit' | 'leaseOwner'>;
+export type DeployInput = Omit<
+  DeployOptions,
+  'workspaceRoot' | 'project' | 'commit' | 'pipelineExecution' | 'leaseOwner'
+>;
 
 /**
  * The one place where the executor's and the command's options become a deploy's: paths resolved against `base`
  * (the workspace root for the executor, the current folder for the command), an empty distribution id (a
  * `--distribution-id="$DISTRIBUTION_ID"` with the variable unset) dropped, and what the deploy takes from its
- * environment (the commit CodeBuild builds, for the deploy marker; who holds the lease) read here, not in deploy().
+ * environment (the commit CodeBuild builds, for the deploy marker; the pipeline execution, for the release; who
+ * holds the lease) read here, not in deploy().
  */
 export function normalizeDeployOptions(
   input: DeployInput,
@@ -23,6 +27,7 @@ export function normalizeDeployOptions(
     manifest: input.manifest ? resolve(where.base, input.manifest) : undefined,
     distributionId: input.distributionId || undefined,
     commit: where.env.CODEBUILD_RESOLVED_SOURCE_VERSION || undefined,
+    pipelineExecution: where.env.CODEPIPELINE_EXECUTION_ID || undefined,
     leaseOwner: leaseOwner(where.env),
   };
 }

@@ -25,6 +25,8 @@ export interface ReleaseSummary {
   commit?: string;
   /** Who made it: the CodeBuild build ARN or user@host:pid. */
   by: string;
+  /** The CodePipeline execution whose build made it, when there is one. */
+  pipelineExecution?: string;
   /** A rollback: the release whose files it brought back. */
   rollbackTo?: number;
   /** A promotion: the release it copied, as `s3://bucket/prefix#number`. */

@@ -189,7 +189,7 @@ export async function promoteWith(
           },
           signal,
         );
-      let releasedAt = '';
+      let releasedAt: string | undefined;
       try {
         const changing = [...changed.map((c) => c.to), ...pruned.deletes]
           .map((key) => listed.get(key))
@@ -246,7 +246,7 @@ export async function promoteWith(
         prefix,
         region: options.region,
         distributionId: options.distributionId,
-        deployedAt: releasedAt,
+        deployedAt: releasedAt!,
         deploy: result.release!,
         hasIndex: 'index.html' in record.restorable,
         changes: [

@@ -136,7 +136,7 @@ export async function rollbackWith(
         .filter((r) => r !== undefined);
       const etags = new Map<string, string>();
       const done = { restored: 0, deleted: 0 };
-      let releasedAt = '';
+      let releasedAt: string | undefined;
       const restore = (batch: RollbackPlan['restores']) =>
         forEachLimit(
           batch,
@@ -200,7 +200,7 @@ export async function rollbackWith(
         prefix,
         region: options.region,
         distributionId: options.distributionId,
-        deployedAt: releasedAt,
+        deployedAt: releasedAt!,
         deploy: result.release!,
         hasIndex: 'index.html' in record.restorable,
         changes: [
