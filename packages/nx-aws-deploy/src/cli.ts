@@ -51,30 +51,67 @@ function wholeNumber(name: string, value: string | undefined): number | undefine
   return Number(value);
 }
 
+/** The flags of every command that writes to a bucket (deploy, rollback, promote). */
+const WRITE_FLAGS = {
+  bucket: { type: 'string' },
+  prefix: { type: 'string' },
+  region: { type: 'string' },
+  'distribution-id': { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  'keep-releases': { type: 'string' },
+  concurrency: { type: 'string' },
+  'request-timeout': { type: 'string' },
+  'lock-timeout': { type: 'string' },
+  'no-wait': { type: 'boolean' },
+  json: { type: 'boolean' },
+} as const;
+
+type WriteFlagValues = Partial<Record<'bucket' | 'prefix' | 'region' | 'distribution-id', string>> &
+  Partial<Record<'keep-releases' | 'concurrency' | 'request-timeout' | 'lock-timeout', string>> & {
+    'dry-run'?: boolean;
+    'no-wait'?: boolean;
+  };
+
+function writeOptions(values: WriteFlagValues) {
+  return {
+    bucket: values.bucket ?? '',
+    prefix: values.prefix,
+    region: values.region,
+    distributionId: values['distribution-id'] || undefined,
+    dryRun: values['dry-run'],
+    keepReleases: wholeNumber('keep-releases', values['keep-releases']),
+    concurrency: wholeNumber('concurrency', values.concurrency),
+    requestTimeout: wholeNumber('request-timeout', values['request-timeout']),
+    lockTimeout: values['no-wait'] ? 0 : wholeNumber('lock-timeout', values['lock-timeout']),
+  };
+}
+
+/** A release command (rollback, promote) with Ctrl-C / SIGTERM as its stop signal; its result as JSON when asked. */
+async function runReleaseCommand<T extends object>(
+  json: boolean | undefined,
+  work: (leaseOwner: string, signal: AbortSignal) => Promise<T>,
+): Promise<number> {
+  const { leaseOwner } = await import('./lib/deploy/lease');
+  const result = await withStopSignals((signal) => work(leaseOwner(process.env), signal));
+  // The manifest is the invalidation's input, already used.
+  if (json) console.log(JSON.stringify({ ...result, manifest: undefined }));
+  return 0;
+}
+
 async function deployCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
+      ...WRITE_FLAGS,
       'source-dir': { type: 'string' },
-      bucket: { type: 'string' },
-      prefix: { type: 'string' },
-      region: { type: 'string' },
-      'dry-run': { type: 'boolean' },
       'no-prune': { type: 'boolean' },
       'max-deletes': { type: 'string' },
       'prune-older-than-deploys': { type: 'string' },
-      'keep-releases': { type: 'string' },
-      concurrency: { type: 'string' },
       include: { type: 'string', multiple: true },
       exclude: { type: 'string', multiple: true },
-      'distribution-id': { type: 'string' },
       manifest: { type: 'string' },
       project: { type: 'string' },
       'allow-no-index': { type: 'boolean' },
-      'request-timeout': { type: 'string' },
-      'lock-timeout': { type: 'string' },
-      'no-wait': { type: 'boolean' },
-      json: { type: 'boolean' },
     },
   });
   if (!values['source-dir']) throw new UserError('--source-dir is required: the build folder to deploy.');
@@ -86,23 +123,15 @@ async function deployCommand(args: string[]): Promise<number> {
   const cwd = process.cwd();
   const options = normalizeDeployOptions(
     {
+      ...writeOptions(values),
       sourceDir: values['source-dir'],
-      bucket: values.bucket ?? '',
-      prefix: values.prefix,
-      region: values.region,
-      dryRun: values['dry-run'],
       prune: !values['no-prune'],
       maxDeletes: wholeNumber('max-deletes', values['max-deletes']),
       pruneOlderThanDeploys: wholeNumber('prune-older-than-deploys', values['prune-older-than-deploys']),
-      keepReleases: wholeNumber('keep-releases', values['keep-releases']),
-      concurrency: wholeNumber('concurrency', values.concurrency),
       include: values.include,
       exclude: values.exclude,
-      distributionId: values['distribution-id'],
       manifest: values.manifest,
       allowNoIndex: values['allow-no-index'],
-      requestTimeout: wholeNumber('request-timeout', values['request-timeout']),
-      lockTimeout: values['no-wait'] ? 0 : wholeNumber('lock-timeout', values['lock-timeout']),
     },
     {
       workspaceRoot: cwd,
@@ -139,97 +168,40 @@ async function releasesCommand(args: string[]): Promise<number> {
 }
 
 async function rollbackCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      bucket: { type: 'string' },
-      prefix: { type: 'string' },
-      region: { type: 'string' },
-      to: { type: 'string' },
-      'distribution-id': { type: 'string' },
-      'dry-run': { type: 'boolean' },
-      'keep-releases': { type: 'string' },
-      concurrency: { type: 'string' },
-      'request-timeout': { type: 'string' },
-      'lock-timeout': { type: 'string' },
-      'no-wait': { type: 'boolean' },
-      json: { type: 'boolean' },
-    },
-  });
-  const [{ rollback }, { leaseOwner }] = await Promise.all([
-    import('./lib/releases/rollback'),
-    import('./lib/deploy/lease'),
-  ]);
-  const result = await withStopSignals((signal) =>
-    rollback({
-      bucket: values.bucket ?? '',
-      prefix: values.prefix,
-      region: values.region,
-      to: wholeNumber('to', values.to),
-      distributionId: values['distribution-id'] || undefined,
-      dryRun: values['dry-run'],
-      keepReleases: wholeNumber('keep-releases', values['keep-releases']),
-      concurrency: wholeNumber('concurrency', values.concurrency),
-      requestTimeout: wholeNumber('request-timeout', values['request-timeout']),
-      lockTimeout: values['no-wait'] ? 0 : wholeNumber('lock-timeout', values['lock-timeout']),
-      leaseOwner: leaseOwner(process.env),
-      signal,
-    }),
+  const { values } = parseArgs({ args, options: { ...WRITE_FLAGS, to: { type: 'string' } } });
+  const { rollback } = await import('./lib/releases/rollback');
+  return runReleaseCommand(values.json, (leaseOwner, signal) =>
+    rollback({ ...writeOptions(values), to: wholeNumber('to', values.to), leaseOwner, signal }),
   );
-  if (values.json) console.log(JSON.stringify({ ...result, manifest: undefined }));
-  return 0;
 }
 
 async function promoteCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
+      ...WRITE_FLAGS,
       'from-bucket': { type: 'string' },
       'from-prefix': { type: 'string' },
       release: { type: 'string' },
-      bucket: { type: 'string' },
-      prefix: { type: 'string' },
-      region: { type: 'string' },
-      'distribution-id': { type: 'string' },
-      'dry-run': { type: 'boolean' },
       'no-prune': { type: 'boolean' },
       'max-deletes': { type: 'string' },
       exclude: { type: 'string', multiple: true },
-      'keep-releases': { type: 'string' },
-      concurrency: { type: 'string' },
-      'request-timeout': { type: 'string' },
-      'lock-timeout': { type: 'string' },
-      'no-wait': { type: 'boolean' },
-      json: { type: 'boolean' },
     },
   });
-  const [{ promote }, { leaseOwner }] = await Promise.all([
-    import('./lib/releases/promote'),
-    import('./lib/deploy/lease'),
-  ]);
-  const result = await withStopSignals((signal) =>
+  const { promote } = await import('./lib/releases/promote');
+  return runReleaseCommand(values.json, (leaseOwner, signal) =>
     promote({
+      ...writeOptions(values),
       fromBucket: values['from-bucket'] ?? '',
       fromPrefix: values['from-prefix'],
       release: wholeNumber('release', values.release),
-      bucket: values.bucket ?? '',
-      prefix: values.prefix,
-      region: values.region,
-      distributionId: values['distribution-id'] || undefined,
-      dryRun: values['dry-run'],
       prune: !values['no-prune'],
       maxDeletes: wholeNumber('max-deletes', values['max-deletes']),
       exclude: values.exclude,
-      keepReleases: wholeNumber('keep-releases', values['keep-releases']),
-      concurrency: wholeNumber('concurrency', values.concurrency),
-      requestTimeout: wholeNumber('request-timeout', values['request-timeout']),
-      lockTimeout: values['no-wait'] ? 0 : wholeNumber('lock-timeout', values['lock-timeout']),
-      leaseOwner: leaseOwner(process.env),
+      leaseOwner,
       signal,
     }),
   );
-  if (values.json) console.log(JSON.stringify({ ...result, manifest: undefined }));
-  return 0;
 }
 
 /** Projects `nx affected` will consider, for the log; the decision itself does not depend on it. */

@@ -1,17 +1,7 @@
-export interface PromoteExecutorOptions {
-  fromBucket: string;
-  fromPrefix?: string;
-  release?: number;
-  bucket: string;
-  prefix?: string;
-  region?: string;
-  distributionId?: string;
-  dryRun?: boolean;
-  prune?: boolean;
-  maxDeletes?: number;
-  exclude?: string[];
-  keepReleases?: number;
-  requestTimeout?: number;
-  lockTimeout?: number;
+import type { PromoteOptions } from '../../lib/releases/promote';
+
+/** The options of schema.json: the promotion's own, as the user writes them. */
+export type PromoteExecutorOptions = Omit<PromoteOptions, 'leaseOwner' | 'log' | 'signal' | 'concurrency'> & {
+  /** Print the result as the last line of JSON. */
   json?: boolean;
-}
+};

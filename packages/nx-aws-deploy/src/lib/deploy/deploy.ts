@@ -127,22 +127,11 @@ export async function deployTo(
   });
   checkScan(options, prefix, scan, log);
   // One deploy at a time per bucket + prefix, so that pruning is planned from a listing nobody else changes.
-  return underLease(
-    openStore,
-    {
-      bucket: options.bucket,
-      prefix,
-      owner: options.leaseOwner,
-      lockTimeoutSeconds: options.lockTimeout,
-      dryRun: options.dryRun,
-      log,
-      signal: options.signal,
-    },
-    (target, signal) =>
-      deployUnderLease(
-        { ...options, signal },
-        { started, log, prefix, concurrency, rulesFor, target, scan, keepReleases },
-      ),
+  return underLease(openStore, { ...options, prefix, log }, (target, signal) =>
+    deployUnderLease(
+      { ...options, signal },
+      { started, log, prefix, concurrency, rulesFor, target, scan, keepReleases },
+    ),
   );
 }
 

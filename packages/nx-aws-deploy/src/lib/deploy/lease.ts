@@ -205,9 +205,11 @@ export async function underLease<T>(
   openStore: (signal: AbortSignal) => BucketStore,
   options: {
     bucket: string;
+    /** Normalised: '' or ending in '/'. */
     prefix: string;
-    owner: string;
-    lockTimeoutSeconds?: number;
+    leaseOwner: string;
+    /** Seconds to wait for another holder; see DEFAULT_LOCK_TIMEOUT_SECONDS. */
+    lockTimeout?: number;
     dryRun?: boolean;
     log: (line: string) => void;
     signal?: AbortSignal;
@@ -228,8 +230,8 @@ export async function underLease<T>(
         store: store.leaseStore(),
         key: options.prefix + LEASE_FILE,
         where: `s3://${options.bucket}/${options.prefix}`,
-        owner: options.owner,
-        lockTimeoutMs: (options.lockTimeoutSeconds ?? DEFAULT_LOCK_TIMEOUT_SECONDS) * 1000,
+        owner: options.leaseOwner,
+        lockTimeoutMs: (options.lockTimeout ?? DEFAULT_LOCK_TIMEOUT_SECONDS) * 1000,
         log: options.log,
         signal,
         onLost: (message) => {

@@ -115,13 +115,9 @@ export async function promoteWith(
   return underLease(
     open.target,
     {
-      bucket: options.bucket,
+      ...options,
       prefix,
-      owner: options.leaseOwner,
-      lockTimeoutSeconds: options.lockTimeout,
-      dryRun: options.dryRun,
       log,
-      signal: options.signal,
       // The source is only read: a release that is not there, or is not whole, is refused before the lease.
       beforeLease: async () => {
         source = open.source(options.signal ?? new AbortController().signal);

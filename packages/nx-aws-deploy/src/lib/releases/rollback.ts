@@ -85,13 +85,9 @@ export async function rollbackWith(
   return underLease(
     openStore,
     {
-      bucket: options.bucket,
+      ...options,
       prefix,
-      owner: options.leaseOwner,
-      lockTimeoutSeconds: options.lockTimeout,
-      dryRun: options.dryRun,
       log,
-      signal: options.signal,
       // Nothing to roll back to is said before the lease is taken; under it, the history is read again.
       beforeLease: async (store) =>
         void rollbackTarget((await ReleaseBook.open(store, prefix)).index, where, options.to),
