@@ -89,12 +89,14 @@ function command(args: string[], killAt?: (info: RequestInfo) => boolean) {
   let output = '';
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));
-  onRequest = (info) => {
+  const watch = (info: RequestInfo) => {
     if (killAt?.(info)) child.kill('SIGKILL');
   };
+  onRequest = watch;
   return new Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }>((resolve) =>
     child.on('close', (code, signal) => {
-      onRequest = () => undefined;
+      // Only its own watch: a command that outlives its test must not unhook the next test's.
+      if (onRequest === watch) onRequest = () => undefined;
       resolve({ code, signal, output });
     }),
   );
@@ -186,7 +188,7 @@ describe('releases and rollback', () => {
     const forward = await command(['rollback', '--bucket', bucket, '--to', '3']);
     expect([forward.code, forward.output]).toEqual([0, expect.stringContaining("serves release 3's files again")]);
     await expectServes(bucket, versions[2]);
-  });
+  }, 240_000);
 
   it('refuses a rollback whose assets are gone, naming them, and changes nothing', async () => {
     const bucket = await newBucket(local, 'refuse');
@@ -203,7 +205,7 @@ describe('releases and rollback', () => {
     );
     expect(await listKeys(local, bucket)).toEqual(before);
     await expectServes(bucket, versions[1]);
-  });
+  }, 180_000);
 
   it('bad input gets one clear line and changes nothing', async () => {
     const empty = await newBucket(local, 'empty');
@@ -228,7 +230,7 @@ describe('releases and rollback', () => {
       0,
       `No releases are recorded in s3://${empty}/ yet: the next deploy records the first.`,
     ]);
-  });
+  }, 120_000);
 
   it('promotes the tested bytes from staging to prod: copies only, headers kept, invalidation on prod, an older release too', async () => {
     const staging = await newBucket(local, 'staging');
@@ -285,7 +287,7 @@ describe('releases and rollback', () => {
       expect.stringContaining(`Release 3 of s3://${prod}/ is release 2 of s3://${staging}/`),
     ]);
     await expectServes(prod, versions[1]);
-  });
+  }, 300_000);
 
   it.each([1, 4, 7])(
     'SIGKILL at restore %i leaves every page whole, and the same rollback run again finishes it',
@@ -309,5 +311,6 @@ describe('releases and rollback', () => {
       expect([rerun.code, rerun.output]).toEqual([0, expect.stringContaining("serves release 1's files again")]);
       await expectServes(bucket, versions[0]);
     },
+    240_000,
   );
 });
