@@ -2,6 +2,11 @@ import type { ObjectHeaders } from './headers';
 import type { LeaseStore } from './lease';
 import type { RemoteObject } from './plan';
 
+/** Requests in flight at once to a bucket: deploy, rollback and promote. */
+export const DEFAULT_CONCURRENCY = 16;
+/** More deletes than this refuse a deploy or promote, changing nothing. */
+export const DEFAULT_MAX_DELETES = 256;
+
 /** Requests made, by operation, for the summary. */
 export type RequestCounts = Record<string, number>;
 

@@ -23,7 +23,7 @@ import { MARKER_FILE, STATE_DIR, STATE_FILE, type DeployMarker } from './bookkee
 import { Progress } from './progress';
 import { dryRunReport, summaryTable } from './report';
 import { openS3Store } from './s3-target';
-import type { BucketStore, RequestCounts } from './bucket-store';
+import { DEFAULT_CONCURRENCY, DEFAULT_MAX_DELETES, type BucketStore, type RequestCounts } from './bucket-store';
 import type { DeployManifest, ManifestChange } from './manifest';
 import { ReleaseBook } from '../releases/book';
 import { assetsToKeep, checkKeepReleases, snapshotsToTake, type ReleaseRecord } from '../releases/history';
@@ -83,9 +83,6 @@ export interface DeploySummary {
   /** The release this deploy recorded; none for a dry run or a deploy that changed nothing. */
   release?: number;
 }
-
-export const DEFAULT_CONCURRENCY = 16;
-export const DEFAULT_MAX_DELETES = 256;
 
 export function defaultManifestPath(workspaceRoot: string, project: string): string {
   return join(workspaceRoot, 'dist', 'deploy-manifests', `${project}.json`);

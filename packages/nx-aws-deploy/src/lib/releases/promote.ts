@@ -1,16 +1,17 @@
 import { checkBucketName } from '../deploy/bucket-name';
-import type { BucketStore, RequestCounts } from '../deploy/bucket-store';
+import { DEFAULT_CONCURRENCY, DEFAULT_MAX_DELETES, type BucketStore, type RequestCounts } from '../deploy/bucket-store';
 import { snapshotFile } from '../deploy/bookkeeping';
 import { isEntryFile } from '../deploy/headers';
 import { underLease } from '../deploy/lease';
 import type { DeployManifest } from '../deploy/manifest';
 import { normalizePrefix, planPrune } from '../deploy/plan';
 import { openS3Store } from '../deploy/s3-target';
-import { invalidate, type InvalidateResult } from '../invalidate/invalidate';
+import type { InvalidateResult } from '../invalidate/invalidate';
 import { forEachLimit } from '../util/concurrency';
 import { UserError } from '../util/errors';
 import { Interrupted } from '../util/interrupt';
 import { ReleaseBook } from './book';
+import { invalidateChanges } from './invalidation';
 import { assetsToKeep, checkKeepReleases, snapshotsToTake, type ReleaseRecord } from './history';
 
 export interface PromoteOptions {
@@ -64,9 +65,6 @@ interface PlannedCopy {
   ifMatch?: string;
 }
 
-const DEFAULT_CONCURRENCY = 16;
-const DEFAULT_MAX_DELETES = 256;
-
 /**
  * Build once, ship the tested bytes: copies a release of one bucket + prefix (staging) into another (prod) with
  * server-side copies, as a deploy would ship it (assets, then entry files, then prune behind the same guards),
@@ -81,13 +79,7 @@ export async function promote(options: PromoteOptions): Promise<PromoteResult> {
     },
     options,
   );
-  if (result.manifest?.distributionId)
-    result.invalidation = await invalidate({
-      manifest: result.manifest,
-      requestTimeoutSeconds: options.requestTimeout,
-      log: options.log,
-    });
-  return result;
+  return invalidateChanges(result, options);
 }
 
 export async function promoteWith(

@@ -1,16 +1,17 @@
 import { checkBucketName } from '../deploy/bucket-name';
-import type { BucketStore, RequestCounts } from '../deploy/bucket-store';
+import { DEFAULT_CONCURRENCY, type BucketStore, type RequestCounts } from '../deploy/bucket-store';
 import { MARKER_FILE, RELEASES_DIR, type DeployMarker } from '../deploy/bookkeeping';
 import { isEntryFile } from '../deploy/headers';
 import { underLease } from '../deploy/lease';
 import type { DeployManifest } from '../deploy/manifest';
 import { normalizePrefix } from '../deploy/plan';
 import { openS3Store } from '../deploy/s3-target';
-import { invalidate, type InvalidateResult } from '../invalidate/invalidate';
+import type { InvalidateResult } from '../invalidate/invalidate';
 import { forEachLimit } from '../util/concurrency';
 import { UserError } from '../util/errors';
 import { Interrupted } from '../util/interrupt';
 import { ReleaseBook } from './book';
+import { invalidateChanges } from './invalidation';
 import { checkKeepReleases, planRollback, rollbackTarget, snapshotsToTake, type RollbackPlan } from './history';
 
 export interface RollbackOptions {
@@ -49,8 +50,6 @@ export interface RollbackResult {
   invalidation?: InvalidateResult;
 }
 
-const DEFAULT_CONCURRENCY = 16;
-
 /** Brings a kept release back without a build: server-side copies of its files, then the index says it is live. */
 export async function rollback(options: RollbackOptions): Promise<RollbackResult> {
   const result = await rollbackWith(
@@ -58,13 +57,7 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
     options,
   );
   // Exactly the restored and deleted paths, as after a deploy.
-  if (result.manifest?.distributionId)
-    result.invalidation = await invalidate({
-      manifest: result.manifest,
-      requestTimeoutSeconds: options.requestTimeout,
-      log: options.log,
-    });
-  return result;
+  return invalidateChanges(result, options);
 }
 
 export async function rollbackWith(
