@@ -1,17 +1,24 @@
 /**
- * `npm start`: starts the embedded local AWS, deploys the repository's own dev stack (infra/frontend-dev.yml,
- * written by the pipeline generator: bucket, CloudFront distribution with the Storybook viewer-request
- * Function, pipeline) to it, runs `nx run frontend:deploy` (which builds first) and serves the site through
- * the local edge until Ctrl-C. A second start reuses the same data folder and uploads nothing unchanged.
+ * `npm start`: starts the embedded local AWS, deploys the repository's own dev stack (infra/sites-dev.yml,
+ * written by the pipeline generator with --batch: a bucket and a CloudFront distribution per app, with the
+ * Storybook viewer-request Function, and the pipeline) to it, runs `nx run <app>:deploy` (which builds first)
+ * for each app of buildspec.yml's build list and serves the sites through the local edge until Ctrl-C. A second
+ * start reuses the same data folder and uploads nothing unchanged.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deployStack, parseTemplate, start, type LocalAws } from 'local-aws';
+import { parse } from 'yaml';
+import { resourcePrefix, type BatchBuild } from '../../packages/nx-aws-deploy/src/lib/batch/build-list';
 
 const root = join(__dirname, '..', '..');
-const STACK = 'frontend-dev';
+const STACK = 'sites-dev';
 const TEMPLATE = join(root, 'infra', `${STACK}.yml`);
+/** The apps CodeBuild ships as the builds of one batch (one after another here). */
+const APPS = (parse(readFileSync(join(root, 'buildspec.yml'), 'utf8')).batch['build-list'] as BatchBuild[]).map(
+  (build) => build.env.variables.NX_AWS_DEPLOY_PROJECT,
+);
 
 async function startLocalAws(): Promise<LocalAws> {
   const dataDir = process.env.LOCAL_AWS_DATA_DIR ?? join(root, '.local-aws');
@@ -60,29 +67,35 @@ async function main(): Promise<void> {
       RepositoryId: 'local/nx-aws-deploy',
     },
   });
-  const { BucketName: bucket, DistributionId: distributionId } = stack.outputs;
   console.log(
-    `Stack ${STACK} from ${TEMPLATE}: bucket ${bucket}, distribution ${distributionId} (IAM, CodeBuild and Lambda are not emulated).`,
+    `Stack ${STACK} from ${TEMPLATE}: a bucket and a distribution for each of ${APPS.join(', ')} (IAM, CodeBuild and Lambda are not emulated).`,
   );
-  const code = await run(process.execPath, [
-    require.resolve('nx/bin/nx', { paths: [root] }),
-    'run',
-    'frontend:deploy',
-    `--bucket=${bucket}`,
-    `--distribution-id=${distributionId}`,
-    '--invalidate',
-    '--outputStyle=static',
-  ]);
-  if (code !== 0) {
-    console.error('The deploy failed (see above); the local AWS is stopping.');
-    await aws.stop();
-    process.exit(code);
+  const sites: { app: string; url: string }[] = [];
+  for (const app of APPS) {
+    const prefix = resourcePrefix(app);
+    const distributionId = stack.outputs[`${prefix}DistributionId`];
+    const code = await run(process.execPath, [
+      require.resolve('nx/bin/nx', { paths: [root] }),
+      'run',
+      `${app}:deploy`,
+      `--bucket=${stack.outputs[`${prefix}BucketName`]}`,
+      `--distribution-id=${distributionId}`,
+      '--invalidate',
+      '--outputStyle=static',
+    ]);
+    if (code !== 0) {
+      console.error(`The deploy of ${app} failed (see above); the local AWS is stopping.`);
+      await aws.stop();
+      process.exit(code);
+    }
+    sites.push({ app, url: aws.edgeUrl(distributionId) });
   }
-  const site = aws.edgeUrl(distributionId);
-  console.log(
-    `\nDeployed. Open ${site}/ (the site) and ${site}/storybook/ (Storybook), served by the local CloudFront edge.`,
-  );
-  console.log(`Without *.localhost name resolution: curl -H 'Host: ${new URL(site).host}' ${aws.url}/`);
+  console.log('\nDeployed, and served by the local CloudFront edge. Open:');
+  for (const { app, url } of sites) console.log(`  ${app.padEnd(10)} ${url}/`);
+  // The app's Storybook, which the dev distribution's CloudFront Function serves under /storybook/.
+  const frontend = sites.find((site) => site.app === 'frontend');
+  if (frontend) console.log(`  ${'storybook'.padEnd(10)} ${frontend.url}/storybook/`);
+  console.log(`Without *.localhost name resolution: curl -H 'Host: ${new URL(sites[0].url).host}' ${aws.url}/`);
   console.log('Press Ctrl-C to stop.');
 }
 

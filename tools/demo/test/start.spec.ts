@@ -10,7 +10,11 @@ import { tempDir } from 'test-support';
 
 const root = join(__dirname, '..', '..', '..');
 
-it('`npm start` builds and deploys the frontend to the local AWS, serves it through the edge, and Ctrl-C stops everything', async () => {
+/** The URL `npm start` prints for an app's distribution on the local edge. */
+const siteUrl = (output: string, app: string) =>
+  new RegExp(`^ +${app} +(http://[a-z0-9]+\\.cloudfront\\.localhost:\\d+)/$`, 'm').exec(output)![1];
+
+it('`npm start` builds and deploys both apps to the local AWS, serves each through its own distribution on the edge, and Ctrl-C stops everything', async () => {
   const env = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !k.startsWith('NX_') && !k.startsWith('AWS_')),
   );
@@ -35,8 +39,11 @@ it('`npm start` builds and deploys the frontend to the local AWS, serves it thro
       // Fail (and so reach the finally below) well before jest's own timeout would abandon this test.
       setTimeout(() => reject(new Error(`npm start printed no URL within 180 s:\n${output}`)), 180_000).unref();
     });
-    await checkServedSite(output);
-    await checkInBrowser(/Open (http:\/\/[a-z0-9]+\.cloudfront\.localhost:\d+)\//.exec(output)![1]);
+    expect(output).toMatch(/uploaded\s+\d+/);
+    await checkServedSite(siteUrl(output, 'frontend'));
+    await checkServedDocs(siteUrl(output, 'docs'));
+    expect(output).toContain(`storybook  ${siteUrl(output, 'frontend')}/storybook/`);
+    await checkInBrowser(siteUrl(output, 'frontend'));
     process.kill(-child.pid!, 'SIGINT'); // as Ctrl-C does: to the whole process group
     let timer: NodeJS.Timeout | undefined;
     const stopped = new Promise<never>(
@@ -45,7 +52,7 @@ it('`npm start` builds and deploys the frontend to the local AWS, serves it thro
     );
     const [code] = await Promise.race([exited, stopped]).finally(() => clearTimeout(timer));
     expect(code).toBe(0);
-    await expectPortClosed(new URL(/Open (http:\/\/\S+?)\//.exec(output)![1]).port);
+    await expectPortClosed(new URL(siteUrl(output, 'frontend')).port);
   } finally {
     // Never leave the demo running (it would keep jest alive), whatever failed above.
     try {
@@ -125,17 +132,20 @@ async function expectText(page: Page, selector: string, text: string): Promise<v
   expect(await page.locator(selector).first().textContent()).toContain(text);
 }
 
-/** The deployed site through the local edge: the app, its immutable assets, a deep SPA route, Storybook. */
-async function checkServedSite(output: string): Promise<void> {
-  expect(output).toMatch(/uploaded\s+\d+/);
-  const site = /Open (http:\/\/[a-z0-9]+\.cloudfront\.localhost:\d+)\//.exec(output)![1];
-  const { host, port } = new URL(site);
-  const endpoint = `http://127.0.0.1:${port}`;
+/** GET through the local edge with the distribution's host name, as a browser resolving *.localhost would. */
+async function get(url: string, host: string) {
+  const response = await getWithHost(url, host);
+  return { ...response, body: response.body.toString('utf8') };
+}
 
-  const get = async (url: string, hostHeader: string) => {
-    const response = await getWithHost(url, hostHeader);
-    return { ...response, body: response.body.toString('utf8') };
-  };
+function edge(site: string): { host: string; endpoint: string } {
+  const { host, port } = new URL(site);
+  return { host, endpoint: `http://127.0.0.1:${port}` };
+}
+
+/** The deployed site through the local edge: the app, its immutable assets, a deep SPA route, Storybook. */
+async function checkServedSite(site: string): Promise<void> {
+  const { host, endpoint } = edge(site);
   const home = await get(`${endpoint}/`, host);
   expect(home.status).toBe(200);
   expect(home.body).toContain('<div id="app"></div>');
@@ -151,6 +161,17 @@ async function checkServedSite(output: string): Promise<void> {
   const bookkeeping = await get(`${endpoint}/.nx-aws-deploy/state.json`, host);
   expect(bookkeeping.body).not.toContain('"objects"');
   expect(bookkeeping.body).toContain('<div id="app"></div>');
+}
+
+/** The docs, the second app, through its own distribution: plain pages at folder URLs, the shared navigation. */
+async function checkServedDocs(site: string): Promise<void> {
+  const { host, endpoint } = edge(site);
+  const home = await get(`${endpoint}/`, host);
+  expect([home.status, home.body]).toEqual([200, expect.stringContaining('<h1>Acme Docs</h1>')]);
+  expect((await get(`${endpoint}/guide/`, host)).body).toContain('<h1>Guide</h1>');
+  const script = /src="(\/assets\/main-[^"]+\.js)"/.exec(home.body)![1];
+  // shared-ui's navigation is bundled into the docs too: a change to it ships both apps.
+  expect((await get(`${endpoint}${script}`, host)).body).toContain('ui-nav');
 }
 
 async function expectPortClosed(port: string): Promise<void> {

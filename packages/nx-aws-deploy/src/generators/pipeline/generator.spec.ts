@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { addProjectConfiguration, readJson, readNxJson, type Tree } from '@nx/devkit';
+import { addProjectConfiguration, logger, readJson, readNxJson, type Tree } from '@nx/devkit';
 import { parse } from 'yaml';
 import { createTreeWithEmptyWorkspace } from 'nx/src/devkit-testing-exports';
 import {
@@ -12,7 +12,12 @@ import {
   type Template,
 } from '../../../test/cloudformation';
 import { repoRoot } from '../../../test/workspace';
-import { LAMBDA_ZIP_IN_NODE_MODULES, pipelineGenerator, VIEWER_REQUEST_FUNCTION_FILE } from './generator';
+import {
+  BUILDSPEC_TEMPLATE_FILE,
+  LAMBDA_ZIP_IN_NODE_MODULES,
+  pipelineGenerator,
+  VIEWER_REQUEST_FUNCTION_FILE,
+} from './generator';
 import type { PipelineGeneratorSchema } from './schema';
 import { tempDir } from 'test-support';
 
@@ -59,18 +64,26 @@ const VARIANTS: Partial<PipelineGeneratorSchema>[] = [
 ];
 
 describe('pipeline generator', () => {
-  it('writes the affected-driven buildspec.yml (the one this repository deploys itself with) and the template', async () => {
+  it('writes the affected-driven buildspec.yml (the same phases with and without --batch) and the template', async () => {
     await generate();
-    expect(tree.read('buildspec.yml', 'utf8')).toBe(readFileSync(join(repoRoot, 'buildspec.yml'), 'utf8'));
+    const standard = tree.read('buildspec.yml', 'utf8')!;
+    expect(standard).toBe(readFileSync(BUILDSPEC_TEMPLATE_FILE, 'utf8'));
     expect(tree.exists('infra/frontend-prod.yml')).toBe(true);
   });
 
-  it("the repository's own infra/frontend-dev.yml (which `npm start` deploys to the local AWS) is what the generator writes", async () => {
-    const { text } = await generate({ environment: 'dev', bucket: 'nx-aws-deploy-demo' });
-    const committed = join(repoRoot, 'infra', 'frontend-dev.yml');
-    // UPDATE_INFRA=1 rewrites it after a change to the template.
-    if (process.env.UPDATE_INFRA === '1') writeFileSync(committed, text);
-    expect(readFileSync(committed, 'utf8')).toBe(text);
+  // This repository ships its two apps (frontend, docs) with a --batch pipeline: `npm start` deploys its dev
+  // template to the local AWS, and its buildspec's build list is what nx sync keeps for them.
+  // UPDATE_INFRA=1 rewrites both files after a change to the templates.
+  it("the repository's own buildspec.yml and infra/sites-dev.yml are what `--batch --environment=dev` writes for its apps", async () => {
+    const { text } = await generate({ batch: true, environment: 'dev' });
+    for (const [file, generated] of [
+      ['buildspec.yml', tree.read('buildspec.yml', 'utf8')!],
+      ['infra/sites-dev.yml', text],
+    ]) {
+      const committed = join(repoRoot, file);
+      if (process.env.UPDATE_INFRA === '1') writeFileSync(committed, generated);
+      expect([file, readFileSync(committed, 'utf8')]).toEqual([file, generated]);
+    }
   });
 
   it.each(VARIANTS)(
@@ -273,7 +286,7 @@ describe('pipeline generator', () => {
   it('--batch: a build per project that deploys, each with its own site; the batch role may only run this project', async () => {
     const { template } = await generate({ batch: true });
     const r = template.Resources;
-    const standard = parse(readFileSync(join(repoRoot, 'buildspec.yml'), 'utf8'));
+    const standard = parse(readFileSync(BUILDSPEC_TEMPLATE_FILE, 'utf8'));
     const buildspec = parse(tree.read('buildspec.yml', 'utf8')!);
     expect(buildspec.batch).toEqual({
       'fast-fail': false,
@@ -362,12 +375,25 @@ describe('pipeline generator', () => {
     expect(tree.listChanges().map((c) => [c.path, c.content?.toString()])).toEqual(once);
   });
 
-  it("keeps the user's own buildspec.yml and deploy config", async () => {
+  it("keeps the user's own buildspec.yml and deploy config, and says so", async () => {
+    const warn = jest.spyOn(logger, 'warn').mockImplementation(() => undefined);
     tree.write('buildspec.yml', 'version: 0.2\n# mine\n');
     tree.write('apps/frontend/nx-aws-deploy.json', '{"bucket":"mine"}');
     await generate();
     expect(tree.read('buildspec.yml', 'utf8')).toBe('version: 0.2\n# mine\n');
     expect(readJson(tree, 'apps/frontend/nx-aws-deploy.json')).toEqual({ bucket: 'mine' });
+    expect(warn).toHaveBeenCalledWith(expect.stringMatching(/^Kept your buildspec\.yml; the pipeline expects/));
+    warn.mockRestore();
+  });
+
+  it('--batch again on its own buildspec (build list included) neither warns nor changes it', async () => {
+    const warn = jest.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    await generate({ batch: true });
+    const once = tree.read('buildspec.yml', 'utf8');
+    await pipelineGenerator(tree, { batch: true, skipFormat: true });
+    expect(tree.read('buildspec.yml', 'utf8')).toBe(once);
+    expect(warn).not.toHaveBeenCalled();
+    warn.mockRestore();
   });
 
   it('accepts a build target that an Nx plugin infers from vite.config.ts', async () => {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import {
   formatFiles,
   generateFiles,
@@ -12,6 +13,7 @@ import {
   type ProjectConfiguration,
   type Tree,
 } from '@nx/devkit';
+import { parse } from 'yaml';
 import { checkBucketName } from '../../lib/deploy/bucket-name';
 import { deployableProjects, resourcePrefix, variableKey } from '../../lib/batch/build-list';
 import { SYNC_GENERATOR, updateBatchList } from '../sync-batch/generator';
@@ -24,6 +26,8 @@ import type { PipelineGeneratorSchema } from './schema';
 export const LAMBDA_ZIP_IN_NODE_MODULES = `node_modules/${PLUGIN_NAME}/lambda/function.zip`;
 /** The dev-only CloudFront Function (Storybook under /storybook, SPA routes), inlined into the template. */
 export const VIEWER_REQUEST_FUNCTION_FILE = join(__dirname, 'cloudfront-function', 'viewer-request.js');
+/** The buildspec the generated pipelines run (--batch adds its build list, which nx sync keeps). */
+export const BUILDSPEC_TEMPLATE_FILE = join(__dirname, 'files', 'buildspec', 'buildspec.yml');
 
 /** Part of stack, role and function names: short, and valid in all of them. */
 const ENVIRONMENT_NAME = /^[a-z][a-z0-9-]{0,15}$/;
@@ -50,8 +54,10 @@ export async function pipelineGenerator(tree: Tree, options: PipelineGeneratorSc
     tree.write(joinPathFragments(o.projectConfig.root, DEPLOY_CONFIG_FILE), '{}\n');
   }
   if (tree.exists('buildspec.yml')) {
-    const ours = readFileSync(join(__dirname, 'files', 'buildspec', 'buildspec.yml'), 'utf8');
-    if (tree.read('buildspec.yml', 'utf8') !== ours)
+    // Ours with or without a build list: the list is the sync generator's to keep.
+    const withoutBuildList = (text: string) => ({ ...parse(text), batch: undefined });
+    const ours = withoutBuildList(readFileSync(BUILDSPEC_TEMPLATE_FILE, 'utf8'));
+    if (!isDeepStrictEqual(withoutBuildList(tree.read('buildspec.yml', 'utf8')!), ours))
       logger.warn(
         `Kept your buildspec.yml; the pipeline expects the one in ${PLUGIN_NAME}'s pipeline generator (it reads SITE_BUCKET, DISTRIBUTION_ID and DEPLOY_PROJECTS).`,
       );

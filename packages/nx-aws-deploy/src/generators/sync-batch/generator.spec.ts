@@ -1,10 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { addProjectConfiguration, removeProjectConfiguration, type Tree } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from 'nx/src/devkit-testing-exports';
 import { parse } from 'yaml';
-import { repoRoot } from '../../../test/workspace';
-import { pipelineGenerator } from '../pipeline/generator';
+import { BUILDSPEC_TEMPLATE_FILE, pipelineGenerator } from '../pipeline/generator';
 import syncBatchGenerator from './generator';
 
 let tree: Tree;
@@ -54,13 +52,13 @@ describe('sync-batch (nx sync)', () => {
     expect(text).toContain('# Kept in step with the project graph by `nx sync`');
     expect(text).toContain('# CodeBuild: build and ship only the projects the Nx project graph says changed');
     expect({ ...parse(text), batch: undefined }).toEqual({
-      ...parse(readFileSync(join(repoRoot, 'buildspec.yml'), 'utf8')),
+      ...parse(readFileSync(BUILDSPEC_TEMPLATE_FILE, 'utf8')),
       batch: undefined,
     });
   });
 
   it('does nothing to a buildspec without a batch section (a pipeline without --batch)', async () => {
-    const standard = readFileSync(join(repoRoot, 'buildspec.yml'), 'utf8');
+    const standard = readFileSync(BUILDSPEC_TEMPLATE_FILE, 'utf8');
     tree.write('buildspec.yml', standard);
     deploys('admin');
     expect(await syncBatchGenerator(tree)).toEqual({});
