@@ -73,10 +73,12 @@ function s3Operation(method: string, url: URL, headers: IncomingHttpHeaders): { 
   if (key === undefined) {
     if (q.has('policy'))
       return named({ PUT: 'PutBucketPolicy', GET: 'GetBucketPolicy', DELETE: 'DeleteBucketPolicy' }[method]);
+    if (q.has('versioning')) return named({ PUT: 'PutBucketVersioning', GET: 'GetBucketVersioning' }[method]);
     if (method === 'POST') return named(q.has('delete') ? 'DeleteObjects' : undefined);
     if (method === 'GET') {
       if (q.has('location')) return named('GetBucketLocation');
       if (q.has('uploads')) return named('ListMultipartUploads');
+      if (q.has('versions')) return named('ListObjectVersions');
       return named(q.get('list-type') === '2' ? 'ListObjectsV2' : 'ListObjects');
     }
     return named({ PUT: 'CreateBucket', DELETE: 'DeleteBucket', HEAD: 'HeadBucket' }[method]);

@@ -8,12 +8,16 @@ import {
 import {
   CopyObjectCommand,
   CreateBucketCommand,
+  DeleteObjectCommand,
   DeleteObjectsCommand,
   GetBucketPolicyCommand,
+  GetBucketVersioningCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  ListObjectVersionsCommand,
   PutBucketPolicyCommand,
+  PutBucketVersioningCommand,
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
@@ -55,6 +59,7 @@ type Outcome = Record<string, unknown>;
 type Step = [name: string, run: (s3: S3Client, cloudfront: CloudFrontClient, memo: Outcome) => Promise<Outcome>];
 
 const BUCKET = 'differential-site';
+const VERSIONED = 'differential-versions';
 const md5 = (data: string | Buffer) => createHash('md5').update(data).digest();
 const big = Buffer.alloc(12 * 1024 * 1024, 'nx-aws-deploy');
 
@@ -347,6 +352,104 @@ const STEPS: Step[] = [
         .send(new GetBucketPolicyCommand({ Bucket: BUCKET }))
         .then((r) => ({ statements: JSON.parse(r.Policy!).Statement })),
   ],
+  // Versioning, which releases restore from: ids differ between emulators, so the steps compare what they mean.
+  [
+    'PutBucketVersioning, then GetBucketVersioning',
+    async (s3) => {
+      await s3.send(new CreateBucketCommand({ Bucket: VERSIONED }));
+      await s3.send(
+        new PutBucketVersioningCommand({ Bucket: VERSIONED, VersioningConfiguration: { Status: 'Enabled' } }),
+      );
+      return { status: (await s3.send(new GetBucketVersioningCommand({ Bucket: VERSIONED }))).Status };
+    },
+  ],
+  [
+    'PutObject twice in a versioned bucket, then GetObject and HeadObject of the older version',
+    async (s3, _, memo) => {
+      const put = (body: string) => s3.send(new PutObjectCommand({ Bucket: VERSIONED, Key: 'index.html', Body: body }));
+      const [one, two] = [await put('one'), await put('two')];
+      memo.v1 = one.VersionId;
+      memo.v2 = two.VersionId;
+      const older = await s3.send(
+        new GetObjectCommand({ Bucket: VERSIONED, Key: 'index.html', VersionId: one.VersionId }),
+      );
+      const head = await s3.send(
+        new HeadObjectCommand({ Bucket: VERSIONED, Key: 'index.html', VersionId: one.VersionId }),
+      );
+      const current = await s3.send(new HeadObjectCommand({ Bucket: VERSIONED, Key: 'index.html' }));
+      return {
+        ids: Boolean(one.VersionId && two.VersionId && one.VersionId !== two.VersionId),
+        older: await older.Body!.transformToString(),
+        olderId: older.VersionId === one.VersionId && head.VersionId === one.VersionId,
+        etag: head.ETag,
+        currentId: current.VersionId === two.VersionId,
+      };
+    },
+  ],
+  [
+    'CopyObject from an older version (CopySource ?versionId=)',
+    async (s3, _, memo) => {
+      const copy = await s3.send(
+        new CopyObjectCommand({
+          Bucket: VERSIONED,
+          Key: 'index.html',
+          CopySource: `${VERSIONED}/index.html?versionId=${memo.v1}`,
+        }),
+      );
+      memo.v3 = copy.VersionId;
+      const current = await s3.send(new GetObjectCommand({ Bucket: VERSIONED, Key: 'index.html' }));
+      return {
+        etag: copy.CopyObjectResult?.ETag,
+        sourceId: copy.CopySourceVersionId === memo.v1,
+        newId: Boolean(copy.VersionId) && copy.VersionId !== memo.v1 && copy.VersionId !== memo.v2,
+        body: await current.Body!.transformToString(),
+      };
+    },
+  ],
+  [
+    'DeleteObject in a versioned bucket (a delete marker), then GetObject of the key and of a version',
+    async (s3, _, memo) => {
+      const deleted = await s3.send(new DeleteObjectCommand({ Bucket: VERSIONED, Key: 'index.html' }));
+      const current = await s3.send(new GetObjectCommand({ Bucket: VERSIONED, Key: 'index.html' })).then(
+        () => 'found',
+        (error: Error) => error.name,
+      );
+      const older = await s3.send(
+        new GetObjectCommand({ Bucket: VERSIONED, Key: 'index.html', VersionId: memo.v2 as string }),
+      );
+      return {
+        marker: deleted.DeleteMarker,
+        markerId: Boolean(deleted.VersionId),
+        current,
+        older: await older.Body!.transformToString(),
+      };
+    },
+  ],
+  [
+    'ListObjectVersions',
+    async (s3, _, memo) => {
+      const listed = await s3.send(new ListObjectVersionsCommand({ Bucket: VERSIONED }));
+      return {
+        versions: listed.Versions?.map((v) => [
+          v.Key,
+          v.IsLatest,
+          v.VersionId === memo.v3 ? 'v3' : v.VersionId === memo.v2 ? 'v2' : v.VersionId === memo.v1 ? 'v1' : '?',
+          v.ETag,
+          v.Size,
+        ]),
+        markers: listed.DeleteMarkers?.map((m) => [m.Key, m.IsLatest]),
+      };
+    },
+  ],
+  [
+    'DeleteObject of one version, then GetObject of it',
+    async (s3, _, memo) => {
+      await s3.send(new DeleteObjectCommand({ Bucket: VERSIONED, Key: 'index.html', VersionId: memo.v1 as string }));
+      return s3
+        .send(new GetObjectCommand({ Bucket: VERSIONED, Key: 'index.html', VersionId: memo.v1 as string }))
+        .then(() => ({}));
+    },
+  ],
   [
     'CreateDistribution and GetDistributionConfig',
     async (_, cloudfront, memo) => {
@@ -462,5 +565,13 @@ if (!installed) console.warn('moto_server is not installed: the differential sui
     expect(ours['PutObject with a wrong Content-MD5']).toEqual({ error: 'BadDigest', status: 400 });
     expect(ours['PutObject with a wrong x-amz-checksum-sha256']).toEqual({ error: 'BadDigest', status: 400 });
     expect(ours['PutObject with a wrong x-amz-checksum-crc32']).toEqual({ error: 'BadDigest', status: 400 });
+    expect(ours['CopyObject from an older version (CopySource ?versionId=)']).toEqual({
+      ok: true,
+      etag: `"${md5('one').toString('hex')}"`,
+      sourceId: true,
+      newId: true,
+      body: 'one',
+    });
+    expect(ours['DeleteObject of one version, then GetObject of it']).toEqual({ error: 'NoSuchVersion', status: 404 });
   }, 120_000);
 });

@@ -340,6 +340,68 @@ describe('the aws CLI as an independent client', () => {
   });
 });
 
+describe('versioning', () => {
+  it('keeps every version: reads, copies back and deletes by version id, pages ListObjectVersions, and keeps them across a restart', async () => {
+    const dataDir = tempDir('local-aws-versions-');
+    const first = await startLocalAws({ dataDir });
+    const client = new S3Client({ endpoint: first.aws.url });
+    const cli = (...args: string[]) =>
+      first.cli(['s3api', ...args, '--bucket', 'versioned']).then((r) => (r.stdout ? JSON.parse(r.stdout) : {}));
+    await client.send(new CreateBucketCommand({ Bucket: 'versioned' }));
+    await client.send(new PutObjectCommand({ Bucket: 'versioned', Key: 'page.html', Body: 'before versioning' }));
+    await cli('put-bucket-versioning', '--versioning-configuration', 'Status=Enabled');
+    expect(await cli('get-bucket-versioning')).toEqual({ Status: 'Enabled' });
+    const ids: string[] = [];
+    for (const body of ['one', 'two', 'three'])
+      ids.push(
+        (await client.send(new PutObjectCommand({ Bucket: 'versioned', Key: 'page.html', Body: body }))).VersionId!,
+      );
+    expect(new Set(ids).size).toBe(3);
+    // The aws CLI, an independent client, reads an older version and the one written before versioning ("null").
+    const root = tempDir('local-aws-versions-out-');
+    await cli('get-object', '--key', 'page.html', '--version-id', ids[0], join(root, 'one'));
+    await cli('get-object', '--key', 'page.html', '--version-id', 'null', join(root, 'null'));
+    expect([readFileSync(join(root, 'one'), 'utf8'), readFileSync(join(root, 'null'), 'utf8')]).toEqual([
+      'one',
+      'before versioning',
+    ]);
+    const restored = await client.send(
+      new CopyObjectCommand({
+        Bucket: 'versioned',
+        Key: 'page.html',
+        CopySource: `versioned/page.html?versionId=${ids[0]}`,
+      }),
+    );
+    expect(restored.CopySourceVersionId).toBe(ids[0]);
+    const deleted = await client.send(new DeleteObjectCommand({ Bucket: 'versioned', Key: 'page.html' }));
+    expect(deleted.DeleteMarker).toBe(true);
+    await expect(client.send(new HeadObjectCommand({ Bucket: 'versioned', Key: 'page.html' }))).rejects.toMatchObject({
+      name: 'NotFound',
+    });
+    await cli('delete-object', '--key', 'page.html', '--version-id', ids[1]);
+    const pages = await cli('list-object-versions', '--max-items', '100', '--page-size', '2');
+    expect(pages.Versions.map((v: { VersionId: string }) => v.VersionId)).toEqual([
+      restored.VersionId,
+      ids[2],
+      ids[0],
+      'null',
+    ]);
+    expect(pages.DeleteMarkers).toEqual([expect.objectContaining({ IsLatest: true, VersionId: deleted.VersionId })]);
+    await first.stop();
+    // After a restart the same versions are there, and deleting the marker makes the newest version current again.
+    const second = await startLocalAws({ dataDir, port: first.aws.port });
+    await client.send(new DeleteObjectCommand({ Bucket: 'versioned', Key: 'page.html', VersionId: deleted.VersionId }));
+    const current = await client.send(new GetObjectCommand({ Bucket: 'versioned', Key: 'page.html' }));
+    expect([current.VersionId, await current.Body!.transformToString()]).toEqual([restored.VersionId, 'one']);
+    await expect(
+      client.send(new GetObjectCommand({ Bucket: 'versioned', Key: 'page.html', VersionId: ids[1] })),
+    ).rejects.toMatchObject({ name: 'NoSuchVersion' });
+    client.destroy();
+    await second.stop();
+    Object.assign(process.env, local.env);
+  });
+});
+
 describe('persistence', () => {
   it('keeps buckets and objects in a data folder across restarts', async () => {
     const dataDir = tempDir('local-aws-data-');

@@ -7,7 +7,7 @@ import {
   type DistributionConfig,
 } from '@aws-sdk/client-cloudfront';
 import { CodePipelineClient, CreatePipelineCommand } from '@aws-sdk/client-codepipeline';
-import { CreateBucketCommand, PutBucketPolicyCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutBucketPolicyCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
 import { ACCOUNT } from '../errors';
 import type { Template } from './template';
 
@@ -22,7 +22,7 @@ export interface StackResult {
 }
 
 /**
- * A CloudFormation stand-in for the local AWS: creates a template's S3 buckets, CloudFront Functions and
+ * A CloudFormation stand-in for the local AWS: creates a template's S3 buckets (with their versioning), CloudFront Functions and
  * distributions and CodePipeline pipelines through the SDK against `endpoint`, resolving Ref, GetAtt and Sub as
  * CloudFormation would; other resources get placeholder ids. Deploying the same stack again reuses what exists,
  * so a demo restarted on the same data folder keeps its distribution.
@@ -112,6 +112,11 @@ export async function deployStack(options: {
         await s3.send(new CreateBucketCommand({ Bucket: bucket })).catch((error: Error) => {
           if (error.name !== 'BucketAlreadyOwnedByYou') throw error;
         });
+        const versioning = properties.VersioningConfiguration?.Status;
+        if (versioning)
+          await s3.send(
+            new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: versioning } }),
+          );
         result = {
           id: bucket,
           attributes: {

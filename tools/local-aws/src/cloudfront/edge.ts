@@ -143,7 +143,7 @@ export class Edge {
     return {
       status: 200,
       headers,
-      body: this.s3.body(bucket, key),
+      body: this.s3.body(bucket, object),
       storedAt: Date.now(),
       ttlSeconds: ttlOf(object.cacheControl),
     };

@@ -32,6 +32,9 @@ export class S3Service {
       PutBucketPolicy: () => this.putPolicy(ctx, bucketName),
       GetBucketPolicy: () => this.getPolicy(bucketName),
       DeleteBucketPolicy: () => this.deletePolicy(bucketName),
+      PutBucketVersioning: () => this.putVersioning(ctx, bucketName),
+      GetBucketVersioning: () => this.getVersioning(bucketName),
+      ListObjectVersions: () => this.listVersions(ctx, bucketName),
       CreateBucket: () => this.createBucket(ctx, bucketName),
       DeleteBucket: () => this.deleteBucket(bucketName),
       HeadBucket: () => this.headBucket(bucketName),
@@ -111,7 +114,7 @@ export class S3Service {
 
   private deleteBucket(name: string): LocalResponse {
     const bucket = this.bucket(name);
-    if (bucket.objects.size)
+    if (bucket.objects.size || bucket.noncurrent.size)
       throw new AwsError(409, 'BucketNotEmpty', 'The bucket you tried to delete is not empty', { BucketName: name });
     this.store.deleteBucket(name);
     return { status: 204 };
@@ -140,6 +143,94 @@ export class S3Service {
   private deletePolicy(name: string): LocalResponse {
     this.store.setPolicy(this.bucket(name), undefined);
     return { status: 204 };
+  }
+
+  private putVersioning(ctx: LocalRequest, name: string): LocalResponse {
+    const bucket = this.bucket(name, ctx);
+    const status = String(parseXml(ctx.body.toString('utf8')).VersioningConfiguration?.Status ?? '');
+    if (status !== 'Enabled' && status !== 'Suspended')
+      throw new AwsError(
+        400,
+        'MalformedXML',
+        'The XML you provided was not well-formed or did not validate against our published schema',
+      );
+    this.store.setVersioning(bucket, status);
+    return { status: 200 };
+  }
+
+  private getVersioning(name: string): LocalResponse {
+    const { versioning } = this.bucket(name);
+    return xml(200, `<VersioningConfiguration xmlns="${S3_NS}">${el('Status', versioning)}</VersioningConfiguration>`);
+  }
+
+  /** ListObjectVersions: every version and delete marker, by key, newest first; paged by key and version markers. */
+  private listVersions(ctx: LocalRequest, name: string): LocalResponse {
+    const bucket = this.bucket(name, ctx);
+    const q = ctx.url.searchParams;
+    const prefix = q.get('prefix') ?? '';
+    const maxKeys = Math.min(Math.max(Number(q.get('max-keys') ?? MAX_KEYS), 0), MAX_KEYS);
+    const keyMarker = q.get('key-marker') ?? '';
+    const versionMarker = q.get('version-id-marker') ?? '';
+    const keys = [...new Set([...bucket.objects.keys(), ...bucket.noncurrent.keys()])]
+      .filter((k) => k.startsWith(prefix) && compareUtf8(k, keyMarker) >= 0)
+      .sort(compareUtf8);
+    const entries: StoredObject[] = [];
+    let truncated = false;
+    for (const key of keys) {
+      let versions = this.store.versions(bucket, key);
+      if (key === keyMarker) {
+        // Without a version marker the key-marker key was listed whole; with one, resume after that version.
+        const at = versions.findIndex((v) => (v.versionId ?? 'null') === versionMarker);
+        versions = versionMarker && at >= 0 ? versions.slice(at + 1) : [];
+      }
+      for (const version of versions) {
+        if (entries.length >= maxKeys) truncated = true;
+        else entries.push(version);
+      }
+      if (truncated) break;
+    }
+    const last = entries[entries.length - 1];
+    const items = entries
+      .map((v) => {
+        const common = `${el('Key', v.key)}${el('VersionId', v.versionId ?? 'null')}${el('IsLatest', this.store.versions(bucket, v.key)[0] === v)}${el('LastModified', v.lastModified)}`;
+        return v.deleteMarker
+          ? `<DeleteMarker>${common}</DeleteMarker>`
+          : `<Version>${common}${el('ETag', v.etag)}${el('Size', v.size)}<StorageClass>STANDARD</StorageClass></Version>`;
+      })
+      .join('');
+    const next = truncated
+      ? `${el('NextKeyMarker', last.key)}${el('NextVersionIdMarker', last.versionId ?? 'null')}`
+      : '';
+    return xml(
+      200,
+      `<ListVersionsResult xmlns="${S3_NS}">${el('Name', name)}${el('Prefix', prefix)}${el('KeyMarker', keyMarker)}${el('VersionIdMarker', versionMarker)}${next}${el('MaxKeys', maxKeys)}${el('IsTruncated', truncated)}${items}</ListVersionsResult>`,
+    );
+  }
+
+  /** The version a request names with ?versionId (S3's errors for an unknown one), or the current object. */
+  private requestedVersion(bucket: Bucket, key: string, versionId: string | null): StoredObject {
+    if (versionId === null) {
+      const object = bucket.objects.get(key);
+      if (!object) throw new AwsError(404, 'NoSuchKey', 'The specified key does not exist.', { Key: key });
+      return object;
+    }
+    const version = this.store.version(bucket, key, versionId);
+    if (!version) {
+      if (versionId !== 'null' && !/^[A-Za-z0-9._-]{1,1024}$/.test(versionId))
+        throw new AwsError(400, 'InvalidArgument', 'Invalid version id specified', {
+          ArgumentName: 'versionId',
+          ArgumentValue: versionId,
+        });
+      throw new AwsError(404, 'NoSuchVersion', 'The specified version does not exist.', {
+        Key: key,
+        VersionId: versionId,
+      });
+    }
+    if (version.deleteMarker)
+      throw new AwsError(405, 'MethodNotAllowed', 'The specified method is not allowed against this resource.', {
+        ResourceType: 'DeleteMarker',
+      });
+    return version;
   }
 
   private bucketLocation(name: string): LocalResponse {
@@ -241,18 +332,19 @@ export class S3Service {
       );
     }
     const object = this.store.putObject(bucket, key, ctx.body, headersFrom(ctx));
-    return { status: 200, headers: { ETag: object.etag } };
+    return { status: 200, headers: { ETag: object.etag, ...versionHeader(object) } };
   }
 
   private copyObject(ctx: LocalRequest, name: string, key: string): LocalResponse {
     const bucket = this.bucket(name, ctx);
     checkKey(key);
-    const source = decodeURIComponent(header(ctx.req, 'x-amz-copy-source')!.split('?')[0]).replace(/^\//, '');
+    // `/bucket/key` or `bucket/key`, URL-encoded, with `?versionId=` for a version other than the current one.
+    const [path, query = ''] = header(ctx.req, 'x-amz-copy-source')!.split('?');
+    const source = decodeURIComponent(path).replace(/^\//, '');
     const slash = source.indexOf('/');
     const sourceBucket = this.bucket(source.slice(0, slash));
     const sourceKey = source.slice(slash + 1);
-    const sourceObject = sourceBucket.objects.get(sourceKey);
-    if (!sourceObject) throw new AwsError(404, 'NoSuchKey', 'The specified key does not exist.', { Key: sourceKey });
+    const sourceObject = this.requestedVersion(sourceBucket, sourceKey, new URLSearchParams(query).get('versionId'));
     const sourceIfMatch = header(ctx.req, 'x-amz-copy-source-if-match');
     if (sourceIfMatch && !etagListIncludes(sourceIfMatch, sourceObject.etag))
       throw new AwsError(412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', {
@@ -260,7 +352,8 @@ export class S3Service {
       });
     const replace = (header(ctx.req, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase() === 'REPLACE';
     const headers = replace ? headersFrom(ctx) : pickHeaders(sourceObject);
-    if (sourceBucket === bucket && sourceKey === key && !replace) {
+    // Copying an older version onto its key is how S3 restores it; only the current one onto itself is refused.
+    if (sourceBucket === bucket && sourceKey === key && !replace && sourceObject === bucket.objects.get(key)) {
       throw new AwsError(
         400,
         'InvalidRequest',
@@ -268,18 +361,22 @@ export class S3Service {
       );
     }
     // A copy is a single-part write: its ETag is the MD5 of the bytes, even when the source was multipart.
-    const object = this.store.putObject(bucket, key, this.store.body(sourceBucket, sourceKey), headers);
+    const body = this.store.body(sourceBucket, sourceObject);
+    const object = this.store.putObject(bucket, key, body, headers);
     return xml(
       200,
       `<CopyObjectResult xmlns="${S3_NS}">${el('LastModified', object.lastModified)}${el('ETag', object.etag)}</CopyObjectResult>`,
+      {
+        ...versionHeader(object),
+        ...(sourceObject.versionId ? { 'x-amz-copy-source-version-id': sourceObject.versionId } : {}),
+      },
     );
   }
 
   private getObject(ctx: LocalRequest, name: string, key: string, headOnly: boolean): LocalResponse {
     const bucket = this.bucket(name, ctx);
-    const object = bucket.objects.get(key);
-    if (!object) throw new AwsError(404, 'NoSuchKey', 'The specified key does not exist.', { Key: key });
-    const headers = objectResponseHeaders(object, ctx.url.searchParams);
+    const object = this.requestedVersion(bucket, key, ctx.url.searchParams.get('versionId'));
+    const headers = { ...objectResponseHeaders(object, ctx.url.searchParams), ...versionHeader(object) };
     const ifNoneMatch = header(ctx.req, 'if-none-match');
     const ifMatch = header(ctx.req, 'if-match');
     if (ifMatch && !etagListIncludes(ifMatch, object.etag)) {
@@ -293,7 +390,7 @@ export class S3Service {
     const range = header(ctx.req, 'range');
     if (range) {
       const [start, end] = parseRange(range, object.size);
-      const body = headOnly ? undefined : this.store.body(bucket, key).subarray(start, end + 1);
+      const body = headOnly ? undefined : this.store.body(bucket, object).subarray(start, end + 1);
       return {
         status: 206,
         headers: {
@@ -304,18 +401,31 @@ export class S3Service {
         body,
       };
     }
-    return { status: 200, headers, body: headOnly ? undefined : this.store.body(bucket, key) };
+    return { status: 200, headers, body: headOnly ? undefined : this.store.body(bucket, object) };
   }
 
   private deleteObject(ctx: LocalRequest, name: string, key: string): LocalResponse {
-    this.store.deleteObject(this.bucket(name, ctx), key);
-    return { status: 204 };
+    const deleted = this.deleteOne(this.bucket(name, ctx), key, ctx.url.searchParams.get('versionId') ?? undefined);
+    return {
+      status: 204,
+      headers: {
+        ...(deleted?.versionId ? { 'x-amz-version-id': deleted.versionId } : {}),
+        ...(deleted?.deleteMarker ? { 'x-amz-delete-marker': 'true' } : {}),
+      },
+    };
+  }
+
+  /** A version id deletes that version; none, in a versioned bucket, adds a delete marker (answered). */
+  private deleteOne(bucket: Bucket, key: string, versionId: string | undefined): StoredObject | undefined {
+    return versionId === undefined
+      ? this.store.deleteObject(bucket, key)
+      : this.store.deleteVersion(bucket, key, versionId);
   }
 
   private deleteObjects(ctx: LocalRequest, name: string): LocalResponse {
     const bucket = this.bucket(name, ctx);
     const request = parseXml(ctx.body.toString('utf8')).Delete;
-    const objects: { Key: string }[] = request?.Object ?? [];
+    const objects: { Key: string; VersionId?: string }[] = request?.Object ?? [];
     if (!request || objects.length === 0 || objects.length > MAX_KEYS) {
       throw new AwsError(
         400,
@@ -324,8 +434,15 @@ export class S3Service {
       );
     }
     const quiet = String(request.Quiet) === 'true';
-    for (const { Key } of objects) this.store.deleteObject(bucket, String(Key));
-    const deleted = quiet ? '' : objects.map(({ Key }) => `<Deleted>${el('Key', String(Key))}</Deleted>`).join('');
+    const results = objects.map(({ Key, VersionId }) => {
+      const versionId = VersionId === undefined ? undefined : String(VersionId);
+      const deleted = this.deleteOne(bucket, String(Key), versionId);
+      const marker = deleted?.deleteMarker
+        ? `${el('DeleteMarker', true)}${el('DeleteMarkerVersionId', deleted.versionId)}`
+        : '';
+      return `<Deleted>${el('Key', String(Key))}${el('VersionId', versionId)}${marker}</Deleted>`;
+    });
+    const deleted = quiet ? '' : results.join('');
     return xml(200, `<DeleteResult xmlns="${S3_NS}">${deleted}</DeleteResult>`);
   }
 
@@ -424,6 +541,7 @@ export class S3Service {
     return xml(
       200,
       `<CompleteMultipartUploadResult xmlns="${S3_NS}">${el('Location', `/${name}/${key}`)}${el('Bucket', name)}${el('Key', key)}${el('ETag', object.etag)}</CompleteMultipartUploadResult>`,
+      versionHeader(object),
     );
   }
 
@@ -450,8 +568,13 @@ export class S3Service {
   }
 }
 
-function xml(status: number, body: string): LocalResponse {
-  return { status, headers: { 'Content-Type': 'application/xml' }, body: xmlDocument(body) };
+/** `x-amz-version-id` of a write or read in a bucket that has had versioning. */
+function versionHeader(object: StoredObject): Record<string, string> {
+  return object.versionId ? { 'x-amz-version-id': object.versionId } : {};
+}
+
+function xml(status: number, body: string, headers: Record<string, string> = {}): LocalResponse {
+  return { status, headers: { 'Content-Type': 'application/xml', ...headers }, body: xmlDocument(body) };
 }
 
 /** S3 orders keys by their UTF-8 bytes. */
