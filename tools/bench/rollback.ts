@@ -1,6 +1,7 @@
 /**
  * `npm run bench:rollback`: going back one release on the 2 000-file site, three ways, with the installed command:
- * `nx-aws-deploy rollback` (no build, no files), a redeploy of the previous build with `nx-aws-deploy deploy` from a
+ * `nx-aws-deploy rollback` (no build, no files; in an unversioned bucket, from snapshot copies, and in a versioned
+ * one, from the recorded versions), a redeploy of the previous build with `nx-aws-deploy deploy` from a
  * fresh clone (no hash cache; the build itself, which a redeploy also needs, is not counted), and `aws s3 sync` of
  * that build. Each round ships release 1, then release 2 (every page and a tenth of the chunks new), then goes back;
  * medians of BENCH_ROUNDS (3). Writes tools/bench/results/rollback.json. Numbers, not assertions.
@@ -18,7 +19,12 @@ import { bytes, generateSite } from './site';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const FILES = Number(process.env.BENCH_FILES ?? 2000);
 const TOTAL_BYTES = Number(process.env.BENCH_BYTES ?? 34 * 1024 * 1024);
-const WAYS = ['nx-aws-deploy rollback', 'redeploy (nx-aws-deploy deploy)', 'redeploy (aws s3 sync)'] as const;
+const WAYS = [
+  'nx-aws-deploy rollback',
+  'nx-aws-deploy rollback, versioned bucket',
+  'redeploy (nx-aws-deploy deploy)',
+  'redeploy (aws s3 sync)',
+] as const;
 
 async function main(): Promise<void> {
   const scratch = scratchFolder('bench-rollback-');
@@ -62,6 +68,7 @@ async function main(): Promise<void> {
     };
     const back: Record<(typeof WAYS)[number], (bucket: string) => ReturnType<typeof run>> = {
       'nx-aws-deploy rollback': (bucket) => run(bin, ['rollback', '--bucket', bucket], bucket),
+      'nx-aws-deploy rollback, versioned bucket': (bucket) => run(bin, ['rollback', '--bucket', bucket], bucket),
       'redeploy (nx-aws-deploy deploy)': (bucket) => deploy(release1, bucket),
       'redeploy (aws s3 sync)': (bucket) =>
         run(
@@ -76,7 +83,11 @@ async function main(): Promise<void> {
       const order = WAYS.map((_, i) => WAYS[(i + round) % WAYS.length]);
       for (const way of order) {
         const bucket = `r${round}-${WAYS.indexOf(way)}`;
-        execFileSync('aws', ['--endpoint-url', local.url, 's3', 'mb', `s3://${bucket}`], { env, stdio: 'ignore' });
+        const aws = (...args: string[]) =>
+          execFileSync('aws', ['--endpoint-url', local.url, ...args], { env, stdio: 'ignore' });
+        aws('s3', 'mb', `s3://${bucket}`);
+        if (way.endsWith('versioned bucket'))
+          aws('s3api', 'put-bucket-versioning', '--bucket', bucket, '--versioning-configuration', 'Status=Enabled');
         await deploy(release1, bucket);
         await deploy(release2, bucket);
         samples.set(way, [...(samples.get(way) ?? []), await back[way](bucket)]);

@@ -17,6 +17,20 @@ export async function newBucket(local: AwsCli, name = 'site'): Promise<string> {
   return bucket;
 }
 
+/** A new bucket with versioning on, as the generated template makes it (with the aws CLI). */
+export async function newVersionedBucket(local: AwsCli, name: string): Promise<string> {
+  const bucket = await newBucket(local, name);
+  await local.cli([
+    's3api',
+    'put-bucket-versioning',
+    '--bucket',
+    bucket,
+    '--versioning-configuration',
+    'Status=Enabled',
+  ]);
+  return bucket;
+}
+
 export async function listKeys(local: AwsCli, bucket: string): Promise<string[]> {
   const { stdout } = await local.cli(['s3api', 'list-objects-v2', '--bucket', bucket]);
   return (JSON.parse(stdout || '{}').Contents ?? []).map((o: { Key: string }) => o.Key).sort();

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { BucketStore, RequestCounts, WriteJsonOptions } from '../src/lib/deploy/bucket-store';
+import type { BucketStore, RequestCounts, Written, WriteJsonOptions } from '../src/lib/deploy/bucket-store';
 import type { ObjectHeaders } from '../src/lib/deploy/headers';
 import type { LeaseRecord, LeaseStore } from '../src/lib/deploy/lease';
 import type { RemoteObject } from '../src/lib/deploy/plan';
@@ -9,6 +9,7 @@ interface StoredObject {
   body: Buffer;
   etag: string;
   headers: ObjectHeaders;
+  versionId?: string;
 }
 
 /** A change to the bucket, in the order it happened. */
@@ -29,10 +30,17 @@ export class MemoryBucket {
   /** How many turns of the event loop the next upload takes: uploads in flight then land in another order. */
   uploadTurns: () => number = () => 0;
 
+  /** In a versioned bucket: every version ever written, by id (a test expires one by deleting it here). */
+  readonly versions = new Map<string, StoredObject & { key: string }>();
+
   /** Every bucket made, by name: the source of a copy from another bucket. */
   static readonly named = new Map<string, MemoryBucket>();
 
-  constructor(readonly name: string) {
+  constructor(
+    readonly name: string,
+    /** Writes make versions from now on (a test may turn it on later, as on S3). */
+    public versioned = false,
+  ) {
     MemoryBucket.named.set(name, this);
   }
 
@@ -51,7 +59,7 @@ export class MemoryBucket {
     };
     const putJson = (key: string, value: unknown, abortable = true): string => {
       write({ op: 'put', key }, abortable);
-      return this.put(key, Buffer.from(JSON.stringify(value)), { 'Content-Type': 'application/json' });
+      return this.put(key, Buffer.from(JSON.stringify(value)), { 'Content-Type': 'application/json' }).etag;
     };
     const conditional = (key: string, value: LeaseRecord, matches: (current?: StoredObject) => boolean) => {
       if (!matches(this.objects.get(key))) return undefined;
@@ -106,7 +114,7 @@ export class MemoryBucket {
             name: 'BadDigest',
           });
         onBytes?.(body.length);
-        return { etag: this.put(key, body, headers), md5: sent };
+        return { ...this.put(key, body, headers), md5: sent };
       },
       updateHeaders: async (key, headers) => {
         write({ op: 'copy', key });
@@ -115,10 +123,23 @@ export class MemoryBucket {
       },
       copy: async (from, to, source = {}) => {
         write({ op: 'copy', key: to });
-        const found = (source.fromBucket ? MemoryBucket.named.get(source.fromBucket)! : this).objects.get(from)!;
+        const bucket = source.fromBucket ? MemoryBucket.named.get(source.fromBucket)! : this;
+        const found = source.versionId ? bucket.versions.get(source.versionId) : bucket.objects.get(from);
+        if (!found || (source.versionId && bucket.versions.get(source.versionId)?.key !== from))
+          throw Object.assign(new Error(`No ${from} ${source.versionId ?? ''}`), { name: 'NoSuchVersion' });
         if (source.ifMatch && found.etag !== source.ifMatch)
           throw new Error(`s3://${source.fromBucket}/${from} changed while it was being copied`);
         return this.put(to, found.body, found.headers);
+      },
+      hasVersion: async (key, versionId) => {
+        request('HeadObject');
+        return this.versions.get(versionId)?.key === key;
+      },
+      listVersions: async (prefix) => {
+        request('ListObjectVersions');
+        return [...this.versions.values()]
+          .filter((v) => v.key.startsWith(prefix))
+          .map((v) => ({ key: v.key, versionId: v.versionId! }));
       },
       delete: async (keys, onDeleted) => {
         for (const key of keys) {
@@ -131,10 +152,13 @@ export class MemoryBucket {
     };
   }
 
-  private put(key: string, body: Buffer, headers: ObjectHeaders): string {
+  /** As S3 does, a versioned bucket keeps what a write replaces (and what a delete removes) as a version. */
+  private put(key: string, body: Buffer, headers: ObjectHeaders): Written {
     const etag = `"${createHash('md5').update(body).digest('hex')}"`;
-    this.objects.set(key, { body, etag, headers });
-    return etag;
+    const versionId = this.versioned ? `v${this.versions.size + 1}` : undefined;
+    this.objects.set(key, { body, etag, headers, versionId });
+    if (versionId) this.versions.set(versionId, { key, body, etag, headers, versionId });
+    return { etag, versionId };
   }
 
   /** The site's objects (the deploy's bookkeeping left out) as text, by key. */

@@ -10,7 +10,7 @@ import {
   GetInvalidationCommand,
 } from '@aws-sdk/client-cloudfront';
 import { motoInstalled, startMoto, type MotoHarness, s3DistributionConfig } from 'local-aws';
-import { expectBucketMatches, newBucket } from './bucket';
+import { expectBucketMatches, newBucket, newVersionedBucket } from './bucket';
 import { SITE, siteWorkspace } from './site';
 import { outsideEnv, repoRoot, type TestWorkspace } from './workspace';
 
@@ -118,5 +118,31 @@ if (!installed) console.warn('moto_server is not installed: the deploy journey a
     expect(restoredHead).toMatchObject({ ContentType: 'text/html; charset=utf-8', CacheControl: 'no-cache' });
     expect(rolledBack.invalidation.paths).toEqual(expect.arrayContaining(['/about/index.html', '/plus+sign.txt']));
     cloudfront.destroy();
+  }, 240_000);
+
+  it('in a versioned bucket: deploys take no snapshots, and a rollback checks the recorded versions with one listing and copies them back', async () => {
+    const bucket = await newVersionedBucket(moto, 'moto-versioned');
+    // More pages than a rollback checks one HEAD each: it lists the bucket's versions instead.
+    const pages = (text: string) =>
+      Object.fromEntries(Array.from({ length: 25 }, (_, i) => [`docs/${i}.html`, `<h1>${text} ${i}</h1>`]));
+    const site = { ...SITE, ...pages('v1') };
+    const ws = siteWorkspace({ bucket, sourceDir: 'dist/site' }, site);
+    await run(ws, 'deploy');
+    ws.write(Object.fromEntries(Object.entries(pages('v2')).map(([path, text]) => [`dist/site/${path}`, text])));
+    ws.write({ 'dist/site/about/index.html': '<h1>About us</h1>' });
+    rmSync(join(ws.root, 'dist/site/plus+sign.txt'));
+    expect(await run(ws, 'deploy')).toMatchObject({ uploaded: { files: 26 }, deleted: { files: 1 } });
+    const keys = JSON.parse((await moto.cli(['s3api', 'list-objects-v2', '--bucket', bucket])).stdout).Contents.map(
+      (o: { Key: string }) => o.Key,
+    );
+    expect(keys.filter((k: string) => k.includes('releases/files/'))).toEqual([]);
+
+    const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'rollback', '--bucket', bucket, '--json'], {
+      env: { ...outsideEnv(), ...moto.env },
+    });
+    const rolledBack = JSON.parse(stdout.trim().split('\n').pop()!);
+    expect(rolledBack).toMatchObject({ to: 1, release: 3, restored: 27, requests: { ListObjectVersions: 1 } });
+    expect(rolledBack.requests.HeadObject).toBeUndefined();
+    await expectBucketMatches(moto, bucket, site);
   }, 240_000);
 });

@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { tempDir } from 'test-support';
 import { deployTo, type DeployOptions } from '../src/lib/deploy/deploy';
 import { isContentHashed, isEntryFile } from '../src/lib/deploy/headers';
+import { VERSIONS_CHECKED_BY_HEAD } from '../src/lib/releases/book';
 import { promoteWith, type PromoteOptions } from '../src/lib/releases/promote';
 import { rollbackWith, type RollbackOptions } from '../src/lib/releases/rollback';
 import { Interrupted } from '../src/lib/util/interrupt';
@@ -234,16 +235,23 @@ describe('releases (in memory)', () => {
     logo: fc.constantFrom('red', 'blue'),
   });
 
-  it('for any history of deploys: every kept release comes back exactly, and rolling forward again too', async () => {
+  it('for any history of deploys, in a versioned bucket or not, and versioning turned on at any point: every kept release comes back exactly, and rolling forward again too', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(choice, { minLength: 2, maxLength: 5 }),
         fc.integer({ min: 2, max: 4 }),
         fc.nat(),
-        async (choices, keepReleases, pick) => {
+        fc.integer({ min: 0, max: 6 }),
+        async (choices, keepReleases, pick, versionedFrom) => {
           const bucket = new MemoryBucket('releases-any');
           const sites = choices.map((c, i) => hashedSite(i + 1, c));
-          for (const files of sites) await deployFolder(bucket, build(files), { keepReleases });
+          for (const [i, files] of sites.entries()) {
+            bucket.versioned = i >= versionedFrom;
+            await deployFolder(bucket, build(files), { keepReleases });
+          }
+          // From the first versioned deploy on, what gets replaced is kept by S3 and never copied as a snapshot.
+          if (versionedFrom === 0)
+            expect([...bucket.objects.keys()].filter((k) => k.includes('releases/files/'))).toEqual([]);
           const live = sites.length;
           const kept = Array.from({ length: Math.min(keepReleases, live) - 1 }, (_, i) => live - 1 - i);
           const to = kept[pick % kept.length];
@@ -275,6 +283,66 @@ describe('releases (in memory)', () => {
       '.nx-aws-deploy/releases/index.json',
     ]);
     await expect(rollbackBucket(bucket, { to: 1 })).rejects.toThrow(/Release 1 .* is no longer kept/);
+  });
+
+  it('in a versioned bucket: no snapshots, a rollback copies the recorded versions back, one copy per changed file', async () => {
+    const bucket = new MemoryBucket('releases-versioned', true);
+    const sites = [1, 2, 3].map((v) =>
+      hashedSite(v, { pages: ['about/index.html'], assets: ['app'], salt: `s${v}`, logo: `logo ${v}` }),
+    );
+    for (const files of sites) await deployFolder(bucket, build(files));
+    expect([...bucket.objects.keys()].filter((k) => k.includes('releases/files/'))).toEqual([]);
+    bucket.writes.length = 0;
+    expect(await rollbackBucket(bucket, { to: 1 })).toMatchObject({ restored: 4, deleted: 0 });
+    expectServes(bucket, sites[0]);
+    // index.html, about/index.html, sw.js, logo.png: each copied once, from its version (no snapshot first).
+    expect(siteWrites(bucket.writes).map((w) => w.op)).toEqual(Array(4).fill('copy'));
+    await rollbackBucket(bucket, { to: 3 });
+    expectServes(bucket, sites[2]);
+  });
+
+  it("a version the bucket's lifecycle expired: a snapshot serves if there is one, otherwise the rollback refuses, naming the file, and changes nothing", async () => {
+    const sites = [1, 2, 3].map((v) => hashedSite(v, { pages: [], assets: ['app'], salt: `s${v}`, logo: `logo ${v}` }));
+    // Versioning turned on after release 1: its files were snapshotted when release 2 replaced them.
+    const upgraded = new MemoryBucket('releases-upgraded');
+    await deployFolder(upgraded, build(sites[0]));
+    upgraded.versioned = true;
+    for (const files of sites.slice(1)) await deployFolder(upgraded, build(files));
+    for (const id of [...upgraded.versions.keys()]) upgraded.versions.delete(id);
+    await rollbackBucket(upgraded, { to: 1 });
+    expectServes(upgraded, sites[0]);
+
+    const expired = new MemoryBucket('releases-expired', true);
+    for (const files of sites.slice(0, 2)) await deployFolder(expired, build(files));
+    const first = [...expired.versions.values()].find((v) => v.key === 'index.html')!;
+    expired.versions.delete(first.versionId!);
+    expired.writes.length = 0;
+    await expect(rollbackBucket(expired, { to: 1 })).rejects.toThrow(
+      /1 of its files are gone from the bucket \(index\.html\), 1 of them as versions the bucket's lifecycle rule expired\. Nothing was changed/,
+    );
+    expect(expired.writes.filter((w) => !w.key.endsWith('lease.json'))).toEqual([]);
+  });
+
+  it(`more than ${VERSIONS_CHECKED_BY_HEAD} pages to restore: one listing of the versions checks them all, and finds one expired`, async () => {
+    const pages = Array.from({ length: VERSIONS_CHECKED_BY_HEAD + 5 }, (_, i) => `page-${i}/index.html`);
+    const sites = [1, 2].map((v) => hashedSite(v, { pages, assets: ['app'], salt: `s${v}`, logo: 'logo' }));
+    const fresh = async () => {
+      const bucket = new MemoryBucket('releases-many-pages', true);
+      for (const files of sites) await deployFolder(bucket, build(files));
+      return bucket;
+    };
+    const bucket = await fresh();
+    const back = await rollbackBucket(bucket, { to: 1 });
+    expect(back.requests).toMatchObject({ ListObjectVersions: 1, CopyObject: pages.length + 2 });
+    expect(back.requests.HeadObject).toBeUndefined();
+    expectServes(bucket, sites[0]);
+
+    const expired = await fresh();
+    const page = [...expired.versions.values()].find((v) => v.key === 'page-7/index.html')!;
+    expired.versions.delete(page.versionId!);
+    await expect(rollbackBucket(expired, { to: 1 })).rejects.toThrow(
+      /1 of its files are gone from the bucket \(page-7\/index\.html\)/,
+    );
   });
 
   it('a deploy that changes nothing records no release', async () => {
@@ -374,6 +442,22 @@ describe('promote (in memory)', () => {
     expectServes(prod, sites[0]);
     await rollbackBucket(prod, { to: 1 });
     expectServes(prod, sites[1]);
+  });
+
+  it("from a versioned staging: an older release's pages come from their versions; a version gone there refuses it", async () => {
+    const staging = new MemoryBucket('promote-versioned-staging', true);
+    const prod = new MemoryBucket('promote-versioned-prod', true);
+    const sites = [1, 2].map((v) => hashedSite(v, { ...choice, salt: `s${v}` }));
+    for (const files of sites) await deployFolder(staging, build(files));
+    expect([...staging.objects.keys()].filter((k) => k.includes('releases/files/'))).toEqual([]);
+    expect(await promoteBetween(staging, prod, { release: 1 })).toMatchObject({ promoted: 1, release: 1 });
+    expectServes(prod, sites[0]);
+
+    const page = [...staging.versions.values()].find((v) => v.key === 'about/index.html')!;
+    staging.versions.delete(page.versionId!);
+    await expect(promoteBetween(staging, new MemoryBucket('promote-versioned-prod-2'), { release: 1 })).rejects.toThrow(
+      '1 of its files are gone (about/index.html)',
+    );
   });
 
   it('refuses what it cannot do before any change', async () => {

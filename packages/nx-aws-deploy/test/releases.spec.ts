@@ -5,7 +5,14 @@ import { CloudFrontClient, CreateDistributionCommand } from '@aws-sdk/client-clo
 import { startFaultProxy, type FaultProxy, type RequestInfo } from 'fault-proxy';
 import { edgeGet, s3DistributionConfig, startLocalAws, type LocalAwsHarness } from 'local-aws';
 import { isContentHashed } from '../src/lib/deploy/headers';
-import { download, expectPagesReferenceOnlyExistingAssets, listKeys, md5, newBucket } from './bucket';
+import {
+  download,
+  expectPagesReferenceOnlyExistingAssets,
+  listKeys,
+  md5,
+  newBucket,
+  newVersionedBucket,
+} from './bucket';
 import { siteVersion } from './site';
 import { createWorkspace, outsideEnv, repoRoot, type TestWorkspace } from './workspace';
 
@@ -188,6 +195,62 @@ describe('releases and rollback', () => {
     const forward = await command(['rollback', '--bucket', bucket, '--to', '3']);
     expect([forward.code, forward.output]).toEqual([0, expect.stringContaining("serves release 3's files again")]);
     await expectServes(bucket, versions[2]);
+  }, 240_000);
+
+  it('in a versioned bucket: no snapshots, a rollback copies the recorded versions back (one copy per page); a version the lifecycle expired is named and nothing changes', async () => {
+    const bucket = await newVersionedBucket(local, 'versioned');
+    const ws = siteProject(bucket);
+    const versions = [1, 2, 3].map(version);
+    await shipVersions(ws, versions);
+    expect((await listKeys(local, bucket)).filter((k) => k.includes('releases/files/'))).toEqual([]);
+
+    await local.resetRequests();
+    const back = await command(['rollback', '--bucket', bucket, '--to', '1', '--json']);
+    expect([back.code, back.output.slice(-1500)]).toEqual([0, expect.anything()]);
+    expect(lastJson(back.output)).toMatchObject({ to: 1, release: 4, restored: 7, deleted: 1 });
+    const requests: Record<string, number> = {};
+    for (const r of await local.requestLog())
+      if (r.path.startsWith(`/${bucket}`)) requests[r.operation] = (requests[r.operation] ?? 0) + 1;
+    // The same as in an unversioned bucket less the 8 snapshot copies, and a HEAD of each version first.
+    expect(requests).toEqual({
+      's3.HeadObject': 7,
+      's3.CopyObject': 7,
+      's3.DeleteObjects': 1,
+      's3.ListObjectsV2': 1,
+      's3.GetObject': 2 + 3 + 1,
+      's3.PutObject': 2 + 3,
+    });
+    await expectServes(bucket, versions[0]);
+
+    // The aws CLI sees what release 2 recorded for its home page among the bucket's versions; removing that
+    // version (as the lifecycle rule does after 30 days) makes release 2 unrestorable, and says so.
+    const record = JSON.parse(
+      (await local.cli(['s3', 'cp', `s3://${bucket}/.nx-aws-deploy/releases/2.json`, '-'])).stdout,
+    );
+    const listedVersions = JSON.parse(
+      (await local.cli(['s3api', 'list-object-versions', '--bucket', bucket, '--prefix', 'index.html'])).stdout,
+    ).Versions.map((v: { VersionId: string }) => v.VersionId);
+    expect(listedVersions).toContain(record.versions['index.html']);
+    await local.cli([
+      's3api',
+      'delete-object',
+      '--bucket',
+      bucket,
+      '--key',
+      'index.html',
+      '--version-id',
+      record.versions['index.html'],
+    ]);
+    const before = await listKeys(local, bucket);
+    const refused = await command(['rollback', '--bucket', bucket, '--to', '2']);
+    expect([refused.code, refused.output.trim().split('\n').pop()]).toEqual([
+      1,
+      expect.stringMatching(
+        /Cannot roll back .* to release 2: 1 of its files are gone from the bucket \(index\.html\), 1 of them as versions the bucket's lifecycle rule expired\. Nothing was changed/,
+      ),
+    ]);
+    expect(await listKeys(local, bucket)).toEqual(before);
+    await expectServes(bucket, versions[0]);
   }, 240_000);
 
   it('refuses a rollback whose assets are gone, naming them, and changes nothing', async () => {

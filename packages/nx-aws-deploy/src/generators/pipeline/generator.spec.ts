@@ -19,6 +19,7 @@ import {
   VIEWER_REQUEST_FUNCTION_FILE,
 } from './generator';
 import type { PipelineGeneratorSchema } from './schema';
+import { DEFAULT_KEEP_RELEASES } from '../../lib/releases/history';
 import { tempDir } from 'test-support';
 
 let tree: Tree;
@@ -127,6 +128,8 @@ describe('pipeline generator', () => {
       const projects = options.batch ? ['docs', 'frontend'] : ['frontend'];
       expect(resourcesOf('BuildRole', 's3:DeleteObject').sort()).toEqual(sites);
       expect(resourcesOf('BuildRole', 's3:PutObject').sort()).toEqual(['ArtifactBucket', ...sites]);
+      // A rollback copies pages back from their versions (the site buckets are versioned).
+      expect(resourcesOf('BuildRole', 's3:GetObjectVersion').sort()).toEqual(['ArtifactBucket', ...sites]);
       expect(statements.find((s) => s.Sid === 'BuildParameters')!.Resource).toEqual(
         projects.map((project) => ({
           'Fn::Sub': `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter/${project}/${options.environment ?? 'prod'}/*`,
@@ -160,6 +163,12 @@ describe('pipeline generator', () => {
       BlockPublicPolicy: true,
       IgnorePublicAcls: true,
       RestrictPublicBuckets: true,
+    });
+    // Versioned, with enough noncurrent versions of each page kept for a rollback to any release deploy-s3 keeps.
+    expect(r.SiteBucket.Properties!.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+    expect(r.SiteBucket.Properties!.LifecycleConfiguration.Rules[0].NoncurrentVersionExpiration).toEqual({
+      NoncurrentDays: 30,
+      NewerNoncurrentVersions: DEFAULT_KEEP_RELEASES,
     });
     const [read, bookkeeping] = r.SiteBucketPolicy.Properties!.PolicyDocument.Statement;
     // The deploy's bookkeeping (below the root and below any prefix) is denied to the distribution.
@@ -273,6 +282,7 @@ describe('pipeline generator', () => {
     expect(resourcesOf('PromoteRole', 's3:PutObject')).toEqual(['PromoteSiteBucket']);
     expect(resourcesOf('PromoteRole', 's3:DeleteObject')).toEqual(['PromoteSiteBucket']);
     expect(resourcesOf('PromoteRole', 's3:GetObject')).toEqual(['ArtifactBucket', 'PromoteSiteBucket', 'SiteBucket']);
+    expect(resourcesOf('PromoteRole', 's3:GetObjectVersion')).toEqual(['ArtifactBucket', 'SiteBucket']);
     expect(resourcesOf('PromoteRole', 'cloudfront:CreateInvalidation')).toEqual(['PromoteDistribution']);
     // The staging build and the Lambda never touch prod.
     for (const role of ['BuildRole', 'InvalidateRole'])

@@ -10,6 +10,12 @@ export const DEFAULT_MAX_DELETES = 256;
 /** Requests made, by operation, for the summary. */
 export type RequestCounts = Record<string, number>;
 
+export interface CopySource {
+  fromBucket?: string;
+  versionId?: string;
+  ifMatch?: string;
+}
+
 export interface WriteJsonOptions {
   /** S3's conditional write: create only, or replace only that version. */
   condition?: { IfNoneMatch: '*' } | { IfMatch: string };
@@ -17,6 +23,12 @@ export interface WriteJsonOptions {
   abortable?: boolean;
   /** Failures (by error name) thrown as they are rather than explained. */
   passThrough?: string[];
+}
+
+/** What a write left at its key: the object's ETag, and in a versioned bucket the id of the version it made. */
+export interface Written {
+  etag: string;
+  versionId?: string;
 }
 
 /**
@@ -36,7 +48,7 @@ export interface BucketStore {
   leaseStore(): LeaseStore;
   /**
    * Stores a file under `key`. `md5`: the hash the plan compared, which the stored bytes must have (required above
-   * one part); without it the MD5 of the bytes read guards the transfer. Answers the new ETag and the MD5 sent.
+   * one part); without it the MD5 of the bytes read guards the transfer. Answers what it wrote and the MD5 sent.
    */
   upload(
     key: string,
@@ -45,14 +57,18 @@ export interface BucketStore {
     md5: string | undefined,
     headers: ObjectHeaders,
     onBytes?: (n: number) => void,
-  ): Promise<{ etag: string; md5: string }>;
-  /** New headers on the same bytes, without sending them again. Answers the new ETag. */
-  updateHeaders(key: string, headers: ObjectHeaders): Promise<string>;
+  ): Promise<Written & { md5: string }>;
+  /** New headers on the same bytes, without sending them again. */
+  updateHeaders(key: string, headers: ObjectHeaders): Promise<Written>;
   /**
-   * A server-side copy, bytes and headers, from this bucket or `fromBucket`. With `ifMatch` the copy is refused
-   * (one clear error) unless the source still has that ETag. Answers the new ETag.
+   * A server-side copy, bytes and headers, from this bucket or `fromBucket`, of the current object or of the
+   * version `versionId`. With `ifMatch` the copy is refused (one clear error) unless the source still has that ETag.
    */
-  copy(from: string, to: string, source?: { fromBucket?: string; ifMatch?: string }): Promise<string>;
+  copy(from: string, to: string, source?: CopySource): Promise<Written>;
+  /** Whether this version of `key` is still there (a lifecycle rule may have expired it). */
+  hasVersion(key: string, versionId: string): Promise<boolean>;
+  /** Every version (delete markers aside) of every key below `prefix`, in a versioned bucket. */
+  listVersions(prefix: string): Promise<{ key: string; versionId: string }[]>;
   delete(keys: string[], onDeleted?: (n: number) => void): Promise<void>;
   /** After an interruption: aborts the multipart uploads left open; answers how many were aborted. */
   abortOpenUploads(): Promise<number>;

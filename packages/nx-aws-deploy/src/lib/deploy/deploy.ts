@@ -23,10 +23,22 @@ import { MARKER_FILE, STATE_DIR, STATE_FILE, type DeployMarker } from './bookkee
 import { Progress } from './progress';
 import { dryRunReport, summaryTable } from './report';
 import { openS3Store } from './s3-target';
-import { DEFAULT_CONCURRENCY, DEFAULT_MAX_DELETES, type BucketStore, type RequestCounts } from './bucket-store';
+import {
+  DEFAULT_CONCURRENCY,
+  DEFAULT_MAX_DELETES,
+  type BucketStore,
+  type RequestCounts,
+  type Written,
+} from './bucket-store';
 import type { DeployManifest, ManifestChange } from './manifest';
 import { ReleaseBook } from '../releases/book';
-import { assetsToKeep, checkKeepReleases, snapshotsToTake, type ReleaseRecord } from '../releases/history';
+import {
+  assetsToKeep,
+  checkKeepReleases,
+  recordVersions,
+  snapshotsToTake,
+  type ReleaseRecord,
+} from '../releases/history';
 
 export interface DeployOptions {
   workspaceRoot: string;
@@ -263,6 +275,7 @@ async function deployUnderLease(
   const recordsRelease = changes > 0 || !releases.index;
   // This deploy's release will be kept with the newest keepReleases - 1 of those kept now.
   const staying = recordsRelease ? (await releases.kept()).slice(0, keepReleases - 1) : [];
+  const liveRelease = recordsRelease ? await releases.live() : undefined;
   plan = planDeploy({ ...planInput, releaseAssets: assetsToKeep(staying, prefix) });
   const remoteByKey = new Map(remote.map((r) => [r.key, r]));
   const listedKeys = new Set(remoteByKey.keys());
@@ -301,7 +314,7 @@ async function deployUnderLease(
   log(
     `Deploying ${options.sourceDir} to ${destination}: ${plan.uploads.length} to upload, ${plan.metadataUpdates.length} to update, ${plan.unchanged.length} unchanged, ${plan.deletes.length} to delete.`,
   );
-  const etags = new Map<string, string>();
+  const written = new Map<string, Written>();
   const progress = new Progress(
     'upload',
     plan.uploads.length + plan.metadataUpdates.length,
@@ -321,7 +334,7 @@ async function deployUnderLease(
         const uploaded = await target.upload(u.key, file.absolutePath, u.size, md5, u.headers, (bytes) =>
           progress.advance(0, bytes),
         );
-        etags.set(u.key, uploaded.etag);
+        written.set(u.key, uploaded);
         // Read for the first time as it went up: its MD5 spares the next deploy from this workspace the read.
         if (!md5) hashes.remember(file, uploaded.md5, readAt);
         done.uploads++;
@@ -334,7 +347,7 @@ async function deployUnderLease(
       batch,
       concurrency,
       async (u) => {
-        etags.set(u.key, await target.updateHeaders(u.key, u.headers));
+        written.set(u.key, await target.updateHeaders(u.key, u.headers));
         done.updates++;
         progress.advance(1);
       },
@@ -376,7 +389,7 @@ async function deployUnderLease(
     );
   }
   hashes.save();
-  const nextState = recordUploadedEtags(plan.nextState, etags);
+  const nextState = recordUploadedEtags(plan.nextState, new Map([...written].map(([key, w]) => [key, w.etag])));
   try {
     if (shouldWriteState(state, nextState, options.pruneOlderThanDeploys ?? 0))
       await target.writeJson(prefix + STATE_FILE, nextState);
@@ -398,7 +411,7 @@ async function deployUnderLease(
           files: files.length,
           bytes: files.reduce((n, f) => n + f.size, 0),
         },
-        releaseFiles(files, prefix, nextState),
+        releaseFiles(files, prefix, nextState, written, liveRelease),
         keepReleases,
         listedKeys,
       );
@@ -428,16 +441,21 @@ async function deployUnderLease(
   return { summary, plan, manifest };
 }
 
-/** A release's files by path and ETag: content-hashed ones are kept, the others restored from snapshots. */
+/**
+ * A release's files by path and ETag: content-hashed ones are kept, the others restored from their versions
+ * (versioned buckets) or snapshots.
+ */
 function releaseFiles(
   files: readonly LocalFile[],
   prefix: string,
   state: DeployState,
-): Pick<ReleaseRecord, 'restorable' | 'assets'> {
+  written: ReadonlyMap<string, Written>,
+  live: ReleaseRecord | undefined,
+): Pick<ReleaseRecord, 'restorable' | 'assets' | 'versions'> {
   const restorable: Record<string, string> = {};
   const assets: Record<string, string> = {};
   for (const f of files) (isContentHashed(f.path) ? assets : restorable)[f.path] = state.objects[prefix + f.path].etag;
-  return { restorable, assets };
+  return { restorable, assets, versions: recordVersions(restorable, prefix, written, live) };
 }
 
 function buildManifest(options: DeployOptions, prefix: string, plan: DeployPlan, hasIndex: boolean): DeployManifest {

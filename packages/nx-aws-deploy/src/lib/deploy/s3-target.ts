@@ -9,6 +9,7 @@ import {
   HeadObjectCommand,
   PutObjectCommand,
   ListObjectsV2Command,
+  ListObjectVersionsCommand,
   type S3Client,
   type S3ServiceException,
 } from '@aws-sdk/client-s3';
@@ -21,7 +22,7 @@ import type { ObjectHeaders } from './headers';
 import { PART_SIZE, readWhole } from './local-files';
 import type { LeaseRecord, LeaseStore } from './lease';
 import type { RemoteObject } from './plan';
-import type { BucketStore, RequestCounts, WriteJsonOptions } from './bucket-store';
+import type { BucketStore, CopySource, RequestCounts, Written, WriteJsonOptions } from './bucket-store';
 
 /** Opens the bucket on S3 for one deploy or rollback, bound to its stop signal (see deployTo). */
 export function openS3Store(options: {
@@ -237,7 +238,7 @@ export class S3Target implements BucketStore {
     md5: string | undefined,
     headers: ObjectHeaders,
     onBytes?: (n: number) => void,
-  ): Promise<{ etag: string; md5: string }> {
+  ): Promise<Written & { md5: string }> {
     const params = { Bucket: this.bucket, Key: key, ...sdkHeaders(headers) };
     const changed = () =>
       new UserError(
@@ -263,7 +264,7 @@ export class S3Target implements BucketStore {
         throw error.name === 'BadDigest' ? changed() : error;
       });
       onBytes?.(size);
-      return { etag: put.ETag ?? '', md5: sent! };
+      return { etag: put.ETag ?? '', versionId: put.VersionId, md5: sent! };
     }
     const abortController = new AbortController();
     const onAbort = () => abortController.abort();
@@ -290,15 +291,15 @@ export class S3Target implements BucketStore {
     this.count('CreateMultipartUpload');
     this.count('UploadPart', Math.ceil(size / PART_SIZE));
     this.count('CompleteMultipartUpload');
-    return { etag: result.ETag ?? '', md5: md5! };
+    return { etag: result.ETag ?? '', versionId: result.VersionId, md5: md5! };
   }
 
-  /** Replaces an object's headers without re-sending its bytes (CopyObject onto itself). Returns the new ETag. */
-  updateHeaders(key: string, headers: ObjectHeaders): Promise<string> {
+  /** Replaces an object's headers without re-sending its bytes (CopyObject onto itself). */
+  updateHeaders(key: string, headers: ObjectHeaders): Promise<Written> {
     return this.copyObject(key, key, { MetadataDirective: 'REPLACE', ...sdkHeaders(headers) });
   }
 
-  async copy(from: string, to: string, source: { fromBucket?: string; ifMatch?: string } = {}): Promise<string> {
+  async copy(from: string, to: string, source: CopySource = {}): Promise<Written> {
     const fromBucket = source.fromBucket ?? this.bucket;
     try {
       return await this.copyObject(
@@ -306,6 +307,7 @@ export class S3Target implements BucketStore {
         to,
         { MetadataDirective: 'COPY', CopySourceIfMatch: source.ifMatch },
         fromBucket,
+        source.versionId,
       );
     } catch (error) {
       if ((error as Error).name !== 'PreconditionFailed') throw error;
@@ -315,12 +317,53 @@ export class S3Target implements BucketStore {
     }
   }
 
+  async hasVersion(key: string, versionId: string): Promise<boolean> {
+    const head = () =>
+      this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key, VersionId: versionId }), {
+        abortSignal: this.signal,
+      });
+    // Gone (404), a delete marker (405) or an id S3 cannot read (400): not there to copy back.
+    const gone = ['NotFound', 'NoSuchVersion', 'MethodNotAllowed', 'BadRequest', 'InvalidArgument', '405', '400'];
+    return this.call('HeadObject', key, head, true, gone).then(
+      () => true,
+      (error: Error) => {
+        if (gone.includes(error.name)) return false;
+        throw error;
+      },
+    );
+  }
+
+  async listVersions(prefix: string): Promise<{ key: string; versionId: string }[]> {
+    const versions: { key: string; versionId: string }[] = [];
+    await this.call(
+      'ListObjectVersions',
+      `s3://${this.bucket}/${prefix}`,
+      async () => {
+        let KeyMarker: string | undefined;
+        let VersionIdMarker: string | undefined;
+        do {
+          const page = await this.s3.send(
+            new ListObjectVersionsCommand({ Bucket: this.bucket, Prefix: prefix, KeyMarker, VersionIdMarker }),
+            { abortSignal: this.signal },
+          );
+          this.count('ListObjectVersions');
+          for (const v of page.Versions ?? []) versions.push({ key: v.Key!, versionId: v.VersionId! });
+          [KeyMarker, VersionIdMarker] = page.IsTruncated ? [page.NextKeyMarker, page.NextVersionIdMarker] : [];
+        } while (KeyMarker);
+      },
+      false,
+    );
+    return versions;
+  }
+
   private async copyObject(
     from: string,
     to: string,
     headers: Omit<ConstructorParameters<typeof CopyObjectCommand>[0], 'Bucket' | 'Key' | 'CopySource'>,
     fromBucket = this.bucket,
-  ): Promise<string> {
+    versionId?: string,
+  ): Promise<Written> {
+    const source = `${fromBucket}/${from.split('/').map(encodeURIComponent).join('/')}`;
     const copied = await this.call(
       'CopyObject',
       to,
@@ -329,7 +372,7 @@ export class S3Target implements BucketStore {
           new CopyObjectCommand({
             Bucket: this.bucket,
             Key: to,
-            CopySource: `${fromBucket}/${from.split('/').map(encodeURIComponent).join('/')}`,
+            CopySource: versionId ? `${source}?versionId=${encodeURIComponent(versionId)}` : source,
             ...headers,
           }),
           { abortSignal: this.signal },
@@ -338,7 +381,7 @@ export class S3Target implements BucketStore {
       ['PreconditionFailed'],
     );
     // A copy is a single-part write: a multipart object comes back with the plain MD5 as its new ETag.
-    return copied.CopyObjectResult?.ETag ?? '';
+    return { etag: copied.CopyObjectResult?.ETag ?? '', versionId: copied.VersionId };
   }
 
   /** Deletes in batches of 1 000 (the DeleteObjects limit); any key S3 refuses fails the deploy. */

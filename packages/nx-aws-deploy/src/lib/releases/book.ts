@@ -10,6 +10,9 @@ import {
   type Snapshot,
 } from './history';
 
+/** Up to this many versions are checked with a HEAD each; more with a listing of the bucket's versions. */
+export const VERSIONS_CHECKED_BY_HEAD = 20;
+
 /** The release history of one bucket + prefix, read and written through the deploy's bucket store. */
 export class ReleaseBook {
   private keptRecords?: Promise<ReleaseRecord[]>;
@@ -46,12 +49,39 @@ export class ReleaseBook {
   }
 
   /**
+   * Of the versions a rollback or promote would copy from, those no longer in the bucket: a HEAD each for a few,
+   * one listing of the bucket's versions (1 000 a page) for more.
+   */
+  async goneVersions(
+    wanted: { key: string; versionId?: string }[],
+    concurrency: number,
+    signal?: AbortSignal,
+  ): Promise<Set<string>> {
+    const versioned = wanted.filter((w): w is { key: string; versionId: string } => w.versionId !== undefined);
+    const gone = new Set<string>();
+    if (versioned.length > VERSIONS_CHECKED_BY_HEAD) {
+      const present = new Set((await this.store.listVersions(this.prefix)).map((v) => `${v.key}\0${v.versionId}`));
+      for (const { key, versionId } of versioned) if (!present.has(`${key}\0${versionId}`)) gone.add(versionId);
+      return gone;
+    }
+    await forEachLimit(
+      versioned,
+      concurrency,
+      async ({ key, versionId }) => {
+        if (!(await this.store.hasVersion(key, versionId))) gone.add(versionId);
+      },
+      signal,
+    );
+    return gone;
+  }
+
+  /**
    * Records a release that just went live: its record, then the index (which makes it the live one), then removes
    * what no kept release needs any more. `listedKeys`: the bucket below the prefix as listed before the change.
    */
   async add(
     summary: Omit<ReleaseSummary, 'number' | 'kept'>,
-    files: Pick<ReleaseRecord, 'restorable' | 'assets'>,
+    files: Pick<ReleaseRecord, 'restorable' | 'assets' | 'versions'>,
     keep: number,
     listedKeys: Iterable<string>,
   ): Promise<ReleaseSummary> {

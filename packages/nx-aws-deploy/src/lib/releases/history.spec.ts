@@ -4,6 +4,7 @@ import {
   checkKeepReleases,
   HISTORY_LENGTH,
   planRollback,
+  recordVersions,
   rollbackTarget,
   snapshotsToTake,
   unneededBookkeeping,
@@ -122,8 +123,30 @@ describe('snapshotsToTake', () => {
     ]);
   });
 
+  it('takes none of a file whose version the live release recorded: S3 keeps the version it replaces', () => {
+    const versioned = { ...live, versions: { 'index.html': 'v7' } };
+    const changing = [{ key: 'index.html', size: 1, etag: '"i2"' }];
+    expect(snapshotsToTake(versioned, '', changing, new Set())).toEqual([]);
+  });
+
   it('takes none without a live release (the first deploy of a history)', () => {
     expect(snapshotsToTake(undefined, '', [{ key: 'index.html', size: 1, etag: '"a"' }], new Set())).toEqual([]);
+  });
+});
+
+describe('recordVersions', () => {
+  it.each([
+    ['a write made a version', { 'index.html': { versionId: 'v9' } }, { 'index.html': 'v9' }],
+    ['left as it was: the live release recorded this version for the same bytes', {}, { 'index.html': 'v1' }],
+    ['an unversioned write (no id): a snapshot will serve', { 'index.html': {} }, undefined],
+  ])('%s', (_, written, versions) => {
+    const live = { ...record(1, { 'index.html': '"i"' }), versions: { 'index.html': 'v1' } };
+    expect(recordVersions({ 'index.html': '"i"' }, '', new Map(Object.entries(written)), live)).toEqual(versions);
+  });
+
+  it('knows no version for bytes the live release did not record', () => {
+    const live = { ...record(1, { 'index.html': '"old"' }), versions: { 'index.html': 'v1' } };
+    expect(recordVersions({ 'index.html': '"new"' }, '', new Map(), live)).toBeUndefined();
   });
 });
 
@@ -182,6 +205,26 @@ describe('planRollback', () => {
       unchanged: 1,
       missing: [],
     });
+  });
+
+  it('restores from recorded versions; a version found gone falls back to a snapshot, or is missing', () => {
+    const versioned = { ...target, versions: { 'index.html': 'vi1', 'logo.png': 'vl1' } };
+    const listing = remote({
+      'index.html': '"i2"',
+      'about.html': '"a1"',
+      'logo.png': '"l2"',
+      'app-abcdef12.js': '"j1"',
+      '.nx-aws-deploy/releases/files/l1/logo.png': '"l1"',
+    });
+    expect(planRollback(versioned, live, '', listing).restores).toEqual([
+      { key: 'logo.png', from: 'logo.png', versionId: 'vl1', etag: '"l1"' },
+      { key: 'index.html', from: 'index.html', versionId: 'vi1', etag: '"i1"' },
+    ]);
+    const expired = planRollback(versioned, live, '', listing, new Set(['vi1', 'vl1']));
+    expect(expired.restores).toEqual([
+      { key: 'logo.png', from: '.nx-aws-deploy/releases/files/l1/logo.png', etag: '"l1"' },
+    ]);
+    expect(expired.missing).toEqual(['index.html']);
   });
 
   it('lists what is gone: a pruned asset, a snapshot removed by hand', () => {

@@ -9,8 +9,10 @@ import type { RemoteObject } from '../deploy/plan';
  * - files whose names carry a content hash (`assets`) never change in place, so they only need to stay: a deploy
  *   does not prune an asset that a kept release has;
  * - every other file (`restorable`: HTML, service workers, manifests, unhashed images) may be overwritten or
- *   deleted by a later deploy, which first copies it (server-side) into the bookkeeping as a snapshot, once per
- *   path and ETag. A rollback copies it back.
+ *   deleted by a later deploy. In a versioned bucket S3 keeps the version it replaces: the release records each
+ *   such file's version id, and a rollback copies that version back. Where no version id is known (an unversioned
+ *   bucket, a file deployed before versioning was on), the deploy first copies the file (server-side) into the
+ *   bookkeeping as a snapshot, once per path and ETag, and a rollback copies that back.
  */
 export const DEFAULT_KEEP_RELEASES = 10;
 /** Summaries shown by `releases`, kept or not. */
@@ -53,6 +55,8 @@ export interface ReleaseRecord {
   summary: ReleaseSummary;
   restorable: Record<string, string>;
   assets: Record<string, string>;
+  /** Version ids of restorable files, by path, in a versioned bucket: these need no snapshot. */
+  versions?: Record<string, string>;
 }
 
 export function checkKeepReleases(keep: number | undefined): number {
@@ -106,11 +110,32 @@ export function snapshotsToTake(
   const snapshots: Snapshot[] = [];
   for (const { key, etag } of changing) {
     const path = key.slice(prefix.length);
-    if (live.restorable[path] !== etag) continue;
+    // S3 keeps the replaced version of a versioned file itself.
+    if (live.restorable[path] !== etag || live.versions?.[path]) continue;
     const snapshot = prefix + snapshotFile(path, etag);
     if (!listed.has(snapshot)) snapshots.push({ key, snapshot });
   }
   return snapshots;
+}
+
+/**
+ * The version ids of a new release's restorable files: the versions its own writes made (`written`, by key), and
+ * for files it left as they were the ids the live release recorded for the same bytes. A file without one gets a
+ * snapshot when a later change replaces it.
+ */
+export function recordVersions(
+  restorable: Record<string, string>,
+  prefix: string,
+  written: ReadonlyMap<string, { versionId?: string }>,
+  live: ReleaseRecord | undefined,
+): Record<string, string> | undefined {
+  const versions: Record<string, string> = {};
+  for (const [path, etag] of Object.entries(restorable)) {
+    const write = written.get(prefix + path);
+    const id = write ? write.versionId : live?.restorable[path] === etag ? live.versions?.[path] : undefined;
+    if (id) versions[path] = id;
+  }
+  return Object.keys(versions).length ? versions : undefined;
 }
 
 /**
@@ -168,8 +193,8 @@ export function rollbackTarget(index: ReleaseIndex | undefined, where: string, t
 }
 
 export interface RollbackPlan {
-  /** Copies from a snapshot onto the live key: everything else before the entry files. */
-  restores: { key: string; from: string; etag: string }[];
+  /** Copies onto the live key from its version or a snapshot: everything else before the entry files. */
+  restores: { key: string; from: string; versionId?: string; etag: string }[];
   /** Files of the live release that the target did not have. */
   deletes: string[];
   unchanged: number;
@@ -177,12 +202,16 @@ export interface RollbackPlan {
   missing: string[];
 }
 
-/** What bringing `target` back changes, from the bucket's listing alone. */
+/**
+ * What bringing `target` back changes, from the bucket's listing; `goneVersions`: recorded versions found
+ * missing (expired by a lifecycle rule), for which a snapshot, if there is one, serves instead.
+ */
 export function planRollback(
   target: ReleaseRecord,
   live: ReleaseRecord | undefined,
   prefix: string,
   remote: RemoteObject[],
+  goneVersions: ReadonlySet<string> = new Set(),
 ): RollbackPlan {
   const listed = new Map(remote.map((r) => [r.key, r.etag]));
   const plan: RollbackPlan = { restores: [], deletes: [], unchanged: 0, missing: [] };
@@ -191,7 +220,9 @@ export function planRollback(
   for (const [path, etag] of Object.entries(target.restorable)) {
     const key = prefix + path;
     const snapshot = prefix + snapshotFile(path, etag);
+    const versionId = target.versions?.[path];
     if (listed.get(key) === etag) plan.unchanged++;
+    else if (versionId && !goneVersions.has(versionId)) plan.restores.push({ key, from: key, versionId, etag });
     else if (listed.has(snapshot)) plan.restores.push({ key, from: snapshot, etag });
     else plan.missing.push(path);
   }

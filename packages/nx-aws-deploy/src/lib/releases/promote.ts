@@ -1,5 +1,11 @@
 import { checkBucketName } from '../deploy/bucket-name';
-import { DEFAULT_CONCURRENCY, DEFAULT_MAX_DELETES, type BucketStore, type RequestCounts } from '../deploy/bucket-store';
+import {
+  DEFAULT_CONCURRENCY,
+  DEFAULT_MAX_DELETES,
+  type BucketStore,
+  type RequestCounts,
+  type Written,
+} from '../deploy/bucket-store';
 import { snapshotFile } from '../deploy/bookkeeping';
 import { isEntryFile } from '../deploy/headers';
 import { underLease } from '../deploy/lease';
@@ -12,7 +18,7 @@ import { UserError } from '../util/errors';
 import { Interrupted } from '../util/interrupt';
 import { ReleaseBook } from './book';
 import { invalidateChanges } from './invalidation';
-import { assetsToKeep, checkKeepReleases, snapshotsToTake, type ReleaseRecord } from './history';
+import { assetsToKeep, checkKeepReleases, recordVersions, snapshotsToTake, type ReleaseRecord } from './history';
 
 export interface PromoteOptions {
   /** Where the tested release is (staging). */
@@ -57,8 +63,9 @@ export interface PromoteResult {
 
 interface PlannedCopy {
   path: string;
-  /** Key in the source bucket: the live object, or the snapshot that holds the release's version. */
+  /** Key in the source bucket: the live object (or its version `versionId`), or the snapshot of the release's bytes. */
   from: string;
+  versionId?: string;
   etag: string;
   to: string;
   /** A live source key is copied only while it still has the release's bytes (a deploy there may be running). */
@@ -113,7 +120,7 @@ export async function promoteWith(
       // The source is only read: a release that is not there, or is not whole, is refused before the lease.
       beforeLease: async () => {
         source = open.source(options.signal ?? new AbortController().signal);
-        copies = await sourceCopies(source, fromPrefix, from, prefix, options.release);
+        copies = await sourceCopies(source, fromPrefix, from, prefix, options.release, concurrency);
       },
     },
     async (target, signal) => {
@@ -155,7 +162,7 @@ export async function promoteWith(
         log(
           [
             `Dry run: promoting ${what} to ${to} would:`,
-            ...changed.map((c) => `  copy     ${c.to} (from ${c.from})`),
+            ...changed.map((c) => `  copy     ${c.to} (from ${c.from}${c.versionId ? ` version ${c.versionId}` : ''})`),
             ...pruned.deletes.map((key) => `  delete   ${key}`),
             `  leave ${result.unchanged} unchanged`,
           ].join('\n'),
@@ -165,14 +172,21 @@ export async function promoteWith(
       log(
         `Promoting ${what} to ${to}: ${changed.length} to copy, ${pruned.deletes.length} to delete, ${result.unchanged} unchanged.`,
       );
-      const etags = new Map<string, string>();
+      const written = new Map<string, Written>();
       const done = { copied: 0, deleted: 0 };
       const copy = (batch: PlannedCopy[]) =>
         forEachLimit(
           batch,
           concurrency,
           async (c) => {
-            etags.set(c.to, await target.copy(c.from, c.to, { fromBucket: options.fromBucket, ifMatch: c.ifMatch }));
+            written.set(
+              c.to,
+              await target.copy(c.from, c.to, {
+                fromBucket: options.fromBucket,
+                versionId: c.versionId,
+                ifMatch: c.ifMatch,
+              }),
+            );
             done.copied++;
           },
           signal,
@@ -198,7 +212,8 @@ export async function promoteWith(
         await copy(changed.filter((c) => isEntryFile(c.path)));
         if (signal.aborted) throw signal.reason;
         if (pruned.deletes.length) await target.delete(pruned.deletes, (n) => (done.deleted += n));
-        const etagOf = (path: string, etag: string) => etags.get(prefix + path) ?? etag;
+        const etagOf = (path: string, etag: string) => written.get(prefix + path)?.etag ?? etag;
+        const restorable = Object.fromEntries(Object.entries(record.restorable).map(([p, e]) => [p, etagOf(p, e)]));
         const release = await book.add(
           {
             at: new Date().toISOString(),
@@ -211,8 +226,9 @@ export async function promoteWith(
             bytes: record.summary.bytes,
           },
           {
-            restorable: Object.fromEntries(Object.entries(record.restorable).map(([p, e]) => [p, etagOf(p, e)])),
+            restorable,
             assets: Object.fromEntries(Object.entries(record.assets).map(([p, e]) => [p, etagOf(p, e)])),
+            versions: recordVersions(restorable, prefix, written, await book.live()),
           },
           keep,
           listed.keys(),
@@ -256,13 +272,17 @@ export async function promoteWith(
   );
 }
 
-/** Where each file of the source release is now: its live key, or the snapshot of its version; refuses when gone. */
+/**
+ * Where each file of the source release is now: its live key, its version (versioned buckets), or the snapshot of
+ * its bytes; refuses when gone.
+ */
 async function sourceCopies(
   source: BucketStore,
   fromPrefix: string,
   from: string,
   prefix: string,
   release: number | undefined,
+  concurrency: number,
 ): Promise<{ record: ReleaseRecord; planned: PlannedCopy[] }> {
   const [book, remote] = await Promise.all([ReleaseBook.open(source, fromPrefix), source.list(fromPrefix)]);
   if (!book.index?.releases.length)
@@ -277,16 +297,28 @@ async function sourceCopies(
       `Release ${number} of ${from} is not kept there (kept: ${kept.map((r) => r.summary.number).join(', ')}); nothing was changed.`,
     );
   const listed = new Map(remote.map((r) => [r.key, r.etag]));
-  const planned: PlannedCopy[] = [];
-  const missing: string[] = [];
-  for (const [path, etag] of [...Object.entries(record.assets), ...Object.entries(record.restorable)]) {
-    const live = fromPrefix + path;
-    const snapshot = fromPrefix + snapshotFile(path, etag);
-    const at =
-      listed.get(live) === etag ? live : path in record.restorable && listed.has(snapshot) ? snapshot : undefined;
-    if (at) planned.push({ path, from: at, etag, to: prefix + path, ifMatch: at === live ? etag : undefined });
-    else missing.push(path);
-  }
+  const locate = (goneVersions: ReadonlySet<string>) => {
+    const planned: PlannedCopy[] = [];
+    const missing: string[] = [];
+    for (const [path, etag] of [...Object.entries(record.assets), ...Object.entries(record.restorable)]) {
+      const live = fromPrefix + path;
+      const to = prefix + path;
+      const versionId = record.versions?.[path];
+      const snapshot = fromPrefix + snapshotFile(path, etag);
+      if (listed.get(live) === etag) planned.push({ path, from: live, etag, to, ifMatch: etag });
+      else if (versionId && !goneVersions.has(versionId)) planned.push({ path, from: live, versionId, etag, to });
+      else if (path in record.restorable && listed.has(snapshot)) planned.push({ path, from: snapshot, etag, to });
+      else missing.push(path);
+    }
+    return { planned, missing };
+  };
+  let located = locate(new Set());
+  const gone = await book.goneVersions(
+    located.planned.map((c) => ({ key: c.from, versionId: c.versionId })),
+    concurrency,
+  );
+  if (gone.size) located = locate(gone);
+  const { planned, missing } = located;
   if (missing.length)
     throw new UserError(
       `Cannot promote release ${number} of ${from}: ${missing.length} of its files are gone (${missing.sort().slice(0, 10).join(', ')}${missing.length > 10 ? ', …' : ''}). Nothing was changed; deploy it there again.`,

@@ -1,5 +1,5 @@
 import { checkBucketName } from '../deploy/bucket-name';
-import { DEFAULT_CONCURRENCY, type BucketStore, type RequestCounts } from '../deploy/bucket-store';
+import { DEFAULT_CONCURRENCY, type BucketStore, type RequestCounts, type Written } from '../deploy/bucket-store';
 import { MARKER_FILE, RELEASES_DIR, type DeployMarker } from '../deploy/bookkeeping';
 import { isEntryFile } from '../deploy/headers';
 import { underLease } from '../deploy/lease';
@@ -12,7 +12,14 @@ import { UserError } from '../util/errors';
 import { Interrupted } from '../util/interrupt';
 import { ReleaseBook } from './book';
 import { invalidateChanges } from './invalidation';
-import { checkKeepReleases, planRollback, rollbackTarget, snapshotsToTake, type RollbackPlan } from './history';
+import {
+  checkKeepReleases,
+  planRollback,
+  recordVersions,
+  rollbackTarget,
+  snapshotsToTake,
+  type RollbackPlan,
+} from './history';
 
 export interface RollbackOptions {
   bucket: string;
@@ -94,10 +101,13 @@ export async function rollbackWith(
         throw new UserError(
           `The record of release ${target.number} is missing from ${where}${RELEASES_DIR}; it cannot be brought back. Nothing was changed.`,
         );
-      const plan = planRollback(record, live, prefix, remote);
+      let plan = planRollback(record, live, prefix, remote);
+      // The versions it would copy from are checked first: a lifecycle rule may have expired them.
+      const gone = await book.goneVersions(plan.restores, concurrency, signal);
+      if (gone.size) plan = planRollback(record, live, prefix, remote, gone);
       if (plan.missing.length)
         throw new UserError(
-          `Cannot roll back ${where} to release ${target.number}: ${plan.missing.length} of its files are gone from the bucket (${plan.missing.slice(0, 10).join(', ')}${plan.missing.length > 10 ? ', …' : ''}). Nothing was changed; deploy that commit again instead.`,
+          `Cannot roll back ${where} to release ${target.number}: ${plan.missing.length} of its files are gone from the bucket (${plan.missing.slice(0, 10).join(', ')}${plan.missing.length > 10 ? ', …' : ''})${gone.size ? `, ${gone.size} of them as versions the bucket's lifecycle rule expired` : ''}. Nothing was changed; deploy that commit again instead.`,
         );
       const result: RollbackResult = {
         bucket: options.bucket,
@@ -123,7 +133,7 @@ export async function rollbackWith(
       const changing = [...plan.restores.map((r) => r.key), ...plan.deletes]
         .map((key) => byKey.get(key))
         .filter((r) => r !== undefined);
-      const etags = new Map<string, string>();
+      const written = new Map<string, Written>();
       const done = { restored: 0, deleted: 0 };
       let releasedAt: string | undefined;
       const restore = (batch: RollbackPlan['restores']) =>
@@ -131,7 +141,7 @@ export async function rollbackWith(
           batch,
           concurrency,
           async (r) => {
-            etags.set(r.key, await store.copy(r.from, r.key));
+            written.set(r.key, await store.copy(r.from, r.key, { versionId: r.versionId }));
             done.restored++;
           },
           signal,
@@ -146,7 +156,7 @@ export async function rollbackWith(
         if (signal.aborted) throw signal.reason;
         if (plan.deletes.length) await store.delete(plan.deletes, (n) => (done.deleted += n));
         const restorable = Object.fromEntries(
-          Object.entries(record.restorable).map(([path, etag]) => [path, etags.get(prefix + path) ?? etag]),
+          Object.entries(record.restorable).map(([path, etag]) => [path, written.get(prefix + path)?.etag ?? etag]),
         );
         const release = await book.add(
           {
@@ -159,7 +169,7 @@ export async function rollbackWith(
             files: record.summary.files,
             bytes: record.summary.bytes,
           },
-          { restorable, assets: record.assets },
+          { restorable, assets: record.assets, versions: recordVersions(restorable, prefix, written, live) },
           keep,
           listed,
         );
@@ -210,7 +220,7 @@ export async function rollbackWith(
 function dryRunReport(what: string, plan: RollbackPlan): string {
   return [
     `Dry run: ${what} would:`,
-    ...plan.restores.map((r) => `  restore  ${r.key} (from ${r.from})`),
+    ...plan.restores.map((r) => `  restore  ${r.key} (from ${r.versionId ? `version ${r.versionId}` : r.from})`),
     ...plan.deletes.map((key) => `  delete   ${key}`),
     `  leave ${plan.unchanged} unchanged`,
   ].join('\n');
