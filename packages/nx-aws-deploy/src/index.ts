@@ -1,3 +1,8 @@
+/**
+ * The Nx plugin, as Nx loads it for every command in a workspace that registers it: inferred targets and the
+ * init generator only. The deploy library (and the AWS SDK under it) is `nx-aws-deploy/deploy`, loaded by the
+ * executors and the command when they run, so that `nx` itself does not pay for it.
+ */
 export {
   createNodes,
   createNodesV2,
@@ -5,8 +10,4 @@ export {
   type DeployTargetsPluginOptions,
 } from './plugins/deploy-targets';
 export { initGenerator } from './generators/init/generator';
-export { deploy, type DeployOptions, type DeploySummary } from './lib/deploy/deploy';
-export { planDeploy, type DeployPlan, type DeployState } from './lib/deploy/plan';
-export { headersFor, isContentHashed, isEntryFile, type HeaderRule } from './lib/deploy/headers';
-export type { DeployManifest, ManifestChange } from './lib/deploy/manifest';
 export { UserError } from './lib/util/errors';

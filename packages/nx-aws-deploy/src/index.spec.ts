@@ -1,0 +1,24 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+
+/** Modules a fresh Node process has loaded after requiring `entry` (TypeScript through swc, as the bin does here). */
+function modulesLoadedBy(entry: string): string[] {
+  const script = `require(${JSON.stringify(entry)}); console.log(JSON.stringify(Object.keys(require.cache)))`;
+  const output = execFileSync(process.execPath, ['-r', '@swc-node/register', '-e', script], {
+    cwd: join(__dirname, '..'),
+    encoding: 'utf8',
+  });
+  return JSON.parse(output.trim().split('\n').pop()!);
+}
+
+describe('package entry points', () => {
+  it('the Nx plugin entry, which Nx loads for every command, loads no AWS SDK and no deploy code', () => {
+    const loaded = modulesLoadedBy(join(__dirname, 'index.ts'));
+    expect(loaded.filter((m) => m.includes('@aws-sdk') || m.includes('/lib/deploy/deploy'))).toEqual([]);
+  });
+
+  it('nx-aws-deploy/deploy is the deploy library', () => {
+    const loaded = modulesLoadedBy(join(__dirname, 'deploy.ts'));
+    expect(loaded.some((m) => m.includes('@aws-sdk/client-s3'))).toBe(true);
+  });
+});
