@@ -16,8 +16,9 @@ export const PEERS = { 's3-sync-client': '4.3.1', 's3-spa-upload': '2.1.5' } as 
 
 /**
  * A user's workspace in `dir`: nx and the plugin as published (built, `npm pack`ed, installed from the tarball),
- * the peers from the registry (npm's cache when it has them), a project `site` whose `deploy` target is the
- * deploy-s3 executor on `apps/site/dist`, and the runner scripts of the peers that have no command.
+ * registered in nx.json as `nx add` does, the peers from the registry (npm's cache when it has them), a project
+ * `site` whose `deploy` target is the deploy-s3 executor on `apps/site/dist`, and the runner scripts of the peers
+ * that have no command.
  */
 export function installUserWorkspace(dir: string): void {
   execFileSync('npm', ['run', 'build', '--silent'], { cwd: plugin, stdio: 'ignore' });
@@ -38,7 +39,8 @@ export function installUserWorkspace(dir: string): void {
       },
     }),
   );
-  writeFileSync(join(dir, 'nx.json'), JSON.stringify({}));
+  // Registered as `nx add nx-aws-deploy` registers it: Nx then loads the plugin's entry for every command.
+  writeFileSync(join(dir, 'nx.json'), JSON.stringify({ plugins: ['nx-aws-deploy'] }));
   mkdirSync(join(dir, 'apps', 'site'), { recursive: true });
   writeFileSync(
     join(dir, 'apps', 'site', 'project.json'),
