@@ -7,6 +7,8 @@ export interface LocalAwsProcess {
   env: Record<string, string>;
   /** Requests to `bucket` since the last reset, by operation. */
   requestsTo(bucket: string): Promise<Record<string, number>>;
+  /** Requests since the last reset, by operation, all of them (the log behind requestsTo keeps the latest 50 000). */
+  requests(): Promise<Record<string, number>>;
   resetRequests(): Promise<void>;
   stop(): void;
 }
@@ -57,6 +59,7 @@ export async function startLocalAwsProcess(): Promise<LocalAwsProcess> {
           counts[r.operation] = (counts[r.operation] ?? 0) + 1;
       return counts;
     },
+    requests: async () => (await admin('requests')) as Record<string, number>,
     resetRequests: async () => void (await admin('requests', 'DELETE')),
     stop: () => {
       stopping = true;
