@@ -14,7 +14,7 @@ import {
   type S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { explainTimeout } from '../aws/clients';
+import { explainTimeout, NEVER_STOPPED } from '../aws/clients';
 import { createS3Client } from '../aws/s3-client';
 import { UserError } from '../util/errors';
 import { Interrupted } from '../util/interrupt';
@@ -37,6 +37,7 @@ export function openS3Store(options: {
         region: options.region,
         maxSockets: options.concurrency,
         requestTimeoutSeconds: options.requestTimeout,
+        stopSignal: signal,
       }),
       options.bucket,
       signal,
@@ -96,7 +97,7 @@ export class S3Target implements BucketStore {
     while (this.inFlight > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50));
     for (const [UploadId, Key] of [...this.openUploads]) {
       await this.s3
-        .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId }))
+        .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId }), { abortSignal: NEVER_STOPPED })
         .catch(() => undefined);
     }
     return this.abortedUploads;
@@ -113,7 +114,6 @@ export class S3Target implements BucketStore {
         do {
           const page = await this.s3.send(
             new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, MaxKeys: 1000, ContinuationToken }),
-            { abortSignal: this.signal },
           );
           this.count('ListObjectsV2');
           for (const o of page.Contents ?? []) objects.push({ key: o.Key!, size: o.Size ?? 0, etag: o.ETag ?? '' });
@@ -129,7 +129,7 @@ export class S3Target implements BucketStore {
 
   async headers(key: string): Promise<ObjectHeaders> {
     const head = await this.call('HeadObject', key, () =>
-      this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: this.signal }),
+      this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })),
     );
     return {
       'Content-Type': head.ContentType ?? 'binary/octet-stream',
@@ -148,7 +148,7 @@ export class S3Target implements BucketStore {
       const got = await this.call(
         'GetObject',
         key,
-        () => this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: this.signal }),
+        () => this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })),
         true,
         ['NoSuchKey'],
       );
@@ -181,7 +181,7 @@ export class S3Target implements BucketStore {
             CacheControl: 'no-store',
             ...condition,
           }),
-          { abortSignal: abortable ? this.signal : undefined },
+          abortable ? undefined : { abortSignal: NEVER_STOPPED },
         ),
       true,
       passThrough,
@@ -255,7 +255,6 @@ export class S3Target implements BucketStore {
           sent = md5 ?? createHash('md5').update(body).digest('hex');
           return this.s3.send(
             new PutObjectCommand({ ...params, Body: body, ContentMD5: Buffer.from(sent, 'hex').toString('base64') }),
-            { abortSignal: this.signal },
           );
         },
         true,
@@ -318,10 +317,7 @@ export class S3Target implements BucketStore {
   }
 
   async hasVersion(key: string, versionId: string): Promise<boolean> {
-    const head = () =>
-      this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key, VersionId: versionId }), {
-        abortSignal: this.signal,
-      });
+    const head = () => this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key, VersionId: versionId }));
     // Gone (404), a delete marker (405) or an id S3 cannot read (400): not there to copy back.
     const gone = ['NotFound', 'NoSuchVersion', 'MethodNotAllowed', 'BadRequest', 'InvalidArgument', '405', '400'];
     return this.call('HeadObject', key, head, true, gone).then(
@@ -344,7 +340,6 @@ export class S3Target implements BucketStore {
         do {
           const page = await this.s3.send(
             new ListObjectVersionsCommand({ Bucket: this.bucket, Prefix: prefix, KeyMarker, VersionIdMarker }),
-            { abortSignal: this.signal },
           );
           this.count('ListObjectVersions');
           for (const v of page.Versions ?? []) versions.push({ key: v.Key!, versionId: v.VersionId! });
@@ -375,7 +370,6 @@ export class S3Target implements BucketStore {
             CopySource: versionId ? `${source}?versionId=${encodeURIComponent(versionId)}` : source,
             ...headers,
           }),
-          { abortSignal: this.signal },
         ),
       true,
       ['PreconditionFailed'],
@@ -394,7 +388,6 @@ export class S3Target implements BucketStore {
             Bucket: this.bucket,
             Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
           }),
-          { abortSignal: this.signal },
         ),
       );
       const failed = result.Errors ?? [];
