@@ -7,6 +7,7 @@ import {
   headersFor,
   isContentHashed,
   isEntryFile,
+  sharedHeadersFor,
 } from './headers';
 
 describe('isContentHashed', () => {
@@ -107,5 +108,22 @@ describe('headersFor', () => {
     expect(headersFingerprint({ 'Content-Type': 'a' })).not.toBe(
       headersFingerprint({ 'Content-Type': 'a', 'Cache-Control': 'no-cache' }),
     );
+  });
+});
+
+describe('sharedHeadersFor', () => {
+  it('answers what headersFor does, one object per distinct set of headers', () => {
+    const rulesFor = compileHeaderRules([{ glob: 'docs/**', headers: { 'x-amz-meta-team': 'docs' } }]);
+    const headersOf = sharedHeadersFor(rulesFor);
+    const paths = ['a-1b2c3d4e.js', 'b-9f8e7d6c.js', 'index.html', 'about/index.html', 'docs/a.pdf', 'docs/b.pdf'];
+    const shared = paths.map(headersOf);
+    expect(shared).toEqual(paths.map((p) => headersFor(p, rulesFor(p))));
+    expect(shared[0]).toBe(shared[1]);
+    expect(shared[2]).toBe(shared[3]);
+    expect(shared[4]).toBe(shared[5]);
+    expect(new Set(shared).size).toBe(3);
+    // Fingerprints are remembered per object, and stay those of the contents.
+    expect(headersFingerprint(shared[4])).toBe(headersFingerprint({ ...shared[4] }));
+    expect(headersFingerprint(shared[4])).not.toBe(headersFingerprint(shared[0]));
   });
 });

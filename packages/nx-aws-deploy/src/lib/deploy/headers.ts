@@ -129,8 +129,32 @@ export function headersFor(path: string, userHeaders: Record<string, string> = {
   return headers;
 }
 
+/**
+ * headersFor each file of a deploy, one shared object per distinct set (a site has a handful, not one per file):
+ * tens of thousands of files then cost no memory for headers, and one fingerprint per set. Never mutated.
+ */
+export function sharedHeadersFor(rulesFor: (path: string) => Record<string, string>): (path: string) => ObjectHeaders {
+  const shared = new Map<string, ObjectHeaders>();
+  return (path) => {
+    const headers = headersFor(path, rulesFor(path));
+    const key = JSON.stringify(headers);
+    const same = shared.get(key);
+    if (same) return same;
+    shared.set(key, headers);
+    return headers;
+  };
+}
+
+const fingerprints = new WeakMap<ObjectHeaders, string>();
+
 /** Stable fingerprint of headers, to see without a HEAD request whether a remote object's headers are current. */
 export function headersFingerprint(headers: ObjectHeaders): string {
+  let fingerprint = fingerprints.get(headers);
+  if (fingerprint === undefined) fingerprints.set(headers, (fingerprint = computeFingerprint(headers)));
+  return fingerprint;
+}
+
+function computeFingerprint(headers: ObjectHeaders): string {
   const entries = Object.entries(headers)
     .filter(([k, v]) => k !== 'metadata' && v !== undefined)
     .map(([k, v]) => `${k}:${v}`)

@@ -82,7 +82,7 @@ export async function scanSourceDir(options: ScanOptions): Promise<ScanResult> {
     wanted: (path) => included(path) && !excluded(path),
     excludedFolder: (path) => excluded(path) || excluded(`${path}/`),
   });
-  const files = found.files.map((f): LocalFile => ({ ...f, etags: [] }));
+  const { files } = found;
   return { files: files.sort((a, b) => (a.path < b.path ? -1 : 1)), skipped: found.skipped.sort() };
 }
 
@@ -107,8 +107,8 @@ function realpathOrUndefined(path: string): string | undefined {
  * One pass over the folder: a stat per file, a realpath only per symlink. Our own walk rather than a glob
  * library's, which drops FIFOs and sockets without a word and follows a folder symlink cycle once.
  */
-async function walk(options: WalkOptions): Promise<{ files: Omit<LocalFile, 'etags'>[]; skipped: string[] }> {
-  const files: Omit<LocalFile, 'etags'>[] = [];
+async function walk(options: WalkOptions): Promise<{ files: LocalFile[]; skipped: string[] }> {
+  const files: LocalFile[] = [];
   const skipped: string[] = [];
   const { sourceDir } = options;
   const visit = async (dir: string, realDir: string, rel: string): Promise<void> => {
@@ -154,7 +154,7 @@ async function walk(options: WalkOptions): Promise<{ files: Omit<LocalFile, 'eta
       if (kind === 'special') skipped.push(path);
       else {
         const { size, mtimeMs, ino } = statSync(absolutePath);
-        files.push({ path, absolutePath, size, mtimeMs, ino });
+        files.push({ path, absolutePath, size, mtimeMs, ino, etags: [] });
       }
     }
   };
