@@ -136,7 +136,6 @@ export async function deployTo(
     allowOutsideWorkspace: options.allowOutsideWorkspace,
   });
   checkScan(options, prefix, scan, log);
-  if (scan.files.length >= MANY_FILES) collectSooner();
   // One deploy at a time per bucket + prefix, so that pruning is planned from a listing nobody else changes.
   return underLease(openStore, { ...options, prefix, log }, (target, signal) =>
     deployUnderLease(
@@ -241,6 +240,7 @@ async function deployUnderLease(
   if (stored.status === 'rejected') throw stored.reason;
   if (opened.status === 'rejected') throw opened.reason;
   const [remote, state, releases] = [listed.value, stored.value, opened.value];
+  if (files.length + remote.length >= MANY_FILES) collectSooner();
   const remoteEtags = new Map(remote.map((r) => [r.key, r.etag]));
   // A multipart ETag in the bucket (`-N`) is compared at the part sizes that fit it; the MD5 covers the rest.
   await forEachLimit(

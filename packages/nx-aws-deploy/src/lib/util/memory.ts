@@ -1,6 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 
-/** From this many files on, a deploy asks V8 to collect sooner (see collectSooner). */
+/** From this many files and objects (local and in the bucket) on, a deploy asks V8 to collect sooner. */
 export const MANY_FILES = 5_000;
 
 /**
