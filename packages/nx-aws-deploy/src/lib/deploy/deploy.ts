@@ -1,12 +1,21 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { forEachLimit } from '../util/concurrency';
 import { UserError } from '../util/errors';
 import { Interrupted } from '../util/interrupt';
+import { writeJsonWithList } from '../util/json-file';
 import { collectSooner, MANY_FILES } from '../util/memory';
 import { checkBucketName } from './bucket-name';
 import { compileHeaderRules, headersFingerprint, isContentHashed, sharedHeadersFor, type HeaderRule } from './headers';
-import { contentEtags, multipartEtags, PART_SIZE, scanSourceDir, type LocalFile, type ScanResult } from './local-files';
+import {
+  contentEtags,
+  multipartEtags,
+  onDisk,
+  PART_SIZE,
+  scanSourceDir,
+  type LocalFile,
+  type ScanResult,
+} from './local-files';
 import { HashCache } from './hash-cache';
 import {
   keysNeedingHead,
@@ -166,7 +175,7 @@ function checkScan(
       `sourceDir ${options.sourceDir} has no index.html; refusing to deploy a site without one. Set "allowNoIndex": true if that is intended.`,
     );
   }
-  checkKeyLengths(prefix, files);
+  checkKeyLengths(prefix, files, options.sourceDir);
 }
 
 /** The deploy itself, once this deploy holds the bucket + prefix (or plans a dry run). */
@@ -200,16 +209,8 @@ async function deployUnderLease(
   // A listing that fails is reported below.
   void remoteReady.then(() => firstPageIn());
   const headersOf = sharedHeadersFor(rulesFor);
-  // Written out rather than spread: a spread of these records gives each copy a hidden class of its own in V8.
-  const planned = files.map(({ path, absolutePath, size, mtimeMs, ino, etags }) => ({
-    path,
-    absolutePath,
-    size,
-    mtimeMs,
-    ino,
-    etags,
-    headers: headersOf(path),
-  }));
+  // Set in place: one record per file, however many files.
+  const planned = files.map((f) => Object.assign(f, { headers: headersOf(f.path) }));
   const byPath = new Map(planned.map((f) => [f.path, f]));
 
   // Hashing is for comparing with the bucket. Into a bucket with nothing below the prefix (a first deploy) a file
@@ -221,7 +222,7 @@ async function deployUnderLease(
     const known = hashes.md5(f);
     if (known) return [`"${known}"`];
     const hashedAt = Date.now();
-    const etags = await contentEtags(f.absolutePath, f.size);
+    const etags = await contentEtags(onDisk(options.sourceDir, f), f.size);
     hashes.remember(f, etags[0].slice(1, -1), hashedAt);
     return etags;
   };
@@ -250,7 +251,7 @@ async function deployUnderLease(
       const etag = remoteEtags.get(prefix + f.path);
       if (etag !== undefined && !f.etags.length) f.etags = await hash(f);
       const parts = etag && !f.etags.includes(etag) ? /-(\d+)"$/.exec(etag) : null;
-      if (parts) f.etags.push(...(await multipartEtags(f.absolutePath, f.size, Number(parts[1]))));
+      if (parts) f.etags.push(...(await multipartEtags(onDisk(options.sourceDir, f), f.size, Number(parts[1]))));
     },
     options.signal,
   );
@@ -343,7 +344,7 @@ async function deployUnderLease(
         // The MD5 the plan compared, if it hashed the file: the upload then stores exactly those bytes.
         const md5 = file.etags[0]?.slice(1, -1);
         const readAt = Date.now();
-        const uploaded = await target.upload(u.key, file.absolutePath, u.size, md5, u.headers, (bytes) =>
+        const uploaded = await target.upload(u.key, onDisk(options.sourceDir, file), u.size, md5, u.headers, (bytes) =>
           progress.advance(0, bytes),
         );
         written.set(u.key, uploaded);
@@ -401,7 +402,7 @@ async function deployUnderLease(
     );
   }
   hashes.save();
-  const nextState = recordUploadedEtags(plan.nextState, new Map([...written].map(([key, w]) => [key, w.etag])));
+  const nextState = recordUploadedEtags(plan.nextState, written);
   try {
     if (shouldWriteState(state, nextState, options.pruneOlderThanDeploys ?? 0))
       await target.writeJson(prefix + STATE_FILE, nextState);
@@ -446,7 +447,8 @@ async function deployUnderLease(
   );
   const manifestPath = options.manifest ?? defaultManifestPath(options.workspaceRoot, options.project);
   await mkdir(dirname(manifestPath), { recursive: true });
-  await writeFile(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+  const { changes: changed, ...fields } = manifest;
+  writeJsonWithList(manifestPath, fields, { name: 'changes', items: changed });
   summary.manifest = manifestPath;
   summary.durationMs = Date.now() - started;
   log(summaryTable(summary));

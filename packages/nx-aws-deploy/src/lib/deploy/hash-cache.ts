@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeJsonWithList } from '../util/json-file';
 
 /** What identifies a file's bytes without reading them, as the walk saw it. */
 export interface FileStat {
@@ -63,7 +64,7 @@ export class HashCache {
       mkdirSync(join(this.file, '..'), { recursive: true });
       // Written aside, then renamed over: a deploy of the same folder at the same time reads one whole file or the other.
       const written = `${this.file}.${process.pid}.tmp`;
-      writeFileSync(written, JSON.stringify({ version: 1, files: Object.fromEntries(this.seen) }));
+      writeJsonWithList(written, { version: 1 }, { name: 'files', entries: this.seen });
       renameSync(written, this.file);
     } catch {
       // a cache that cannot be written costs the next deploy some reads, nothing else

@@ -14,19 +14,30 @@ import { join, relative, isAbsolute } from 'node:path';
 import picomatch from 'picomatch';
 import { UserError } from '../util/errors';
 import type { FileStat } from './hash-cache';
+import type { ObjectHeaders } from './headers';
 
 /** Part size of our multipart uploads: the aws CLI's default, so ETags of its uploads match ours too. */
 export const PART_SIZE = 8 * 1024 * 1024;
 
+/**
+ * One record per file for the whole deploy (tens of thousands of them): its path on disk is sourceDir joined
+ * with `path` (see onDisk), not kept.
+ */
 export interface LocalFile extends FileStat {
   /** Path relative to sourceDir with `/` separators: the key below the prefix. */
   path: string;
-  absolutePath: string;
   /**
    * ETags S3 would give this content, once hashed (see deploy.ts: only files the bucket has, or too large for one
    * PUT): the MD5 of a single PUT, and multipart ETags where the bucket has one.
    */
   etags: string[];
+  /** The headers it goes up with, set in place by the deploy from its rules. */
+  headers?: ObjectHeaders;
+}
+
+/** Where a scanned file is: below sourceDir as scanned (a symlink's own path, not its target's). */
+export function onDisk(sourceDir: string, file: { path: string }): string {
+  return join(sourceDir, file.path);
 }
 
 export interface ScanOptions {
@@ -154,7 +165,7 @@ async function walk(options: WalkOptions): Promise<{ files: LocalFile[]; skipped
       if (kind === 'special') skipped.push(path);
       else {
         const { size, mtimeMs, ino } = statSync(absolutePath);
-        files.push({ path, absolutePath, size, mtimeMs, ino, etags: [] });
+        files.push({ path, size, mtimeMs, ino, etags: [], headers: undefined });
       }
     }
   };

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import picomatch from 'picomatch';
 import { UserError } from '../util/errors';
 import { STATE_DIR } from './bookkeeping';
@@ -7,12 +8,12 @@ import { headersFingerprint, isContentHashed, isEntryFile, type ObjectHeaders } 
 const MAX_KEY_BYTES = 1024;
 
 /** Refuses, before any request, a folder with a file whose key S3 would not take. */
-export function checkKeyLengths(prefix: string, files: readonly { path: string; absolutePath?: string }[]): void {
+export function checkKeyLengths(prefix: string, files: readonly { path: string }[], sourceDir: string): void {
   for (const file of files) {
     const bytes = Buffer.byteLength(prefix + file.path, 'utf8');
     if (bytes > MAX_KEY_BYTES)
       throw new UserError(
-        `${file.absolutePath ?? file.path} would be the key "${(prefix + file.path).slice(0, 60)}…" of ${bytes} bytes; S3 allows ${MAX_KEY_BYTES}. Shorten its path (or the prefix); nothing was uploaded.`,
+        `${join(sourceDir, file.path)} would be the key "${(prefix + file.path).slice(0, 60)}…" of ${bytes} bytes; S3 allows ${MAX_KEY_BYTES}. Shorten its path (or the prefix); nothing was uploaded.`,
       );
   }
 }
@@ -225,9 +226,9 @@ function siblingPrefixes(remote: RemoteObject[], prefix: string): Map<string, { 
 }
 
 /** Records the ETags S3 answered for the uploads, so that the next deploy trusts them without a HEAD. */
-export function recordUploadedEtags(state: DeployState, etags: Map<string, string>): DeployState {
+export function recordUploadedEtags(state: DeployState, written: ReadonlyMap<string, { etag: string }>): DeployState {
   const objects = { ...state.objects };
-  for (const [key, etag] of etags) objects[key] = { ...objects[key], etag };
+  for (const [key, { etag }] of written) objects[key] = { ...objects[key], etag };
   return { ...state, objects };
 }
 
