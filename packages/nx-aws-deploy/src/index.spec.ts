@@ -12,9 +12,20 @@ function modulesLoadedBy(entry: string): string[] {
 }
 
 describe('package entry points', () => {
-  it('the Nx plugin entry, which Nx loads for every command, loads no AWS SDK and no deploy code', () => {
+  it('the Nx plugin entry, which Nx loads for every command, loads no AWS SDK, no deploy code and no @nx/devkit', () => {
     const loaded = modulesLoadedBy(join(__dirname, 'index.ts'));
-    expect(loaded.filter((m) => m.includes('@aws-sdk') || m.includes('/lib/deploy/deploy'))).toEqual([]);
+    expect(
+      loaded.filter((m) => m.includes('@aws-sdk') || m.includes('/lib/deploy/deploy') || m.includes('@nx/devkit')),
+    ).toEqual([]);
+  });
+
+  it('the entry still runs the init generator, loading it when called', async () => {
+    const { createTreeWithEmptyWorkspace } = await import('@nx/devkit/testing');
+    const { initGenerator } = await import('./index');
+    const tree = createTreeWithEmptyWorkspace();
+    await initGenerator(tree, { skipFormat: true });
+    const plugins: (string | { plugin: string })[] = JSON.parse(tree.read('nx.json', 'utf8')!).plugins;
+    expect(plugins.map((p) => (typeof p === 'string' ? p : p.plugin))).toContain('nx-aws-deploy');
   });
 
   it('nx-aws-deploy/deploy is the deploy library', () => {
