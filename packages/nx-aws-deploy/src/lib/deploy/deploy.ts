@@ -18,6 +18,7 @@ import {
 } from './local-files';
 import { HashCache } from './hash-cache';
 import {
+  byKey,
   keysNeedingHead,
   normalizePrefix,
   checkKeyLengths,
@@ -242,13 +243,13 @@ async function deployUnderLease(
   if (opened.status === 'rejected') throw opened.reason;
   const [remote, state, releases] = [listed.value, stored.value, opened.value];
   if (files.length + remote.length >= MANY_FILES) collectSooner();
-  const remoteEtags = new Map(remote.map((r) => [r.key, r.etag]));
+  const remoteByKey = byKey(remote);
   // A multipart ETag in the bucket (`-N`) is compared at the part sizes that fit it; the MD5 covers the rest.
   await forEachLimit(
     planned,
     concurrency,
     async (f) => {
-      const etag = remoteEtags.get(prefix + f.path);
+      const etag = remoteByKey.get(prefix + f.path)?.etag;
       if (etag !== undefined && !f.etags.length) f.etags = await hash(f);
       const parts = etag && !f.etags.includes(etag) ? /-(\d+)"$/.exec(etag) : null;
       if (parts) f.etags.push(...(await multipartEtags(onDisk(options.sourceDir, f), f.size, Number(parts[1]))));
@@ -289,16 +290,15 @@ async function deployUnderLease(
   // This deploy's release will be kept with the newest keepReleases - 1 of those kept now.
   const staying = recordsRelease ? (await releases.kept()).slice(0, keepReleases - 1) : [];
   const liveRelease = recordsRelease ? await releases.live() : undefined;
-  plan = planDeploy({ ...planInput, releaseAssets: assetsToKeep(staying, prefix) });
-  const remoteByKey = new Map(remote.map((r) => [r.key, r]));
-  const listedKeys = new Set(remoteByKey.keys());
+  // Without changes there is nothing to prune or keep: the plan stands.
+  if (recordsRelease) plan = planDeploy({ ...planInput, releaseAssets: assetsToKeep(staying, prefix) });
   const snapshots = snapshotsToTake(
     staying.find((r) => r.summary.number === releases.index?.live),
     prefix,
     [...plan.uploads, ...plan.metadataUpdates, ...plan.deletes.map((key) => ({ key }))]
       .map((u) => remoteByKey.get(u.key))
       .filter((r) => r !== undefined),
-    listedKeys,
+    remoteByKey,
   );
 
   const summary: DeploySummary = {
@@ -426,7 +426,7 @@ async function deployUnderLease(
         },
         releaseFiles(files, prefix, nextState, written, liveRelease),
         keepReleases,
-        listedKeys,
+        remoteByKey.keys(),
       );
       summary.release = release.number;
     }

@@ -93,18 +93,28 @@ export function normalizePrefix(prefix: string | undefined): string {
 
 /** Keys that have the local bytes but whose headers neither the state nor a HEAD has told us yet. */
 export function keysNeedingHead(input: Pick<PlanInput, 'files' | 'prefix' | 'remote' | 'state'>): string[] {
-  const remote = new Map(input.remote.map((r) => [r.key, r]));
-  return input.files
-    .map((f) => ({ f, key: input.prefix + f.path, r: remote.get(input.prefix + f.path) }))
-    .filter(({ f, key, r }) => r && f.etags.includes(r.etag) && input.state?.objects[key]?.etag !== r.etag)
-    .map(({ key }) => key);
+  const remote = byKey(input.remote);
+  const keys: string[] = [];
+  for (const f of input.files) {
+    const key = input.prefix + f.path;
+    const r = remote.get(key);
+    if (r && f.etags.includes(r.etag) && input.state?.objects[key]?.etag !== r.etag) keys.push(key);
+  }
+  return keys;
+}
+
+/** Remote objects by key, built without an intermediate array (a listing may hold 100 000 objects). */
+export function byKey(remote: readonly RemoteObject[]): Map<string, RemoteObject> {
+  const map = new Map<string, RemoteObject>();
+  for (const r of remote) map.set(r.key, r);
+  return map;
 }
 
 /** Decides every upload, metadata update and delete of a deploy from content alone (never mtimes). */
 export function planDeploy(input: PlanInput): DeployPlan {
   const { prefix, state } = input;
   const deploy = (state?.deploy ?? 0) + 1;
-  const remote = new Map(input.remote.map((r) => [r.key, r]));
+  const remote = byKey(input.remote);
   const nextState: DeployState = { version: 1, deploy, objects: {} };
   const plan: DeployPlan = {
     uploads: [],
@@ -120,7 +130,8 @@ export function planDeploy(input: PlanInput): DeployPlan {
     const key = prefix + file.path;
     const fingerprint = headersFingerprint(file.headers);
     const existing = remote.get(key);
-    const planned: PlannedUpload = {
+    // Made only for the files that change: a no-op deploy of 100 000 files makes none.
+    const planned = (): PlannedUpload => ({
       path: file.path,
       key,
       size: file.size,
@@ -128,15 +139,15 @@ export function planDeploy(input: PlanInput): DeployPlan {
       reason: existing ? 'changed' : 'new',
       entry: isEntryFile(file.path),
       immutable: isContentHashed(file.path),
-    };
+    });
     if (!existing || !file.etags.includes(existing.etag)) {
-      plan.uploads.push(planned);
+      plan.uploads.push(planned());
       nextState.objects[key] = { etag: '', headers: fingerprint, deploy };
       continue;
     }
     const known =
       state?.objects[key]?.etag === existing.etag ? state.objects[key].headers : input.headedFingerprints?.get(key);
-    if (known !== fingerprint) plan.metadataUpdates.push(planned);
+    if (known !== fingerprint) plan.metadataUpdates.push(planned());
     else plan.unchanged.push({ path: file.path, key, size: file.size });
     nextState.objects[key] = { etag: existing.etag, headers: fingerprint, deploy };
   }

@@ -104,7 +104,7 @@ export function snapshotsToTake(
   live: ReleaseRecord | undefined,
   prefix: string,
   changing: RemoteObject[],
-  listed: ReadonlySet<string>,
+  listed: { has(key: string): boolean },
 ): Snapshot[] {
   if (!live) return [];
   const snapshots: Snapshot[] = [];
