@@ -318,7 +318,7 @@ async function deployUnderLease(
   const destination = `s3://${options.bucket}/${prefix}`;
   if (options.dryRun) {
     log(dryRunReport(`deploying ${options.sourceDir} to ${destination}`, plan));
-    hashes.save();
+    hashes.save(files);
     summary.durationMs = Date.now() - started;
     log(summaryTable(summary));
     return { summary, plan };
@@ -401,7 +401,7 @@ async function deployUnderLease(
       ].join(' '),
     );
   }
-  hashes.save();
+  hashes.save(files);
   const nextState = recordUploadedEtags(plan.nextState, written);
   try {
     if (shouldWriteState(state, nextState, options.pruneOlderThanDeploys ?? 0))

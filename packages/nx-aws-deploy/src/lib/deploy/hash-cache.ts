@@ -11,6 +11,8 @@ export interface FileStat {
   ino: number;
 }
 
+type Entry = [size: number, mtimeMs: number, ino: number, md5: string];
+
 /** Beside Nx's own workspace data (git-ignored in Nx workspaces, emptied by `nx reset`). */
 export const CACHE_DIR = '.nx/workspace-data/nx-aws-deploy';
 
@@ -24,18 +26,18 @@ const RACY_MS = 2000;
  * an Nx workspace (no nx.json) nothing is remembered.
  */
 export class HashCache {
-  private readonly known: Map<string, [number, number, number, string]>;
-  private readonly seen = new Map<string, [number, number, number, string]>();
+  /** By path, [size, mtimeMs, ino, md5]: as saved, and as this run hashed. Parsed as it is, not copied. */
+  private readonly known: Record<string, Entry>;
   private changed = false;
 
   private constructor(private readonly file: string | undefined) {
-    let saved: Record<string, [number, number, number, string]> = {};
+    let saved: Record<string, Entry> = {};
     try {
       if (file && existsSync(file)) saved = JSON.parse(readFileSync(file, 'utf8')).files ?? {};
     } catch {
       // unreadable: start afresh
     }
-    this.known = new Map(Object.entries(saved));
+    this.known = saved;
   }
 
   static open(workspaceRoot: string, sourceDir: string): HashCache {
@@ -45,29 +47,53 @@ export class HashCache {
   }
 
   md5(file: FileStat): string | undefined {
-    const entry = this.known.get(file.path);
-    if (!entry || entry[0] !== file.size || entry[1] !== file.mtimeMs || entry[2] !== file.ino) return undefined;
-    this.seen.set(file.path, entry);
-    return entry[3];
+    return this.current(file)?.[3];
   }
 
   remember(file: FileStat, md5: string, hashedAt = Date.now()): void {
     if (hashedAt - file.mtimeMs < RACY_MS) return;
-    this.seen.set(file.path, [file.size, file.mtimeMs, file.ino, md5]);
+    // Defined rather than assigned: a file named __proto__ is a key like any other.
+    Object.defineProperty(this.known, file.path, {
+      value: [file.size, file.mtimeMs, file.ino, md5],
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
     this.changed = true;
   }
 
-  /** Keeps what this run saw (files gone from the folder are forgotten); written only when something changed. */
-  save(): void {
-    if (!this.file || (!this.changed && this.seen.size === this.known.size)) return;
+  /**
+   * Keeps what is known of `files`, the folder as this run scanned it (files gone or changed since are
+   * forgotten); written only when that differs from what was read.
+   */
+  save(files: readonly FileStat[]): void {
+    if (!this.file) return;
+    const kept = files.filter((f) => this.current(f));
+    if (!this.changed && kept.length === Object.keys(this.known).length) return;
     try {
       mkdirSync(join(this.file, '..'), { recursive: true });
       // Written aside, then renamed over: a deploy of the same folder at the same time reads one whole file or the other.
       const written = `${this.file}.${process.pid}.tmp`;
-      writeJsonWithList(written, { version: 1 }, { name: 'files', entries: this.seen });
+      const known = this.known;
+      writeJsonWithList(
+        written,
+        { version: 1 },
+        {
+          name: 'files',
+          entries: (function* () {
+            for (const f of kept) yield [f.path, known[f.path]] as [string, Entry];
+          })(),
+        },
+      );
       renameSync(written, this.file);
     } catch {
       // a cache that cannot be written costs the next deploy some reads, nothing else
     }
+  }
+
+  /** The entry for this file if it is still the file's: same size, mtime and inode. */
+  private current(file: FileStat): Entry | undefined {
+    const entry = Object.hasOwn(this.known, file.path) ? this.known[file.path] : undefined;
+    return entry && entry[0] === file.size && entry[1] === file.mtimeMs && entry[2] === file.ino ? entry : undefined;
   }
 }
