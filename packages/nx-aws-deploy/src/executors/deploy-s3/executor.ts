@@ -2,6 +2,7 @@ import type { ExecutorContext } from '@nx/devkit';
 import { deploy } from '../../lib/deploy/deploy';
 import { normalizeDeployOptions } from '../../lib/deploy/options';
 import { buildOutputDir } from '../../lib/nx/project';
+import { invalidate } from '../../lib/invalidate/invalidate';
 import { reportFailure } from '../../lib/nx/report';
 import { UserError } from '../../lib/util/errors';
 import { withStopSignals } from '../../lib/util/interrupt';
@@ -22,12 +23,10 @@ export default async function deployS3Executor(
       { workspaceRoot: context.root, base: context.root, project: context.projectName!, env: process.env },
     );
     const { summary, manifest } = await withStopSignals((signal) => deploy({ ...deployOptions, signal }));
-    let invalidation;
-    if (invalidateAfter && manifest) {
-      // The CloudFront client is loaded only for a deploy that invalidates.
-      const { invalidate } = await import('../../lib/invalidate/invalidate');
-      invalidation = await invalidate({ manifest, requestTimeoutSeconds: options.requestTimeout });
-    }
+    const invalidation =
+      invalidateAfter && manifest
+        ? await invalidate({ manifest, requestTimeoutSeconds: options.requestTimeout })
+        : undefined;
     if (json) console.log(JSON.stringify(invalidation ? { ...summary, invalidation } : summary));
     return { success: true };
   } catch (error) {
