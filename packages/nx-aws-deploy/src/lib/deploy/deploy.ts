@@ -4,7 +4,7 @@ import { forEachLimit } from '../util/concurrency';
 import { UserError } from '../util/errors';
 import { Interrupted } from '../util/interrupt';
 import { writeJsonWithList } from '../util/json-file';
-import { collectSooner, MANY_FILES } from '../util/memory';
+import { collectNow, collectSooner, MANY_FILES } from '../util/memory';
 import { checkBucketName } from './bucket-name';
 import { compileHeaderRules, headersFingerprint, isContentHashed, sharedHeadersFor, type HeaderRule } from './headers';
 import {
@@ -19,6 +19,8 @@ import {
 import { HashCache } from './hash-cache';
 import {
   byKey,
+  changedKeys,
+  compactState,
   keysNeedingHead,
   normalizePrefix,
   checkKeyLengths,
@@ -27,6 +29,7 @@ import {
   shouldWriteState,
   type DeployPlan,
   type DeployState,
+  type PlannedFile,
   type PlannedUpload,
 } from './plan';
 import { underLease } from './lease';
@@ -146,6 +149,7 @@ export async function deployTo(
     allowOutsideWorkspace: options.allowOutsideWorkspace,
   });
   checkScan(options, prefix, scan, log);
+  if (scan.files.length >= MANY_FILES) collectSooner();
   // One deploy at a time per bucket + prefix, so that pruning is planned from a listing nobody else changes.
   return underLease(openStore, { ...options, prefix, log }, (target, signal) =>
     deployUnderLease(
@@ -210,29 +214,28 @@ async function deployUnderLease(
   // A listing that fails is reported below.
   void remoteReady.then(() => firstPageIn());
   const headersOf = sharedHeadersFor(rulesFor);
-  // Set in place: one record per file, however many files.
-  const planned = files.map((f) => Object.assign(f, { headers: headersOf(f.path) }));
-  const byPath = new Map(planned.map((f) => [f.path, f]));
+  // Set in place: one record per file, however many files; from here on they are what the plan takes.
+  for (const f of files) f.headers = headersOf(f.path);
+  const planned = files as (LocalFile & PlannedFile)[];
 
   // Hashing is for comparing with the bucket. Into a bucket with nothing below the prefix (a first deploy) a file
   // is read once, as it uploads (its MD5 taken then, for Content-MD5); only files above one part are hashed first,
   // for their multipart upload to verify.
   // A file whose size, mtime and inode are as when it was last hashed here is not read again (hash-cache.ts).
   const hashes = HashCache.open(options.workspaceRoot, options.sourceDir);
-  const hash = async (f: LocalFile): Promise<string[]> => {
-    const known = hashes.md5(f);
-    if (known) return [`"${known}"`];
+  hashes.reuse(planned);
+  const hash = async (f: LocalFile): Promise<void> => {
+    if (f.etags.length) return;
     const hashedAt = Date.now();
-    const etags = await contentEtags(onDisk(options.sourceDir, f), f.size);
-    hashes.remember(f, etags[0].slice(1, -1), hashedAt);
-    return etags;
+    f.etags = await contentEtags(onDisk(options.sourceDir, f), f.size);
+    hashes.hashed(f, hashedAt);
   };
   await firstPage;
   await forEachLimit(
     planned,
     concurrency,
     async (f) => {
-      if (!nothingToCompare || f.size > PART_SIZE) f.etags = await hash(f);
+      if (!nothingToCompare || f.size > PART_SIZE) await hash(f);
     },
     options.signal,
   );
@@ -241,16 +244,19 @@ async function deployUnderLease(
   if (listed.status === 'rejected') throw listed.reason;
   if (stored.status === 'rejected') throw stored.reason;
   if (opened.status === 'rejected') throw opened.reason;
-  const [remote, state, releases] = [listed.value, stored.value, opened.value];
-  if (files.length + remote.length >= MANY_FILES) collectSooner();
+  const remote = listed.value;
+  const releases = opened.value;
+  if (remote.length >= MANY_FILES) collectSooner();
   const remoteByKey = byKey(remote);
+  const state = stored.value;
+  compactState(state, remoteByKey);
   // A multipart ETag in the bucket (`-N`) is compared at the part sizes that fit it; the MD5 covers the rest.
   await forEachLimit(
     planned,
     concurrency,
     async (f) => {
       const etag = remoteByKey.get(prefix + f.path)?.etag;
-      if (etag !== undefined && !f.etags.length) f.etags = await hash(f);
+      if (etag !== undefined) await hash(f);
       const parts = etag && !f.etags.includes(etag) ? /-(\d+)"$/.exec(etag) : null;
       if (parts) f.etags.push(...(await multipartEtags(onDisk(options.sourceDir, f), f.size, Number(parts[1]))));
     },
@@ -258,7 +264,7 @@ async function deployUnderLease(
   );
   const headed = new Map<string, string>();
   await forEachLimit(
-    keysNeedingHead({ files: planned, prefix, remote, state }),
+    keysNeedingHead({ files: planned, prefix, remote: remoteByKey, state }),
     concurrency,
     async (key) => {
       headed.set(key, headersFingerprint(await target.headers(key)));
@@ -274,7 +280,7 @@ async function deployUnderLease(
     bucket: options.bucket,
     files: planned,
     prefix,
-    remote,
+    remote: remoteByKey,
     state,
     headedFingerprints: headed,
     prune: options.prune ?? true,
@@ -295,9 +301,7 @@ async function deployUnderLease(
   const snapshots = snapshotsToTake(
     staying.find((r) => r.summary.number === releases.index?.live),
     prefix,
-    [...plan.uploads, ...plan.metadataUpdates, ...plan.deletes.map((key) => ({ key }))]
-      .map((u) => remoteByKey.get(u.key))
-      .filter((r) => r !== undefined),
+    changedKeys(plan),
     remoteByKey,
   );
 
@@ -324,6 +328,7 @@ async function deployUnderLease(
     return { summary, plan };
   }
 
+  if (files.length + remote.length >= MANY_FILES) collectNow();
   log(
     `Deploying ${options.sourceDir} to ${destination}: ${plan.uploads.length} to upload, ${plan.metadataUpdates.length} to update, ${plan.unchanged.length} unchanged, ${plan.deletes.length} to delete.`,
   );
@@ -335,6 +340,8 @@ async function deployUnderLease(
     log,
   );
   const done = { uploads: 0, updates: 0, deletes: 0 };
+  const byPath = new Map<string, LocalFile>();
+  if (plan.uploads.length) for (const f of files) byPath.set(f.path, f);
   const push = (batch: PlannedUpload[]) =>
     forEachLimit(
       batch,
@@ -349,7 +356,10 @@ async function deployUnderLease(
         );
         written.set(u.key, uploaded);
         // Read for the first time as it went up: its MD5 spares the next deploy from this workspace the read.
-        if (!md5) hashes.remember(file, uploaded.md5, readAt);
+        if (!md5) {
+          file.etags = [`"${uploaded.md5}"`];
+          hashes.hashed(file, readAt);
+        }
         done.uploads++;
         progress.advance(1);
       },

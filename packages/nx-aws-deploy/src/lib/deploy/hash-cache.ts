@@ -19,26 +19,27 @@ export const CACHE_DIR = '.nx/workspace-data/nx-aws-deploy';
 /** A file modified this close to its hashing may change again within the same mtime: not remembered (as git does). */
 const RACY_MS = 2000;
 
+/** A file as the walk saw it, with the ETags of its bytes once known (the first: the quoted MD5 of the whole). */
+export interface HashedFile extends FileStat {
+  etags: string[];
+}
+
 /**
  * The MD5 of each file of a build folder, remembered by size, modification time and inode in the Nx workspace's
  * CACHE_DIR, so that a deploy of a folder that did not change (or changed in a few files) reads only what changed.
  * Local only: the bucket is never trusted for it. A fresh clone (CI) has no cache and hashes every file; outside
  * an Nx workspace (no nx.json) nothing is remembered.
+ * What is known lives in the files' own records (`etags`): the saved file is read once, into them, and not kept
+ * (parsed, the cache of 100 000 files is ~35 MB).
  */
 export class HashCache {
-  /** By path, [size, mtimeMs, ino, md5]: as saved, and as this run hashed. Parsed as it is, not copied. */
-  private readonly known: Record<string, Entry>;
-  private changed = false;
+  /** Files hashed this run too soon after they were modified: not saved. */
+  private readonly racy = new WeakSet<FileStat>();
+  private saved = 0;
+  private reused = 0;
+  private hashedNow = false;
 
-  private constructor(private readonly file: string | undefined) {
-    let saved: Record<string, Entry> = {};
-    try {
-      if (file && existsSync(file)) saved = JSON.parse(readFileSync(file, 'utf8')).files ?? {};
-    } catch {
-      // unreadable: start afresh
-    }
-    this.known = saved;
-  }
+  private constructor(private readonly file: string | undefined) {}
 
   static open(workspaceRoot: string, sourceDir: string): HashCache {
     if (!existsSync(join(workspaceRoot, 'nx.json'))) return new HashCache(undefined);
@@ -46,42 +47,51 @@ export class HashCache {
     return new HashCache(join(workspaceRoot, CACHE_DIR, `md5-${name}.json`));
   }
 
-  md5(file: FileStat): string | undefined {
-    return this.current(file)?.[3];
+  /** Gives each file whose size, mtime and inode are as when it was last hashed here the ETag of its bytes. */
+  reuse(files: readonly HashedFile[]): void {
+    let saved: Record<string, Entry>;
+    try {
+      if (!this.file || !existsSync(this.file)) return;
+      saved = JSON.parse(readFileSync(this.file, 'utf8')).files ?? {};
+    } catch {
+      return; // unreadable: start afresh
+    }
+    for (const f of files) {
+      const entry = Object.hasOwn(saved, f.path) ? saved[f.path] : undefined;
+      if (entry && entry[0] === f.size && entry[1] === f.mtimeMs && entry[2] === f.ino) {
+        f.etags = [`"${entry[3]}"`];
+        this.reused++;
+      }
+    }
+    for (const path in saved) if (Object.hasOwn(saved, path)) this.saved++;
   }
 
-  remember(file: FileStat, md5: string, hashedAt = Date.now()): void {
-    if (hashedAt - file.mtimeMs < RACY_MS) return;
-    // Defined rather than assigned: a file named __proto__ is a key like any other.
-    Object.defineProperty(this.known, file.path, {
-      value: [file.size, file.mtimeMs, file.ino, md5],
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
-    this.changed = true;
+  /** Notes that `file.etags` was just computed from its bytes, read from `readAt` on. */
+  hashed(file: HashedFile, readAt = Date.now()): void {
+    if (readAt - file.mtimeMs < RACY_MS) this.racy.add(file);
+    else this.hashedNow = true;
   }
 
   /**
    * Keeps what is known of `files`, the folder as this run scanned it (files gone or changed since are
    * forgotten); written only when that differs from what was read.
    */
-  save(files: readonly FileStat[]): void {
-    if (!this.file) return;
-    const kept = files.filter((f) => this.current(f));
-    if (!this.changed && kept.length === Object.keys(this.known).length) return;
+  save(files: readonly HashedFile[]): void {
+    if (!this.file || (!this.hashedNow && this.reused === this.saved)) return;
     try {
       mkdirSync(join(this.file, '..'), { recursive: true });
       // Written aside, then renamed over: a deploy of the same folder at the same time reads one whole file or the other.
       const written = `${this.file}.${process.pid}.tmp`;
-      const known = this.known;
+      const racy = this.racy;
       writeJsonWithList(
         written,
         { version: 1 },
         {
           name: 'files',
           entries: (function* () {
-            for (const f of kept) yield [f.path, known[f.path]] as [string, Entry];
+            for (const f of files)
+              if (f.etags.length && !racy.has(f))
+                yield [f.path, [f.size, f.mtimeMs, f.ino, f.etags[0].slice(1, -1)]] as [string, Entry];
           })(),
         },
       );
@@ -89,11 +99,5 @@ export class HashCache {
     } catch {
       // a cache that cannot be written costs the next deploy some reads, nothing else
     }
-  }
-
-  /** The entry for this file if it is still the file's: same size, mtime and inode. */
-  private current(file: FileStat): Entry | undefined {
-    const entry = Object.hasOwn(this.known, file.path) ? this.known[file.path] : undefined;
-    return entry && entry[0] === file.size && entry[1] === file.mtimeMs && entry[2] === file.ino ? entry : undefined;
   }
 }

@@ -69,7 +69,7 @@ describe('planDeploy', () => {
     ]);
     const p = plan({ files, remote: [remote('index.html', 'v1'), remote('a.js', 'same')], state });
     expect(p.uploads.map((u) => [u.key, u.reason])).toEqual([['index.html', 'changed']]);
-    expect(p.unchanged.map((u) => u.key)).toEqual(['a.js']);
+    expect(p.unchanged.map((u) => u.path)).toEqual(['a.js']);
   });
 
   it('recognises a multipart ETag of the same content', () => {
@@ -84,7 +84,7 @@ describe('planDeploy', () => {
       remote: [{ key: 'video.mp4', size: 20, etag: '"parts-3"' }],
       state: stateOf([['video.mp4', 'parts-3', big.headers]]),
     });
-    expect(p.unchanged.map((u) => u.key)).toEqual(['video.mp4']);
+    expect(p.unchanged.map((u) => u.path)).toEqual(['video.mp4']);
   });
 
   it('updates headers in place when only the rules changed', () => {
@@ -108,7 +108,7 @@ describe('planDeploy', () => {
     };
     expect(keysNeedingHead(input)).toEqual(['b.js']);
     const p = plan({ ...input, headedFingerprints: new Map([['b.js', headersFingerprint(files[1].headers)]]) });
-    expect(p.unchanged.map((u) => u.key)).toEqual(['a.js', 'b.js']);
+    expect(p.unchanged.map((u) => u.path)).toEqual(['a.js', 'b.js']);
     expect(p.uploads.map((u) => u.key)).toEqual(['c.js']);
   });
 

@@ -12,6 +12,7 @@ import {
   type ReleaseRecord,
   type ReleaseSummary,
 } from './history';
+import { byKey } from '../deploy/plan';
 
 const summary = (number: number, extra: Partial<ReleaseSummary> = {}): ReleaseSummary => ({
   number,
@@ -111,26 +112,29 @@ describe('rollbackTarget', () => {
 describe('snapshotsToTake', () => {
   const live = record(2, { 'index.html': '"i2"', 'logo.png': '"l2"' });
   it('copies what the live release has at changing keys, once per path and ETag', () => {
-    const changing = [
+    const listing = byKey([
       { key: 'p/index.html', size: 1, etag: '"i2"' },
       { key: 'p/logo.png', size: 1, etag: '"l2"' },
       // Not the live release's bytes (an interrupted deploy left them): nobody can need them.
       { key: 'p/other.html', size: 1, etag: '"x"' },
-    ];
-    const listed = new Set(['p/.nx-aws-deploy/releases/files/l2/logo.png']);
-    expect(snapshotsToTake(live, 'p/', changing, listed)).toEqual([
+      { key: 'p/.nx-aws-deploy/releases/files/l2/logo.png', size: 1, etag: '"l2"' },
+    ]);
+    // A key not listed (gone meanwhile) has nothing to keep.
+    const changing = ['p/index.html', 'p/logo.png', 'p/other.html', 'p/gone.html'];
+    expect(snapshotsToTake(live, 'p/', changing, listing)).toEqual([
       { key: 'p/index.html', snapshot: 'p/.nx-aws-deploy/releases/files/i2/index.html' },
     ]);
   });
 
   it('takes none of a file whose version the live release recorded: S3 keeps the version it replaces', () => {
     const versioned = { ...live, versions: { 'index.html': 'v7' } };
-    const changing = [{ key: 'index.html', size: 1, etag: '"i2"' }];
-    expect(snapshotsToTake(versioned, '', changing, new Set())).toEqual([]);
+    const listing = byKey([{ key: 'index.html', size: 1, etag: '"i2"' }]);
+    expect(snapshotsToTake(versioned, '', ['index.html'], listing)).toEqual([]);
   });
 
   it('takes none without a live release (the first deploy of a history)', () => {
-    expect(snapshotsToTake(undefined, '', [{ key: 'index.html', size: 1, etag: '"a"' }], new Set())).toEqual([]);
+    const listing = byKey([{ key: 'index.html', size: 1, etag: '"a"' }]);
+    expect(snapshotsToTake(undefined, '', ['index.html'], listing)).toEqual([]);
   });
 });
 
@@ -169,6 +173,20 @@ describe('unneededBookkeeping', () => {
       '.nx-aws-deploy/releases/1.json',
       '.nx-aws-deploy/releases/files/a/index.html',
     ]);
+  });
+
+  it('matches a snapshot by its whole name below a prefix: the ETag folder (multipart too) and the nested path', () => {
+    const index = indexOf(summary(2));
+    const kept = [record(2, { 'docs/guide.html': '"d-2"', 'docs/__proto__': '"p"' })];
+    const snapshots = '.nx-aws-deploy/releases/files/';
+    const listed = [
+      `app/${snapshots}d-2/docs/guide.html`,
+      `app/${snapshots}p/docs/__proto__`,
+      `app/${snapshots}d-2/docs/other.html`,
+      `app/${snapshots}d/docs/guide.html`,
+      `app/${snapshots}d-2/guide.html`,
+    ];
+    expect(unneededBookkeeping(index, kept, 'app/', listed)).toEqual(listed.slice(2));
   });
 });
 

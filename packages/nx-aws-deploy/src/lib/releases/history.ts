@@ -1,7 +1,7 @@
 import { UserError } from '../util/errors';
 import { isEntryFile } from '../deploy/headers';
 import { releaseFile, RELEASES_DIR, SNAPSHOTS_DIR, snapshotFile } from '../deploy/bookkeeping';
-import type { RemoteObject } from '../deploy/plan';
+import { byKey, type Listing, type RemoteObject } from '../deploy/plan';
 
 /**
  * Releases: every deploy that changes the site (and every rollback) is one. What makes a kept release
@@ -96,24 +96,25 @@ export interface Snapshot {
 }
 
 /**
- * The copies to take before `changing` keys (about to be overwritten or deleted) lose what the live release
- * has there. A key whose bytes are not the live release's (a deploy interrupted earlier) is not a release's and
- * is not kept; an existing snapshot is not taken again.
+ * The copies to take before the `changing` keys (about to be overwritten or deleted) lose what the live release
+ * has there. A key whose bytes (as `listing` has them) are not the live release's (a deploy interrupted earlier)
+ * is not a release's and is not kept; an existing snapshot is not taken again.
  */
 export function snapshotsToTake(
   live: ReleaseRecord | undefined,
   prefix: string,
-  changing: RemoteObject[],
-  listed: { has(key: string): boolean },
+  changing: Iterable<string>,
+  listing: ReadonlyMap<string, RemoteObject>,
 ): Snapshot[] {
   if (!live) return [];
   const snapshots: Snapshot[] = [];
-  for (const { key, etag } of changing) {
+  for (const key of changing) {
+    const etag = listing.get(key)?.etag;
     const path = key.slice(prefix.length);
     // S3 keeps the replaced version of a versioned file itself.
-    if (live.restorable[path] !== etag || live.versions?.[path]) continue;
+    if (etag === undefined || live.restorable[path] !== etag || live.versions?.[path]) continue;
     const snapshot = prefix + snapshotFile(path, etag);
-    if (!listed.has(snapshot)) snapshots.push({ key, snapshot });
+    if (!listing.has(snapshot)) snapshots.push({ key, snapshot });
   }
   return snapshots;
 }
@@ -130,7 +131,9 @@ export function recordVersions(
   live: ReleaseRecord | undefined,
 ): Record<string, string> | undefined {
   const versions: Record<string, string> = {};
-  for (const [path, etag] of Object.entries(restorable)) {
+  for (const path in restorable) {
+    if (!Object.hasOwn(restorable, path)) continue;
+    const etag = restorable[path];
     const write = written.get(prefix + path);
     const id = write ? write.versionId : live?.restorable[path] === etag ? live.versions?.[path] : undefined;
     if (id) versions[path] = id;
@@ -140,7 +143,8 @@ export function recordVersions(
 
 /**
  * Bookkeeping objects no kept release needs any more: records of releases no longer kept, and snapshots that no
- * kept release names.
+ * kept release names. Each snapshot listed is looked up in the kept records (no set of every name they could
+ * have: ten kept releases of 100 000 files would make a million).
  */
 export function unneededBookkeeping(
   index: ReleaseIndex,
@@ -148,14 +152,23 @@ export function unneededBookkeeping(
   prefix: string,
   listedKeys: Iterable<string>,
 ): string[] {
-  const needed = new Set(index.releases.filter((r) => r.kept).map((r) => prefix + releaseFile(r.number)));
-  for (const record of kept)
-    for (const [path, etag] of Object.entries(record.restorable)) needed.add(prefix + snapshotFile(path, etag));
+  const keptRecords = new Set(index.releases.filter((r) => r.kept).map((r) => releaseFile(r.number)));
   const unneeded: string[] = [];
   for (const key of listedKeys) {
     const relative = key.slice(prefix.length);
-    const isRecord = relative.startsWith(RELEASES_DIR) && /^\d+\.json$/.test(relative.slice(RELEASES_DIR.length));
-    if ((isRecord || relative.startsWith(SNAPSHOTS_DIR)) && !needed.has(key)) unneeded.push(key);
+    if (relative.startsWith(SNAPSHOTS_DIR)) {
+      // releases/files/<etag>/<path>: the path starts after the ETag's folder.
+      const path = relative.slice(relative.indexOf('/', SNAPSHOTS_DIR.length) + 1);
+      const named = kept.some(
+        (r) => Object.hasOwn(r.restorable, path) && snapshotFile(path, r.restorable[path]) === relative,
+      );
+      if (!named) unneeded.push(key);
+    } else if (
+      relative.startsWith(RELEASES_DIR) &&
+      /^\d+\.json$/.test(relative.slice(RELEASES_DIR.length)) &&
+      !keptRecords.has(relative)
+    )
+      unneeded.push(key);
   }
   return unneeded;
 }
@@ -210,18 +223,18 @@ export function planRollback(
   target: ReleaseRecord,
   live: ReleaseRecord | undefined,
   prefix: string,
-  remote: RemoteObject[],
+  remote: Listing,
   goneVersions: ReadonlySet<string> = new Set(),
 ): RollbackPlan {
-  const listed = new Map(remote.map((r) => [r.key, r.etag]));
+  const listed = byKey(remote);
   const plan: RollbackPlan = { restores: [], deletes: [], unchanged: 0, missing: [] };
   for (const [path, etag] of Object.entries(target.assets))
-    if (listed.get(prefix + path) !== etag) plan.missing.push(path);
+    if (listed.get(prefix + path)?.etag !== etag) plan.missing.push(path);
   for (const [path, etag] of Object.entries(target.restorable)) {
     const key = prefix + path;
     const snapshot = prefix + snapshotFile(path, etag);
     const versionId = target.versions?.[path];
-    if (listed.get(key) === etag) plan.unchanged++;
+    if (listed.get(key)?.etag === etag) plan.unchanged++;
     else if (versionId && !goneVersions.has(versionId)) plan.restores.push({ key, from: key, versionId, etag });
     else if (listed.has(snapshot)) plan.restores.push({ key, from: snapshot, etag });
     else plan.missing.push(path);

@@ -10,7 +10,7 @@ import { snapshotFile } from '../deploy/bookkeeping';
 import { isEntryFile } from '../deploy/headers';
 import { underLease } from '../deploy/lease';
 import type { DeployManifest } from '../deploy/manifest';
-import { normalizePrefix, planPrune } from '../deploy/plan';
+import { byKey, normalizePrefix, planPrune } from '../deploy/plan';
 import { openS3Store } from '../deploy/s3-target';
 import type { InvalidateResult } from '../invalidate/invalidate';
 import { forEachLimit } from '../util/concurrency';
@@ -126,7 +126,7 @@ export async function promoteWith(
     async (target, signal) => {
       const { record, planned } = copies;
       const [remote, book] = await Promise.all([target.list(prefix), ReleaseBook.open(target, prefix)]);
-      const listed = new Map(remote.map((r) => [r.key, r]));
+      const listed = byKey(remote);
       const changed = planned.filter((c) => listed.get(c.to)?.etag !== c.etag);
       const staying = (await book.kept()).slice(0, keep - 1);
       const inRelease = new Set(planned.map((c) => c.to));
@@ -193,15 +193,12 @@ export async function promoteWith(
         );
       let releasedAt: string | undefined;
       try {
-        const changing = [...changed.map((c) => c.to), ...pruned.deletes]
-          .map((key) => listed.get(key))
-          .filter((r) => r !== undefined);
         await book.takeSnapshots(
           snapshotsToTake(
             staying.find((r) => r.summary.number === book.index?.live),
             prefix,
-            changing,
-            new Set(listed.keys()),
+            [...changed.map((c) => c.to), ...pruned.deletes],
+            listed,
           ),
           concurrency,
           signal,
@@ -296,7 +293,7 @@ async function sourceCopies(
     throw new UserError(
       `Release ${number} of ${from} is not kept there (kept: ${kept.map((r) => r.summary.number).join(', ')}); nothing was changed.`,
     );
-  const listed = new Map(remote.map((r) => [r.key, r.etag]));
+  const listed = byKey(remote);
   const locate = (goneVersions: ReadonlySet<string>) => {
     const planned: PlannedCopy[] = [];
     const missing: string[] = [];
@@ -305,7 +302,7 @@ async function sourceCopies(
       const to = prefix + path;
       const versionId = record.versions?.[path];
       const snapshot = fromPrefix + snapshotFile(path, etag);
-      if (listed.get(live) === etag) planned.push({ path, from: live, etag, to, ifMatch: etag });
+      if (listed.get(live)?.etag === etag) planned.push({ path, from: live, etag, to, ifMatch: etag });
       else if (versionId && !goneVersions.has(versionId)) planned.push({ path, from: live, versionId, etag, to });
       else if (path in record.restorable && listed.has(snapshot)) planned.push({ path, from: snapshot, etag, to });
       else missing.push(path);

@@ -4,7 +4,7 @@ import { MARKER_FILE, RELEASES_DIR, type DeployMarker } from '../deploy/bookkeep
 import { isEntryFile } from '../deploy/headers';
 import { underLease } from '../deploy/lease';
 import type { DeployManifest } from '../deploy/manifest';
-import { normalizePrefix } from '../deploy/plan';
+import { byKey, normalizePrefix } from '../deploy/plan';
 import { openS3Store } from '../deploy/s3-target';
 import type { InvalidateResult } from '../invalidate/invalidate';
 import { forEachLimit } from '../util/concurrency';
@@ -95,7 +95,8 @@ export async function rollbackWith(
     async (store, signal) => {
       const book = await ReleaseBook.open(store, prefix);
       const target = rollbackTarget(book.index, where, options.to);
-      const [kept, live, remote] = await Promise.all([book.kept(), book.live(), store.list(prefix)]);
+      const [kept, live, listing] = await Promise.all([book.kept(), book.live(), store.list(prefix)]);
+      const remote = byKey(listing);
       const record = kept.find((r) => r.summary.number === target.number);
       if (!record)
         throw new UserError(
@@ -128,11 +129,6 @@ export async function rollbackWith(
       log(
         `Rolling ${where} back to ${what}: ${plan.restores.length} to restore, ${plan.deletes.length} to delete, ${plan.unchanged} unchanged.`,
       );
-      const listed = new Set(remote.map((r) => r.key));
-      const byKey = new Map(remote.map((r) => [r.key, r]));
-      const changing = [...plan.restores.map((r) => r.key), ...plan.deletes]
-        .map((key) => byKey.get(key))
-        .filter((r) => r !== undefined);
       const written = new Map<string, Written>();
       const done = { restored: 0, deleted: 0 };
       let releasedAt: string | undefined;
@@ -149,7 +145,11 @@ export async function rollbackWith(
       try {
         // The live release's files are kept first (rolling forward again is a rollback too); then, as in a
         // deploy, everything else before the entry files that name it.
-        await book.takeSnapshots(snapshotsToTake(live, prefix, changing, listed), concurrency, signal);
+        await book.takeSnapshots(
+          snapshotsToTake(live, prefix, [...plan.restores.map((r) => r.key), ...plan.deletes], remote),
+          concurrency,
+          signal,
+        );
         await restore(plan.restores.filter((r) => !isEntryFile(r.key)));
         if (signal.aborted) throw signal.reason;
         await restore(plan.restores.filter((r) => isEntryFile(r.key)));
@@ -171,7 +171,7 @@ export async function rollbackWith(
           },
           { restorable, assets: record.assets, versions: recordVersions(restorable, prefix, written, live) },
           keep,
-          listed,
+          remote.keys(),
         );
         result.release = release.number;
         releasedAt = release.at;

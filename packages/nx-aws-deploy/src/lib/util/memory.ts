@@ -1,4 +1,5 @@
 import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 /** From this many files and objects (local and in the bucket) on, a deploy asks V8 to collect sooner. */
 export const MANY_FILES = 5_000;
@@ -12,4 +13,20 @@ export const MANY_FILES = 5_000;
  */
 export function collectSooner(): void {
   setFlagsFromString('--heap-growing-percent=30');
+}
+
+/**
+ * A full collection now, between planning and the requests: what planning made and no longer needs is freed,
+ * and V8's next limit (collectSooner) is set from what stays, before a phase of many requests whose short-lived
+ * objects V8 promotes. Measured on a prune of 100 000 objects: peak RSS 334 MB without, 238 MB with. Node has no
+ * API for it: `gc` is exposed for contexts made from now on, and taken from one. Where that fails, V8 collects
+ * when it would have.
+ */
+export function collectNow(): void {
+  try {
+    setFlagsFromString('--expose-gc');
+    (runInNewContext('gc') as () => void)();
+  } catch {
+    // no collection now: only memory, never correctness, depends on it
+  }
 }
