@@ -46,13 +46,7 @@ import {
 } from './bucket-store';
 import type { DeployManifest, ManifestChange } from './manifest';
 import { ReleaseBook } from '../releases/book';
-import {
-  assetsToKeep,
-  checkKeepReleases,
-  recordVersions,
-  snapshotsToTake,
-  type ReleaseRecord,
-} from '../releases/history';
+import { checkKeepReleases, recordVersions, snapshotsToTake, type ReleaseRecord } from '../releases/history';
 
 export interface DeployOptions {
   workspaceRoot: string;
@@ -294,12 +288,11 @@ async function deployUnderLease(
   const changes = plan.uploads.length + plan.metadataUpdates.length + plan.deletes.length;
   const recordsRelease = changes > 0 || !releases.index;
   // This deploy's release will be kept with the newest keepReleases - 1 of those kept now.
-  const staying = recordsRelease ? (await releases.kept()).slice(0, keepReleases - 1) : [];
-  const liveRelease = recordsRelease ? await releases.live() : undefined;
+  const staying = recordsRelease ? await releases.staying(keepReleases, remoteByKey.keys()) : undefined;
   // Without changes there is nothing to prune or keep: the plan stands.
-  if (recordsRelease) plan = planDeploy({ ...planInput, releaseAssets: assetsToKeep(staying, prefix) });
+  if (staying) plan = planDeploy({ ...planInput, releaseAssets: staying.assets });
   const snapshots = snapshotsToTake(
-    staying.find((r) => r.summary.number === releases.index?.live),
+    staying?.liveStays ? staying.live : undefined,
     prefix,
     changedKeys(plan),
     remoteByKey,
@@ -434,9 +427,10 @@ async function deployUnderLease(
           files: files.length,
           bytes: files.reduce((n, f) => n + f.size, 0),
         },
-        releaseFiles(files, prefix, nextState, written, liveRelease),
+        releaseFiles(files, prefix, nextState, written, staying?.live),
         keepReleases,
         remoteByKey.keys(),
+        staying,
       );
       summary.release = release.number;
     }

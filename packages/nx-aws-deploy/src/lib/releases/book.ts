@@ -1,8 +1,10 @@
-import { RELEASE_INDEX_FILE, releaseFile } from '../deploy/bookkeeping';
+import { RELEASE_INDEX_FILE, releaseFile, SNAPSHOTS_DIR } from '../deploy/bookkeeping';
 import type { BucketStore } from '../deploy/bucket-store';
 import { forEachLimit } from '../util/concurrency';
+import { collectNow, MANY_FILES } from '../util/memory';
 import {
   addRelease,
+  namesSnapshot,
   unneededBookkeeping,
   type ReleaseIndex,
   type ReleaseRecord,
@@ -12,6 +14,18 @@ import {
 
 /** Up to this many versions are checked with a HEAD each; more with a listing of the bucket's versions. */
 export const VERSIONS_CHECKED_BY_HEAD = 20;
+
+/** What a deploy that records a release needs of those kept now (see ReleaseBook.staying). */
+export interface Staying {
+  /** The live release's record, whole: what it has is snapshotted before it changes, its versions carry over. */
+  live?: ReleaseRecord;
+  /** Whether the live release stays kept beside the new one. */
+  liveStays: boolean;
+  /** Assets the staying releases have, key → ETag: a deploy does not prune them. */
+  assets: Map<string, string>;
+  /** Listed snapshots (keys) that a staying release names. */
+  namedSnapshots: Set<string>;
+}
 
 /** The release history of one bucket + prefix, read and written through the deploy's bucket store. */
 export class ReleaseBook {
@@ -37,6 +51,40 @@ export class ReleaseBook {
 
   record(release: number): Promise<ReleaseRecord | undefined> {
     return this.store.readJson<ReleaseRecord>(this.prefix + releaseFile(release));
+  }
+
+  /**
+   * What a deploy needs of the releases that stay kept beside the one it records (the newest keep - 1), each
+   * record read and folded in turn (the next one read meanwhile) rather than all held at once: parsed, a record
+   * of 100 000 files is ~24 MB, and ten are kept by default. Only the live release's record is kept whole.
+   */
+  async staying(keep: number, listedKeys: Iterable<string>): Promise<Staying> {
+    const snapshots: string[] = [];
+    for (const key of listedKeys) if (key.startsWith(this.prefix + SNAPSHOTS_DIR)) snapshots.push(key);
+    const live = this.index?.live;
+    const staying = (this.index?.releases ?? []).filter((r) => r.kept).slice(0, keep - 1);
+    const result: Staying = { liveStays: false, assets: new Map(), namedSnapshots: new Set() };
+    let next = staying.length ? this.record(staying[0].number) : undefined;
+    for (let i = 0; i < staying.length; i++) {
+      // A record removed by hand is skipped, as kept() skips it.
+      const files = this.fold(result, await next, snapshots);
+      next = i + 1 < staying.length ? this.record(staying[i + 1].number) : undefined;
+      // Nothing refers to the record just folded now: a large one is collected before the next is parsed.
+      if (files >= MANY_FILES) collectNow();
+    }
+    if (!result.live && this.index?.releases.some((r) => r.kept && r.number === live))
+      result.live = await this.record(live!);
+    return result;
+  }
+
+  /** Adds a staying release's assets and the listed snapshots it names; keeps it whole if live. Answers its size. */
+  private fold(into: Staying, record: ReleaseRecord | undefined, snapshots: string[]): number {
+    if (!record) return 0;
+    for (const path in record.assets)
+      if (Object.hasOwn(record.assets, path)) into.assets.set(this.prefix + path, record.assets[path]);
+    for (const key of snapshots) if (namesSnapshot(record, key.slice(this.prefix.length))) into.namedSnapshots.add(key);
+    if (record.summary.number === this.index?.live) [into.live, into.liveStays] = [record, true];
+    return record.summary.files;
   }
 
   async live(): Promise<ReleaseRecord | undefined> {
@@ -77,21 +125,27 @@ export class ReleaseBook {
 
   /**
    * Records a release that just went live: its record, then the index (which makes it the live one), then removes
-   * what no kept release needs any more. `listedKeys`: the bucket below the prefix as listed before the change.
+   * what no kept release needs any more. `listedKeys`: the bucket below the prefix as listed before the change;
+   * `staying`: what staying() found, for the same `keep` (without it, the kept records are read whole).
    */
   async add(
     summary: Omit<ReleaseSummary, 'number' | 'kept'>,
     files: Pick<ReleaseRecord, 'restorable' | 'assets' | 'versions'>,
     keep: number,
     listedKeys: Iterable<string>,
+    staying?: Staying,
   ): Promise<ReleaseSummary> {
     const { index, release } = addRelease(this.index, summary, keep);
     const record: ReleaseRecord = { version: 1, summary: release, ...files };
     await this.store.writeJson(this.prefix + releaseFile(release.number), record);
     await this.store.writeJson(this.prefix + RELEASE_INDEX_FILE, index);
     const stillKept = new Set(index.releases.filter((r) => r.kept).map((r) => r.number));
-    const kept = [record, ...(await this.kept()).filter((r) => stillKept.has(r.summary.number))];
-    const unneeded = unneededBookkeeping(index, kept, this.prefix, listedKeys);
+    const others = staying ? [] : (await this.kept()).filter((r) => stillKept.has(r.summary.number));
+    const named = (relative: string) =>
+      namesSnapshot(record, relative) ||
+      Boolean(staying?.namedSnapshots.has(this.prefix + relative)) ||
+      others.some((r) => namesSnapshot(r, relative));
+    const unneeded = unneededBookkeeping(index, named, this.prefix, listedKeys);
     if (unneeded.length) await this.store.delete(unneeded);
     return release;
   }

@@ -7,6 +7,7 @@ import {
   recordVersions,
   rollbackTarget,
   snapshotsToTake,
+  namesSnapshot,
   unneededBookkeeping,
   type ReleaseIndex,
   type ReleaseRecord,
@@ -169,7 +170,7 @@ describe('unneededBookkeeping', () => {
       // Another deploy's bookkeeping below this prefix is not this history's.
       'docs/.nx-aws-deploy/releases/1.json',
     ];
-    expect(unneededBookkeeping(index, kept, '', listed)).toEqual([
+    expect(unneededBookkeeping(index, (relative) => kept.some((r) => namesSnapshot(r, relative)), '', listed)).toEqual([
       '.nx-aws-deploy/releases/1.json',
       '.nx-aws-deploy/releases/files/a/index.html',
     ]);
@@ -186,7 +187,9 @@ describe('unneededBookkeeping', () => {
       `app/${snapshots}d/docs/guide.html`,
       `app/${snapshots}d-2/guide.html`,
     ];
-    expect(unneededBookkeeping(index, kept, 'app/', listed)).toEqual(listed.slice(2));
+    expect(unneededBookkeeping(index, (relative) => namesSnapshot(kept[0], relative), 'app/', listed)).toEqual(
+      listed.slice(2),
+    );
   });
 });
 

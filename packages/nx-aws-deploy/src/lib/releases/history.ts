@@ -141,14 +141,20 @@ export function recordVersions(
   return Object.keys(versions).length ? versions : undefined;
 }
 
+/** Whether `record` names the snapshot at `relative` (`releases/files/<etag>/<path>`, below the prefix). */
+export function namesSnapshot(record: Pick<ReleaseRecord, 'restorable'>, relative: string): boolean {
+  // The path starts after the ETag's folder.
+  const path = relative.slice(relative.indexOf('/', SNAPSHOTS_DIR.length) + 1);
+  return Object.hasOwn(record.restorable, path) && snapshotFile(path, record.restorable[path]) === relative;
+}
+
 /**
  * Bookkeeping objects no kept release needs any more: records of releases no longer kept, and snapshots that no
- * kept release names. Each snapshot listed is looked up in the kept records (no set of every name they could
- * have: ten kept releases of 100 000 files would make a million).
+ * kept release names (`named`, asked of each snapshot listed, relative to the prefix).
  */
 export function unneededBookkeeping(
   index: ReleaseIndex,
-  kept: ReleaseRecord[],
+  named: (relative: string) => boolean,
   prefix: string,
   listedKeys: Iterable<string>,
 ): string[] {
@@ -157,12 +163,7 @@ export function unneededBookkeeping(
   for (const key of listedKeys) {
     const relative = key.slice(prefix.length);
     if (relative.startsWith(SNAPSHOTS_DIR)) {
-      // releases/files/<etag>/<path>: the path starts after the ETag's folder.
-      const path = relative.slice(relative.indexOf('/', SNAPSHOTS_DIR.length) + 1);
-      const named = kept.some(
-        (r) => Object.hasOwn(r.restorable, path) && snapshotFile(path, r.restorable[path]) === relative,
-      );
-      if (!named) unneeded.push(key);
+      if (!named(relative)) unneeded.push(key);
     } else if (
       relative.startsWith(RELEASES_DIR) &&
       /^\d+\.json$/.test(relative.slice(RELEASES_DIR.length)) &&
