@@ -1,8 +1,9 @@
 /**
  * `npm run bench:load`: many small files (BENCH_LOAD_FILES, default 20 000; the target is met at 100 000 too)
  * deployed by the installed command (`node_modules/.bin/nx-aws-deploy deploy` of the packed package) to the local
- * S3: first deploy, no-op, then a prune of all of them. Prints time, the list, PUT and delete requests and the peak
- * RSS of the process tree against the 300 MB target. Numbers, not tests.
+ * S3: first deploy, no-op, ten deploys that change one file each (each a release of every file: the last one
+ * deploys beside the ten kept by default), then a prune of all of them. Prints time, the list, PUT and delete
+ * requests and the peak RSS of the process tree against the 300 MB target. Numbers, not tests.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -15,6 +16,8 @@ import { runMeasured } from './peak-rss';
 
 const FILES = Number(process.env.BENCH_LOAD_FILES ?? 20_000);
 const RSS_TARGET_MB = 300;
+/** keepReleases' default: the last of as many changing deploys reads the records of all the others. */
+const RELEASES_KEPT = 10;
 
 async function main(): Promise<void> {
   const scratch = scratchFolder('bench-load-');
@@ -42,11 +45,15 @@ async function main(): Promise<void> {
 
     const rows = [['scenario', 'time (s)', 'PUT', 'ListObjectsV2', 'DeleteObjects', 'peak RSS (MB)']];
     let peakMb = 0;
-    for (const [name, dir] of [
+    const changes = Array.from({ length: RELEASES_KEPT }, (_, i) => [`1 changed (${i + 1})`, site, i] as const);
+    for (const [name, dir, change] of [
       ['first deploy', site],
       ['no-op', site],
+      ...changes,
       [`prune ${FILES}`, pruned],
-    ]) {
+    ] as const) {
+      if (change !== undefined)
+        writeFileSync(join(site, 'index.html'), `<!doctype html><title>load, change ${change + 1}</title>`);
       await local.resetRequests();
       const args = ['deploy', '--source-dir', dir, '--bucket', 'bench-load', '--max-deletes', String(FILES)];
       const result = await runMeasured(join(ws, 'node_modules', '.bin', 'nx-aws-deploy'), args, {
@@ -58,6 +65,8 @@ async function main(): Promise<void> {
       // Every request of the run went to bench-load; the full counts, since 100 000 PUTs outrun the request log.
       const counts = await local.requests();
       peakMb = Math.max(peakMb, result.peakRssMb);
+      // Of the changing deploys, the first and the last (the one beside ten kept releases).
+      if (change !== undefined && change > 0 && change < RELEASES_KEPT - 1) continue;
       rows.push([
         name,
         result.seconds.toFixed(2),
