@@ -415,7 +415,7 @@ async function deployUnderLease(
       const marker: DeployMarker = { commit, project: options.project, deployedAt: new Date().toISOString() };
       await target.writeJson(prefix + MARKER_FILE, marker);
     }
-    if (recordsRelease) {
+    if (staying) {
       const release = await releases.add(
         {
           at: new Date().toISOString(),
@@ -427,7 +427,7 @@ async function deployUnderLease(
           files: files.length,
           bytes: files.reduce((n, f) => n + f.size, 0),
         },
-        releaseFiles(files, prefix, nextState, written, staying?.live),
+        releaseFiles(files, prefix, nextState, written, staying.live),
         keepReleases,
         remoteByKey.keys(),
         staying,

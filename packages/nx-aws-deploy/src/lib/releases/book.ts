@@ -15,7 +15,10 @@ import {
 /** Up to this many versions are checked with a HEAD each; more with a listing of the bucket's versions. */
 export const VERSIONS_CHECKED_BY_HEAD = 20;
 
-/** What a deploy that records a release needs of those kept now (see ReleaseBook.staying). */
+/** Kept records read at once, counted in files: parsed, a record of 100 000 files is ~24 MB. */
+const FILES_READ_AT_ONCE = 20_000;
+
+/** What a deploy, rollback or promote that records a release needs of those kept now (see ReleaseBook.staying). */
 export interface Staying {
   /** The live release's record, whole: what it has is snapshotted before it changes, its versions carry over. */
   live?: ReleaseRecord;
@@ -29,8 +32,6 @@ export interface Staying {
 
 /** The release history of one bucket + prefix, read and written through the deploy's bucket store. */
 export class ReleaseBook {
-  private keptRecords?: Promise<ReleaseRecord[]>;
-
   private constructor(
     private readonly store: BucketStore,
     private readonly prefix: string,
@@ -41,22 +42,14 @@ export class ReleaseBook {
     return new ReleaseBook(store, prefix, await store.readJson<ReleaseIndex>(prefix + RELEASE_INDEX_FILE));
   }
 
-  /** The records of the kept releases, newest first (read once, in parallel); one removed by hand is skipped. */
-  kept(): Promise<ReleaseRecord[]> {
-    this.keptRecords ??= Promise.all(
-      (this.index?.releases ?? []).filter((r) => r.kept).map((r) => this.record(r.number)),
-    ).then((records) => records.filter((r): r is ReleaseRecord => r !== undefined));
-    return this.keptRecords;
-  }
-
   record(release: number): Promise<ReleaseRecord | undefined> {
     return this.store.readJson<ReleaseRecord>(this.prefix + releaseFile(release));
   }
 
   /**
-   * What a deploy needs of the releases that stay kept beside the one it records (the newest keep - 1), each
-   * record read and folded in turn (the next one read meanwhile) rather than all held at once: parsed, a record
-   * of 100 000 files is ~24 MB, and ten are kept by default. Only the live release's record is kept whole.
+   * What a new release needs of the releases that stay kept beside it (the newest keep - 1), their records read
+   * a few at a time (up to FILES_READ_AT_ONCE files; one at least) and folded, rather than all held at once: ten
+   * are kept by default. Only the live release's record is kept whole.
    */
   async staying(keep: number, listedKeys: Iterable<string>): Promise<Staying> {
     const snapshots: string[] = [];
@@ -64,31 +57,30 @@ export class ReleaseBook {
     const live = this.index?.live;
     const staying = (this.index?.releases ?? []).filter((r) => r.kept).slice(0, keep - 1);
     const result: Staying = { liveStays: false, assets: new Map(), namedSnapshots: new Set() };
-    let next = staying.length ? this.record(staying[0].number) : undefined;
-    for (let i = 0; i < staying.length; i++) {
-      // A record removed by hand is skipped, as kept() skips it.
-      const files = this.fold(result, await next, snapshots);
-      next = i + 1 < staying.length ? this.record(staying[i + 1].number) : undefined;
-      // Nothing refers to the record just folded now: a large one is collected before the next is parsed.
+    for (let start = 0; start < staying.length;) {
+      let end = start + 1;
+      let files = staying[start].files;
+      while (end < staying.length && files + staying[end].files <= FILES_READ_AT_ONCE) files += staying[end++].files;
+      const records = await Promise.all(staying.slice(start, end).map((r) => this.record(r.number)));
+      // A record removed by hand is skipped.
+      for (const record of records) this.fold(result, record, snapshots);
+      records.length = 0;
+      // What was just folded is garbage now: a large batch is collected before the next is parsed.
       if (files >= MANY_FILES) collectNow();
+      start = end;
     }
     if (!result.live && this.index?.releases.some((r) => r.kept && r.number === live))
       result.live = await this.record(live!);
     return result;
   }
 
-  /** Adds a staying release's assets and the listed snapshots it names; keeps it whole if live. Answers its size. */
-  private fold(into: Staying, record: ReleaseRecord | undefined, snapshots: string[]): number {
-    if (!record) return 0;
+  /** Adds a staying release's assets and the listed snapshots it names; keeps it whole if live. */
+  private fold(into: Staying, record: ReleaseRecord | undefined, snapshots: string[]): void {
+    if (!record) return;
     for (const path in record.assets)
       if (Object.hasOwn(record.assets, path)) into.assets.set(this.prefix + path, record.assets[path]);
     for (const key of snapshots) if (namesSnapshot(record, key.slice(this.prefix.length))) into.namedSnapshots.add(key);
     if (record.summary.number === this.index?.live) [into.live, into.liveStays] = [record, true];
-    return record.summary.files;
-  }
-
-  async live(): Promise<ReleaseRecord | undefined> {
-    return (await this.kept()).find((r) => r.summary.number === this.index?.live);
   }
 
   /** Copies what the live release has at keys about to change, before they change. */
@@ -126,25 +118,21 @@ export class ReleaseBook {
   /**
    * Records a release that just went live: its record, then the index (which makes it the live one), then removes
    * what no kept release needs any more. `listedKeys`: the bucket below the prefix as listed before the change;
-   * `staying`: what staying() found, for the same `keep` (without it, the kept records are read whole).
+   * `staying`: what staying() found then, for the same `keep`.
    */
   async add(
     summary: Omit<ReleaseSummary, 'number' | 'kept'>,
     files: Pick<ReleaseRecord, 'restorable' | 'assets' | 'versions'>,
     keep: number,
     listedKeys: Iterable<string>,
-    staying?: Staying,
+    staying: Staying,
   ): Promise<ReleaseSummary> {
     const { index, release } = addRelease(this.index, summary, keep);
     const record: ReleaseRecord = { version: 1, summary: release, ...files };
     await this.store.writeJson(this.prefix + releaseFile(release.number), record);
     await this.store.writeJson(this.prefix + RELEASE_INDEX_FILE, index);
-    const stillKept = new Set(index.releases.filter((r) => r.kept).map((r) => r.number));
-    const others = staying ? [] : (await this.kept()).filter((r) => stillKept.has(r.summary.number));
     const named = (relative: string) =>
-      namesSnapshot(record, relative) ||
-      Boolean(staying?.namedSnapshots.has(this.prefix + relative)) ||
-      others.some((r) => namesSnapshot(r, relative));
+      namesSnapshot(record, relative) || staying.namedSnapshots.has(this.prefix + relative);
     const unneeded = unneededBookkeeping(index, named, this.prefix, listedKeys);
     if (unneeded.length) await this.store.delete(unneeded);
     return release;

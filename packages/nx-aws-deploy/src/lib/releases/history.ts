@@ -81,13 +81,6 @@ export function addRelease(
   return { index: { version: 1, live: release.number, releases }, release };
 }
 
-/** Assets (content-hashed) of the kept releases as they are in the bucket: a deploy must not prune these. */
-export function assetsToKeep(records: ReleaseRecord[], prefix: string): Map<string, string> {
-  const keep = new Map<string, string>();
-  for (const record of records) for (const [path, etag] of Object.entries(record.assets)) keep.set(prefix + path, etag);
-  return keep;
-}
-
 export interface Snapshot {
   /** The live key. */
   key: string;

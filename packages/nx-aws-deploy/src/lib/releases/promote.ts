@@ -18,7 +18,7 @@ import { UserError } from '../util/errors';
 import { Interrupted } from '../util/interrupt';
 import { ReleaseBook } from './book';
 import { invalidateChanges } from './invalidation';
-import { assetsToKeep, checkKeepReleases, recordVersions, snapshotsToTake, type ReleaseRecord } from './history';
+import { checkKeepReleases, recordVersions, snapshotsToTake, type ReleaseRecord } from './history';
 
 export interface PromoteOptions {
   /** Where the tested release is (staging). */
@@ -128,7 +128,7 @@ export async function promoteWith(
       const [remote, book] = await Promise.all([target.list(prefix), ReleaseBook.open(target, prefix)]);
       const listed = byKey(remote);
       const changed = planned.filter((c) => listed.get(c.to)?.etag !== c.etag);
-      const staying = (await book.kept()).slice(0, keep - 1);
+      const staying = await book.staying(keep, listed.keys());
       const inRelease = new Set(planned.map((c) => c.to));
       const pruned =
         options.prune === false
@@ -140,7 +140,7 @@ export async function promoteWith(
                 remote,
                 maxDeletes: options.maxDeletes ?? DEFAULT_MAX_DELETES,
                 exclude: options.exclude,
-                releaseAssets: assetsToKeep(staying, prefix),
+                releaseAssets: staying.assets,
                 what: 'This promote',
                 check: `Check "prefix" and that ${from} is the site meant for ${to}`,
               },
@@ -195,7 +195,7 @@ export async function promoteWith(
       try {
         await book.takeSnapshots(
           snapshotsToTake(
-            staying.find((r) => r.summary.number === book.index?.live),
+            staying.liveStays ? staying.live : undefined,
             prefix,
             [...changed.map((c) => c.to), ...pruned.deletes],
             listed,
@@ -225,10 +225,11 @@ export async function promoteWith(
           {
             restorable,
             assets: Object.fromEntries(Object.entries(record.assets).map(([p, e]) => [p, etagOf(p, e)])),
-            versions: recordVersions(restorable, prefix, written, await book.live()),
+            versions: recordVersions(restorable, prefix, written, staying.live),
           },
           keep,
           listed.keys(),
+          staying,
         );
         result.release = release.number;
         releasedAt = release.at;
@@ -287,11 +288,11 @@ async function sourceCopies(
       `No releases are recorded in ${from}: deploy there first (with nx-aws-deploy 0.2 or later), or check "fromBucket" and "fromPrefix".`,
     );
   const number = release ?? book.index.live;
-  const kept = await book.kept();
-  const record = kept.find((r) => r.summary.number === number);
+  const kept = book.index.releases.filter((r) => r.kept);
+  const record = kept.some((r) => r.number === number) ? await book.record(number) : undefined;
   if (!record)
     throw new UserError(
-      `Release ${number} of ${from} is not kept there (kept: ${kept.map((r) => r.summary.number).join(', ')}); nothing was changed.`,
+      `Release ${number} of ${from} is not kept there (kept: ${kept.map((r) => r.number).join(', ')}); nothing was changed.`,
     );
   const listed = byKey(remote);
   const locate = (goneVersions: ReadonlySet<string>) => {
