@@ -28,6 +28,8 @@ export interface Staying {
   assets: Map<string, string>;
   /** Listed snapshots (keys) that a staying release names. */
   namedSnapshots: Set<string>;
+  /** The record staying() was asked to keep whole too (a rollback's target), when it stays. */
+  asked?: ReleaseRecord;
 }
 
 /** The release history of one bucket + prefix, read and written through the deploy's bucket store. */
@@ -49,9 +51,9 @@ export class ReleaseBook {
   /**
    * What a new release needs of the releases that stay kept beside it (the newest keep - 1), their records read
    * a few at a time (up to FILES_READ_AT_ONCE files; one at least) and folded, rather than all held at once: ten
-   * are kept by default. Only the live release's record is kept whole.
+   * are kept by default. Only the live release's record is kept whole, and release `ask`'s if it stays.
    */
-  async staying(keep: number, listedKeys: Iterable<string>): Promise<Staying> {
+  async staying(keep: number, listedKeys: Iterable<string>, ask?: number): Promise<Staying> {
     const snapshots: string[] = [];
     for (const key of listedKeys) if (key.startsWith(this.prefix + SNAPSHOTS_DIR)) snapshots.push(key);
     const live = this.index?.live;
@@ -63,7 +65,7 @@ export class ReleaseBook {
       while (end < staying.length && files + staying[end].files <= FILES_READ_AT_ONCE) files += staying[end++].files;
       const records = await Promise.all(staying.slice(start, end).map((r) => this.record(r.number)));
       // A record removed by hand is skipped.
-      for (const record of records) this.fold(result, record, snapshots);
+      for (const record of records) this.fold(result, record, snapshots, ask);
       records.length = 0;
       // What was just folded is garbage now: a large batch is collected before the next is parsed.
       if (files >= MANY_FILES) collectNow();
@@ -75,12 +77,13 @@ export class ReleaseBook {
   }
 
   /** Adds a staying release's assets and the listed snapshots it names; keeps it whole if live. */
-  private fold(into: Staying, record: ReleaseRecord | undefined, snapshots: string[]): void {
+  private fold(into: Staying, record: ReleaseRecord | undefined, snapshots: string[], ask?: number): void {
     if (!record) return;
     for (const path in record.assets)
       if (Object.hasOwn(record.assets, path)) into.assets.set(this.prefix + path, record.assets[path]);
     for (const key of snapshots) if (namesSnapshot(record, key.slice(this.prefix.length))) into.namedSnapshots.add(key);
     if (record.summary.number === this.index?.live) [into.live, into.liveStays] = [record, true];
+    if (record.summary.number === ask) into.asked = record;
   }
 
   /** Copies what the live release has at keys about to change, before they change. */

@@ -95,14 +95,14 @@ export async function rollbackWith(
     async (store, signal) => {
       const book = await ReleaseBook.open(store, prefix);
       const target = rollbackTarget(book.index, where, options.to);
-      const [record, listing] = await Promise.all([book.record(target.number), store.list(prefix)]);
-      const remote = byKey(listing);
+      const remote = byKey(await store.list(prefix));
+      const staying = await book.staying(keep, remote.keys(), target.number);
+      const { live } = staying;
+      const record = staying.asked ?? (await book.record(target.number));
       if (!record)
         throw new UserError(
           `The record of release ${target.number} is missing from ${where}${RELEASES_DIR}; it cannot be brought back. Nothing was changed.`,
         );
-      const staying = await book.staying(keep, remote.keys());
-      const { live } = staying;
       let plan = planRollback(record, live, prefix, remote);
       // The versions it would copy from are checked first: a lifecycle rule may have expired them.
       const gone = await book.goneVersions(plan.restores, concurrency, signal);
