@@ -27,6 +27,8 @@ export class MemoryBucket {
   readonly objects = new Map<string, StoredObject>();
   readonly writes: Write[] = [];
   beforeWrite: (write: Write) => void = () => undefined;
+  /** The error a request of the deploy (not of its lease) fails with, by operation; none: it succeeds. */
+  failing: (operation: string) => Error | undefined = () => undefined;
   /** How many turns of the event loop the next upload takes: uploads in flight then land in another order. */
   uploadTurns: () => number = () => 0;
 
@@ -51,6 +53,8 @@ export class MemoryBucket {
     const request = (operation: string, abortable = true) => {
       if (abortable && signal.aborted) throw Object.assign(new Error('Request aborted'), { name: 'AbortError' });
       requests[operation] = (requests[operation] ?? 0) + 1;
+      const error = abortable ? this.failing(operation) : undefined;
+      if (error) throw error;
     };
     const write = (w: Write, abortable = true) => {
       this.beforeWrite(w);

@@ -477,6 +477,35 @@ describe('promote (in memory)', () => {
     expect(prod.writes).toEqual([]);
   });
 
+  it('a target it cannot read or list fails with that error, changes nothing and leaves no failure unhandled', async () => {
+    const staging = new MemoryBucket('promote-unreadable-staging');
+    const prod = new MemoryBucket('promote-unreadable-prod');
+    await deployFolder(staging, build(hashedSite(1, { ...choice, salt: 'x', logo: 'logo' })));
+    for (const v of [2, 3]) await deployFolder(prod, build(hashedSite(v, { ...choice, salt: `s${v}`, logo: 'logo' })));
+    prod.writes.length = 0;
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      // The history's read fails first, then the listing: both under the lease, read together.
+      prod.failing = (operation) =>
+        operation === 'GetObject'
+          ? new Error('AccessDenied reading the history')
+          : operation === 'ListObjectsV2'
+            ? new Error('AccessDenied listing')
+            : undefined;
+      await expect(promoteBetween(staging, prod)).rejects.toThrow('AccessDenied reading the history');
+      prod.failing = (operation) => (operation === 'ListObjectsV2' ? new Error('AccessDenied listing') : undefined);
+      await expect(promoteBetween(staging, prod)).rejects.toThrow('AccessDenied listing');
+      await expect(rollbackBucket(prod, { to: 1 })).rejects.toThrow('AccessDenied listing');
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(unhandled).toEqual([]);
+    expect(siteWrites(prod.writes)).toEqual([]);
+  });
+
   it('a stop at any write leaves prod whole, and the same promote run again finishes it', async () => {
     const sites = [1, 2].map((v) => hashedSite(v, { ...choice, salt: `s${v}`, logo: `logo ${v}` }));
     const fresh = async () => {

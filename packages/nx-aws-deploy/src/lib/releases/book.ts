@@ -52,10 +52,18 @@ export class ReleaseBook {
    * What a new release needs of the releases that stay kept beside it (the newest keep - 1), their records read
    * a few at a time (up to FILES_READ_AT_ONCE files; one at least) and folded, rather than all held at once: ten
    * are kept by default. Only the live release's record is kept whole, and release `ask`'s if it stays.
+   * `listedKeys` (the bucket below the prefix) may still be coming: the first records are read meanwhile.
    */
-  async staying(keep: number, listedKeys: Iterable<string>, ask?: number): Promise<Staying> {
-    const snapshots: string[] = [];
-    for (const key of listedKeys) if (key.startsWith(this.prefix + SNAPSHOTS_DIR)) snapshots.push(key);
+  async staying(
+    keep: number,
+    listedKeys: Iterable<string> | Promise<Iterable<string>>,
+    ask?: number,
+  ): Promise<Staying> {
+    const listedSnapshots = Promise.resolve(listedKeys).then((keys) => {
+      const snapshots: string[] = [];
+      for (const key of keys) if (key.startsWith(this.prefix + SNAPSHOTS_DIR)) snapshots.push(key);
+      return snapshots;
+    });
     const live = this.index?.live;
     const staying = (this.index?.releases ?? []).filter((r) => r.kept).slice(0, keep - 1);
     const result: Staying = { liveStays: false, assets: new Map(), namedSnapshots: new Set() };
@@ -63,7 +71,10 @@ export class ReleaseBook {
       let end = start + 1;
       let files = staying[start].files;
       while (end < staying.length && files + staying[end].files <= FILES_READ_AT_ONCE) files += staying[end++].files;
-      const records = await Promise.all(staying.slice(start, end).map((r) => this.record(r.number)));
+      const [records, snapshots] = await Promise.all([
+        Promise.all(staying.slice(start, end).map((r) => this.record(r.number))),
+        listedSnapshots,
+      ]);
       // A record removed by hand is skipped.
       for (const record of records) this.fold(result, record, snapshots, ask);
       records.length = 0;
@@ -71,6 +82,7 @@ export class ReleaseBook {
       if (files >= MANY_FILES) collectNow();
       start = end;
     }
+    await listedSnapshots;
     if (!result.live && this.index?.releases.some((r) => r.kept && r.number === live))
       result.live = await this.record(live!);
     return result;

@@ -125,10 +125,17 @@ export async function promoteWith(
     },
     async (target, signal) => {
       const { record, planned } = copies;
-      const [remote, book] = await Promise.all([target.list(prefix), ReleaseBook.open(target, prefix)]);
-      const listed = byKey(remote);
+      // The bucket is listed while the history and the kept records are read (awaited below: a failure to read
+      // the history first must not leave the listing's own failure unhandled).
+      const listing = target.list(prefix).then(byKey);
+      listing.catch(() => undefined);
+      const book = await ReleaseBook.open(target, prefix);
+      const staying = await book.staying(
+        keep,
+        listing.then((listed) => listed.keys()),
+      );
+      const listed = await listing;
       const changed = planned.filter((c) => listed.get(c.to)?.etag !== c.etag);
-      const staying = await book.staying(keep, listed.keys());
       const inRelease = new Set(planned.map((c) => c.to));
       const pruned =
         options.prune === false
@@ -137,7 +144,7 @@ export async function promoteWith(
               {
                 bucket: options.bucket,
                 prefix,
-                remote,
+                remote: listed,
                 maxDeletes: options.maxDeletes ?? DEFAULT_MAX_DELETES,
                 exclude: options.exclude,
                 releaseAssets: staying.assets,

@@ -95,8 +95,14 @@ export async function rollbackWith(
     async (store, signal) => {
       const book = await ReleaseBook.open(store, prefix);
       const target = rollbackTarget(book.index, where, options.to);
-      const remote = byKey(await store.list(prefix));
-      const staying = await book.staying(keep, remote.keys(), target.number);
+      // The bucket is listed while the kept records are read.
+      const listing = store.list(prefix).then(byKey);
+      const staying = await book.staying(
+        keep,
+        listing.then((listed) => listed.keys()),
+        target.number,
+      );
+      const remote = await listing;
       const { live } = staying;
       const record = staying.asked ?? (await book.record(target.number));
       if (!record)
