@@ -109,16 +109,19 @@ export function keysNeedingHead(input: Pick<PlanInput, 'files' | 'prefix' | 'rem
 
 /** Remote objects by key, built without an intermediate array (a listing may hold 100 000 objects). */
 export function byKey(remote: Listing): ReadonlyMap<string, RemoteObject> {
-  if (!Array.isArray(remote)) return remote as ReadonlyMap<string, RemoteObject>;
+  if (!isArrayListing(remote)) return remote;
   const map = new Map<string, RemoteObject>();
-  for (const r of remote as readonly RemoteObject[]) map.set(r.key, r);
+  for (const r of remote) map.set(r.key, r);
   return map;
 }
 
 function objectsOf(remote: Listing): Iterable<RemoteObject> {
-  return Array.isArray(remote)
-    ? (remote as readonly RemoteObject[])
-    : (remote as ReadonlyMap<string, RemoteObject>).values();
+  return isArrayListing(remote) ? remote : remote.values();
+}
+
+// Array.isArray does not narrow a readonly array type.
+function isArrayListing(remote: Listing): remote is readonly RemoteObject[] {
+  return Array.isArray(remote);
 }
 
 /**
@@ -279,7 +282,8 @@ function siblingPrefixes(remote: Listing, prefix: string): Map<string, { prefix:
  * without a HEAD. In place: the next state is the plan's own, and a copy of 100 000 records would cost megabytes.
  */
 export function recordUploadedEtags(next: DeployState, written: ReadonlyMap<string, { etag: string }>): DeployState {
-  for (const [key, { etag }] of written) next.objects[key] = { ...next.objects[key], etag };
+  // A written key is a file of the site: its record is the plan's own, made for this deploy.
+  for (const [key, { etag }] of written) next.objects[key].etag = etag;
   return next;
 }
 
