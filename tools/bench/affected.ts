@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CodePipelineClient, CreatePipelineCommand, StartPipelineExecutionCommand } from '@aws-sdk/client-codepipeline';
 import { startLocalAws } from 'local-aws';
+import { buildspecVariables } from './installed';
 
 const PROJECTS = 50;
 const root = join(__dirname, '..', '..');
@@ -88,7 +89,7 @@ async function main(): Promise<void> {
   const env = {
     ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NX_'))),
     ...local.env,
-    NX_DAEMON: 'false',
+    ...buildspecVariables(),
     CODEBUILD_RESOLVED_SOURCE_VERSION: head,
     CODEBUILD_INITIATOR: 'codepipeline/web',
   };

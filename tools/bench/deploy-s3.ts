@@ -159,6 +159,25 @@ async function main(): Promise<void> {
     const startup = median(helpRuns);
     console.log(`\nnx-aws-deploy --help: ${(startup * 1000).toFixed(0)} ms (median of 5)`);
 
+    // Nx alone (a target that does nothing), what `nx run` pays before any deploy: with the buildspec's variables,
+    // and with Nx's default of a worker process per plugin.
+    const nxAlone = async (nxEnv: NodeJS.ProcessEnv) => {
+      const runs: number[] = [];
+      for (let i = 0; i < 5; i++)
+        runs.push(
+          (await runMeasured(join(ws, 'node_modules', '.bin', 'nx'), ['run', 'site:noop'], { cwd: ws, env: nxEnv }))
+            .seconds,
+        );
+      return median(runs);
+    };
+    const { NX_ISOLATE_PLUGINS: _inProcess, ...isolatedEnv } = env;
+    const nxSeconds = { buildspec: await nxAlone(env), isolatedPlugins: await nxAlone(isolatedEnv) };
+    const noOpBase = results['no-op']['aws s3 sync'].seconds;
+    console.log(
+      `nx run site:noop (Nx alone, median of 5): ${nxSeconds.buildspec.toFixed(2)} s, ${(nxSeconds.buildspec / noOpBase).toFixed(2)}x the no-op of aws s3 sync; ` +
+        `with a worker process per plugin (Nx's default): ${nxSeconds.isolatedPlugins.toFixed(2)} s, ${(nxSeconds.isolatedPlugins / noOpBase).toFixed(2)}x`,
+    );
+
     console.log(`\nPeak memory of a first deploy of ${RSS_FILES} small files (process tree):\n`);
     const many = join(ws, 'apps', 'many', 'dist');
     generateSite(many, RSS_FILES, RSS_FILES * 600);
@@ -183,7 +202,7 @@ async function main(): Promise<void> {
     mkdirSync(join(out, '..'), { recursive: true });
     writeFileSync(
       out,
-      `${JSON.stringify({ measured: new Date().toISOString(), files: FILES, bytes: TOTAL_BYTES, rounds: ROUNDS, aws: awsVersion, helpSeconds: startup, peers: PEERS, node: process.version, results, memory: { files: RSS_FILES, ...memory } }, null, 2)}\n`,
+      `${JSON.stringify({ measured: new Date().toISOString(), files: FILES, bytes: TOTAL_BYTES, rounds: ROUNDS, aws: awsVersion, helpSeconds: startup, nxAloneSeconds: nxSeconds, peers: PEERS, node: process.version, results, memory: { files: RSS_FILES, ...memory } }, null, 2)}\n`,
     );
     console.log(`\nWritten: ${out}`);
   } finally {

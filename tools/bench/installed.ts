@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse } from 'yaml';
 import type { LocalAwsProcess } from './local-aws-process';
 
 export const repoRoot = join(__dirname, '..', '..');
@@ -52,6 +53,8 @@ export function installUserWorkspace(dir: string): void {
           executor: 'nx-aws-deploy:deploy-s3',
           options: { sourceDir: 'apps/site/dist', bucket: 'set-on-the-command-line', maxDeletes: 1_000_000 },
         },
+        // Nx alone: what any nx command costs before its task starts.
+        noop: { executor: 'nx:noop' },
       },
     }),
   );
@@ -63,15 +66,14 @@ export function installUserWorkspace(dir: string): void {
   });
 }
 
-/** A user's shell: no variables of the outer npm run or Nx; CI as in CodeBuild; the local AWS's endpoint. */
+/** The variables the generated buildspec sets for every command of a build. */
+export function buildspecVariables(): Record<string, string> {
+  const template = join(plugin, 'src', 'generators', 'pipeline', 'files', 'buildspec', 'buildspec.yml');
+  return parse(readFileSync(template, 'utf8')).env.variables;
+}
+
+/** A CodeBuild build's shell: no variables of the outer npm run or Nx; CI and the buildspec's; the local AWS's endpoint. */
 export function userEnv(local: LocalAwsProcess): NodeJS.ProcessEnv {
   const outer = Object.entries(process.env).filter(([k]) => !/^(npm_|NX_|NODE_OPTIONS$)/i.test(k));
-  return {
-    ...Object.fromEntries(outer),
-    ...local.env,
-    NX_DAEMON: 'false',
-    NX_NO_CLOUD: 'true',
-    NX_TUI: 'false',
-    CI: 'true',
-  };
+  return { ...Object.fromEntries(outer), ...local.env, ...buildspecVariables(), CI: 'true' };
 }
