@@ -3,6 +3,7 @@ import {
   addRelease,
   checkKeepReleases,
   HISTORY_LENGTH,
+  locateFile,
   planRollback,
   recordVersions,
   rollbackTarget,
@@ -251,5 +252,65 @@ describe('planRollback', () => {
   it('lists what is gone: a pruned asset, a snapshot removed by hand', () => {
     const plan = planRollback(target, live, '', remote({ 'index.html': '"i2"', 'about.html': '"a1"' }));
     expect(plan.missing).toEqual(['app-abcdef12.js', 'index.html', 'logo.png']);
+  });
+
+  it('deletes a live file named like an object property ("constructor") that the target does not have', () => {
+    const withOddName = record(3, { ...live.restorable, constructor: '"c3"' });
+    const listing = remote({
+      'index.html': '"i1"',
+      'about.html': '"a1"',
+      'logo.png': '"l1"',
+      'app-abcdef12.js': '"j1"',
+      constructor: '"c3"',
+    });
+    expect(planRollback(target, withOddName, '', listing).deletes).toEqual(['constructor']);
+  });
+});
+
+describe('locateFile (where a rollback restores from, a promote copies from)', () => {
+  const release = {
+    ...record(1, { 'index.html': '"i1"' }, { 'app-abcdef12.js': '"j1"' }),
+    versions: { 'index.html': 'v1' },
+  };
+  const snapshot = 'web/.nx-aws-deploy/releases/files/i1/index.html';
+  const listed = (entries: Record<string, string>) =>
+    byKey(Object.entries(entries).map(([key, etag]) => ({ key, size: 1, etag })));
+  it.each([
+    [
+      'live with the recorded bytes',
+      'index.html',
+      '"i1"',
+      { 'web/index.html': '"i1"' },
+      [],
+      { from: 'web/index.html', live: true },
+    ],
+    [
+      'replaced: its version',
+      'index.html',
+      '"i1"',
+      { 'web/index.html': '"i2"', [snapshot]: '"i1"' },
+      [],
+      { from: 'web/index.html', versionId: 'v1' },
+    ],
+    ['its version expired: the snapshot', 'index.html', '"i1"', { [snapshot]: '"i1"' }, ['v1'], { from: snapshot }],
+    ['no version, no snapshot: gone', 'index.html', '"i1"', { 'web/index.html': '"i2"' }, ['v1'], undefined],
+    [
+      'an asset is found live only',
+      'app-abcdef12.js',
+      '"j1"',
+      { 'web/app-abcdef12.js': '"j1"' },
+      [],
+      { from: 'web/app-abcdef12.js', live: true },
+    ],
+    [
+      'an asset is never taken from a snapshot',
+      'app-abcdef12.js',
+      '"j1"',
+      { 'web/.nx-aws-deploy/releases/files/j1/app-abcdef12.js': '"j1"' },
+      [],
+      undefined,
+    ],
+  ])('%s', (_case, path, etag, objects, gone, expected) => {
+    expect(locateFile(release, path, etag, 'web/', listed(objects), new Set(gone))).toEqual(expected);
   });
 });

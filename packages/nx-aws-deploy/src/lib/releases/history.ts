@@ -223,21 +223,41 @@ export function planRollback(
   const listed = byKey(remote);
   const plan: RollbackPlan = { restores: [], deletes: [], unchanged: 0, missing: [] };
   for (const [path, etag] of Object.entries(target.assets))
-    if (listed.get(prefix + path)?.etag !== etag) plan.missing.push(path);
+    if (!locateFile(target, path, etag, prefix, listed, goneVersions)?.live) plan.missing.push(path);
   for (const [path, etag] of Object.entries(target.restorable)) {
     const key = prefix + path;
-    const snapshot = prefix + snapshotFile(path, etag);
-    const versionId = target.versions?.[path];
-    if (listed.get(key)?.etag === etag) plan.unchanged++;
-    else if (versionId && !goneVersions.has(versionId)) plan.restores.push({ key, from: key, versionId, etag });
-    else if (listed.has(snapshot)) plan.restores.push({ key, from: snapshot, etag });
+    const found = locateFile(target, path, etag, prefix, listed, goneVersions);
+    if (found?.live) plan.unchanged++;
+    else if (found) plan.restores.push({ key, from: found.from, versionId: found.versionId, etag });
     else plan.missing.push(path);
   }
   for (const path of Object.keys(live?.restorable ?? {}))
-    if (!(path in target.restorable) && !(path in target.assets) && listed.has(prefix + path))
+    if (!Object.hasOwn(target.restorable, path) && !Object.hasOwn(target.assets, path) && listed.has(prefix + path))
       plan.deletes.push(prefix + path);
   plan.restores.sort((a, b) => Number(isEntryFile(a.key)) - Number(isEntryFile(b.key)) || (a.key < b.key ? -1 : 1));
   plan.missing.sort();
   plan.deletes.sort();
   return plan;
+}
+
+/**
+ * Where the bytes a release recorded for `path` are in the bucket below `prefix`: live at the file's key, as the
+ * key's version (versioned buckets, unless the lifecycle expired it), or as a snapshot (restorable files);
+ * undefined when gone. A rollback restores from there, a promote copies from there.
+ */
+export function locateFile(
+  record: ReleaseRecord,
+  path: string,
+  etag: string,
+  prefix: string,
+  listed: ReadonlyMap<string, RemoteObject>,
+  goneVersions: ReadonlySet<string>,
+): { from: string; versionId?: string; live?: true } | undefined {
+  const key = prefix + path;
+  if (listed.get(key)?.etag === etag) return { from: key, live: true };
+  const versionId = record.versions?.[path];
+  if (versionId && !goneVersions.has(versionId)) return { from: key, versionId };
+  const snapshot = prefix + snapshotFile(path, etag);
+  if (Object.hasOwn(record.restorable, path) && listed.has(snapshot)) return { from: snapshot };
+  return undefined;
 }

@@ -6,7 +6,6 @@ import {
   type RequestCounts,
   type Written,
 } from '../deploy/bucket-store';
-import { snapshotFile } from '../deploy/bookkeeping';
 import { isEntryFile } from '../deploy/headers';
 import { underLease } from '../deploy/lease';
 import type { DeployManifest } from '../deploy/manifest';
@@ -18,7 +17,7 @@ import { UserError } from '../util/errors';
 import { Interrupted } from '../util/interrupt';
 import { ReleaseBook } from './book';
 import { invalidateChanges } from './invalidation';
-import { checkKeepReleases, recordVersions, snapshotsToTake, type ReleaseRecord } from './history';
+import { checkKeepReleases, locateFile, recordVersions, snapshotsToTake, type ReleaseRecord } from './history';
 
 export interface PromoteOptions {
   /** Where the tested release is (staging). */
@@ -306,13 +305,17 @@ async function sourceCopies(
     const planned: PlannedCopy[] = [];
     const missing: string[] = [];
     for (const [path, etag] of [...Object.entries(record.assets), ...Object.entries(record.restorable)]) {
-      const live = fromPrefix + path;
-      const to = prefix + path;
-      const versionId = record.versions?.[path];
-      const snapshot = fromPrefix + snapshotFile(path, etag);
-      if (listed.get(live)?.etag === etag) planned.push({ path, from: live, etag, to, ifMatch: etag });
-      else if (versionId && !goneVersions.has(versionId)) planned.push({ path, from: live, versionId, etag, to });
-      else if (path in record.restorable && listed.has(snapshot)) planned.push({ path, from: snapshot, etag, to });
+      const found = locateFile(record, path, etag, fromPrefix, listed, goneVersions);
+      // A live source key is copied only while it still has the release's bytes.
+      if (found)
+        planned.push({
+          path,
+          from: found.from,
+          versionId: found.versionId,
+          etag,
+          to: prefix + path,
+          ...(found.live && { ifMatch: etag }),
+        });
       else missing.push(path);
     }
     return { planned, missing };
