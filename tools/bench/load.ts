@@ -2,8 +2,9 @@
  * `npm run bench:load`: many small files (BENCH_LOAD_FILES, default 20 000; the target is met at 100 000 too)
  * deployed by the installed command (`node_modules/.bin/nx-aws-deploy deploy` of the packed package) to the local
  * S3: first deploy, no-op, ten deploys that change one file each (each a release of every file: the last one
- * deploys beside the ten kept by default), then a prune of all of them. Prints time, the list, PUT and delete
- * requests and the peak RSS of the process tree against the 300 MB target. Numbers, not tests.
+ * deploys beside the ten kept by default), a rollback to the release before (reading the ten kept records), a
+ * promote of that release to an empty bucket, then a prune of all of them. Prints time, the list, PUT, copy and
+ * delete requests and the peak RSS of the process tree against the 300 MB target. Numbers, not tests.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -40,29 +41,41 @@ async function main(): Promise<void> {
     mkdirSync(pruned);
     writeFileSync(join(pruned, 'index.html'), '<!doctype html><title>load, pruned</title>');
     const env = { ...process.env, ...local.env };
-    execFileSync('aws', ['--endpoint-url', local.url, 's3', 'mb', 's3://bench-load'], { env, stdio: 'ignore' });
+    for (const bucket of ['bench-load', 'bench-load-prod'])
+      execFileSync('aws', ['--endpoint-url', local.url, 's3', 'mb', `s3://${bucket}`], { env, stdio: 'ignore' });
     console.log(`${FILES + 1} files, local S3 at ${local.url}\n`);
 
-    const rows = [['scenario', 'time (s)', 'PUT', 'ListObjectsV2', 'DeleteObjects', 'peak RSS (MB)']];
+    const rows = [['scenario', 'time (s)', 'PUT', 'CopyObject', 'ListObjectsV2', 'DeleteObjects', 'peak RSS (MB)']];
     let peakMb = 0;
-    const changes = Array.from({ length: RELEASES_KEPT }, (_, i) => [`1 changed (${i + 1})`, site, i] as const);
-    for (const [name, dir, change] of [
-      ['first deploy', site],
-      ['no-op', site],
+    const deploy = (dir: string) => [
+      'deploy',
+      '--source-dir',
+      dir,
+      '--bucket',
+      'bench-load',
+      '--max-deletes',
+      String(FILES),
+    ];
+    const changes = Array.from({ length: RELEASES_KEPT }, (_, i) => [`1 changed (${i + 1})`, deploy(site), i] as const);
+    for (const [name, args, change] of [
+      ['first deploy', deploy(site)],
+      ['no-op', deploy(site)],
       ...changes,
-      [`prune ${FILES}`, pruned],
+      // Back one release, reading the records of the ten kept; then that release copied whole to another bucket.
+      ['rollback (10 kept)', ['rollback', '--bucket', 'bench-load']],
+      ['promote to an empty bucket', ['promote', '--from-bucket', 'bench-load', '--bucket', 'bench-load-prod']],
+      [`prune ${FILES}`, deploy(pruned)],
     ] as const) {
       if (change !== undefined)
         writeFileSync(join(site, 'index.html'), `<!doctype html><title>load, change ${change + 1}</title>`);
       await local.resetRequests();
-      const args = ['deploy', '--source-dir', dir, '--bucket', 'bench-load', '--max-deletes', String(FILES)];
-      const result = await runMeasured(join(ws, 'node_modules', '.bin', 'nx-aws-deploy'), args, {
+      const result = await runMeasured(join(ws, 'node_modules', '.bin', 'nx-aws-deploy'), [...args], {
         cwd: ws,
         env,
         sampleRss: true,
       });
       if (result.code !== 0) throw new Error(`${name} failed:\n${result.stderr}`);
-      // Every request of the run went to bench-load; the full counts, since 100 000 PUTs outrun the request log.
+      // Every request of the run went to the local S3; the full counts, since 100 000 PUTs outrun the request log.
       const counts = await local.requests();
       peakMb = Math.max(peakMb, result.peakRssMb);
       // Of the changing deploys, the first and the last (the one beside ten kept releases).
@@ -70,9 +83,7 @@ async function main(): Promise<void> {
       rows.push([
         name,
         result.seconds.toFixed(2),
-        String(counts['s3.PutObject'] ?? 0),
-        String(counts['s3.ListObjectsV2'] ?? 0),
-        String(counts['s3.DeleteObjects'] ?? 0),
+        ...['PutObject', 'CopyObject', 'ListObjectsV2', 'DeleteObjects'].map((op) => String(counts[`s3.${op}`] ?? 0)),
         result.peakRssMb.toFixed(0),
       ]);
     }

@@ -15,6 +15,7 @@ import type { InvalidateResult } from '../invalidate/invalidate';
 import { forEachLimit } from '../util/concurrency';
 import { UserError } from '../util/errors';
 import { Interrupted } from '../util/interrupt';
+import { collectNow, collectSooner, MANY_FILES } from '../util/memory';
 import { ReleaseBook } from './book';
 import { invalidateChanges } from './invalidation';
 import { checkKeepReleases, locateFile, recordVersions, snapshotsToTake, type ReleaseRecord } from './history';
@@ -124,6 +125,8 @@ export async function promoteWith(
     },
     async (target, signal) => {
       const { record, planned } = copies;
+      const many = record.summary.files >= MANY_FILES;
+      if (many) collectSooner();
       // The bucket is listed while the history and the kept records are read (awaited below: a failure to read
       // the history first must not leave the listing's own failure unhandled).
       const listing = target.list(prefix).then(byKey);
@@ -175,6 +178,8 @@ export async function promoteWith(
         );
         return { ...result, durationMs: Date.now() - started };
       }
+      // What planning made and no longer needs is freed before many copies in flight promote their garbage.
+      if (many) collectNow();
       log(
         `Promoting ${what} to ${to}: ${changed.length} to copy, ${pruned.deletes.length} to delete, ${result.unchanged} unchanged.`,
       );
@@ -215,8 +220,11 @@ export async function promoteWith(
         await copy(changed.filter((c) => isEntryFile(c.path)));
         if (signal.aborted) throw signal.reason;
         if (pruned.deletes.length) await target.delete(pruned.deletes, (n) => (done.deleted += n));
-        const etagOf = (path: string, etag: string) => written.get(prefix + path)?.etag ?? etag;
-        const restorable = Object.fromEntries(Object.entries(record.restorable).map(([p, e]) => [p, etagOf(p, e)]));
+        // The record read from the source becomes the new one's, in place: at 100 000 files a copy costs megabytes.
+        const { restorable, assets } = record;
+        for (const files of [restorable, assets])
+          for (const path in files)
+            if (Object.hasOwn(files, path)) files[path] = written.get(prefix + path)?.etag ?? files[path];
         const release = await book.add(
           {
             at: new Date().toISOString(),
@@ -228,11 +236,7 @@ export async function promoteWith(
             files: record.summary.files,
             bytes: record.summary.bytes,
           },
-          {
-            restorable,
-            assets: Object.fromEntries(Object.entries(record.assets).map(([p, e]) => [p, etagOf(p, e)])),
-            versions: recordVersions(restorable, prefix, written, staying.live),
-          },
+          { restorable, assets, versions: recordVersions(restorable, prefix, written, staying.live) },
           keep,
           listed.keys(),
           staying,
@@ -256,12 +260,12 @@ export async function promoteWith(
         distributionId: options.distributionId,
         deployedAt: releasedAt!,
         deploy: result.release!,
-        hasIndex: 'index.html' in record.restorable,
+        hasIndex: Object.hasOwn(record.restorable, 'index.html'),
         changes: [
           ...changed.map((c) => ({
             key: c.to,
             action: listed.has(c.to) ? ('replaced' as const) : ('created' as const),
-            immutable: c.path in record.assets,
+            immutable: Object.hasOwn(record.assets, c.path),
           })),
           ...pruned.deletes.map((key) => ({ key, action: 'deleted' as const, immutable: false })),
         ],

@@ -1,7 +1,10 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
-/** From this many files and objects (local and in the bucket) on, a deploy asks V8 to collect sooner. */
+/**
+ * From this many files and objects (local and in the bucket) on, a deploy, rollback or promote asks V8 to collect
+ * sooner.
+ */
 export const MANY_FILES = 5_000;
 
 /**
