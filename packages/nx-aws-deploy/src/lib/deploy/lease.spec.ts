@@ -52,6 +52,20 @@ describe('the deploy lease', () => {
     await second.release();
   });
 
+  it('reads before it writes: a released lease is taken over with one write, never a create S3 would refuse', async () => {
+    const store = memoryStore();
+    const calls: string[] = [];
+    for (const name of ['read', 'createIfAbsent', 'replaceIfMatch'] as const) {
+      const call = store[name] as (...args: unknown[]) => Promise<unknown>;
+      Object.assign(store, { [name]: (...args: unknown[]) => (calls.push(name), call(...args)) });
+    }
+    await (await acquireLease(options(store))).release();
+    expect(calls).toEqual(['read', 'createIfAbsent', 'replaceIfMatch']);
+    calls.length = 0;
+    await (await acquireLease(options(store))).release();
+    expect(calls).toEqual(['read', 'replaceIfMatch', 'replaceIfMatch']);
+  });
+
   it('waits for a holder that releases within lockTimeout', async () => {
     const store = memoryStore();
     const first = await acquireLease(options(store, { owner: 'first' }));

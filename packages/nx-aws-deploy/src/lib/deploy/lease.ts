@@ -93,12 +93,17 @@ export async function acquireLease(options: LeaseOptions): Promise<DeployLease> 
       expiresAt: new Date(now() + ttlMs).toISOString(),
     });
     const mine = record();
-    const created = await store.createIfAbsent(key, mine);
-    if (created) return new DeployLease(options, mine, created, ttlMs, now);
-    const held = await store.read(key);
-    if (!held) continue; // gone between the two requests: try again
-    // Our own write landed though its answer was lost (the SDK's retry then met If-None-Match): it is ours.
-    if (held.value.id === mine.id) return new DeployLease(options, mine, held.etag, ttlMs, now);
+    // Read first: after the first deploy the lease is there (released), and a create would only be refused (a 412
+    // in the bucket's error metrics on every deploy, and a round trip).
+    let held = await store.read(key);
+    if (!held) {
+      const created = await store.createIfAbsent(key, mine);
+      if (created) return new DeployLease(options, mine, created, ttlMs, now);
+      held = await store.read(key);
+      if (!held) continue; // gone between the two requests: try again
+      // Our own write landed though its answer was lost (the SDK's retry then met If-None-Match): it is ours.
+      if (held.value.id === mine.id) return new DeployLease(options, mine, held.etag, ttlMs, now);
+    }
     const dead = !held.value.released && heldByDeadLocalProcess(held.value.owner);
     if (held.value.released || dead || Date.parse(held.value.expiresAt) <= now()) {
       const taken = await store.replaceIfMatch(key, mine, held.etag);
