@@ -390,7 +390,7 @@ describe('deploy-s3 refuses bad input with one clear line and leaves the bucket 
       'the wrong region for the bucket',
       SITE,
       { region: 'eu-west-1' },
-      /Bucket "site-\d+-\d+" is in another region \(us-east-1\) \(s3:PutObject on s3:\/\/site-\d+-\d+\/\.nx-aws-deploy\/lease\.json\)\. Set the "region" option to us-east-1 or AWS_REGION\./,
+      /Bucket "site-\d+-\d+" is in another region \(us-east-1\) \(s3:GetObject on s3:\/\/site-\d+-\d+\/\.nx-aws-deploy\/lease\.json\)\. Set the "region" option to us-east-1 or AWS_REGION\./,
     ],
     [
       'a malformed headers rule',
@@ -485,7 +485,7 @@ describe('deploy-s3 refuses bad input with one clear line and leaves the bucket 
     const result = await deploy(ws);
     expect(result.code).not.toBe(0);
     expect(result.output).toMatch(
-      /Bucket "no-such-bucket-here" does not exist \(s3:PutObject on s3:\/\/no-such-bucket-here\/\.nx-aws-deploy\/lease\.json\)\. Create it, or fix the "bucket" option\./,
+      /Bucket "no-such-bucket-here" does not exist \(s3:GetObject on s3:\/\/no-such-bucket-here\/\.nx-aws-deploy\/lease\.json\)\. Create it, or fix the "bucket" option\./,
     );
   });
 });
