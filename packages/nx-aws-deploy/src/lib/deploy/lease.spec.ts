@@ -130,6 +130,18 @@ describe('the deploy lease', () => {
     await lease.release();
   });
 
+  it('counts a takeover whose answer was lost (the retry then meets If-Match) as its own', async () => {
+    const store = memoryStore();
+    await (await acquireLease(options(store, { owner: 'before' }))).release();
+    const replace = store.replaceIfMatch;
+    store.replaceIfMatch = async (key, value, etag) => (await replace(key, value, etag), replace(key, value, etag));
+    const lease = await acquireLease(options(store));
+    expect(store.objects.get('.nx-aws-deploy/lease.json')!.value.owner).toBe('me');
+    store.replaceIfMatch = replace;
+    await lease.release();
+    expect(store.objects.get('.nx-aws-deploy/lease.json')!.value.released).toBe(true);
+  });
+
   it('renews while held, and reports when another deploy took it over meanwhile', async () => {
     const store = memoryStore();
     const lost: string[] = [];

@@ -93,20 +93,21 @@ export async function acquireLease(options: LeaseOptions): Promise<DeployLease> 
       expiresAt: new Date(now() + ttlMs).toISOString(),
     });
     const mine = record();
+    // Whether a conditional write of `mine` landed: its ETag, or, its answer lost and the SDK's retry refused
+    // (If-None-Match / If-Match then meet the object it wrote), the lease read back is ours.
+    const landed = async (etag: string | undefined) =>
+      etag ?? (await store.read(key).then((current) => (current?.value.id === mine.id ? current.etag : undefined)));
     // Read first: after the first deploy the lease is there (released), and a create would only be refused (a 412
     // in the bucket's error metrics on every deploy, and a round trip).
-    let held = await store.read(key);
+    const held = await store.read(key);
     if (!held) {
-      const created = await store.createIfAbsent(key, mine);
+      const created = await landed(await store.createIfAbsent(key, mine));
       if (created) return new DeployLease(options, mine, created, ttlMs, now);
-      held = await store.read(key);
-      if (!held) continue; // gone between the two requests: try again
-      // Our own write landed though its answer was lost (the SDK's retry then met If-None-Match): it is ours.
-      if (held.value.id === mine.id) return new DeployLease(options, mine, held.etag, ttlMs, now);
+      continue; // another deploy created it first
     }
     const dead = !held.value.released && heldByDeadLocalProcess(held.value.owner);
     if (held.value.released || dead || Date.parse(held.value.expiresAt) <= now()) {
-      const taken = await store.replaceIfMatch(key, mine, held.etag);
+      const taken = await landed(await store.replaceIfMatch(key, mine, held.etag));
       if (taken) {
         if (dead)
           log(
