@@ -120,7 +120,7 @@ if (!installed) console.warn('moto_server is not installed: the deploy journey a
     cloudfront.destroy();
   }, 240_000);
 
-  it('in a versioned bucket: deploys take no snapshots, and a rollback checks the recorded versions with one listing and copies them back', async () => {
+  it('in a versioned bucket: deploys take no snapshots, a rollback checks the recorded versions with one listing and copies them back, and promote copies an older release from its versions', async () => {
     const bucket = await newVersionedBucket(moto, 'moto-versioned');
     // More pages than a rollback checks one HEAD each: it lists the bucket's versions instead.
     const pages = (text: string) =>
@@ -144,5 +144,34 @@ if (!installed) console.warn('moto_server is not installed: the deploy journey a
     expect(rolledBack).toMatchObject({ to: 1, release: 3, restored: 27, requests: { ListObjectVersions: 1 } });
     expect(rolledBack.requests.HeadObject).toBeUndefined();
     await expectBucketMatches(moto, bucket, site);
+
+    // Promote to a new bucket: release 2, whose pages are now only older versions here, then the live release.
+    const prod = await newBucket(moto, 'moto-prod');
+    const { ['plus+sign.txt']: _removed, ...unchanged } = site;
+    const second = { ...unchanged, ...pages('v2'), 'about/index.html': '<h1>About us</h1>' };
+    const promote = async (...args: string[]) => {
+      const out = await promisify(execFile)(
+        process.execPath,
+        [CLI, 'promote', '--from-bucket', bucket, '--bucket', prod, '--json', ...args],
+        { env: { ...outsideEnv(), ...moto.env } },
+      );
+      return JSON.parse(out.stdout.trim().split('\n').pop()!);
+    };
+    expect(await promote('--release', '2')).toMatchObject({
+      promoted: 2,
+      release: 1,
+      copied: Object.keys(second).length,
+    });
+    await expectBucketMatches(moto, prod, second);
+    expect(await promote()).toMatchObject({ promoted: 3, release: 2, copied: 27, deleted: 0 });
+    await expectBucketMatches(moto, prod, site);
+    const head = async (bucketName: string) =>
+      JSON.parse((await moto.cli(['s3api', 'head-object', '--bucket', bucketName, '--key', 'docs/3.html'])).stdout);
+    const [from, to] = await Promise.all([head(bucket), head(prod)]);
+    expect({ type: to.ContentType, cache: to.CacheControl, etag: to.ETag }).toEqual({
+      type: from.ContentType,
+      cache: from.CacheControl,
+      etag: from.ETag,
+    });
   }, 240_000);
 });
