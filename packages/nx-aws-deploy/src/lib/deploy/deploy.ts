@@ -4,7 +4,7 @@ import { forEachLimit } from '../util/concurrency';
 import { UserError } from '../util/errors';
 import { Interrupted } from '../util/interrupt';
 import { writeJsonWithList } from '../util/json-file';
-import { collectNow, collectSooner, MANY_FILES } from '../util/memory';
+import { collectNow, collectSooner } from '../util/memory';
 import { checkBucketName } from './bucket-name';
 import { compileHeaderRules, headersFingerprint, isContentHashed, sharedHeadersFor, type HeaderRule } from './headers';
 import {
@@ -143,7 +143,7 @@ export async function deployTo(
     allowOutsideWorkspace: options.allowOutsideWorkspace,
   });
   checkScan(options, prefix, scan, log);
-  if (scan.files.length >= MANY_FILES) collectSooner();
+  collectSooner(scan.files.length);
   // One deploy at a time per bucket + prefix, so that pruning is planned from a listing nobody else changes.
   return underLease(openStore, { ...options, prefix, log }, (target, signal) =>
     deployUnderLease(
@@ -240,7 +240,7 @@ async function deployUnderLease(
   if (opened.status === 'rejected') throw opened.reason;
   const remote = listed.value;
   const releases = opened.value;
-  if (remote.length >= MANY_FILES) collectSooner();
+  collectSooner(remote.length);
   const remoteByKey = byKey(remote);
   const state = stored.value;
   compactState(state, remoteByKey);
@@ -321,7 +321,7 @@ async function deployUnderLease(
     return { summary, plan };
   }
 
-  if (files.length + remote.length >= MANY_FILES) collectNow();
+  collectNow(files.length + remote.length);
   log(
     `Deploying ${options.sourceDir} to ${destination}: ${plan.uploads.length} to upload, ${plan.metadataUpdates.length} to update, ${plan.unchanged.length} unchanged, ${plan.deletes.length} to delete.`,
   );

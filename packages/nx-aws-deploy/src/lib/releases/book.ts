@@ -1,7 +1,7 @@
 import { RELEASE_INDEX_FILE, releaseFile, SNAPSHOTS_DIR } from '../deploy/bookkeeping';
 import type { BucketStore } from '../deploy/bucket-store';
 import { forEachLimit } from '../util/concurrency';
-import { collectNow, MANY_FILES } from '../util/memory';
+import { collectNow } from '../util/memory';
 import {
   addRelease,
   namesSnapshot,
@@ -79,7 +79,7 @@ export class ReleaseBook {
       for (const record of records) this.fold(result, record, snapshots, ask);
       records.length = 0;
       // What was just folded is garbage now: a large batch is collected before the next is parsed.
-      if (files >= MANY_FILES) collectNow();
+      collectNow(files);
       start = end;
     }
     await listedSnapshots;

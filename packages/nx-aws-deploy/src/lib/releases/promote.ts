@@ -15,7 +15,7 @@ import type { InvalidateResult } from '../invalidate/invalidate';
 import { forEachLimit } from '../util/concurrency';
 import { UserError } from '../util/errors';
 import { Interrupted } from '../util/interrupt';
-import { collectNow, collectSooner, MANY_FILES } from '../util/memory';
+import { collectNow, collectSooner } from '../util/memory';
 import { ReleaseBook } from './book';
 import { invalidateChanges } from './invalidation';
 import { checkKeepReleases, locateFile, recordVersions, snapshotsToTake, type ReleaseRecord } from './history';
@@ -125,8 +125,7 @@ export async function promoteWith(
     },
     async (target, signal) => {
       const { record, planned } = copies;
-      const many = record.summary.files >= MANY_FILES;
-      if (many) collectSooner();
+      collectSooner(record.summary.files);
       // The bucket is listed while the history and the kept records are read (awaited below: a failure to read
       // the history first must not leave the listing's own failure unhandled).
       const listing = target.list(prefix).then(byKey);
@@ -179,7 +178,7 @@ export async function promoteWith(
         return { ...result, durationMs: Date.now() - started };
       }
       // What planning made and no longer needs is freed before many copies in flight promote their garbage.
-      if (many) collectNow();
+      collectNow(record.summary.files);
       log(
         `Promoting ${what} to ${to}: ${changed.length} to copy, ${pruned.deletes.length} to delete, ${result.unchanged} unchanged.`,
       );

@@ -10,7 +10,7 @@ import type { InvalidateResult } from '../invalidate/invalidate';
 import { forEachLimit } from '../util/concurrency';
 import { UserError } from '../util/errors';
 import { Interrupted } from '../util/interrupt';
-import { collectSooner, MANY_FILES } from '../util/memory';
+import { collectSooner } from '../util/memory';
 import { ReleaseBook } from './book';
 import { invalidateChanges } from './invalidation';
 import {
@@ -96,7 +96,7 @@ export async function rollbackWith(
     async (store, signal) => {
       const book = await ReleaseBook.open(store, prefix);
       const target = rollbackTarget(book.index, where, options.to);
-      if (target.files >= MANY_FILES) collectSooner();
+      collectSooner(target.files);
       // The bucket is listed while the kept records are read.
       const listing = store.list(prefix).then(byKey);
       const staying = await book.staying(
