@@ -13,10 +13,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { table } from '../../packages/nx-aws-deploy/src/lib/util/format';
-import { installUserWorkspace, userEnv } from './installed';
-import { startLocalAwsProcess } from './local-aws-process';
+import { userEnv } from './installed';
 import { runMeasured } from './peak-rss';
-import { scratchFolder } from './scratch';
+import { benchInUserWorkspace } from './harness';
 
 const COUNTS = (process.env.BENCH_BATCH_APPS ?? '2,8,32').split(',').map(Number);
 const PROVISION_SECONDS = Number(process.env.BENCH_BATCH_PROVISION_S ?? 30);
@@ -59,79 +58,61 @@ fs.writeFileSync(path.join(out, 'index.html'), '<!doctype html><title>' + ${JSON
   );
 }
 
-async function main(): Promise<void> {
-  const scratch = scratchFolder('bench-batch-');
-  const local = await startLocalAwsProcess();
-  try {
-    const ws = join(scratch, 'ws');
-    mkdirSync(ws);
-    console.log('Installing the packed plugin into a scratch workspace…');
-    installUserWorkspace(ws);
-    const env = userEnv(local);
-    const nx = join(ws, 'node_modules', '.bin', 'nx');
-    const run = async (command: string, args: string[]) => {
-      const result = await runMeasured(command, args, { cwd: ws, env });
-      if (result.code !== 0)
-        throw new Error(`${command} ${args.join(' ')} failed:\n${result.stdout}\n${result.stderr}`);
-      return result.seconds;
-    };
-    mkdirSync(join(ws, 'libs', 'shared'), { recursive: true });
-    writeFileSync(join(ws, 'libs', 'shared', 'project.json'), JSON.stringify({ name: 'shared', root: 'libs/shared' }));
-    // What every build of a batch pays before its own work: a clean install of the workspace.
-    rmSync(join(ws, 'node_modules'), { recursive: true, force: true });
-    const install = await run('npm', ['ci', '--prefer-offline', '--no-audit', '--no-fund', '--silent']);
+benchInUserWorkspace('batch', async ({ ws, local }) => {
+  const env = userEnv(local);
+  const nx = join(ws, 'node_modules', '.bin', 'nx');
+  const run = async (command: string, args: string[]) => {
+    const result = await runMeasured(command, args, { cwd: ws, env });
+    if (result.code !== 0) throw new Error(`${command} ${args.join(' ')} failed:\n${result.stdout}\n${result.stderr}`);
+    return result.seconds;
+  };
+  mkdirSync(join(ws, 'libs', 'shared'), { recursive: true });
+  writeFileSync(join(ws, 'libs', 'shared', 'project.json'), JSON.stringify({ name: 'shared', root: 'libs/shared' }));
+  // What every build of a batch pays before its own work: a clean install of the workspace.
+  rmSync(join(ws, 'node_modules'), { recursive: true, force: true });
+  const install = await run('npm', ['ci', '--prefer-offline', '--no-audit', '--no-fund', '--silent']);
 
-    const results: Record<string, unknown>[] = [];
-    const rows = [
-      ['affected apps', 'run-many, all', 'slowest app alone', 'single build (est.)', 'batch (est.)', 'batch faster'],
-    ];
-    let created = 0;
-    for (const count of COUNTS) {
-      for (; created < count; created++) {
-        writeApp(ws, `app${created}`);
-        execFileSync('aws', ['--endpoint-url', local.url, 's3', 'mb', `s3://batch-app${created}`], {
-          env,
-          stdio: 'ignore',
-        });
-      }
-      const apps = Array.from({ length: count }, (_, i) => `app${i}`);
-      // A change in the shared library: every app is affected, and ships new bytes.
-      writeFileSync(join(ws, 'libs', 'shared', 'version.txt'), `shared ${count} single`);
-      const single = await run(nx, ['run-many', '-t', 'deploy', `--projects=${apps.join(',')}`, '--skip-nx-cache']);
-      writeFileSync(join(ws, 'libs', 'shared', 'version.txt'), `shared ${count} batch`);
-      const each: number[] = [];
-      for (const app of apps) each.push(await run(nx, ['run', `${app}:deploy`, '--skip-nx-cache']));
-      const slowest = Math.max(...each);
-      const singleWall = PROVISION_SECONDS + install + single;
-      const batchWall = PROVISION_SECONDS + install + slowest;
-      results.push({ apps: count, perApp: each, slowest, single, singleWall, batchWall });
-      rows.push([
-        String(count),
-        `${single.toFixed(1)} s`,
-        `${slowest.toFixed(1)} s`,
-        `${singleWall.toFixed(1)} s`,
-        `${batchWall.toFixed(1)} s`,
-        `${(singleWall / batchWall).toFixed(1)}x`,
-      ]);
-      process.stdout.write('.');
+  const results: Record<string, unknown>[] = [];
+  const rows = [
+    ['affected apps', 'run-many, all', 'slowest app alone', 'single build (est.)', 'batch (est.)', 'batch faster'],
+  ];
+  let created = 0;
+  for (const count of COUNTS) {
+    for (; created < count; created++) {
+      writeApp(ws, `app${created}`);
+      execFileSync('aws', ['--endpoint-url', local.url, 's3', 'mb', `s3://batch-app${created}`], {
+        env,
+        stdio: 'ignore',
+      });
     }
-    console.log(
-      `\n\nnpm ci: ${install.toFixed(1)} s; CodeBuild provisioning assumed ${PROVISION_SECONDS} s per build\n`,
-    );
-    console.log(table(rows));
-    const out = join(__dirname, 'results', 'batch.json');
-    mkdirSync(join(out, '..'), { recursive: true });
-    writeFileSync(
-      out,
-      `${JSON.stringify({ measured: new Date().toISOString(), node: process.version, filesPerApp: FILES_PER_APP, install, provisionSecondsAssumed: PROVISION_SECONDS, results }, null, 2)}\n`,
-    );
-    console.log(`\nWritten: ${out}`);
-  } finally {
-    local.stop();
+    const apps = Array.from({ length: count }, (_, i) => `app${i}`);
+    // A change in the shared library: every app is affected, and ships new bytes.
+    writeFileSync(join(ws, 'libs', 'shared', 'version.txt'), `shared ${count} single`);
+    const single = await run(nx, ['run-many', '-t', 'deploy', `--projects=${apps.join(',')}`, '--skip-nx-cache']);
+    writeFileSync(join(ws, 'libs', 'shared', 'version.txt'), `shared ${count} batch`);
+    const each: number[] = [];
+    for (const app of apps) each.push(await run(nx, ['run', `${app}:deploy`, '--skip-nx-cache']));
+    const slowest = Math.max(...each);
+    const singleWall = PROVISION_SECONDS + install + single;
+    const batchWall = PROVISION_SECONDS + install + slowest;
+    results.push({ apps: count, perApp: each, slowest, single, singleWall, batchWall });
+    rows.push([
+      String(count),
+      `${single.toFixed(1)} s`,
+      `${slowest.toFixed(1)} s`,
+      `${singleWall.toFixed(1)} s`,
+      `${batchWall.toFixed(1)} s`,
+      `${(singleWall / batchWall).toFixed(1)}x`,
+    ]);
+    process.stdout.write('.');
   }
-}
-
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
+  console.log(`\n\nnpm ci: ${install.toFixed(1)} s; CodeBuild provisioning assumed ${PROVISION_SECONDS} s per build\n`);
+  console.log(table(rows));
+  const out = join(__dirname, 'results', 'batch.json');
+  mkdirSync(join(out, '..'), { recursive: true });
+  writeFileSync(
+    out,
+    `${JSON.stringify({ measured: new Date().toISOString(), node: process.version, filesPerApp: FILES_PER_APP, install, provisionSecondsAssumed: PROVISION_SECONDS, results }, null, 2)}\n`,
+  );
+  console.log(`\nWritten: ${out}`);
 });

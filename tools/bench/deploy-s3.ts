@@ -9,11 +9,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { table } from '../../packages/nx-aws-deploy/src/lib/util/format';
-import { scratchFolder } from './scratch';
-import { installUserWorkspace, PEERS, userEnv } from './installed';
-import { startLocalAwsProcess, type LocalAwsProcess } from './local-aws-process';
+import { PEERS, userEnv } from './installed';
 import { median, runMeasured } from './peak-rss';
 import { bytes, generateSite, touchAll } from './site';
+import { benchInUserWorkspace } from './harness';
+import type { LocalAwsProcess } from './local-aws-process';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const FILES = Number(process.env.BENCH_FILES ?? 2000);
@@ -58,157 +58,144 @@ function tools(ws: string, local: LocalAwsProcess): Tool[] {
 
 const PUT_OPERATIONS = ['s3.PutObject', 's3.UploadPart', 's3.CopyObject'];
 
-async function main(): Promise<void> {
-  const scratch = scratchFolder('bench-deploy-s3-');
-  const local = await startLocalAwsProcess();
-  try {
-    const ws = join(scratch, 'ws');
-    mkdirSync(ws);
-    console.log('Installing the packed plugin, nx and the peers into a scratch workspace…');
-    installUserWorkspace(ws);
-    const env = userEnv(local);
-    const all = tools(ws, local);
-    const awsVersion = execFileSync('aws', ['--version'], { encoding: 'utf8' }).trim();
-    const makeBucket = (name: string) =>
-      execFileSync('aws', ['--endpoint-url', local.url, 's3', 'mb', `s3://${name}`], { env, stdio: 'ignore' });
+benchInUserWorkspace('deploy-s3', async ({ ws, local }) => {
+  const env = userEnv(local);
+  const all = tools(ws, local);
+  const awsVersion = execFileSync('aws', ['--version'], { encoding: 'utf8' }).trim();
+  const makeBucket = (name: string) =>
+    execFileSync('aws', ['--endpoint-url', local.url, 's3', 'mb', `s3://${name}`], { env, stdio: 'ignore' });
 
-    const run = async (tool: Tool, bucket: string, dir: string, sampleRss = false) => {
-      await local.resetRequests();
-      const [command, args] = tool.command(bucket, dir);
-      const result = await runMeasured(command, args, { cwd: ws, env, sampleRss });
-      if (result.code !== 0)
-        throw new Error(`${tool.name} failed (${result.code}):\n${result.stdout}\n${result.stderr}`);
-      const counts = await local.requestsTo(bucket);
-      const bookkeeping = await local.requestsTo(`${bucket}/.nx-aws-deploy`);
-      const puts = PUT_OPERATIONS.reduce((n, op) => n + (counts[op] ?? 0), 0);
-      const bookkeepingPuts = PUT_OPERATIONS.reduce((n, op) => n + (bookkeeping[op] ?? 0), 0);
-      const requests = Object.values(counts).reduce((n, c) => n + c, 0);
-      return {
-        seconds: result.seconds,
-        peakRssMb: result.peakRssMb,
-        puts: puts - bookkeepingPuts,
-        bookkeepingPuts,
-        requests,
-      };
+  const run = async (tool: Tool, bucket: string, dir: string, sampleRss = false) => {
+    await local.resetRequests();
+    const [command, args] = tool.command(bucket, dir);
+    const result = await runMeasured(command, args, { cwd: ws, env, sampleRss });
+    if (result.code !== 0) throw new Error(`${tool.name} failed (${result.code}):\n${result.stdout}\n${result.stderr}`);
+    const counts = await local.requestsTo(bucket);
+    const bookkeeping = await local.requestsTo(`${bucket}/.nx-aws-deploy`);
+    const puts = PUT_OPERATIONS.reduce((n, op) => n + (counts[op] ?? 0), 0);
+    const bookkeepingPuts = PUT_OPERATIONS.reduce((n, op) => n + (bookkeeping[op] ?? 0), 0);
+    const requests = Object.values(counts).reduce((n, c) => n + c, 0);
+    return {
+      seconds: result.seconds,
+      peakRssMb: result.peakRssMb,
+      puts: puts - bookkeepingPuts,
+      bookkeepingPuts,
+      requests,
     };
+  };
 
-    const site = join(ws, 'apps', 'site', 'dist');
-    const scenarios: [string, (paths: string[]) => void][] = [
-      ['first deploy', () => undefined],
-      ['no-op', () => undefined],
-      ['CI rebuild, same bytes', () => touchAll(site)],
-      [
-        `${CHANGED} files changed`,
-        (paths) =>
-          paths
-            .filter((p) => p.startsWith('assets/'))
-            .slice(0, CHANGED)
-            .forEach((p, i) => writeFileSync(join(site, p), bytes(900_000 + i, 4000))),
-      ],
-    ];
-    type Sample = Awaited<ReturnType<typeof run>>;
-    const samples = new Map<string, Sample[]>();
-    console.log(
-      `Site: ${FILES} files, ${(TOTAL_BYTES / 1024 / 1024).toFixed(0)} MB; ${ROUNDS} rounds; ${awsVersion}\n`,
-    );
-    for (let round = 0; round < ROUNDS; round++) {
-      const paths = generateSite(site, FILES, TOTAL_BYTES);
-      for (const tool of all) makeBucket(`r${round}-${slug(tool.name)}`);
-      for (const [s, [scenario, prepare]] of scenarios.entries()) {
-        prepare(paths);
-        // Each round and scenario starts with another tool, so no tool always runs on a warm or a cold machine.
-        const order = all.map((_, i) => all[(i + round + s) % all.length]);
-        for (const tool of order) {
-          const sample = await run(tool, `r${round}-${slug(tool.name)}`, site);
-          const key = `${scenario}\u0000${tool.name}`;
-          samples.set(key, [...(samples.get(key) ?? []), sample]);
-          process.stdout.write('.');
-        }
+  const site = join(ws, 'apps', 'site', 'dist');
+  const scenarios: [string, (paths: string[]) => void][] = [
+    ['first deploy', () => undefined],
+    ['no-op', () => undefined],
+    ['CI rebuild, same bytes', () => touchAll(site)],
+    [
+      `${CHANGED} files changed`,
+      (paths) =>
+        paths
+          .filter((p) => p.startsWith('assets/'))
+          .slice(0, CHANGED)
+          .forEach((p, i) => writeFileSync(join(site, p), bytes(900_000 + i, 4000))),
+    ],
+  ];
+  type Sample = Awaited<ReturnType<typeof run>>;
+  const samples = new Map<string, Sample[]>();
+  console.log(`Site: ${FILES} files, ${(TOTAL_BYTES / 1024 / 1024).toFixed(0)} MB; ${ROUNDS} rounds; ${awsVersion}\n`);
+  for (let round = 0; round < ROUNDS; round++) {
+    const paths = generateSite(site, FILES, TOTAL_BYTES);
+    for (const tool of all) makeBucket(`r${round}-${slug(tool.name)}`);
+    for (const [s, [scenario, prepare]] of scenarios.entries()) {
+      prepare(paths);
+      // Each round and scenario starts with another tool, so no tool always runs on a warm or a cold machine.
+      const order = all.map((_, i) => all[(i + round + s) % all.length]);
+      for (const tool of order) {
+        const sample = await run(tool, `r${round}-${slug(tool.name)}`, site);
+        const key = `${scenario}\u0000${tool.name}`;
+        samples.set(key, [...(samples.get(key) ?? []), sample]);
+        process.stdout.write('.');
       }
     }
-    console.log('\n');
-
-    const results: Record<
-      string,
-      Record<string, { seconds: number; ratio: number; puts: number; bookkeepingPuts: number; requests: number }>
-    > = {};
-    const rows = [['scenario', ...all.map((t) => t.name)]];
-    for (const [scenario] of scenarios) {
-      const base = median(samples.get(`${scenario}\u0000aws s3 sync`)!.map((s) => s.seconds));
-      results[scenario] = {};
-      const cells = all.map((tool) => {
-        const runs = samples.get(`${scenario}\u0000${tool.name}`)!;
-        const seconds = median(runs.map((r) => r.seconds));
-        const puts = median(runs.map((r) => r.puts));
-        const bookkeepingPuts = median(runs.map((r) => r.bookkeepingPuts));
-        const requests = median(runs.map((r) => r.requests));
-        results[scenario][tool.name] = { seconds, ratio: seconds / base, puts, bookkeepingPuts, requests };
-        // Writes of the deploy's own bookkeeping (lease, state) are shown apart: "+2".
-        return `${seconds.toFixed(2)} s ${(seconds / base).toFixed(2)}x ${puts}${bookkeepingPuts ? `+${bookkeepingPuts}` : ''} PUT`;
-      });
-      rows.push([scenario, ...cells]);
-    }
-    console.log(table(rows));
-
-    // Start-up of the installed command, what every run pays first.
-    const helpRuns: number[] = [];
-    for (let i = 0; i < 5; i++)
-      helpRuns.push(
-        (await runMeasured(join(ws, 'node_modules', '.bin', 'nx-aws-deploy'), ['--help'], { cwd: ws, env })).seconds,
-      );
-    const startup = median(helpRuns);
-    console.log(`\nnx-aws-deploy --help: ${(startup * 1000).toFixed(0)} ms (median of 5)`);
-
-    // Nx alone (a target that does nothing), what `nx run` pays before any deploy: with the buildspec's variables,
-    // and with Nx's default of a worker process per plugin.
-    const nxAlone = async (nxEnv: NodeJS.ProcessEnv) => {
-      const runs: number[] = [];
-      for (let i = 0; i < 5; i++)
-        runs.push(
-          (await runMeasured(join(ws, 'node_modules', '.bin', 'nx'), ['run', 'site:noop'], { cwd: ws, env: nxEnv }))
-            .seconds,
-        );
-      return median(runs);
-    };
-    const { NX_ISOLATE_PLUGINS: _inProcess, ...isolatedEnv } = env;
-    const nxSeconds = { buildspec: await nxAlone(env), isolatedPlugins: await nxAlone(isolatedEnv) };
-    const noOpBase = results['no-op']['aws s3 sync'].seconds;
-    console.log(
-      `nx run site:noop (Nx alone, median of 5): ${nxSeconds.buildspec.toFixed(2)} s, ${(nxSeconds.buildspec / noOpBase).toFixed(2)}x the no-op of aws s3 sync; ` +
-        `with a worker process per plugin (Nx's default): ${nxSeconds.isolatedPlugins.toFixed(2)} s, ${(nxSeconds.isolatedPlugins / noOpBase).toFixed(2)}x`,
-    );
-
-    console.log(`\nPeak memory of a first deploy of ${RSS_FILES} small files (process tree):\n`);
-    const many = join(ws, 'apps', 'many', 'dist');
-    generateSite(many, RSS_FILES, RSS_FILES * 600);
-    const memory: Record<string, { peakRssMb: number; seconds: number }> = {};
-    for (const tool of all) {
-      const bucket = `rss-${slug(tool.name)}`;
-      makeBucket(bucket);
-      const sample = await run(tool, bucket, many, true);
-      memory[tool.name] = { peakRssMb: sample.peakRssMb, seconds: sample.seconds };
-    }
-    console.log(
-      table([
-        ['tool', 'peak RSS', 'time'],
-        ...all.map((t) => [
-          t.name,
-          `${memory[t.name].peakRssMb.toFixed(0)} MB`,
-          `${memory[t.name].seconds.toFixed(1)} s`,
-        ]),
-      ]),
-    );
-    const out = join(__dirname, 'results', 'deploy-s3.json');
-    mkdirSync(join(out, '..'), { recursive: true });
-    writeFileSync(
-      out,
-      `${JSON.stringify({ measured: new Date().toISOString(), files: FILES, bytes: TOTAL_BYTES, rounds: ROUNDS, aws: awsVersion, helpSeconds: startup, nxAloneSeconds: nxSeconds, peers: PEERS, node: process.version, results, memory: { files: RSS_FILES, ...memory } }, null, 2)}\n`,
-    );
-    console.log(`\nWritten: ${out}`);
-  } finally {
-    local.stop();
   }
-}
+  console.log('\n');
+
+  const results: Record<
+    string,
+    Record<string, { seconds: number; ratio: number; puts: number; bookkeepingPuts: number; requests: number }>
+  > = {};
+  const rows = [['scenario', ...all.map((t) => t.name)]];
+  for (const [scenario] of scenarios) {
+    const base = median(samples.get(`${scenario}\u0000aws s3 sync`)!.map((s) => s.seconds));
+    results[scenario] = {};
+    const cells = all.map((tool) => {
+      const runs = samples.get(`${scenario}\u0000${tool.name}`)!;
+      const seconds = median(runs.map((r) => r.seconds));
+      const puts = median(runs.map((r) => r.puts));
+      const bookkeepingPuts = median(runs.map((r) => r.bookkeepingPuts));
+      const requests = median(runs.map((r) => r.requests));
+      results[scenario][tool.name] = { seconds, ratio: seconds / base, puts, bookkeepingPuts, requests };
+      // Writes of the deploy's own bookkeeping (lease, state) are shown apart: "+2".
+      return `${seconds.toFixed(2)} s ${(seconds / base).toFixed(2)}x ${puts}${bookkeepingPuts ? `+${bookkeepingPuts}` : ''} PUT`;
+    });
+    rows.push([scenario, ...cells]);
+  }
+  console.log(table(rows));
+
+  // Start-up of the installed command, what every run pays first.
+  const helpRuns: number[] = [];
+  for (let i = 0; i < 5; i++)
+    helpRuns.push(
+      (await runMeasured(join(ws, 'node_modules', '.bin', 'nx-aws-deploy'), ['--help'], { cwd: ws, env })).seconds,
+    );
+  const startup = median(helpRuns);
+  console.log(`\nnx-aws-deploy --help: ${(startup * 1000).toFixed(0)} ms (median of 5)`);
+
+  // Nx alone (a target that does nothing), what `nx run` pays before any deploy: with the buildspec's variables,
+  // and with Nx's default of a worker process per plugin.
+  const nxAlone = async (nxEnv: NodeJS.ProcessEnv) => {
+    const runs: number[] = [];
+    for (let i = 0; i < 5; i++)
+      runs.push(
+        (await runMeasured(join(ws, 'node_modules', '.bin', 'nx'), ['run', 'site:noop'], { cwd: ws, env: nxEnv }))
+          .seconds,
+      );
+    return median(runs);
+  };
+  const { NX_ISOLATE_PLUGINS: _inProcess, ...isolatedEnv } = env;
+  const nxSeconds = { buildspec: await nxAlone(env), isolatedPlugins: await nxAlone(isolatedEnv) };
+  const noOpBase = results['no-op']['aws s3 sync'].seconds;
+  console.log(
+    `nx run site:noop (Nx alone, median of 5): ${nxSeconds.buildspec.toFixed(2)} s, ${(nxSeconds.buildspec / noOpBase).toFixed(2)}x the no-op of aws s3 sync; ` +
+      `with a worker process per plugin (Nx's default): ${nxSeconds.isolatedPlugins.toFixed(2)} s, ${(nxSeconds.isolatedPlugins / noOpBase).toFixed(2)}x`,
+  );
+
+  console.log(`\nPeak memory of a first deploy of ${RSS_FILES} small files (process tree):\n`);
+  const many = join(ws, 'apps', 'many', 'dist');
+  generateSite(many, RSS_FILES, RSS_FILES * 600);
+  const memory: Record<string, { peakRssMb: number; seconds: number }> = {};
+  for (const tool of all) {
+    const bucket = `rss-${slug(tool.name)}`;
+    makeBucket(bucket);
+    const sample = await run(tool, bucket, many, true);
+    memory[tool.name] = { peakRssMb: sample.peakRssMb, seconds: sample.seconds };
+  }
+  console.log(
+    table([
+      ['tool', 'peak RSS', 'time'],
+      ...all.map((t) => [
+        t.name,
+        `${memory[t.name].peakRssMb.toFixed(0)} MB`,
+        `${memory[t.name].seconds.toFixed(1)} s`,
+      ]),
+    ]),
+  );
+  const out = join(__dirname, 'results', 'deploy-s3.json');
+  mkdirSync(join(out, '..'), { recursive: true });
+  writeFileSync(
+    out,
+    `${JSON.stringify({ measured: new Date().toISOString(), files: FILES, bytes: TOTAL_BYTES, rounds: ROUNDS, aws: awsVersion, helpSeconds: startup, nxAloneSeconds: nxSeconds, peers: PEERS, node: process.version, results, memory: { files: RSS_FILES, ...memory } }, null, 2)}\n`,
+  );
+  console.log(`\nWritten: ${out}`);
+});
 
 function slug(name: string): string {
   return name
@@ -216,8 +203,3 @@ function slug(name: string): string {
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-|-$/g, '');
 }
-
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});

@@ -10,11 +10,10 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { table } from '../../packages/nx-aws-deploy/src/lib/util/format';
-import { installUserWorkspace, userEnv } from './installed';
-import { startLocalAwsProcess } from './local-aws-process';
+import { userEnv } from './installed';
 import { median, runMeasured } from './peak-rss';
-import { scratchFolder } from './scratch';
 import { bytes, generateSite } from './site';
+import { benchInUserWorkspace } from './harness';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const FILES = Number(process.env.BENCH_FILES ?? 2000);
@@ -26,114 +25,98 @@ const WAYS = [
   'redeploy (aws s3 sync)',
 ] as const;
 
-async function main(): Promise<void> {
-  const scratch = scratchFolder('bench-rollback-');
-  const local = await startLocalAwsProcess();
-  try {
-    const ws = join(scratch, 'ws');
-    mkdirSync(ws);
-    console.log('Installing the packed plugin into a scratch workspace…');
-    installUserWorkspace(ws);
-    const env = userEnv(local);
-    const bin = join(ws, 'node_modules', '.bin', 'nx-aws-deploy');
-    const release1 = join(ws, 'release-1');
-    const release2 = join(ws, 'release-2');
-    const paths = generateSite(release1, FILES, TOTAL_BYTES);
-    cpSync(release1, release2, { recursive: true });
-    // Release 2: every page rebuilt, a tenth of the chunks renamed (new content hash), as a typical change does.
-    paths.forEach((path, i) => {
-      if (path.endsWith('.html')) writeFileSync(join(release2, path), `<!doctype html><title>release 2 ${i}</title>`);
-      else if (path.startsWith('assets/') && i % 10 === 1) {
-        rmSync(join(release2, path));
-        writeFileSync(join(release2, path.replace(/-A\w+9\.js$/, '-B2bench9.js')), bytes(700_000 + i, 3000));
-      }
-    });
-
-    const run = async (command: string, args: string[], bucket: string) => {
-      await local.resetRequests();
-      const result = await runMeasured(command, args, { cwd: ws, env });
-      if (result.code !== 0)
-        throw new Error(`${command} ${args.join(' ')} failed:\n${result.stdout}\n${result.stderr}`);
-      const counts = await local.requestsTo(bucket);
-      return {
-        seconds: result.seconds,
-        requests: Object.values(counts).reduce((n, c) => n + c, 0),
-        writes: (counts['s3.PutObject'] ?? 0) + (counts['s3.UploadPart'] ?? 0) + (counts['s3.CopyObject'] ?? 0),
-      };
-    };
-    const deploy = (dir: string, bucket: string) => {
-      // A CI machine's fresh clone: no hash cache of an earlier deploy from this workspace.
-      rmSync(join(ws, '.nx'), { recursive: true, force: true });
-      return run(bin, ['deploy', '--source-dir', dir, '--bucket', bucket, '--max-deletes', '100000'], bucket);
-    };
-    const back: Record<(typeof WAYS)[number], (bucket: string) => ReturnType<typeof run>> = {
-      'nx-aws-deploy rollback': (bucket) => run(bin, ['rollback', '--bucket', bucket], bucket),
-      'nx-aws-deploy rollback, versioned bucket': (bucket) => run(bin, ['rollback', '--bucket', bucket], bucket),
-      'redeploy (nx-aws-deploy deploy)': (bucket) => deploy(release1, bucket),
-      'redeploy (aws s3 sync)': (bucket) =>
-        run(
-          'aws',
-          ['--endpoint-url', local.url, 's3', 'sync', release1, `s3://${bucket}`, '--delete', '--only-show-errors'],
-          bucket,
-        ),
-    };
-    const samples = new Map<string, Awaited<ReturnType<typeof run>>[]>();
-    console.log(`Site: ${FILES} files, ${(TOTAL_BYTES / 1024 / 1024).toFixed(0)} MB; ${ROUNDS} rounds\n`);
-    for (let round = 0; round < ROUNDS; round++) {
-      const order = WAYS.map((_, i) => WAYS[(i + round) % WAYS.length]);
-      for (const way of order) {
-        const bucket = `r${round}-${WAYS.indexOf(way)}`;
-        const aws = (...args: string[]) =>
-          execFileSync('aws', ['--endpoint-url', local.url, ...args], { env, stdio: 'ignore' });
-        aws('s3', 'mb', `s3://${bucket}`);
-        if (way.endsWith('versioned bucket'))
-          aws('s3api', 'put-bucket-versioning', '--bucket', bucket, '--versioning-configuration', 'Status=Enabled');
-        await deploy(release1, bucket);
-        await deploy(release2, bucket);
-        samples.set(way, [...(samples.get(way) ?? []), await back[way](bucket)]);
-        process.stdout.write('.');
-      }
+benchInUserWorkspace('rollback', async ({ ws, local }) => {
+  const env = userEnv(local);
+  const bin = join(ws, 'node_modules', '.bin', 'nx-aws-deploy');
+  const release1 = join(ws, 'release-1');
+  const release2 = join(ws, 'release-2');
+  const paths = generateSite(release1, FILES, TOTAL_BYTES);
+  cpSync(release1, release2, { recursive: true });
+  // Release 2: every page rebuilt, a tenth of the chunks renamed (new content hash), as a typical change does.
+  paths.forEach((path, i) => {
+    if (path.endsWith('.html')) writeFileSync(join(release2, path), `<!doctype html><title>release 2 ${i}</title>`);
+    else if (path.startsWith('assets/') && i % 10 === 1) {
+      rmSync(join(release2, path));
+      writeFileSync(join(release2, path.replace(/-A\w+9\.js$/, '-B2bench9.js')), bytes(700_000 + i, 3000));
     }
-    console.log('\n');
-    const results = Object.fromEntries(
-      WAYS.map((way) => {
-        const runs = samples.get(way)!;
-        return [
-          way,
-          {
-            seconds: median(runs.map((r) => r.seconds)),
-            requests: median(runs.map((r) => r.requests)),
-            writes: median(runs.map((r) => r.writes)),
-          },
-        ];
-      }),
-    );
-    const base = results['nx-aws-deploy rollback'].seconds;
-    console.log(
-      table([
-        ['back to the previous release', 'time', 'vs rollback', 'requests', 'writes (PUT, part, copy)'],
-        ...WAYS.map((way) => [
-          way,
-          `${results[way].seconds.toFixed(2)} s`,
-          `${(results[way].seconds / base).toFixed(1)}x`,
-          String(results[way].requests),
-          String(results[way].writes),
-        ]),
-      ]),
-    );
-    const out = join(__dirname, 'results', 'rollback.json');
-    mkdirSync(join(out, '..'), { recursive: true });
-    writeFileSync(
-      out,
-      `${JSON.stringify({ measured: new Date().toISOString(), files: FILES, bytes: TOTAL_BYTES, rounds: ROUNDS, node: process.version, results }, null, 2)}\n`,
-    );
-    console.log(`\nWritten: ${out}`);
-  } finally {
-    local.stop();
-  }
-}
+  });
 
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
+  const run = async (command: string, args: string[], bucket: string) => {
+    await local.resetRequests();
+    const result = await runMeasured(command, args, { cwd: ws, env });
+    if (result.code !== 0) throw new Error(`${command} ${args.join(' ')} failed:\n${result.stdout}\n${result.stderr}`);
+    const counts = await local.requestsTo(bucket);
+    return {
+      seconds: result.seconds,
+      requests: Object.values(counts).reduce((n, c) => n + c, 0),
+      writes: (counts['s3.PutObject'] ?? 0) + (counts['s3.UploadPart'] ?? 0) + (counts['s3.CopyObject'] ?? 0),
+    };
+  };
+  const deploy = (dir: string, bucket: string) => {
+    // A CI machine's fresh clone: no hash cache of an earlier deploy from this workspace.
+    rmSync(join(ws, '.nx'), { recursive: true, force: true });
+    return run(bin, ['deploy', '--source-dir', dir, '--bucket', bucket, '--max-deletes', '100000'], bucket);
+  };
+  const back: Record<(typeof WAYS)[number], (bucket: string) => ReturnType<typeof run>> = {
+    'nx-aws-deploy rollback': (bucket) => run(bin, ['rollback', '--bucket', bucket], bucket),
+    'nx-aws-deploy rollback, versioned bucket': (bucket) => run(bin, ['rollback', '--bucket', bucket], bucket),
+    'redeploy (nx-aws-deploy deploy)': (bucket) => deploy(release1, bucket),
+    'redeploy (aws s3 sync)': (bucket) =>
+      run(
+        'aws',
+        ['--endpoint-url', local.url, 's3', 'sync', release1, `s3://${bucket}`, '--delete', '--only-show-errors'],
+        bucket,
+      ),
+  };
+  const samples = new Map<string, Awaited<ReturnType<typeof run>>[]>();
+  console.log(`Site: ${FILES} files, ${(TOTAL_BYTES / 1024 / 1024).toFixed(0)} MB; ${ROUNDS} rounds\n`);
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = WAYS.map((_, i) => WAYS[(i + round) % WAYS.length]);
+    for (const way of order) {
+      const bucket = `r${round}-${WAYS.indexOf(way)}`;
+      const aws = (...args: string[]) =>
+        execFileSync('aws', ['--endpoint-url', local.url, ...args], { env, stdio: 'ignore' });
+      aws('s3', 'mb', `s3://${bucket}`);
+      if (way.endsWith('versioned bucket'))
+        aws('s3api', 'put-bucket-versioning', '--bucket', bucket, '--versioning-configuration', 'Status=Enabled');
+      await deploy(release1, bucket);
+      await deploy(release2, bucket);
+      samples.set(way, [...(samples.get(way) ?? []), await back[way](bucket)]);
+      process.stdout.write('.');
+    }
+  }
+  console.log('\n');
+  const results = Object.fromEntries(
+    WAYS.map((way) => {
+      const runs = samples.get(way)!;
+      return [
+        way,
+        {
+          seconds: median(runs.map((r) => r.seconds)),
+          requests: median(runs.map((r) => r.requests)),
+          writes: median(runs.map((r) => r.writes)),
+        },
+      ];
+    }),
+  );
+  const base = results['nx-aws-deploy rollback'].seconds;
+  console.log(
+    table([
+      ['back to the previous release', 'time', 'vs rollback', 'requests', 'writes (PUT, part, copy)'],
+      ...WAYS.map((way) => [
+        way,
+        `${results[way].seconds.toFixed(2)} s`,
+        `${(results[way].seconds / base).toFixed(1)}x`,
+        String(results[way].requests),
+        String(results[way].writes),
+      ]),
+    ]),
+  );
+  const out = join(__dirname, 'results', 'rollback.json');
+  mkdirSync(join(out, '..'), { recursive: true });
+  writeFileSync(
+    out,
+    `${JSON.stringify({ measured: new Date().toISOString(), files: FILES, bytes: TOTAL_BYTES, rounds: ROUNDS, node: process.version, results }, null, 2)}\n`,
+  );
+  console.log(`\nWritten: ${out}`);
 });
