@@ -17,7 +17,7 @@ import {
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { unzipSync, zipSync } from 'fflate';
 import { startFaultProxy } from 'fault-proxy';
-import { startLocalAws, type LocalAwsHarness } from 'local-aws';
+import { s3DistributionConfig, startLocalAws, type LocalAwsHarness } from 'local-aws';
 import { packageLambda } from '../scripts/package';
 import { tempDir } from 'test-support';
 
@@ -44,23 +44,7 @@ beforeAll(async () => {
   s3.destroy();
   const { Distribution } = await cloudfront.send(
     new CreateDistributionCommand({
-      DistributionConfig: {
-        CallerReference: 'lambda-test',
-        Comment: '',
-        Enabled: true,
-        DefaultRootObject: 'index.html',
-        Origins: {
-          Quantity: 1,
-          Items: [
-            {
-              Id: 's3',
-              DomainName: 'site-bucket.s3.us-east-1.amazonaws.com',
-              S3OriginConfig: { OriginAccessIdentity: '' },
-            },
-          ],
-        },
-        DefaultCacheBehavior: { TargetOriginId: 's3', ViewerProtocolPolicy: 'allow-all' },
-      },
+      DistributionConfig: s3DistributionConfig('lambda-test', 'site-bucket'),
     }),
   );
   distributionId = Distribution!.Id!;
@@ -167,19 +151,7 @@ describe('the invoke handler against the local CodePipeline and CloudFront', () 
   it('a batch build: one invalidation per distribution, planned across every manifest of the combined artifact; a retry adds none', async () => {
     const { Distribution: docs } = await cloudfront.send(
       new CreateDistributionCommand({
-        DistributionConfig: {
-          CallerReference: 'lambda-test-docs',
-          Comment: '',
-          Enabled: true,
-          DefaultRootObject: 'index.html',
-          Origins: {
-            Quantity: 1,
-            Items: [
-              { Id: 's3', DomainName: 'docs.s3.us-east-1.amazonaws.com', S3OriginConfig: { OriginAccessIdentity: '' } },
-            ],
-          },
-          DefaultCacheBehavior: { TargetOriginId: 's3', ViewerProtocolPolicy: 'allow-all' },
-        },
+        DistributionConfig: s3DistributionConfig('lambda-test-docs', 'docs'),
       }),
     );
     const manifest = (project: string, id: string, keys: string[]) =>
