@@ -3,7 +3,28 @@ import { readFileSync } from 'node:fs';
 import type { BucketStore, RequestCounts, Written, WriteJsonOptions } from '../src/lib/deploy/bucket-store';
 import type { ObjectHeaders } from '../src/lib/deploy/headers';
 import type { LeaseRecord, LeaseStore } from '../src/lib/deploy/lease';
+import { compareKeys, listAll, PAGE_SIZE, type PageLister } from '../src/lib/deploy/listing';
 import type { RemoteObject } from '../src/lib/deploy/plan';
+
+/**
+ * ListObjectsV2's pages over `objects` as S3 serves them: in S3's order of keys, `pageSize` at a time, from the
+ * start, after a key (StartAfter) or where a page stopped (its token); `onRequest` hears each page asked for.
+ */
+export function pagesOf(
+  objects: readonly RemoteObject[],
+  pageSize = PAGE_SIZE,
+  onRequest: (from: Parameters<PageLister>[0]) => void = () => {},
+): PageLister {
+  const sorted = [...objects].sort((a, b) => compareKeys(a.key, b.key));
+  return async ({ startAfter, token }) => {
+    onRequest({ startAfter, token });
+    const after = token ?? startAfter;
+    const from = after === undefined ? 0 : sorted.findIndex((o) => compareKeys(o.key, after) > 0);
+    const page = from < 0 ? [] : sorted.slice(from, from + pageSize);
+    const more = from >= 0 && from + pageSize < sorted.length;
+    return { objects: page, next: more ? page[page.length - 1].key : undefined };
+  };
+}
 
 interface StoredObject {
   body: Buffer;
@@ -26,6 +47,8 @@ export interface Write {
 export class MemoryBucket {
   readonly objects = new Map<string, StoredObject>();
   readonly writes: Write[] = [];
+  /** Every ListObjectsV2 page asked for: from the start, after a key, or with a token. */
+  readonly pagesAsked: { startAfter?: string; token?: string }[] = [];
   beforeWrite: (write: Write) => void = () => undefined;
   /** The error a request of the deploy (not of its lease) fails with, by operation; none: it succeeds. */
   failing: (operation: string) => Error | undefined = () => undefined;
@@ -81,13 +104,17 @@ export class MemoryBucket {
     return {
       bucket: this.name,
       requests,
-      list: async (prefix, onFirstPage): Promise<RemoteObject[]> => {
-        request('ListObjectsV2');
+      list: (prefix, options) => {
         const objects = [...this.objects]
           .filter(([key]) => key.startsWith(prefix))
           .map(([key, o]) => ({ key, size: o.body.length, etag: o.etag }));
-        onFirstPage?.(objects, false);
-        return objects;
+        return listAll(
+          pagesOf(objects, PAGE_SIZE, (from) => {
+            request('ListObjectsV2');
+            this.pagesAsked.push(from);
+          }),
+          options,
+        );
       },
       headers: async (key) => {
         request('HeadObject');

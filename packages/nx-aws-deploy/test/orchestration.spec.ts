@@ -149,6 +149,20 @@ describe('deploy orchestration (in memory)', () => {
     expect(bucket.siteFiles()).toEqual(next);
   });
 
+  it('lists a bucket that mirrors a large site in ranges split at its files, as many pages as one after the other', async () => {
+    const bucket = new MemoryBucket('orchestration-split');
+    const files: Record<string, string> = { 'index.html': '<h1>large</h1>' };
+    for (let i = 0; i < 2500; i++) files[`assets/a${String(i).padStart(4, '0')}.js`] = `// ${i}`;
+    const dir = build(files);
+    await deployFolder(bucket, dir);
+    bucket.pagesAsked.length = 0;
+    writeFileSync(join(dir, 'assets/a1234.js'), '// changed');
+    const { summary } = await deployFolder(bucket, dir);
+    expect(summary.uploaded.files).toBe(1);
+    // 2 501 files and the bookkeeping: the first page, then two ranges at once, each one page.
+    expect(bucket.pagesAsked).toEqual([{}, { startAfter: expect.any(String) }, { startAfter: expect.any(String) }]);
+  });
+
   it('compares a folder deployed again from this workspace through its hash cache: a file is read again only when its size, mtime or inode changed', async () => {
     writeFileSync(join(root, 'nx.json'), '{}');
     const bucket = new MemoryBucket('orchestration-cache');

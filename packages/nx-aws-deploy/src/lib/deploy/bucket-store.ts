@@ -25,6 +25,13 @@ export interface WriteJsonOptions {
   passThrough?: string[];
 }
 
+export interface ListOptions {
+  /** Hears the first page, and whether more follow. */
+  onFirstPage?: (objects: RemoteObject[], more: boolean) => void;
+  /** Keys the bucket most likely has (a deploy's files): a long listing is split at some of them (see listAll). */
+  likelyKeys?: Iterable<string>;
+}
+
 /** What a write left at its key: the object's ETag, and in a versioned bucket the id of the version it made. */
 export interface Written {
   etag: string;
@@ -38,8 +45,8 @@ export interface Written {
 export interface BucketStore {
   readonly bucket: string;
   readonly requests: RequestCounts;
-  /** Every object below `prefix`, with size and ETag; `onFirstPage` hears the first page (and whether more follow). */
-  list(prefix: string, onFirstPage?: (objects: RemoteObject[], more: boolean) => void): Promise<RemoteObject[]>;
+  /** Every object below `prefix`, with size and ETag, in S3's order of keys. */
+  list(prefix: string, options?: ListOptions): Promise<RemoteObject[]>;
   headers(key: string): Promise<ObjectHeaders>;
   /** A small JSON object, or undefined when there is none. */
   readJson<T>(key: string): Promise<T | undefined>;

@@ -198,9 +198,15 @@ async function deployUnderLease(
   let firstPageIn!: () => void;
   const firstPage = new Promise<void>((resolve) => (firstPageIn = resolve));
   const remoteReady = Promise.allSettled([
-    target.list(prefix, (objects, more) => {
-      nothingToCompare = !more && objects.every((o) => o.key.slice(prefix.length).startsWith(STATE_DIR));
-      firstPageIn();
+    target.list(prefix, {
+      onFirstPage: (objects, more) => {
+        nothingToCompare = !more && objects.every((o) => o.key.slice(prefix.length).startsWith(STATE_DIR));
+        firstPageIn();
+      },
+      // Where the bucket mirrors the folder, a long listing splits at every thousandth file into ranges listed at once.
+      likelyKeys: (function* () {
+        for (const f of files) yield prefix + f.path;
+      })(),
     }),
     target.readJson<DeployState>(prefix + STATE_FILE),
     ReleaseBook.open(target, prefix),

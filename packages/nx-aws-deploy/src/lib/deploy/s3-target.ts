@@ -22,7 +22,8 @@ import type { ObjectHeaders } from './headers';
 import { PART_SIZE, readWhole } from './local-files';
 import type { LeaseRecord, LeaseStore } from './lease';
 import type { RemoteObject } from './plan';
-import type { BucketStore, CopySource, RequestCounts, Written, WriteJsonOptions } from './bucket-store';
+import type { BucketStore, CopySource, ListOptions, RequestCounts, Written, WriteJsonOptions } from './bucket-store';
+import { listAll, PAGE_SIZE } from './listing';
 
 /** Opens the bucket on S3 for one deploy or rollback, bound to its stop signal (see deployTo). */
 export function openS3Store(options: {
@@ -103,28 +104,33 @@ export class S3Target implements BucketStore {
     return this.abortedUploads;
   }
 
-  async list(prefix: string, onFirstPage?: (objects: RemoteObject[], more: boolean) => void): Promise<RemoteObject[]> {
-    const objects: RemoteObject[] = [];
-    await this.call(
+  async list(prefix: string, options: ListOptions = {}): Promise<RemoteObject[]> {
+    return this.call(
       'ListObjectsV2',
       `s3://${this.bucket}/${prefix}`,
-      async () => {
-        // Page by page by hand: the SDK's paginator takes no abort signal.
-        let ContinuationToken: string | undefined;
-        do {
-          const page = await this.s3.send(
-            new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, MaxKeys: 1000, ContinuationToken }),
-          );
-          this.count('ListObjectsV2');
-          for (const o of page.Contents ?? []) objects.push({ key: o.Key!, size: o.Size ?? 0, etag: o.ETag ?? '' });
-          ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
-          if (onFirstPage) onFirstPage(objects, Boolean(ContinuationToken));
-          onFirstPage = undefined;
-        } while (ContinuationToken);
-      },
+      () =>
+        // By hand rather than with the SDK's paginator: it takes no abort signal, and lists one page after the other.
+        listAll(
+          async ({ startAfter, token }) => {
+            const page = await this.s3.send(
+              new ListObjectsV2Command({
+                Bucket: this.bucket,
+                Prefix: prefix,
+                MaxKeys: PAGE_SIZE,
+                StartAfter: startAfter,
+                ContinuationToken: token,
+              }),
+            );
+            this.count('ListObjectsV2');
+            return {
+              objects: (page.Contents ?? []).map((o) => ({ key: o.Key!, size: o.Size ?? 0, etag: o.ETag ?? '' })),
+              next: page.IsTruncated ? page.NextContinuationToken : undefined,
+            };
+          },
+          { ...options, signal: this.signal },
+        ),
       false,
     );
-    return objects;
   }
 
   async headers(key: string): Promise<ObjectHeaders> {
