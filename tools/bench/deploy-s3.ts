@@ -2,8 +2,9 @@
  * `npm run bench`: nx-aws-deploy as users run it (`nx run site:deploy` and `node_modules/.bin/nx-aws-deploy deploy`
  * of the packed, installed package) beside `aws s3 sync`, s3-sync-client, s3-spa-upload and an SDK floor, on the
  * same local S3, interleaved, in rounds (median), with the requests each made; then a 20 000-file first deploy by
- * every tool for its peak memory (the whole process tree). Prints tables and writes tools/bench/results/deploy-s3.json.
- * Numbers, not assertions. BENCH_ROUNDS (3), BENCH_FILES (2 000), BENCH_BYTES (34 MB), BENCH_RSS_FILES (20 000).
+ * every tool for its peak memory (the whole process tree), and their no-op with a delay added to every request as S3's
+ * round trips add it. Prints tables and writes tools/bench/results/deploy-s3.json. Numbers, not assertions.
+ * BENCH_ROUNDS (3), BENCH_FILES (2 000), BENCH_BYTES (34 MB), BENCH_RSS_FILES (20 000), BENCH_LATENCY_MS (30).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -13,12 +14,13 @@ import { PEERS, userEnv } from './installed';
 import { median, runMeasured } from './peak-rss';
 import { bytes, generateSite, touchAll } from './site';
 import { benchInUserWorkspace } from './harness';
-import type { LocalAwsProcess } from './local-aws-process';
+import { startFaultProxy } from 'fault-proxy';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const FILES = Number(process.env.BENCH_FILES ?? 2000);
 const TOTAL_BYTES = Number(process.env.BENCH_BYTES ?? 34 * 1024 * 1024);
 const RSS_FILES = Number(process.env.BENCH_RSS_FILES ?? 20_000);
+const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 30);
 const CHANGED = 20;
 
 interface Tool {
@@ -26,14 +28,15 @@ interface Tool {
   command(bucket: string, dir: string): [string, string[]];
 }
 
-function tools(ws: string, local: LocalAwsProcess): Tool[] {
+/** The tools side by side; the aws CLI is given `endpoint` as a flag (older CLIs ignore AWS_ENDPOINT_URL). */
+function tools(ws: string, endpoint: string): Tool[] {
   const bin = (name: string) => join(ws, 'node_modules', '.bin', name);
   return [
     {
       name: 'aws s3 sync',
       command: (b, dir) => [
         'aws',
-        ['--endpoint-url', local.url, 's3', 'sync', dir, `s3://${b}`, '--delete', '--only-show-errors'],
+        ['--endpoint-url', endpoint, 's3', 'sync', dir, `s3://${b}`, '--delete', '--only-show-errors'],
       ],
     },
     { name: 's3-sync-client', command: (b, dir) => [process.execPath, ['s3-sync-client.cjs', dir, b]] },
@@ -60,15 +63,15 @@ const PUT_OPERATIONS = ['s3.PutObject', 's3.UploadPart', 's3.CopyObject'];
 
 benchInUserWorkspace('deploy-s3', async ({ ws, local }) => {
   const env = userEnv(local);
-  const all = tools(ws, local);
+  const all = tools(ws, local.url);
   const awsVersion = execFileSync('aws', ['--version'], { encoding: 'utf8' }).trim();
   const makeBucket = (name: string) =>
     execFileSync('aws', ['--endpoint-url', local.url, 's3', 'mb', `s3://${name}`], { env, stdio: 'ignore' });
 
-  const run = async (tool: Tool, bucket: string, dir: string, sampleRss = false) => {
+  const run = async (tool: Tool, bucket: string, dir: string, { sampleRss = false, toolEnv = env } = {}) => {
     await local.resetRequests();
     const [command, args] = tool.command(bucket, dir);
-    const result = await runMeasured(command, args, { cwd: ws, env, sampleRss });
+    const result = await runMeasured(command, args, { cwd: ws, env: toolEnv, sampleRss });
     if (result.code !== 0) throw new Error(`${tool.name} failed (${result.code}):\n${result.stdout}\n${result.stderr}`);
     const counts = await local.requestsTo(bucket);
     const bookkeeping = await local.requestsTo(`${bucket}/.nx-aws-deploy`);
@@ -81,6 +84,7 @@ benchInUserWorkspace('deploy-s3', async ({ ws, local }) => {
       puts: puts - bookkeepingPuts,
       bookkeepingPuts,
       requests,
+      listPages: counts['s3.ListObjectsV2'] ?? 0,
     };
   };
 
@@ -175,7 +179,7 @@ benchInUserWorkspace('deploy-s3', async ({ ws, local }) => {
   for (const tool of all) {
     const bucket = `rss-${slug(tool.name)}`;
     makeBucket(bucket);
-    const sample = await run(tool, bucket, many, true);
+    const sample = await run(tool, bucket, many, { sampleRss: true });
     memory[tool.name] = { peakRssMb: sample.peakRssMb, seconds: sample.seconds };
   }
   console.log(
@@ -188,11 +192,62 @@ benchInUserWorkspace('deploy-s3', async ({ ws, local }) => {
       ]),
     ]),
   );
+
+  // On S3 every request is a round trip of its own (tens of milliseconds), where the local S3 answers within a
+  // millisecond: the no-op of those 20 000 files again, each request delayed by a proxy. s3-spa-upload is left out:
+  // it uploads every file each time.
+  console.log(
+    `\nNo-op of the ${RSS_FILES} files with ${LATENCY_MS} ms added to every request (median of ${ROUNDS}):\n`,
+  );
+  const proxy = await startFaultProxy({ target: local.url, rate: 0, latencyMs: LATENCY_MS, lifetimeMs: 3_600_000 });
+  const latency: Record<string, { seconds: number; ratio: number; requests: number; listPages: number }> = {};
+  try {
+    const slow = tools(ws, proxy.url).filter((t) => t.name !== 's3-spa-upload');
+    const slowSamples = new Map<string, Sample[]>();
+    for (let round = 0; round < ROUNDS; round++)
+      for (const tool of slow.map((_, i) => slow[(i + round) % slow.length])) {
+        const sample = await run(tool, `rss-${slug(tool.name)}`, many, {
+          toolEnv: { ...env, AWS_ENDPOINT_URL: proxy.url },
+        });
+        if (sample.puts) throw new Error(`${tool.name}: ${sample.puts} PUTs on a no-op`);
+        slowSamples.set(tool.name, [...(slowSamples.get(tool.name) ?? []), sample]);
+        process.stdout.write('.');
+      }
+    const base = median(slowSamples.get('aws s3 sync')!.map((r) => r.seconds));
+    for (const tool of slow) {
+      const runs = slowSamples.get(tool.name)!;
+      const seconds = median(runs.map((r) => r.seconds));
+      latency[tool.name] = {
+        seconds,
+        ratio: seconds / base,
+        requests: median(runs.map((r) => r.requests)),
+        listPages: median(runs.map((r) => r.listPages)),
+      };
+    }
+    console.log(
+      `\n${table([
+        ['tool', 'no-op', 'vs aws s3 sync', 'requests', 'list pages'],
+        ...slow.map((t) => {
+          const l = latency[t.name];
+          return [
+            t.name,
+            `${l.seconds.toFixed(2)} s`,
+            `${l.ratio.toFixed(2)}x`,
+            String(l.requests),
+            String(l.listPages),
+          ];
+        }),
+      ])}`,
+    );
+  } finally {
+    await proxy.stop();
+  }
+
   const out = join(__dirname, 'results', 'deploy-s3.json');
   mkdirSync(join(out, '..'), { recursive: true });
   writeFileSync(
     out,
-    `${JSON.stringify({ measured: new Date().toISOString(), files: FILES, bytes: TOTAL_BYTES, rounds: ROUNDS, aws: awsVersion, helpSeconds: startup, nxAloneSeconds: nxSeconds, peers: PEERS, node: process.version, results, memory: { files: RSS_FILES, ...memory } }, null, 2)}\n`,
+    `${JSON.stringify({ measured: new Date().toISOString(), files: FILES, bytes: TOTAL_BYTES, rounds: ROUNDS, aws: awsVersion, helpSeconds: startup, nxAloneSeconds: nxSeconds, peers: PEERS, node: process.version, results, memory: { files: RSS_FILES, ...memory }, latency: { files: RSS_FILES, addedMs: LATENCY_MS, ...latency } }, null, 2)}\n`,
   );
   console.log(`\nWritten: ${out}`);
 });
