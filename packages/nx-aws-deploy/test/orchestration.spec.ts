@@ -458,6 +458,18 @@ describe('promote (in memory)', () => {
     expectServes(prod, sites[1]);
   });
 
+  it('lists a prod that holds a large release in ranges split at its files', async () => {
+    const staging = new MemoryBucket('promote-split-staging');
+    const prod = new MemoryBucket('promote-split-prod');
+    const files: Record<string, string> = { 'index.html': '<h1>large</h1>' };
+    for (let i = 0; i < 2500; i++) files[`assets/a${String(i).padStart(4, '0')}.js`] = `// ${i}`;
+    await deployFolder(staging, build(files));
+    expect(await promoteBetween(staging, prod)).toMatchObject({ copied: 2501 });
+    prod.pagesAsked.length = 0;
+    expect(await promoteBetween(staging, prod)).toMatchObject({ copied: 0, unchanged: 2501 });
+    expect(prod.pagesAsked).toEqual([{}, { startAfter: expect.any(String) }, { startAfter: expect.any(String) }]);
+  });
+
   it("from a versioned staging: an older release's pages come from their versions; a version gone there refuses it", async () => {
     const staging = new MemoryBucket('promote-versioned-staging', true);
     const prod = new MemoryBucket('promote-versioned-prod', true);

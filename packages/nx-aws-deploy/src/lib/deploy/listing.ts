@@ -3,8 +3,18 @@ import type { RemoteObject } from './plan';
 
 /** Keys per ListObjectsV2 page: S3's most. */
 export const PAGE_SIZE = 1000;
-/** Ranges of a split listing in flight at once. */
-const RANGES_AT_ONCE = 8;
+/** Ranges of a split listing in flight at once: as many as a deploy's requests by default. */
+const RANGES_AT_ONCE = 16;
+/**
+ * A range holds this share of a page of expected keys, so that the few the bucket has beside them (its
+ * bookkeeping, assets kept for older releases) still fit in the range's one page.
+ */
+const RANGE_FILL = 0.9;
+
+/** Expected keys per range of a split listing with pages of `pageSize`. */
+export function keysPerRange(pageSize: number): number {
+  return Math.max(1, Math.floor(pageSize * RANGE_FILL));
+}
 
 /** One page of a listing: its objects, and the token of the next page if there is one. */
 export interface ListedPage {
@@ -34,17 +44,17 @@ export function compareKeys(a: string, b: string): number {
 }
 
 /**
- * Where to split what a listing has left after `after`: every `perPage`-th of the keys the bucket most likely has
- * (a deploy's own files, in any order close to S3's), so that each range is about one page when the bucket holds
- * them. Strictly increasing in S3's order, whatever the input: a key out of order is passed over.
+ * Where to split what a listing has left after `after`: every `perRange`-th of the keys the bucket most likely has
+ * (a deploy's own files, in any order close to S3's), so that each range is one page when the bucket holds them.
+ * Strictly increasing in S3's order, whatever the input: a key out of order is passed over.
  */
-export function splitPoints(after: string, likelyKeys: Iterable<string>, perPage: number): string[] {
+export function splitPoints(after: string, likelyKeys: Iterable<string>, perRange: number): string[] {
   const points: string[] = [];
   let last = after;
   let since = 0;
   for (const key of likelyKeys) {
     if (compareKeys(key, last) <= 0) continue;
-    if (++since < perPage) continue;
+    if (++since < perRange) continue;
     points.push(key);
     last = key;
     since = 0;
@@ -72,7 +82,8 @@ export async function listAll(
   options.onFirstPage?.(first.objects, first.next !== undefined);
   if (first.next === undefined) return first.objects;
   const lastKey = first.objects.at(-1)?.key;
-  const points = lastKey === undefined ? [] : splitPoints(lastKey, options.likelyKeys ?? [], options.pageSize ?? PAGE_SIZE);
+  const perRange = keysPerRange(options.pageSize ?? PAGE_SIZE);
+  const points = lastKey === undefined ? [] : splitPoints(lastKey, options.likelyKeys ?? [], perRange);
   if (lastKey === undefined || !points.length)
     return [...first.objects, ...(await listRange(listPage, { token: first.next }))];
   const ranges = [lastKey, ...points].map((after, i) => ({ after, upTo: points[i] as string | undefined }));
