@@ -194,51 +194,68 @@ benchInUserWorkspace('deploy-s3', async ({ ws, local }) => {
   );
 
   // On S3 every request is a round trip of its own (tens of milliseconds), where the local S3 answers within a
-  // millisecond: the no-op of those 20 000 files again, each request delayed by a proxy. s3-spa-upload is left out:
-  // it uploads every file each time.
-  console.log(
-    `\nNo-op of the ${RSS_FILES} files with ${LATENCY_MS} ms added to every request (median of ${ROUNDS}):\n`,
-  );
+  // millisecond: a first deploy of the 2 000-file site and the no-op of the 20 000 files again, each request
+  // delayed by a proxy. s3-spa-upload's no-op is left out: it uploads every file each time.
   const proxy = await startFaultProxy({ target: local.url, rate: 0, latencyMs: LATENCY_MS, lifetimeMs: 3_600_000 });
-  const latency: Record<string, { seconds: number; ratio: number; requests: number; listPages: number }> = {};
+  type Latency = { seconds: number; ratio: number; puts: number; requests: number; listPages: number };
+  const latency: Record<string, Record<string, Latency>> = {};
   try {
-    const slow = tools(ws, proxy.url).filter((t) => t.name !== 's3-spa-upload');
-    const slowSamples = new Map<string, Sample[]>();
-    for (let round = 0; round < ROUNDS; round++)
-      for (const tool of slow.map((_, i) => slow[(i + round) % slow.length])) {
-        const sample = await run(tool, `rss-${slug(tool.name)}`, many, {
-          toolEnv: { ...env, AWS_ENDPOINT_URL: proxy.url },
-        });
-        if (sample.puts) throw new Error(`${tool.name}: ${sample.puts} PUTs on a no-op`);
-        slowSamples.set(tool.name, [...(slowSamples.get(tool.name) ?? []), sample]);
-        process.stdout.write('.');
+    const slowTools = tools(ws, proxy.url);
+    const slowScenarios = [
+      {
+        name: `first deploy, ${FILES} files`,
+        dir: site,
+        bucket: (round: number, tool: Tool) => `lat-r${round}-${slug(tool.name)}`,
+        tools: slowTools,
+      },
+      {
+        name: `no-op, ${RSS_FILES} files`,
+        dir: many,
+        bucket: (_: number, tool: Tool) => `rss-${slug(tool.name)}`,
+        tools: slowTools.filter((t) => t.name !== 's3-spa-upload'),
+      },
+    ];
+    console.log(`\nWith ${LATENCY_MS} ms added to every request (median of ${ROUNDS}):\n`);
+    for (const scenario of slowScenarios) {
+      const slowSamples = new Map<string, Sample[]>();
+      for (let round = 0; round < ROUNDS; round++)
+        for (const tool of scenario.tools.map((_, i) => scenario.tools[(i + round) % scenario.tools.length])) {
+          const bucket = scenario.bucket(round, tool);
+          if (bucket.startsWith('lat-')) makeBucket(bucket);
+          const sample = await run(tool, bucket, scenario.dir, { toolEnv: { ...env, AWS_ENDPOINT_URL: proxy.url } });
+          slowSamples.set(tool.name, [...(slowSamples.get(tool.name) ?? []), sample]);
+          process.stdout.write('.');
+        }
+      const base = median(slowSamples.get('aws s3 sync')!.map((r) => r.seconds));
+      latency[scenario.name] = {};
+      for (const tool of scenario.tools) {
+        const runs = slowSamples.get(tool.name)!;
+        const seconds = median(runs.map((r) => r.seconds));
+        latency[scenario.name][tool.name] = {
+          seconds,
+          ratio: seconds / base,
+          puts: median(runs.map((r) => r.puts)),
+          requests: median(runs.map((r) => r.requests)),
+          listPages: median(runs.map((r) => r.listPages)),
+        };
       }
-    const base = median(slowSamples.get('aws s3 sync')!.map((r) => r.seconds));
-    for (const tool of slow) {
-      const runs = slowSamples.get(tool.name)!;
-      const seconds = median(runs.map((r) => r.seconds));
-      latency[tool.name] = {
-        seconds,
-        ratio: seconds / base,
-        requests: median(runs.map((r) => r.requests)),
-        listPages: median(runs.map((r) => r.listPages)),
-      };
+      console.log(
+        `\n${table([
+          [scenario.name, 'time', 'vs aws s3 sync', 'site PUTs', 'requests', 'list pages'],
+          ...scenario.tools.map((t) => {
+            const l = latency[scenario.name][t.name];
+            return [
+              t.name,
+              `${l.seconds.toFixed(2)} s`,
+              `${l.ratio.toFixed(2)}x`,
+              String(l.puts),
+              String(l.requests),
+              String(l.listPages),
+            ];
+          }),
+        ])}\n`,
+      );
     }
-    console.log(
-      `\n${table([
-        ['tool', 'no-op', 'vs aws s3 sync', 'requests', 'list pages'],
-        ...slow.map((t) => {
-          const l = latency[t.name];
-          return [
-            t.name,
-            `${l.seconds.toFixed(2)} s`,
-            `${l.ratio.toFixed(2)}x`,
-            String(l.requests),
-            String(l.listPages),
-          ];
-        }),
-      ])}`,
-    );
   } finally {
     await proxy.stop();
   }
@@ -247,7 +264,7 @@ benchInUserWorkspace('deploy-s3', async ({ ws, local }) => {
   mkdirSync(join(out, '..'), { recursive: true });
   writeFileSync(
     out,
-    `${JSON.stringify({ measured: new Date().toISOString(), files: FILES, bytes: TOTAL_BYTES, rounds: ROUNDS, aws: awsVersion, helpSeconds: startup, nxAloneSeconds: nxSeconds, peers: PEERS, node: process.version, results, memory: { files: RSS_FILES, ...memory }, latency: { files: RSS_FILES, addedMs: LATENCY_MS, ...latency } }, null, 2)}\n`,
+    `${JSON.stringify({ measured: new Date().toISOString(), files: FILES, bytes: TOTAL_BYTES, rounds: ROUNDS, aws: awsVersion, helpSeconds: startup, nxAloneSeconds: nxSeconds, peers: PEERS, node: process.version, results, memory: { files: RSS_FILES, ...memory }, latency: { addedMs: LATENCY_MS, ...latency } }, null, 2)}\n`,
   );
   console.log(`\nWritten: ${out}`);
 });

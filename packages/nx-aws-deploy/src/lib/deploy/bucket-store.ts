@@ -2,8 +2,13 @@ import type { ObjectHeaders } from './headers';
 import type { LeaseStore } from './lease';
 import type { RemoteObject } from './plan';
 
-/** Requests in flight at once to a bucket: deploy, rollback and promote. */
-export const DEFAULT_CONCURRENCY = 16;
+/**
+ * Requests in flight at once to a bucket: deploy, rollback and promote. On S3 each small PUT is a round trip of
+ * tens of milliseconds, so a first deploy of many small files is bound by how many are in flight: with 30 ms added
+ * per request, 2 000 files took 5.4–6.1 s at 16, 4.1 s at 32, 3.8–4.0 s at 64; on the local S3 (no delay) 16 and
+ * 32 ran alike, and 64 ran a 20 000-file deploy slower on 2 cores.
+ */
+export const DEFAULT_CONCURRENCY = 32;
 /** More deletes than this refuse a deploy or promote, changing nothing. */
 export const DEFAULT_MAX_DELETES = 256;
 

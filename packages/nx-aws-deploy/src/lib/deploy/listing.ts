@@ -3,7 +3,7 @@ import type { RemoteObject } from './plan';
 
 /** Keys per ListObjectsV2 page: S3's most. */
 export const PAGE_SIZE = 1000;
-/** Ranges of a split listing in flight at once: as many as a deploy's requests by default. */
+/** Ranges of a split listing in flight at once. */
 const RANGES_AT_ONCE = 16;
 /**
  * A range holds this share of a page of expected keys, so that the few the bucket has beside them (its
