@@ -1,5 +1,5 @@
 // The floor: the fewest requests and the least work a content-hash sync can do with the SDK. List the bucket, hash
-// only the files the bucket already has (by MD5 against single-part ETags), PUT what differs 16 at a time, delete
+// only the files the bucket already has (by MD5 against single-part ETags), PUT what differs 32 at a time (as many as the deploy), delete
 // what the folder no longer has. No headers, no ordering, no guards, no bookkeeping.
 const { createHash } = require('node:crypto');
 const { readdirSync, readFileSync } = require('node:fs');
@@ -36,7 +36,7 @@ async function main([dir, bucket]) {
       await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: readFileSync(join(dir, key)) }));
     }
   };
-  await Promise.all(Array.from({ length: 16 }, worker));
+  await Promise.all(Array.from({ length: 32 }, worker));
   const gone = [...remote.keys()];
   for (let i = 0; i < gone.length; i += 1000) {
     const Objects = gone.slice(i, i + 1000).map((Key) => ({ Key }));
