@@ -1,6 +1,6 @@
 // The floor: the fewest requests and the least work a content-hash sync can do with the SDK. List the bucket, hash
-// only the files the bucket already has (by MD5 against single-part ETags), PUT what differs 32 at a time (as many as the deploy), delete
-// what the folder no longer has. No headers, no ordering, no guards, no bookkeeping.
+// only the files the bucket already has (by MD5 against single-part ETags), PUT what differs 32 at a time (as many
+// as the deploy), delete what the folder no longer has. No headers, no ordering, no guards, no bookkeeping.
 const { createHash } = require('node:crypto');
 const { readdirSync, readFileSync } = require('node:fs');
 const { join } = require('node:path');
