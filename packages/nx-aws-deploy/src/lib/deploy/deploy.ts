@@ -203,7 +203,7 @@ async function deployUnderLease(
         nothingToCompare = !more && objects.every((o) => o.key.slice(prefix.length).startsWith(STATE_DIR));
         firstPageIn();
       },
-      // Where the bucket mirrors the folder, a long listing splits at every thousandth file into ranges listed at once.
+      // Where the bucket mirrors the folder, a long listing splits at its files into ranges listed at once.
       likelyKeys: (function* () {
         for (const f of files) yield prefix + f.path;
       })(),

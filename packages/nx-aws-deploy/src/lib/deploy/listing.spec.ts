@@ -36,10 +36,10 @@ describe('splitPoints', () => {
   it.each([
     ['every third after the start', '', 3, ['k2', 'k5', 'k8']],
     ['only keys after the first page count', 'k3', 3, ['k6', 'k9']],
-    ['a page size beyond the keys: none', '', 11, []],
+    ['a range beyond the keys: none', '', 11, []],
     ['after every key: none', 'z', 1, []],
-  ])('%s', (_, after, perPage, points) => {
-    expect(splitPoints(after as string, keys, perPage as number)).toEqual(points);
+  ])('%s', (_, after, perRange, points) => {
+    expect(splitPoints(after as string, keys, perRange as number)).toEqual(points);
   });
 
   it('passes over keys out of order, so that the points always increase', () => {
