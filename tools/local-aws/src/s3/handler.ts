@@ -315,7 +315,7 @@ export class S3Service {
   private putObject(ctx: LocalRequest, name: string, key: string): LocalResponse {
     const bucket = this.bucket(name, ctx);
     checkKey(key);
-    checkContentMd5(ctx);
+    const md5 = verifiedMd5(ctx);
     const existing = bucket.objects.get(key);
     if (header(ctx.req, 'if-none-match') === '*' && existing) {
       throw new AwsError(412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', {
@@ -331,7 +331,7 @@ export class S3Service {
         { Condition: 'If-Match' },
       );
     }
-    const object = this.store.putObject(bucket, key, ctx.body, headersFrom(ctx));
+    const object = this.store.putObject(bucket, key, ctx.body, headersFrom(ctx), `"${md5.toString('hex')}"`);
     return { status: 200, headers: { ETag: object.etag, ...versionHeader(object) } };
   }
 
@@ -484,8 +484,7 @@ export class S3Service {
     if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10000 || upload.key !== key) {
       throw new AwsError(400, 'InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive');
     }
-    checkContentMd5(ctx);
-    const md5 = createHash('md5').update(ctx.body).digest();
+    const md5 = verifiedMd5(ctx);
     const etag = `"${md5.toString('hex')}"`;
     upload.parts.set(partNumber, { body: ctx.body, md5, etag });
     return { status: 200, headers: { ETag: etag } };
@@ -606,10 +605,14 @@ const CHECKSUMS: Record<string, (body: Buffer) => string> = {
   sha256: (body) => createHash('sha256').update(body).digest('base64'),
 };
 
-/** S3 refuses a body whose bytes are not those its checksums describe (crc32c and crc64nvme are not checked here). */
-function checkContentMd5(ctx: LocalRequest): void {
+/**
+ * The body's MD5 (its ETag), once S3 would take the body: it refuses bytes that are not those its checksums
+ * describe (crc32c and crc64nvme are not checked here). Hashed once, as the ETag and Content-MD5 need the same.
+ */
+function verifiedMd5(ctx: LocalRequest): Buffer {
+  const md5 = createHash('md5').update(ctx.body).digest();
   const expected = header(ctx.req, 'content-md5');
-  if (expected && createHash('md5').update(ctx.body).digest('base64') !== expected) {
+  if (expected && md5.toString('base64') !== expected) {
     throw new AwsError(400, 'BadDigest', 'The Content-MD5 you specified did not match what we received.');
   }
   for (const [algorithm, compute] of Object.entries(CHECKSUMS)) {
@@ -622,6 +625,7 @@ function checkContentMd5(ctx: LocalRequest): void {
       );
     }
   }
+  return md5;
 }
 
 function headersFrom(ctx: LocalRequest): ObjectHeaders {
