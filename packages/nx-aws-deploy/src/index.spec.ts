@@ -28,6 +28,12 @@ describe('package entry points', () => {
     expect(plugins.map((p) => (typeof p === 'string' ? p : p.plugin))).toContain('nx-aws-deploy');
   });
 
+  // An AWS client costs tens of milliseconds to load, paid by every `nx run frontend:invalidate`.
+  it('the invalidate executor loads neither the deploy nor the S3 client', () => {
+    const loaded = modulesLoadedBy(join(__dirname, 'executors', 'invalidate', 'executor.ts'));
+    expect(loaded.filter((m) => m.includes('@aws-sdk/client-s3') || m.includes('/lib/deploy/deploy'))).toEqual([]);
+  });
+
   it('nx-aws-deploy/deploy is the deploy library', () => {
     const loaded = modulesLoadedBy(join(__dirname, 'deploy.ts'));
     expect(loaded.some((m) => m.includes('@aws-sdk/client-s3'))).toBe(true);

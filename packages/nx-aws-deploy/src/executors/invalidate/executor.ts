@@ -1,7 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { ExecutorContext } from '@nx/devkit';
-import { defaultManifestPath } from '../../lib/deploy/deploy';
-import { parseManifest, type DeployManifest } from '../../lib/deploy/manifest';
+import { defaultManifestPath, parseManifest, type DeployManifest } from '../../lib/deploy/manifest';
 import { invalidate } from '../../lib/invalidate/invalidate';
 import { workspacePath } from '../../lib/nx/project';
 import { reportFailure } from '../../lib/nx/report';

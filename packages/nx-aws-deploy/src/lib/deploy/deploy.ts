@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { forEachLimit } from '../util/concurrency';
 import { UserError } from '../util/errors';
 import { Interrupted } from '../util/interrupt';
@@ -44,7 +44,7 @@ import {
   type RequestCounts,
   type Written,
 } from './bucket-store';
-import type { DeployManifest, ManifestChange } from './manifest';
+import { defaultManifestPath, type DeployManifest, type ManifestChange } from './manifest';
 import { ReleaseBook } from '../releases/book';
 import { checkKeepReleases, recordVersions, snapshotsToTake, type ReleaseRecord } from '../releases/history';
 
@@ -102,10 +102,6 @@ export interface DeploySummary {
   manifest?: string;
   /** The release this deploy recorded; none for a dry run or a deploy that changed nothing. */
   release?: number;
-}
-
-export function defaultManifestPath(workspaceRoot: string, project: string): string {
-  return join(workspaceRoot, 'dist', 'deploy-manifests', `${project}.json`);
 }
 
 /** Syncs a build folder to a bucket by content: assets, then entry files, then prune; see DeployPlan. */

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { UserError } from '../util/errors';
 
 /** What changed in one deploy: the input of invalidation, and a record for rollbacks. */
@@ -60,4 +61,9 @@ export function parseManifest(text: string, source: string): DeployManifest {
     );
   }
   return m as DeployManifest;
+}
+
+/** Where a deploy writes its manifest unless told ("manifest"), and where the invalidate executor looks. */
+export function defaultManifestPath(workspaceRoot: string, project: string): string {
+  return join(workspaceRoot, 'dist', 'deploy-manifests', `${project}.json`);
 }
