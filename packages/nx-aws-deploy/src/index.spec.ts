@@ -34,6 +34,12 @@ describe('package entry points', () => {
     expect(loaded.filter((m) => m.includes('@aws-sdk/client-s3') || m.includes('/lib/deploy/deploy'))).toEqual([]);
   });
 
+  // Loaded when an invalidation is made, not with the executors that make one only when asked.
+  it.each(['deploy-s3', 'rollback', 'promote'])('the %s executor does not load the CloudFront client', (executor) => {
+    const loaded = modulesLoadedBy(join(__dirname, 'executors', executor, 'executor.ts'));
+    expect(loaded.filter((m) => m.includes('@aws-sdk/client-cloudfront'))).toEqual([]);
+  });
+
   it('nx-aws-deploy/deploy is the deploy library', () => {
     const loaded = modulesLoadedBy(join(__dirname, 'deploy.ts'));
     expect(loaded.some((m) => m.includes('@aws-sdk/client-s3'))).toBe(true);

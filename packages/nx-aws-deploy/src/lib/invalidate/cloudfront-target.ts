@@ -1,11 +1,6 @@
-import {
-  CreateInvalidationCommand,
-  GetDistributionConfigCommand,
-  GetInvalidationCommand,
-  type CloudFrontClient,
-  type CloudFrontServiceException,
-} from '@aws-sdk/client-cloudfront';
+import type { CloudFrontClient, CloudFrontServiceException } from '@aws-sdk/client-cloudfront';
 import { explainTimeout } from '../aws/clients';
+import { cloudFrontSdk } from '../aws/cloudfront-client';
 import { UserError } from '../util/errors';
 
 export interface RetryPolicy {
@@ -29,7 +24,7 @@ export class CloudFrontTarget {
   /** DefaultRootObject and the origin path of the default behavior's origin: what maps keys to URL paths. */
   async origin(): Promise<{ defaultRootObject: string; originPath: string }> {
     const { DistributionConfig } = await this.call('GetDistributionConfig', () =>
-      this.cloudfront.send(new GetDistributionConfigCommand({ Id: this.distributionId })),
+      this.cloudfront.send(new (cloudFrontSdk().GetDistributionConfigCommand)({ Id: this.distributionId })),
     );
     const targetId = DistributionConfig?.DefaultCacheBehavior?.TargetOriginId;
     const origin = DistributionConfig?.Origins?.Items?.find((o) => o.Id === targetId);
@@ -50,7 +45,7 @@ export class CloudFrontTarget {
           'CreateInvalidation',
           () =>
             this.cloudfront.send(
-              new CreateInvalidationCommand({
+              new (cloudFrontSdk().CreateInvalidationCommand)({
                 DistributionId: this.distributionId,
                 InvalidationBatch: {
                   CallerReference: callerReference,
@@ -78,7 +73,9 @@ export class CloudFrontTarget {
 
   async status(id: string): Promise<string> {
     const { Invalidation } = await this.call('GetInvalidation', () =>
-      this.cloudfront.send(new GetInvalidationCommand({ DistributionId: this.distributionId, Id: id })),
+      this.cloudfront.send(
+        new (cloudFrontSdk().GetInvalidationCommand)({ DistributionId: this.distributionId, Id: id }),
+      ),
     );
     return Invalidation?.Status ?? 'Unknown';
   }
