@@ -422,6 +422,20 @@ describe('releases (in memory)', () => {
       expectServes(bucket, sites[0]);
     }
   });
+
+  it("lists a bucket with a large live release in ranges split at that release's files", async () => {
+    const bucket = new MemoryBucket('rollback-split');
+    const files: Record<string, string> = { 'index.html': '<h1>v1</h1>' };
+    for (let i = 0; i < 2500; i++) files[`assets/a${String(i).padStart(4, '0')}.js`] = `// ${i}`;
+    const dir = build(files);
+    await deployFolder(bucket, dir);
+    writeFileSync(join(dir, 'index.html'), '<h1>v2</h1>');
+    await deployFolder(bucket, dir);
+    bucket.pagesAsked.length = 0;
+    expect(await rollbackBucket(bucket)).toMatchObject({ to: 1, restored: 1 });
+    expect(bucket.siteFiles()['index.html']).toBe('<h1>v1</h1>');
+    expect(bucket.pagesAsked).toEqual([{}, { startAfter: expect.any(String) }, { startAfter: expect.any(String) }]);
+  });
 });
 
 function promoteBetween(staging: MemoryBucket, prod: MemoryBucket, extra: Partial<PromoteOptions> = {}) {
@@ -466,8 +480,11 @@ describe('promote (in memory)', () => {
     await deployFolder(staging, build(files));
     expect(await promoteBetween(staging, prod)).toMatchObject({ copied: 2501 });
     prod.pagesAsked.length = 0;
+    staging.pagesAsked.length = 0;
     expect(await promoteBetween(staging, prod)).toMatchObject({ copied: 0, unchanged: 2501 });
-    expect(prod.pagesAsked).toEqual([{}, { startAfter: expect.any(String) }, { startAfter: expect.any(String) }]);
+    // Staging too, split at the promoted release's files.
+    for (const bucket of [prod, staging])
+      expect(bucket.pagesAsked).toEqual([{}, { startAfter: expect.any(String) }, { startAfter: expect.any(String) }]);
   });
 
   it("from a versioned staging: an older release's pages come from their versions; a version gone there refuses it", async () => {

@@ -33,8 +33,11 @@ export interface WriteJsonOptions {
 export interface ListOptions {
   /** Hears the first page, and whether more follow. */
   onFirstPage?: (objects: RemoteObject[], more: boolean) => void;
-  /** Keys the bucket most likely has (a deploy's files): a long listing is split at some of them (see listAll). */
-  likelyKeys?: Iterable<string>;
+  /**
+   * Keys the bucket most likely has (a deploy's files, the live release's), in about S3's order, maybe still
+   * coming: a long listing is split at some of them (see listAll).
+   */
+  likelyKeys?: Iterable<string> | Promise<Iterable<string>>;
 }
 
 /** What a write left at its key: the object's ETag, and in a versioned bucket the id of the version it made. */

@@ -98,6 +98,28 @@ describe('listAll', () => {
     expect(requests).toBe(6);
   });
 
+  it('takes expected keys still coming (a record being read) as it takes them at hand; a failed hint lists page after page', async () => {
+    const keys = Array.from({ length: 2500 }, (_, i) => `assets/${String(i).padStart(4, '0')}.js`);
+    const listWith = async (likelyKeys: Promise<string[]>) => {
+      const asked: object[] = [];
+      const listed = await listAll(
+        pagesOf(objectsOf(keys), 1000, (from) => asked.push(from)),
+        { likelyKeys },
+      );
+      return { keys: listed.map((o) => o.key), asked };
+    };
+    const later = new Promise<string[]>((resolve) => setTimeout(() => resolve(keys), 20));
+    expect(await listWith(later)).toEqual({
+      keys,
+      asked: [{}, { startAfter: keys[999] }, { startAfter: keys[1899] }],
+    });
+    const failed = Promise.reject(new Error('record unreadable'));
+    expect(await listWith(failed)).toEqual({
+      keys,
+      asked: [{}, { token: expect.any(String) }, { token: expect.any(String) }],
+    });
+  });
+
   it('lists page after page without expected keys, and one page for a short listing', async () => {
     const keys = Array.from({ length: 25 }, (_, i) => `k${String(i).padStart(2, '0')}`);
     let requests = 0;

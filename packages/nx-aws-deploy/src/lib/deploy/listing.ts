@@ -66,24 +66,28 @@ export function splitPoints(after: string, likelyKeys: Iterable<string>, perRang
  * Every object of a listing in S3's order. The first page is asked for alone (`onFirstPage` hears it: whether the
  * bucket has anything to compare is known then); if more follow and `likelyKeys` are given, the rest is listed as
  * ranges between split points, several at once, instead of one page after the other: on S3 each page is a round
- * trip of its own, tens of them for a large site.
+ * trip of its own, tens of them for a large site. `likelyKeys` may still be coming (a release record being read):
+ * they are awaited once the first page is in; they are a hint, so without them (a failed read) the rest is listed
+ * page after page.
  */
 export async function listAll(
   listPage: PageLister,
   options: {
-    likelyKeys?: Iterable<string>;
+    likelyKeys?: Iterable<string> | Promise<Iterable<string>>;
     /** The lister's page size (S3's: PAGE_SIZE): ranges are split to about one page each. */
     pageSize?: number;
     onFirstPage?: (objects: RemoteObject[], more: boolean) => void;
     signal?: AbortSignal;
   } = {},
 ): Promise<RemoteObject[]> {
+  // Handled from the start: a hint that fails while the first page is asked for is no unhandled rejection.
+  const likelyKeys = Promise.resolve(options.likelyKeys ?? []).catch(() => []);
   const first = await listPage({});
   options.onFirstPage?.(first.objects, first.next !== undefined);
   if (first.next === undefined) return first.objects;
   const lastKey = first.objects.at(-1)?.key;
   const perRange = keysPerRange(options.pageSize ?? PAGE_SIZE);
-  const points = lastKey === undefined ? [] : splitPoints(lastKey, options.likelyKeys ?? [], perRange);
+  const points = lastKey === undefined ? [] : splitPoints(lastKey, await likelyKeys, perRange);
   if (lastKey === undefined || !points.length)
     return [...first.objects, ...(await listRange(listPage, { token: first.next }))];
   const ranges = [lastKey, ...points].map((after, i) => ({ after, upTo: points[i] as string | undefined }));

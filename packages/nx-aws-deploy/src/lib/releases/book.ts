@@ -34,6 +34,8 @@ export interface Staying {
 
 /** The release history of one bucket + prefix, read and written through the deploy's bucket store. */
 export class ReleaseBook {
+  private live?: Promise<ReleaseRecord | undefined>;
+
   private constructor(
     private readonly store: BucketStore,
     private readonly prefix: string,
@@ -46,6 +48,12 @@ export class ReleaseBook {
 
   record(release: number): Promise<ReleaseRecord | undefined> {
     return this.store.readJson<ReleaseRecord>(this.prefix + releaseFile(release));
+  }
+
+  /** The live release's record, read once however often asked: its keys split a listing, staying() keeps it. */
+  liveRecord(): Promise<ReleaseRecord | undefined> {
+    const live = this.index?.live;
+    return (this.live ??= live === undefined ? Promise.resolve(undefined) : this.record(live));
   }
 
   /**
@@ -72,7 +80,9 @@ export class ReleaseBook {
       let files = staying[start].files;
       while (end < staying.length && files + staying[end].files <= FILES_READ_AT_ONCE) files += staying[end++].files;
       const [records, snapshots] = await Promise.all([
-        Promise.all(staying.slice(start, end).map((r) => this.record(r.number))),
+        Promise.all(
+          staying.slice(start, end).map((r) => (r.number === live ? this.liveRecord() : this.record(r.number))),
+        ),
         listedSnapshots,
       ]);
       // A record removed by hand is skipped.
@@ -84,7 +94,7 @@ export class ReleaseBook {
     }
     await listedSnapshots;
     if (!result.live && this.index?.releases.some((r) => r.kept && r.number === live))
-      result.live = await this.record(live!);
+      result.live = await this.liveRecord();
     return result;
   }
 

@@ -5,6 +5,7 @@ import {
   HISTORY_LENGTH,
   locateFile,
   planRollback,
+  recordKeys,
   recordVersions,
   rollbackTarget,
   snapshotsToTake,
@@ -137,6 +138,23 @@ describe('snapshotsToTake', () => {
   it('takes none without a live release (the first deploy of a history)', () => {
     const listing = byKey([{ key: 'index.html', size: 1, etag: '"a"' }]);
     expect(snapshotsToTake(undefined, '', ['index.html'], listing)).toEqual([]);
+  });
+});
+
+describe('recordKeys', () => {
+  it("has every file of a release once, below the prefix, in S3's order (UTF-8), assets and the rest merged", () => {
+    const record = {
+      assets: { 'assets/b-1.js': '"1"', 'assets/a-2.js': '"2"' },
+      restorable: { 'index.html': '"3"', '\u{1F600}.html': '"4"', '\uFF21.html': '"5"', 'about/index.html': '"6"' },
+    };
+    expect(recordKeys(record, 'site/')).toEqual([
+      'site/about/index.html',
+      'site/assets/a-2.js',
+      'site/assets/b-1.js',
+      'site/index.html',
+      'site/\uFF21.html',
+      'site/\u{1F600}.html',
+    ]);
   });
 });
 

@@ -2,6 +2,7 @@ import { UserError } from '../util/errors';
 import { isEntryFile } from '../deploy/headers';
 import { releaseFile, RELEASES_DIR, SNAPSHOTS_DIR, snapshotFile } from '../deploy/bookkeeping';
 import { byKey, type Listing, type RemoteObject } from '../deploy/plan';
+import { compareKeys } from '../deploy/listing';
 
 /**
  * Releases: every deploy that changes the site (and every rollback) is one. What makes a kept release
@@ -57,6 +58,14 @@ export interface ReleaseRecord {
   assets: Record<string, string>;
   /** Version ids of restorable files, by path, in a versioned bucket: these need no snapshot. */
   versions?: Record<string, string>;
+}
+
+/** The keys a release's files have below `prefix`, in S3's order: what a bucket with it live most likely holds. */
+export function recordKeys(record: Pick<ReleaseRecord, 'restorable' | 'assets'>, prefix: string): string[] {
+  const keys: string[] = [];
+  for (const files of [record.assets, record.restorable])
+    for (const path in files) if (Object.hasOwn(files, path)) keys.push(prefix + path);
+  return keys.sort(compareKeys);
 }
 
 export function checkKeepReleases(keep: number | undefined): number {

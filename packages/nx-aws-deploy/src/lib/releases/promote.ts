@@ -18,7 +18,14 @@ import { Interrupted } from '../util/interrupt';
 import { collectNow, collectSooner } from '../util/memory';
 import { ReleaseBook } from './book';
 import { invalidateChanges } from './invalidation';
-import { checkKeepReleases, locateFile, recordVersions, snapshotsToTake, type ReleaseRecord } from './history';
+import {
+  checkKeepReleases,
+  locateFile,
+  recordKeys,
+  recordVersions,
+  snapshotsToTake,
+  type ReleaseRecord,
+} from './history';
 
 export interface PromoteOptions {
   /** Where the tested release is (staging). */
@@ -292,14 +299,24 @@ async function sourceCopies(
   release: number | undefined,
   concurrency: number,
 ): Promise<{ record: ReleaseRecord; planned: PlannedCopy[] }> {
-  const [book, remote] = await Promise.all([ReleaseBook.open(source, fromPrefix), source.list(fromPrefix)]);
+  // The source is listed while its release is looked up, split at that release's files once its record is in.
+  const opened = ReleaseBook.open(source, fromPrefix);
+  const wanted = opened.then(async (history) => {
+    const number = release ?? history.index?.live;
+    const kept = history.index?.releases.filter((r) => r.kept) ?? [];
+    return { number, kept, record: kept.some((r) => r.number === number) ? await history.record(number!) : undefined };
+  });
+  const [book, remote] = await Promise.all([
+    opened,
+    source.list(fromPrefix, {
+      likelyKeys: wanted.then(({ record }) => (record ? recordKeys(record, fromPrefix) : [])),
+    }),
+  ]);
   if (!book.index?.releases.length)
     throw new UserError(
       `No releases are recorded in ${from}: deploy there first (with nx-aws-deploy 0.2 or later), or check "fromBucket" and "fromPrefix".`,
     );
-  const number = release ?? book.index.live;
-  const kept = book.index.releases.filter((r) => r.kept);
-  const record = kept.some((r) => r.number === number) ? await book.record(number) : undefined;
+  const { number, kept, record } = await wanted;
   if (!record)
     throw new UserError(
       `Release ${number} of ${from} is not kept there (kept: ${kept.map((r) => r.number).join(', ')}); nothing was changed.`,

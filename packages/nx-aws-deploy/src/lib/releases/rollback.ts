@@ -16,6 +16,7 @@ import { invalidateChanges } from './invalidation';
 import {
   checkKeepReleases,
   planRollback,
+  recordKeys,
   recordVersions,
   rollbackTarget,
   snapshotsToTake,
@@ -97,8 +98,10 @@ export async function rollbackWith(
       const book = await ReleaseBook.open(store, prefix);
       const target = rollbackTarget(book.index, where, options.to);
       collectSooner(target.files);
-      // The bucket is listed while the kept records are read.
-      const listing = store.list(prefix).then(byKey);
+      // The bucket is listed while the kept records are read, split at the live release's files.
+      const listing = store
+        .list(prefix, { likelyKeys: book.liveRecord().then((live) => (live ? recordKeys(live, prefix) : [])) })
+        .then(byKey);
       const staying = await book.staying(
         keep,
         listing.then((listed) => listed.keys()),
