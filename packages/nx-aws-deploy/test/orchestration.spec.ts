@@ -63,6 +63,13 @@ function pagesReferenceOnlyExistingAssets(bucket: MemoryBucket): boolean {
 
 const siteWrites = (writes: Write[]) => writes.filter((w) => !w.key.includes('.nx-aws-deploy/'));
 
+/** A site of 2 501 files: more than two listing pages, so that a listing of it is split into ranges. */
+function largeSite(index: string): Record<string, string> {
+  const files: Record<string, string> = { 'index.html': index };
+  for (let i = 0; i < 2500; i++) files[`assets/a${String(i).padStart(4, '0')}.js`] = `// ${i}`;
+  return files;
+}
+
 describe('deploy orchestration (in memory)', () => {
   it('takes the lease first, uploads every asset before any entry file, prunes after both, releases last', async () => {
     const bucket = new MemoryBucket('orchestration-order');
@@ -151,8 +158,7 @@ describe('deploy orchestration (in memory)', () => {
 
   it('lists a bucket that mirrors a large site in ranges split at its files, as many pages as one after the other', async () => {
     const bucket = new MemoryBucket('orchestration-split');
-    const files: Record<string, string> = { 'index.html': '<h1>large</h1>' };
-    for (let i = 0; i < 2500; i++) files[`assets/a${String(i).padStart(4, '0')}.js`] = `// ${i}`;
+    const files = largeSite('<h1>large</h1>');
     const dir = build(files);
     await deployFolder(bucket, dir);
     bucket.pagesAsked.length = 0;
@@ -425,8 +431,7 @@ describe('releases (in memory)', () => {
 
   it("lists a bucket with a large live release in ranges split at that release's files", async () => {
     const bucket = new MemoryBucket('rollback-split');
-    const files: Record<string, string> = { 'index.html': '<h1>v1</h1>' };
-    for (let i = 0; i < 2500; i++) files[`assets/a${String(i).padStart(4, '0')}.js`] = `// ${i}`;
+    const files = largeSite('<h1>v1</h1>');
     const dir = build(files);
     await deployFolder(bucket, dir);
     writeFileSync(join(dir, 'index.html'), '<h1>v2</h1>');
@@ -475,8 +480,7 @@ describe('promote (in memory)', () => {
   it('lists a prod that holds a large release in ranges split at its files', async () => {
     const staging = new MemoryBucket('promote-split-staging');
     const prod = new MemoryBucket('promote-split-prod');
-    const files: Record<string, string> = { 'index.html': '<h1>large</h1>' };
-    for (let i = 0; i < 2500; i++) files[`assets/a${String(i).padStart(4, '0')}.js`] = `// ${i}`;
+    const files = largeSite('<h1>large</h1>');
     await deployFolder(staging, build(files));
     expect(await promoteBetween(staging, prod)).toMatchObject({ copied: 2501 });
     prod.pagesAsked.length = 0;
