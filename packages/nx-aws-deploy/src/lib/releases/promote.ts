@@ -136,7 +136,7 @@ export async function promoteWith(
       // The bucket is listed while the history and the kept records are read (awaited below: a failure to read
       // the history first must not leave the listing's own failure unhandled).
       // Split where the target would hold the release's files (a target that has it already, or an older one).
-      const listing = target.list(prefix, { likelyKeys: planned.map((c) => c.to).sort() }).then(byKey);
+      const listing = target.list(prefix, { likelyKeys: recordKeys(record, prefix) }).then(byKey);
       listing.catch(() => undefined);
       const book = await ReleaseBook.open(target, prefix);
       const staying = await book.staying(
