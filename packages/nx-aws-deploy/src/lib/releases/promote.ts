@@ -17,7 +17,7 @@ import { UserError } from '../util/errors';
 import { Interrupted } from '../util/interrupt';
 import { collectNow, collectSooner } from '../util/memory';
 import { ReleaseBook } from './book';
-import { invalidateChanges } from './invalidation';
+import { copiedReleaseManifest, invalidateChanges } from './invalidation';
 import {
   checkKeepReleases,
   locateFile,
@@ -209,7 +209,7 @@ export async function promoteWith(
           },
           signal,
         );
-      let releasedAt: string | undefined;
+      let released: { number: number; at: string } | undefined;
       try {
         await book.takeSnapshots(
           snapshotsToTake(
@@ -249,7 +249,7 @@ export async function promoteWith(
           staying,
         );
         result.release = release.number;
-        releasedAt = release.at;
+        released = release;
       } catch (error) {
         if (!signal.aborted) throw error;
         throw new Interrupted(
@@ -258,17 +258,11 @@ export async function promoteWith(
             'Every page served names files that are in the bucket. Run the same promote again to finish it.',
         );
       }
-      result.manifest = {
-        version: 1,
-        project: record.summary.project,
-        bucket: options.bucket,
-        prefix,
-        region: options.region,
-        distributionId: options.distributionId,
-        deployedAt: releasedAt!,
-        deploy: result.release!,
-        hasIndex: Object.hasOwn(record.restorable, 'index.html'),
-        changes: [
+      result.manifest = copiedReleaseManifest(
+        record,
+        { ...options, prefix },
+        released!,
+        [
           ...changed.map((c) => ({
             key: c.to,
             action: listed.has(c.to) ? ('replaced' as const) : ('created' as const),
@@ -276,8 +270,8 @@ export async function promoteWith(
           })),
           ...pruned.deletes.map((key) => ({ key, action: 'deleted' as const, immutable: false })),
         ],
-        unchanged: result.unchanged,
-      };
+        result.unchanged,
+      );
       result.durationMs = Date.now() - started;
       log(
         `Release ${result.release} of ${to} is ${what}: ${changed.length} copied, ${pruned.deletes.length} deleted, ${result.unchanged} unchanged in ${(result.durationMs / 1000).toFixed(1)} s.`,

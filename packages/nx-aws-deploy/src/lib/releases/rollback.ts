@@ -12,7 +12,7 @@ import { UserError } from '../util/errors';
 import { Interrupted } from '../util/interrupt';
 import { collectSooner } from '../util/memory';
 import { ReleaseBook } from './book';
-import { invalidateChanges } from './invalidation';
+import { copiedReleaseManifest, invalidateChanges } from './invalidation';
 import {
   checkKeepReleases,
   planRollback,
@@ -143,7 +143,7 @@ export async function rollbackWith(
       );
       const written = new Map<string, Written>();
       const done = { restored: 0, deleted: 0 };
-      let releasedAt: string | undefined;
+      let released: { number: number; at: string } | undefined;
       const restore = (batch: RollbackPlan['restores']) =>
         forEachLimit(
           batch,
@@ -187,7 +187,7 @@ export async function rollbackWith(
           staying,
         );
         result.release = release.number;
-        releasedAt = release.at;
+        released = release;
         // `set-shas` then takes what is live as the base of the next affected build.
         if (record.summary.commit && (await store.readJson<DeployMarker>(prefix + MARKER_FILE))) {
           const marker: DeployMarker = {
@@ -205,22 +205,16 @@ export async function rollbackWith(
             `Every page served names files that are in the bucket. Run the same rollback again to finish it.`,
         );
       }
-      result.manifest = {
-        version: 1,
-        project: record.summary.project,
-        bucket: options.bucket,
-        prefix,
-        region: options.region,
-        distributionId: options.distributionId,
-        deployedAt: releasedAt!,
-        deploy: result.release!,
-        hasIndex: 'index.html' in record.restorable,
-        changes: [
+      result.manifest = copiedReleaseManifest(
+        record,
+        { ...options, prefix },
+        released!,
+        [
           ...plan.restores.map((r) => ({ key: r.key, action: 'replaced' as const, immutable: false })),
           ...plan.deletes.map((key) => ({ key, action: 'deleted' as const, immutable: false })),
         ],
-        unchanged: plan.unchanged,
-      };
+        plan.unchanged,
+      );
       result.durationMs = Date.now() - started;
       log(
         `Release ${result.release} is live: ${where} serves release ${target.number}'s files again (${plan.restores.length} restored, ${plan.deletes.length} deleted, ${plan.unchanged} unchanged) in ${(result.durationMs / 1000).toFixed(1)} s.`,
