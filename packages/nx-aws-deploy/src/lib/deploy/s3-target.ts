@@ -150,6 +150,11 @@ export class S3Target implements BucketStore {
 
   /** Reads a small JSON object, or undefined when it does not exist. */
   async readJson<T>(key: string): Promise<T | undefined> {
+    return (await this.getJson<T>(key))?.value;
+  }
+
+  /** A small JSON object and its ETag, or undefined when it does not exist. */
+  private async getJson<T>(key: string): Promise<{ value: T; etag: string } | undefined> {
     try {
       const got = await this.call(
         'GetObject',
@@ -158,7 +163,7 @@ export class S3Target implements BucketStore {
         true,
         ['NoSuchKey'],
       );
-      return JSON.parse(await got.Body!.transformToString()) as T;
+      return { value: JSON.parse(await got.Body!.transformToString()) as T, etag: got.ETag ?? '' };
     } catch (error) {
       if ((error as Error).name === 'NoSuchKey') return undefined;
       throw error;
@@ -212,21 +217,7 @@ export class S3Target implements BucketStore {
       }
     };
     return {
-      read: async (key) => {
-        try {
-          const got = await this.call(
-            'GetObject',
-            key,
-            () => this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })),
-            true,
-            ['NoSuchKey'],
-          );
-          return { value: JSON.parse(await got.Body!.transformToString()) as LeaseRecord, etag: got.ETag ?? '' };
-        } catch (error) {
-          if ((error as Error).name === 'NoSuchKey') return undefined;
-          throw error;
-        }
-      },
+      read: (key) => this.getJson<LeaseRecord>(key),
       createIfAbsent: (key, value) => put(key, value, { IfNoneMatch: '*' }),
       replaceIfMatch: (key, value, etag) => put(key, value, { IfMatch: etag }),
     };
