@@ -138,6 +138,7 @@ async function deployCommand(args: string[]): Promise<number> {
       base: cwd,
       project: values.project ?? basename(resolve(cwd, values['source-dir'])),
       env: process.env,
+      stderrIsTTY: Boolean(process.stderr.isTTY),
     },
   );
   const { summary } = await withStopSignals((signal) => deploy({ ...options, signal }));

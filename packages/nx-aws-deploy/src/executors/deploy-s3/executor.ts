@@ -20,7 +20,13 @@ export default async function deployS3Executor(
       );
     const deployOptions = normalizeDeployOptions(
       { ...input, sourceDir: options.sourceDir ?? buildOutputDir(context) },
-      { workspaceRoot: context.root, base: context.root, project: context.projectName!, env: process.env },
+      {
+        workspaceRoot: context.root,
+        base: context.root,
+        project: context.projectName!,
+        env: process.env,
+        stderrIsTTY: Boolean(process.stderr.isTTY),
+      },
     );
     const { summary, manifest } = await withStopSignals((signal) => deploy({ ...deployOptions, signal }));
     const invalidation =

@@ -81,6 +81,8 @@ export interface DeployOptions {
   allowNoIndex?: boolean;
   allowOutsideWorkspace?: boolean;
   log?: (line: string) => void;
+  /** Progress as one line redrawn on stderr, for a terminal; else (default) a plain line every few seconds. */
+  redrawProgress?: boolean;
   /** Aborted (reason: the signal's name) to stop at a safe point: the deploy then throws Interrupted. */
   signal?: AbortSignal;
 }
@@ -333,6 +335,7 @@ async function deployUnderLease(
     plan.uploads.length + plan.metadataUpdates.length,
     summary.uploaded.bytes,
     log,
+    Boolean(options.redrawProgress),
   );
   const done = { uploads: 0, updates: 0, deletes: 0 };
   const byPath = new Map<string, LocalFile>();

@@ -5,7 +5,7 @@ import { leaseOwner } from './lease';
 /** The deploy options as a user writes them (executor options or command flags): paths relative to `base`. */
 export type DeployInput = Omit<
   DeployOptions,
-  'workspaceRoot' | 'project' | 'commit' | 'pipelineExecution' | 'leaseOwner'
+  'workspaceRoot' | 'project' | 'commit' | 'pipelineExecution' | 'leaseOwner' | 'redrawProgress'
 >;
 
 /**
@@ -13,11 +13,11 @@ export type DeployInput = Omit<
  * (the workspace root for the executor, the current folder for the command), an empty distribution id (a
  * `--distribution-id="$DISTRIBUTION_ID"` with the variable unset) dropped, and what the deploy takes from its
  * environment (the commit CodeBuild builds, for the deploy marker; the pipeline execution, for the release; who
- * holds the lease) read here, not in deploy().
+ * holds the lease; whether a person watches the progress) read here, not in deploy().
  */
 export function normalizeDeployOptions(
   input: DeployInput,
-  where: { workspaceRoot: string; base: string; project: string; env: NodeJS.ProcessEnv },
+  where: { workspaceRoot: string; base: string; project: string; env: NodeJS.ProcessEnv; stderrIsTTY: boolean },
 ): DeployOptions {
   return {
     ...input,
@@ -29,5 +29,6 @@ export function normalizeDeployOptions(
     commit: where.env.CODEBUILD_RESOLVED_SOURCE_VERSION || undefined,
     pipelineExecution: where.env.CODEPIPELINE_EXECUTION_ID || undefined,
     leaseOwner: leaseOwner(where.env),
+    redrawProgress: where.stderrIsTTY && !where.env.CI,
   };
 }

@@ -1,27 +1,28 @@
 import { formatBytes } from '../util/format';
 
-/** Progress on a terminal as one redrawn line; in CI (CodeBuild logs) a plain line every few seconds. */
+/**
+ * Progress as one line redrawn on stderr (`redraw`: a person at a terminal), else a plain line every few seconds
+ * (CodeBuild logs).
+ */
 export class Progress {
   private done = 0;
   private bytes = 0;
   private lastLine = Date.now();
-  private readonly tty: boolean;
 
   constructor(
     private readonly label: string,
     private readonly total: number,
     private readonly totalBytes: number,
     private readonly write: (line: string) => void,
+    private readonly redraw: boolean,
     private readonly intervalMs = 5000,
-  ) {
-    this.tty = Boolean(process.stderr.isTTY) && !process.env.CI;
-  }
+  ) {}
 
   advance(files: number, bytes = 0): void {
     this.done += files;
     this.bytes += bytes;
     const now = Date.now();
-    if (this.tty) {
+    if (this.redraw) {
       const width = 24;
       const filled = this.total ? Math.round((this.done / this.total) * width) : width;
       process.stderr.write(
