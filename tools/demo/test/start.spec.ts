@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -42,6 +42,7 @@ it('`npm start` builds and deploys both apps to the local AWS, serves each throu
     expect(output).toMatch(/uploaded\s+\d+/);
     await checkServedSite(siteUrl(output, 'frontend'));
     await checkServedDocs(siteUrl(output, 'docs'));
+    await checkReleasesTarget(output, env);
     expect(output).toContain(`storybook  ${siteUrl(output, 'frontend')}/storybook/`);
     await checkInBrowser(siteUrl(output, 'frontend'));
     process.kill(-child.pid!, 'SIGINT'); // as Ctrl-C does: to the whole process group
@@ -172,6 +173,29 @@ async function checkServedDocs(site: string): Promise<void> {
   const script = /src="(\/assets\/main-[^"]+\.js)"/.exec(home.body)![1];
   // shared-ui's navigation is bundled into the docs too: a change to it ships both apps.
   expect((await get(`${endpoint}${script}`, host)).body).toContain('ui-nav');
+}
+
+/** `nx run frontend:releases`, as the README shows it, in this repository against the demo's local AWS. */
+async function checkReleasesTarget(output: string, env: Record<string, string | undefined>): Promise<void> {
+  const endpoint = /^Local AWS on (http:\/\/127\.0\.0\.1:\d+) /m.exec(output)![1];
+  const listed = execFileSync(
+    process.execPath,
+    [require.resolve('nx/bin/nx', { paths: [root] }), 'run', 'frontend:releases', '--json', '--outputStyle=static'],
+    {
+      cwd: root,
+      encoding: 'utf8',
+      env: {
+        ...env,
+        NX_DAEMON: 'false',
+        NX_ISOLATE_PLUGINS: 'false',
+        AWS_ENDPOINT_URL: endpoint,
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'local',
+        AWS_SECRET_ACCESS_KEY: 'local',
+      },
+    },
+  );
+  expect(listed).toMatch(/"live":\s*1/);
 }
 
 async function expectPortClosed(port: string): Promise<void> {
