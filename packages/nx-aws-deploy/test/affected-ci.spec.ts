@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { CodePipelineClient, CreatePipelineCommand, StartPipelineExecutionCommand } from '@aws-sdk/client-codepipeline';
 import { startLocalAws, type LocalAwsHarness } from 'local-aws';
 import { exec, finishExecution, git, pushedRepository, runCodeBuild, shallowClone } from './codebuild';
-import { outsideEnv, PLUGIN_FROM_SOURCE_FILES, repoRoot } from './workspace';
+import { NX_CI_ENV, outsideEnv, PLUGIN_FROM_SOURCE_FILES, repoRoot } from './workspace';
 import { tempDir } from 'test-support';
 
 /**
@@ -189,7 +189,7 @@ describe('affected-driven CI in CodeBuild', () => {
     expect(marker).toMatchObject({ commit: deployed, project: 'frontend' });
     const head = commit({ 'backend/src/server.txt': 'server v7' }, 'no pipeline');
     const clone = shallowClone(repo.bare, join(repoRoot, 'node_modules'));
-    const env = { ...outsideEnv(), ...local.env, NX_DAEMON: 'false' };
+    const env = { ...outsideEnv(), ...local.env, ...NX_CI_ENV };
     const result = await exec(
       process.execPath,
       [join(repoRoot, 'packages/nx-aws-deploy/bin/nx-aws-deploy.js'), 'set-shas', `--bucket=${BUCKET}`],
@@ -237,7 +237,7 @@ describe('affected-driven CI in CodeBuild', () => {
 
     it('--error-on-no-base fails where no base is recorded; --fallback-sha is used instead of everything', async () => {
       const clone = shallowClone(repo.bare, join(repoRoot, 'node_modules'));
-      const env = { ...outsideEnv(), ...local.env, NX_DAEMON: 'false', CODEBUILD_INITIATOR: 'user/bob' };
+      const env = { ...outsideEnv(), ...local.env, ...NX_CI_ENV, CODEBUILD_INITIATOR: 'user/bob' };
       const setShas = (...args: string[]) =>
         exec(
           process.execPath,

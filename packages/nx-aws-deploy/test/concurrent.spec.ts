@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { startLocalAws, type LocalAwsHarness } from 'local-aws';
-import { tempDir } from 'test-support';
+import { startFaultProxy, type FaultProxy } from 'fault-proxy';
+import { tempDir, trials } from 'test-support';
 import { expectBucketMatches, expectPagesReferenceOnlyExistingAssets, listKeys, newBucket } from './bucket';
 import { exec, writeFiles } from './codebuild';
 import { siteVersion } from './site';
@@ -12,13 +13,19 @@ import { outsideEnv, repoRoot } from './workspace';
  * else changes, and the live pages never name an asset the other deploy pruned.
  */
 let local: LocalAwsHarness;
+/** The local AWS with 150 ms per request: a deploy of a siteVersion() then holds its lease for seconds. */
+let slow: FaultProxy;
 const root = tempDir('concurrent-');
 const CLI = join(repoRoot, 'packages/nx-aws-deploy/bin/nx-aws-deploy.js');
 
 beforeAll(async () => {
   local = await startLocalAws();
+  slow = await startFaultProxy({ target: local.aws.url, rate: 0, latencyMs: 150 });
 });
-afterAll(() => local.stop());
+afterAll(async () => {
+  await slow.stop();
+  await local.stop();
+});
 
 function build(name: string, files: Record<string, string | Buffer>): string {
   writeFiles(join(root, name), files as Record<string, string>);
@@ -26,11 +33,15 @@ function build(name: string, files: Record<string, string | Buffer>): string {
 }
 
 async function deploy(sourceDir: string, bucket: string, ...args: string[]) {
+  return deployVia(local.aws.url, sourceDir, bucket, ...args);
+}
+
+async function deployVia(endpoint: string, sourceDir: string, bucket: string, ...args: string[]) {
   const result = await exec(
     process.execPath,
     [CLI, 'deploy', '--source-dir', sourceDir, '--bucket', bucket, '--concurrency', '4', ...args],
     root,
-    { ...outsideEnv(), ...local.env, CI: 'true' },
+    { ...outsideEnv(), ...local.env, AWS_ENDPOINT_URL: endpoint, CI: 'true' },
   );
   return { code: result.code, output: result.stdout + result.stderr };
 }
@@ -47,21 +58,25 @@ async function holdLease(bucket: string, expiresInMs: number) {
   await local.cli(['s3', 'cp', join(root, 'lease', 'lease.json'), `s3://${bucket}/.nx-aws-deploy/lease.json`]);
 }
 
-it('20 times two different builds deployed at once: both succeed one after the other, and every page names only existing assets', async () => {
+/** Once in `npm test`, 20 times in the soak tier. */
+const TRIALS = trials(20);
+
+it(`${TRIALS} time(s) two different builds deployed at once: both succeed one after the other, and every page names only existing assets`, async () => {
   const bucket = await newBucket(local);
   const a = siteVersion(1);
   const b = siteVersion(2);
   const builds = [build('a', a), build('b', b)];
   let waited = 0;
-  for (let trial = 0; trial < 20; trial++) {
+  for (let trial = 0; trial < TRIALS; trial++) {
     const order = trial % 2 ? builds : [...builds].reverse();
-    const results = await Promise.all(order.map((dir) => deploy(dir, bucket)));
+    // Started together, each holds the lease for seconds (the latency): the other starts within that time.
+    const results = await Promise.all(order.map((dir) => deployVia(slow.url, dir, bucket)));
     for (const result of results) expect([result.code, result.output]).toEqual([0, expect.anything()]);
     waited += results.filter((r) => r.output.includes('Waiting for the deploy lease')).length;
     await expectPagesReferenceOnlyExistingAssets(local, bucket);
   }
   // The deploys did overlap (the bound is loose: process start-up can still separate them now and then).
-  expect(waited).toBeGreaterThanOrEqual(5);
+  expect(waited).toBeGreaterThanOrEqual(Math.ceil(TRIALS / 2));
 }, 600_000);
 
 it('with --no-wait a deploy fails at once, naming who holds the lease, and changes nothing; --lock-timeout bounds the wait', async () => {

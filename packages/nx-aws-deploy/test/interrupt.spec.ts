@@ -6,12 +6,12 @@ import { startFaultProxy, type FaultProxy, type RequestInfo } from 'fault-proxy'
 import { startLocalAws, type LocalAwsHarness } from 'local-aws';
 import { expectBucketMatches, expectPagesReferenceOnlyExistingAssets, listKeys, md5, newBucket } from './bucket';
 import { SITE, siteVersion, siteWorkspace } from './site';
-import { outsideEnv, repoRoot } from './workspace';
-import { tempDir } from 'test-support';
+import { NX_CI_ENV, outsideEnv, repoRoot } from './workspace';
+import { tempDir, trials } from 'test-support';
 
 /**
  * A deploy stopped at the worst moments: SIGKILL (the CodeBuild container dies) at random points of the asset
- * upload, the entry-file upload and the prune, 20 times; SIGTERM and SIGINT, which stop it gracefully. After each
+ * upload, the entry-file upload and the prune (once each; 20 times in `npm run test:soak`); SIGTERM and SIGINT, which stop it gracefully. After each
  * stop every HTML page in the bucket names only assets that exist, and a re-run converges to the new version
  * without sending again what already landed. The deploy runs as `nx-aws-deploy deploy`, a process of its own,
  * through a proxy (no faults) that lets the test act at the moment a chosen request goes out.
@@ -127,14 +127,17 @@ function seeded(seed: number): (n: number) => number {
   };
 }
 
-it('SIGKILL at 20 random points (assets, entry files, prune): pages never name a missing asset; a re-run converges', async () => {
+/** One stop per phase in `npm test`; 20 at other points in the soak tier. */
+const KILL_ROUNDS = trials(20, 3);
+
+it(`SIGKILL at ${KILL_ROUNDS} random points (assets, entry files, prune): pages never name a missing asset; a re-run converges`, async () => {
   const bucket = await newBucket(local, 'killed');
   const pick = seeded(20261126);
   let current = siteVersion(0);
   expect((await runDeploy(writeBuild('v0', current), bucket)).code).toBe(0);
   const isAsset = (i: RequestInfo) => i.operation === 'PutObject' && i.path.includes('/assets/');
   const isPage = (i: RequestInfo) => i.operation === 'PutObject' && i.path.endsWith('.html');
-  for (let round = 1; round <= 20; round++) {
+  for (let round = 1; round <= KILL_ROUNDS; round++) {
     const phase = (['assets', 'entries', 'prune'] as const)[round % 3];
     const next = siteVersion(round);
     const dir = writeBuild(`v${round}`, next);
@@ -238,9 +241,7 @@ it('Ctrl-C on `nx run site:deploy` (the whole process group, as a terminal sends
     ...outsideEnv(),
     ...local.env,
     AWS_ENDPOINT_URL: proxy.url,
-    NX_DAEMON: 'false',
-    NX_NO_CLOUD: 'true',
-    CI: 'true',
+    ...NX_CI_ENV,
   };
   const nx = spawn(
     process.execPath,

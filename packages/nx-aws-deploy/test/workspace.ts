@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, symlinkSync, writeFileSync, utimesSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync, utimesSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { parse } from 'yaml';
+import { BUILDSPEC_TEMPLATE_FILE } from '../src/generators/pipeline/generator';
 import { filesBelow } from './bucket';
 import { tempDir } from 'test-support';
 
@@ -25,6 +27,15 @@ export function outsideEnv(): Record<string, string> {
     Object.entries(process.env).filter(([k, v]) => !k.startsWith('NX_') && !k.startsWith('npm_') && v !== undefined),
   ) as Record<string, string>;
 }
+
+/**
+ * The variables the generated buildspec gives every nx command in CodeBuild (no daemon, no Nx Cloud, plugins in
+ * Nx's own process), and CI=true: the tests run nx as the pipeline does.
+ */
+export const NX_CI_ENV: Record<string, string> = {
+  ...parse(readFileSync(BUILDSPEC_TEMPLATE_FILE, 'utf8')).env.variables,
+  CI: 'true',
+};
 
 export interface TestWorkspace {
   root: string;
@@ -70,11 +81,8 @@ export function createWorkspace(projects: Record<string, { targets: Record<strin
           cwd: root,
           env: {
             ...inherited,
-            NX_DAEMON: 'false',
-            NX_NO_CLOUD: 'true',
+            ...NX_CI_ENV,
             NX_SKIP_NX_CACHE: 'true',
-            NX_TUI: 'false',
-            CI: 'true',
             FORCE_COLOR: '0',
             ...env,
           },

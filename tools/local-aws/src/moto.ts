@@ -1,8 +1,6 @@
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { awsCliRunner, type AwsCli } from './aws-cli';
 import { createServer, type AddressInfo } from 'node:net';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
 
 /** moto's server: an S3 + CloudFront emulator nobody here wrote, to check tools/local-aws and the plugin against. */
 export interface MotoHarness {
@@ -10,7 +8,7 @@ export interface MotoHarness {
   /** What a process needs to reach it through the SDK's default provider chain. */
   env: Record<string, string>;
   /** The aws CLI against it. */
-  cli(args: string[]): Promise<{ stdout: string; stderr: string }>;
+  cli: AwsCli;
   stop(): Promise<void>;
 }
 
@@ -69,14 +67,19 @@ export async function startMoto(): Promise<MotoHarness> {
     AWS_PAGER: '',
     AWS_EC2_METADATA_DISABLED: 'true',
   };
+  const awsCli = awsCliRunner({ ...process.env, ...env } as Record<string, string>, [
+    '--endpoint-url',
+    url,
+    '--output',
+    'json',
+  ]);
   return {
     url,
     env,
-    cli: (args) =>
-      run('aws', ['--endpoint-url', url, '--output', 'json', ...args], {
-        env: { ...process.env, ...env },
-        maxBuffer: 64 * 1024 * 1024,
-      }),
-    stop,
+    cli: awsCli.cli,
+    stop: async () => {
+      awsCli.stop();
+      await stop();
+    },
   };
 }

@@ -1,19 +1,16 @@
-import { execFile } from 'node:child_process';
 import { request } from 'node:http';
-import { promisify } from 'node:util';
 import type { DistributionConfig } from '@aws-sdk/client-cloudfront';
+import { awsCliRunner, type AwsCli } from './aws-cli';
 import { start, type LocalAws, type LocalAwsOptions } from './server';
 import type { Job, JobRequest } from './codepipeline/state';
 import type { Fault } from './faults';
-
-const run = promisify(execFile);
 
 export interface LocalAwsHarness {
   aws: LocalAws;
   /** What a process needs to reach the local AWS through the SDK's default provider chain. */
   env: Record<string, string>;
   /** Runs the aws CLI against the local AWS (older CLIs ignore AWS_ENDPOINT_URL, so it is passed as a flag). */
-  cli(args: string[], options?: { cwd?: string }): Promise<{ stdout: string; stderr: string }>;
+  cli: AwsCli;
   /** Requests served so far, by `service.Operation`. */
   requests(): Promise<Record<string, number>>;
   resetRequests(): Promise<void>;
@@ -42,6 +39,12 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
     AWS_EC2_METADATA_DISABLED: 'true',
   };
   Object.assign(process.env, env);
+  const awsCli = awsCliRunner({ ...process.env, ...env } as Record<string, string>, [
+    '--endpoint-url',
+    aws.url,
+    '--output',
+    'json',
+  ]);
   const local = async (path: string, init?: RequestInit): Promise<any> => {
     const response = await fetch(`${aws.url}${path}`, init);
     if (!response.ok) throw new Error(`${init?.method ?? 'GET'} ${path}: ${response.status} ${await response.text()}`);
@@ -50,19 +53,17 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
   return {
     aws,
     env,
-    cli: (args, opts) =>
-      run('aws', ['--endpoint-url', aws.url, '--output', 'json', ...args], {
-        cwd: opts?.cwd,
-        env: { ...process.env, ...env },
-        maxBuffer: 64 * 1024 * 1024,
-      }),
+    cli: awsCli.cli,
     requests: () => local('/_local/requests'),
     resetRequests: async () => void (await local('/_local/requests', { method: 'DELETE' })),
     requestLog: () => local('/_local/requests/log'),
     injectFault: async (fault) => void (await local('/_local/faults', { method: 'POST', body: JSON.stringify(fault) })),
     createJob: (request) => local('/_local/codepipeline/jobs', { method: 'POST', body: JSON.stringify(request) }),
     job: (jobId) => local(`/_local/codepipeline/jobs/${jobId}`),
-    stop: () => aws.stop(),
+    stop: () => {
+      awsCli.stop();
+      return aws.stop();
+    },
   };
 }
 

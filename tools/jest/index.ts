@@ -1,0 +1,2 @@
+export { tempDir } from './scratch';
+export { SOAK, trials } from './soak';

@@ -1,0 +1,34 @@
+"""The aws CLI kept running: its own entry point (awscli.clidriver, what the `aws` script calls) run once per
+request, so that a test pays Python's and botocore's start-up once rather than on every check (about a second
+of CPU each on a 2-core machine). Requests come as JSON lines on stdin: {"args": [...], "cwd": "..."}; each
+answer goes as one JSON line to fd 3 (stdout is the CLI's): {"code", "stdout", "stderr"}, outputs in base64."""
+import base64
+import io
+import json
+import os
+import sys
+
+from awscli.clidriver import create_clidriver
+
+driver = create_clidriver()
+answers = os.fdopen(3, "w")
+for line in sys.stdin:
+    request = json.loads(line)
+    out, err = io.BytesIO(), io.BytesIO()
+    # Kept referenced until read: a wrapper that is collected closes the buffer under it.
+    stdout = sys.stdout = io.TextIOWrapper(out, encoding="utf-8", write_through=True)
+    stderr = sys.stderr = io.TextIOWrapper(err, encoding="utf-8", write_through=True)
+    try:
+        os.chdir(request["cwd"])
+        code = driver.main(request["args"])
+    except SystemExit as exit:
+        code = exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
+    except Exception as error:  # what the aws script would print before exiting 255
+        stderr.write(f"\n{error}\n")
+        code = 255
+    stdout.flush()
+    stderr.flush()
+    answer = {"code": code, "stdout": base64.b64encode(out.getvalue()).decode(), "stderr": base64.b64encode(err.getvalue()).decode()}
+    sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+    answers.write(json.dumps(answer) + "\n")
+    answers.flush()
