@@ -91,7 +91,7 @@ async function runReleaseCommand<T extends object>(
   json: boolean | undefined,
   work: (leaseOwner: string, signal: AbortSignal) => Promise<T>,
 ): Promise<number> {
-  const { leaseOwner } = await import('./lib/deploy/lease');
+  const { leaseOwner } = await import('./lib/bucket/lease');
   const result = await withStopSignals((signal) => work(leaseOwner(process.env), signal));
   // The manifest is the invalidation's input, already used.
   if (json) console.log(JSON.stringify({ ...result, manifest: undefined }));

@@ -1,6 +1,6 @@
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { motoInstalled, startLocalAws, startMoto } from 'local-aws';
-import { openS3Store } from '../src/lib/deploy/s3-target';
+import { openS3Store } from '../src/lib/bucket/s3-target';
 import { forEachLimit } from '../src/lib/util/concurrency';
 import { newBucket } from './bucket';
 

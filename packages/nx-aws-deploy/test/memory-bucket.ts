@@ -1,10 +1,16 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { BucketStore, RequestCounts, Written, WriteJsonOptions } from '../src/lib/deploy/bucket-store';
-import type { ObjectHeaders } from '../src/lib/deploy/headers';
-import type { LeaseRecord, LeaseStore } from '../src/lib/deploy/lease';
-import { compareKeys, listAll, PAGE_SIZE, type PageLister } from '../src/lib/deploy/listing';
-import type { RemoteObject } from '../src/lib/deploy/plan';
+import type {
+  BucketStore,
+  LeaseRecord,
+  LeaseStore,
+  ObjectHeaders,
+  RemoteObject,
+  RequestCounts,
+  Written,
+  WriteJsonOptions,
+} from '../src/lib/bucket/store';
+import { compareKeys, listAll, PAGE_SIZE, type PageLister } from '../src/lib/bucket/listing';
 
 /**
  * ListObjectsV2's pages over `objects` as S3 serves them: in S3's order of keys, `pageSize` at a time, from the

@@ -1,4 +1,4 @@
-import { leaseOwner } from '../../lib/deploy/lease';
+import { leaseOwner } from '../../lib/bucket/lease';
 import { runStoppable } from '../../lib/nx/report';
 import { promote } from '../../lib/releases/promote';
 import type { PromoteExecutorOptions } from './schema';

@@ -7,7 +7,7 @@ import {
   writeJson,
   type Tree,
 } from '@nx/devkit';
-import { checkBucketName } from '../../lib/deploy/bucket-name';
+import { checkBucketName } from '../../lib/bucket/name';
 import { DEPLOY_CONFIG_FILE, PLUGIN_NAME } from '../../plugins/deploy-targets';
 import { UserError } from '../../lib/util/errors';
 import type { InitGeneratorSchema } from './schema';

@@ -14,7 +14,7 @@ import {
   type Tree,
 } from '@nx/devkit';
 import { parse } from 'yaml';
-import { checkBucketName } from '../../lib/deploy/bucket-name';
+import { checkBucketName } from '../../lib/bucket/name';
 import { deployableProjects, resourcePrefix, variableKey } from '../../lib/batch/build-list';
 import { SYNC_GENERATOR, updateBatchList } from '../sync-batch/generator';
 import { UserError } from '../../lib/util/errors';

@@ -4,9 +4,9 @@ import { paginateListPipelineExecutions } from '@aws-sdk/client-codepipeline';
 import { explainTimeout } from '../aws/clients';
 import { createCodePipelineClient } from '../aws/codepipeline-client';
 import { createS3Client } from '../aws/s3-client';
-import { MARKER_FILE, type DeployMarker } from '../deploy/bookkeeping';
+import { MARKER_FILE, type DeployMarker } from '../bucket/bookkeeping';
 import { normalizePrefix } from '../deploy/plan';
-import { S3Target } from '../deploy/s3-target';
+import { S3Target } from '../bucket/s3-target';
 import { UserError, errorMessage } from '../util/errors';
 import { lastSucceededRevision, pipelineFromInitiator } from './pick-base';
 

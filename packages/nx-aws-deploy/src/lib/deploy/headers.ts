@@ -1,19 +1,8 @@
 import { createHash } from 'node:crypto';
 import { contentType as mimeContentType, lookup } from 'mime-types';
 import picomatch from 'picomatch';
+import type { ObjectHeaders } from '../bucket/store';
 import { UserError } from '../util/errors';
-
-/** Headers S3 stores with an object; names as S3 and CloudFront answer them. */
-export interface ObjectHeaders {
-  'Content-Type': string;
-  'Cache-Control'?: string;
-  'Content-Encoding'?: string;
-  'Content-Disposition'?: string;
-  'Content-Language'?: string;
-  Expires?: string;
-  /** `x-amz-meta-*` values by lower-case name without the prefix. */
-  metadata?: Record<string, string>;
-}
 
 /** A user rule: every file whose path (relative to sourceDir) matches `glob` gets `headers`; later rules win. */
 export interface HeaderRule {

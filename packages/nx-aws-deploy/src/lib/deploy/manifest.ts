@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { UserError } from '../util/errors';
+import type { DeployPlan } from './plan';
 
 /** What changed in one deploy: the input of invalidation, and a record for rollbacks. */
 export interface DeployManifest {
@@ -66,4 +67,33 @@ export function parseManifest(text: string, source: string): DeployManifest {
 /** Where a deploy writes its manifest unless told ("manifest"), and where the invalidate executor looks. */
 export function defaultManifestPath(workspaceRoot: string, project: string): string {
   return join(workspaceRoot, 'dist', 'deploy-manifests', `${project}.json`);
+}
+
+/** A deploy's manifest from its plan: every key created, replaced, re-headered or deleted. */
+export function manifestOf(
+  plan: DeployPlan,
+  deploy: Pick<DeployManifest, 'project' | 'bucket' | 'prefix' | 'region' | 'distributionId' | 'hasIndex'>,
+): DeployManifest {
+  const changes: ManifestChange[] = [
+    ...plan.uploads.map((u) => ({
+      key: u.key,
+      action: u.reason === 'new' ? ('created' as const) : ('replaced' as const),
+      immutable: u.immutable,
+    })),
+    ...plan.metadataUpdates.map((u) => ({ key: u.key, action: 'headers' as const, immutable: u.immutable })),
+    ...plan.deletes.map((key) => ({ key, action: 'deleted' as const, immutable: false })),
+  ];
+  return {
+    version: 1,
+    project: deploy.project,
+    bucket: deploy.bucket,
+    prefix: deploy.prefix,
+    region: deploy.region,
+    distributionId: deploy.distributionId,
+    deployedAt: new Date().toISOString(),
+    deploy: plan.nextState.deploy,
+    hasIndex: deploy.hasIndex,
+    changes,
+    unchanged: plan.unchanged.length,
+  };
 }

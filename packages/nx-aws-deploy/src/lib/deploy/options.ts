@@ -1,6 +1,45 @@
 import { resolve } from 'node:path';
-import type { DeployOptions } from './deploy';
-import { leaseOwner } from './lease';
+import { leaseOwner } from '../bucket/lease';
+import type { HeaderRule } from './headers';
+
+export interface DeployOptions {
+  workspaceRoot: string;
+  /** Nx project name, for messages and the default manifest path. */
+  project: string;
+  sourceDir: string;
+  bucket: string;
+  prefix?: string;
+  region?: string;
+  prune?: boolean;
+  maxDeletes?: number;
+  pruneOlderThanDeploys?: number;
+  /** Releases that stay restorable by a rollback (their assets kept, their other files snapshotted); see lib/releases. */
+  keepReleases?: number;
+  dryRun?: boolean;
+  concurrency?: number;
+  /** Seconds a request may go without progress before it is aborted and retried; see createS3Client. */
+  requestTimeout?: number;
+  /** Seconds to wait for another deploy to the same bucket + prefix to finish; 0: fail at once. */
+  lockTimeout?: number;
+  /** Who holds the deploy lease, for whoever waits: the CodeBuild build ARN, or user@host:pid (see leaseOwner). */
+  leaseOwner: string;
+  /** The commit being deployed from CodeBuild, recorded in the deploy marker for `set-shas`; none outside CodeBuild. */
+  commit?: string;
+  /** The CodePipeline execution that started the build (the generated pipeline passes it), for the release. */
+  pipelineExecution?: string;
+  include?: string[];
+  exclude?: string[];
+  headers?: HeaderRule[];
+  distributionId?: string;
+  manifest?: string;
+  allowNoIndex?: boolean;
+  allowOutsideWorkspace?: boolean;
+  log?: (line: string) => void;
+  /** Progress as one line redrawn on stderr, for a terminal; else (default) a plain line every few seconds. */
+  redrawProgress?: boolean;
+  /** Aborted (reason: the signal's name) to stop at a safe point: the deploy then throws Interrupted. */
+  signal?: AbortSignal;
+}
 
 /** The deploy options as a user writes them (executor options or command flags): paths relative to `base`. */
 export type DeployInput = Omit<

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { STATE_FILE } from './bookkeeping';
+import { STATE_FILE } from '../bucket/bookkeeping';
+import type { RemoteObject } from '../bucket/store';
 import { headersFingerprint, headersFor } from './headers';
 import {
   keysNeedingHead,
@@ -10,7 +11,6 @@ import {
   type DeployState,
   type PlanInput,
   type PlannedFile,
-  type RemoteObject,
 } from './plan';
 
 const etag = (content: string) => `"${content}"`;

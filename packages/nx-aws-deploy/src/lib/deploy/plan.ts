@@ -1,8 +1,12 @@
 import { join } from 'node:path';
 import picomatch from 'picomatch';
 import { UserError } from '../util/errors';
-import { STATE_DIR } from './bookkeeping';
-import { headersFingerprint, isContentHashed, isEntryFile, type ObjectHeaders } from './headers';
+import { STATE_DIR } from '../bucket/bookkeeping';
+import type { ObjectHeaders, RemoteObject } from '../bucket/store';
+import { headersFingerprint, isContentHashed, isEntryFile } from './headers';
+
+/** More deletes than this refuse a deploy or promote, changing nothing. */
+export const DEFAULT_MAX_DELETES = 256;
 
 /** S3's limit on a key's length, in UTF-8 bytes. */
 const MAX_KEY_BYTES = 1024;
@@ -23,12 +27,6 @@ export interface PlannedFile {
   size: number;
   etags: string[];
   headers: ObjectHeaders;
-}
-
-export interface RemoteObject {
-  key: string;
-  size: number;
-  etag: string;
 }
 
 /** A bucket listing, as listed or already by key (a deploy makes that map once for all its planning). */

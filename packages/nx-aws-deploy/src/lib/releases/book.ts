@@ -1,5 +1,5 @@
-import { RELEASE_INDEX_FILE, releaseFile, SNAPSHOTS_DIR } from '../deploy/bookkeeping';
-import type { BucketStore } from '../deploy/bucket-store';
+import { RELEASE_INDEX_FILE, releaseFile, SNAPSHOTS_DIR } from '../bucket/bookkeeping';
+import type { BucketStore } from '../bucket/store';
 import { forEachLimit } from '../util/concurrency';
 import { collectNow } from '../util/memory';
 import {
@@ -114,10 +114,23 @@ export class ReleaseBook {
   }
 
   /**
-   * Of the versions a rollback or promote would copy from, those no longer in the bucket: a HEAD each for a few,
-   * one listing of the bucket's versions (1 000 a page) for more.
+   * A rollback's or promote's plan, made from where the release's files are (`plan`), with only versions still in
+   * the bucket: those it would copy from (`copiesFrom`) are checked, and if some are gone (a lifecycle rule
+   * expired them) it is made again without them. Answers the plan and the versions found gone.
    */
-  async goneVersions(
+  async planWithGoneVersions<P>(
+    plan: (goneVersions: ReadonlySet<string>) => P,
+    copiesFrom: (plan: P) => { key: string; versionId?: string }[],
+    concurrency: number,
+    signal?: AbortSignal,
+  ): Promise<{ plan: P; gone: ReadonlySet<string> }> {
+    const first = plan(new Set());
+    const gone = await this.goneVersions(copiesFrom(first), concurrency, signal);
+    return { plan: gone.size ? plan(gone) : first, gone };
+  }
+
+  /** Of these versions, those no longer in the bucket: a HEAD each for a few, one listing of the versions (1 000 a page) for more. */
+  private async goneVersions(
     wanted: { key: string; versionId?: string }[],
     concurrency: number,
     signal?: AbortSignal,

@@ -1,9 +1,11 @@
+import fc from 'fast-check';
 import { UserError } from '../util/errors';
 import {
   addRelease,
   checkKeepReleases,
   HISTORY_LENGTH,
   locateFile,
+  locateRelease,
   planRollback,
   recordKeys,
   recordVersions,
@@ -330,5 +332,48 @@ describe('locateFile (where a rollback restores from, a promote copies from)', (
     ],
   ])('%s', (_case, path, etag, objects, gone, expected) => {
     expect(locateFile(release, path, etag, 'web/', listed(objects), new Set(gone))).toEqual(expected);
+  });
+});
+
+describe('locateRelease (every file of a release: the one answer rollback and promote plan from)', () => {
+  it('places each file where locateFile finds it, and names the rest missing, over any listing', () => {
+    const etag = fc.constantFrom('"a"', '"b"');
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.constantFrom('index.html', 'about.html', 'logo.svg'), etag),
+        fc.dictionary(fc.constantFrom('app-abcdef12.js', 'vendor-12345678.js'), etag),
+        fc.dictionary(
+          fc.constantFrom('index.html', 'about.html', 'logo.svg', 'app-abcdef12.js'),
+          fc.constantFrom('v1', 'v2'),
+        ),
+        fc.dictionary(
+          fc.constantFrom(
+            'index.html',
+            'app-abcdef12.js',
+            '.nx-aws-deploy/releases/files/a/index.html',
+            '.nx-aws-deploy/releases/files/b/about.html',
+          ),
+          etag,
+        ),
+        fc.subarray(['v1', 'v2']),
+        (restorable, assets, versions, objects, gone) => {
+          const release = { ...record(1, restorable, assets), versions };
+          const listed = byKey(Object.entries(objects).map(([key, e]) => ({ key, size: 1, etag: e })));
+          const { located, missing } = locateRelease(release, '', listed, new Set(gone));
+          const all = { ...restorable, ...assets };
+          expect([...located.map((f) => f.path), ...missing].sort()).toEqual(
+            [...Object.keys(assets), ...Object.keys(restorable)].sort(),
+          );
+          for (const f of located)
+            expect(f).toEqual({
+              path: f.path,
+              etag: all[f.path],
+              ...locateFile(release, f.path, all[f.path], '', listed, new Set(gone)),
+            });
+          for (const path of missing)
+            expect(locateFile(release, path, all[path], '', listed, new Set(gone))).toBeUndefined();
+        },
+      ),
+    );
   });
 });

@@ -1,8 +1,9 @@
 import { UserError } from '../util/errors';
 import { isEntryFile } from '../deploy/headers';
-import { releaseFile, RELEASES_DIR, SNAPSHOTS_DIR, snapshotFile } from '../deploy/bookkeeping';
-import { byKey, type Listing, type RemoteObject } from '../deploy/plan';
-import { compareKeys } from '../deploy/listing';
+import { releaseFile, RELEASES_DIR, SNAPSHOTS_DIR, snapshotFile } from '../bucket/bookkeeping';
+import type { RemoteObject } from '../bucket/store';
+import { byKey, type Listing } from '../deploy/plan';
+import { compareKeys } from '../bucket/listing';
 
 /**
  * Releases: every deploy that changes the site (and every rollback) is one. What makes a kept release
@@ -230,15 +231,14 @@ export function planRollback(
   goneVersions: ReadonlySet<string> = new Set(),
 ): RollbackPlan {
   const listed = byKey(remote);
-  const plan: RollbackPlan = { restores: [], deletes: [], unchanged: 0, missing: [] };
-  for (const [path, etag] of Object.entries(target.assets))
-    if (!locateFile(target, path, etag, prefix, listed, goneVersions)?.live) plan.missing.push(path);
-  for (const [path, etag] of Object.entries(target.restorable)) {
-    const key = prefix + path;
-    const found = locateFile(target, path, etag, prefix, listed, goneVersions);
-    if (found?.live) plan.unchanged++;
-    else if (found) plan.restores.push({ key, from: found.from, versionId: found.versionId, etag });
-    else plan.missing.push(path);
+  const { located, missing } = locateRelease(target, prefix, listed, goneVersions);
+  const plan: RollbackPlan = { restores: [], deletes: [], unchanged: 0, missing };
+  for (const file of located) {
+    // Assets stay where they are (kept, never pruned while a kept release has them): found live, or missing.
+    if (Object.hasOwn(target.assets, file.path)) {
+      if (!file.live) plan.missing.push(file.path);
+    } else if (file.live) plan.unchanged++;
+    else plan.restores.push({ key: prefix + file.path, from: file.from, versionId: file.versionId, etag: file.etag });
   }
   for (const path of Object.keys(live?.restorable ?? {}))
     if (!Object.hasOwn(target.restorable, path) && !Object.hasOwn(target.assets, path) && listed.has(prefix + path))
@@ -247,6 +247,36 @@ export function planRollback(
   plan.missing.sort();
   plan.deletes.sort();
   return plan;
+}
+
+/** A file of a release, and where its recorded bytes are now (see locateFile). */
+export interface LocatedFile {
+  path: string;
+  etag: string;
+  from: string;
+  versionId?: string;
+  live?: true;
+}
+
+/**
+ * Where every file of a release is now, below `prefix` of the bucket `listed` lists: the one answer to "where are
+ * a release's bytes" that a rollback restores from and a promote copies from; `missing`: the paths gone.
+ */
+export function locateRelease(
+  record: ReleaseRecord,
+  prefix: string,
+  listed: ReadonlyMap<string, RemoteObject>,
+  goneVersions: ReadonlySet<string>,
+): { located: LocatedFile[]; missing: string[] } {
+  const located: LocatedFile[] = [];
+  const missing: string[] = [];
+  for (const files of [record.assets, record.restorable])
+    for (const [path, etag] of Object.entries(files)) {
+      const found = locateFile(record, path, etag, prefix, listed, goneVersions);
+      if (found) located.push({ path, etag, ...found });
+      else missing.push(path);
+    }
+  return { located, missing };
 }
 
 /**

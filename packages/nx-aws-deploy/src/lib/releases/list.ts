@@ -1,6 +1,6 @@
-import { checkBucketName } from '../deploy/bucket-name';
+import { checkBucketName } from '../bucket/name';
 import { normalizePrefix } from '../deploy/plan';
-import { openS3Store } from '../deploy/s3-target';
+import { openS3Store } from '../bucket/s3-target';
 import { formatBytes, table } from '../util/format';
 import { ReleaseBook } from './book';
 import type { ReleaseIndex } from './history';

@@ -1,16 +1,10 @@
-import { checkBucketName } from '../deploy/bucket-name';
-import {
-  DEFAULT_CONCURRENCY,
-  DEFAULT_MAX_DELETES,
-  type BucketStore,
-  type RequestCounts,
-  type Written,
-} from '../deploy/bucket-store';
+import { checkBucketName } from '../bucket/name';
+import { DEFAULT_CONCURRENCY, type BucketStore, type RequestCounts, type Written } from '../bucket/store';
 import { isEntryFile } from '../deploy/headers';
-import { underLease } from '../deploy/lease';
+import { underLease } from '../bucket/lease';
 import type { DeployManifest } from '../deploy/manifest';
-import { byKey, normalizePrefix, planPrune } from '../deploy/plan';
-import { openS3Store } from '../deploy/s3-target';
+import { byKey, DEFAULT_MAX_DELETES, normalizePrefix, planPrune } from '../deploy/plan';
+import { openS3Store } from '../bucket/s3-target';
 import type { InvalidateResult } from '../invalidate/invalidate';
 import { forEachLimit } from '../util/concurrency';
 import { UserError } from '../util/errors';
@@ -20,7 +14,7 @@ import { ReleaseBook } from './book';
 import { copiedReleaseManifest, invalidateChanges } from './invalidation';
 import {
   checkKeepReleases,
-  locateFile,
+  locateRelease,
   recordKeys,
   recordVersions,
   snapshotsToTake,
@@ -316,31 +310,24 @@ async function sourceCopies(
       `Release ${number} of ${from} is not kept there (kept: ${kept.map((r) => r.number).join(', ')}); nothing was changed.`,
     );
   const listed = byKey(remote);
+  // Where each file is now; a live source key is copied only while it still has the release's bytes.
   const locate = (goneVersions: ReadonlySet<string>) => {
-    const planned: PlannedCopy[] = [];
-    const missing: string[] = [];
-    for (const [path, etag] of [...Object.entries(record.assets), ...Object.entries(record.restorable)]) {
-      const found = locateFile(record, path, etag, fromPrefix, listed, goneVersions);
-      // A live source key is copied only while it still has the release's bytes.
-      if (found)
-        planned.push({
-          path,
-          from: found.from,
-          versionId: found.versionId,
-          etag,
-          to: prefix + path,
-          ...(found.live && { ifMatch: etag }),
-        });
-      else missing.push(path);
-    }
+    const { located, missing } = locateRelease(record, fromPrefix, listed, goneVersions);
+    const planned = located.map(({ path, etag, from, versionId, live }) => ({
+      path,
+      from,
+      versionId,
+      etag,
+      to: prefix + path,
+      ...(live && { ifMatch: etag }),
+    }));
     return { planned, missing };
   };
-  let located = locate(new Set());
-  const gone = await book.goneVersions(
-    located.planned.map((c) => ({ key: c.from, versionId: c.versionId })),
+  const { plan: located } = await book.planWithGoneVersions(
+    locate,
+    ({ planned }) => planned.map((c) => ({ key: c.from, versionId: c.versionId })),
     concurrency,
   );
-  if (gone.size) located = locate(gone);
   const { planned, missing } = located;
   if (missing.length)
     throw new UserError(

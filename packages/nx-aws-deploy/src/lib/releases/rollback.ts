@@ -1,11 +1,11 @@
-import { checkBucketName } from '../deploy/bucket-name';
-import { DEFAULT_CONCURRENCY, type BucketStore, type RequestCounts, type Written } from '../deploy/bucket-store';
-import { MARKER_FILE, RELEASES_DIR, type DeployMarker } from '../deploy/bookkeeping';
+import { checkBucketName } from '../bucket/name';
+import { DEFAULT_CONCURRENCY, type BucketStore, type RequestCounts, type Written } from '../bucket/store';
+import { MARKER_FILE, RELEASES_DIR, type DeployMarker } from '../bucket/bookkeeping';
 import { isEntryFile } from '../deploy/headers';
-import { underLease } from '../deploy/lease';
+import { underLease } from '../bucket/lease';
 import type { DeployManifest } from '../deploy/manifest';
 import { byKey, normalizePrefix } from '../deploy/plan';
-import { openS3Store } from '../deploy/s3-target';
+import { openS3Store } from '../bucket/s3-target';
 import type { InvalidateResult } from '../invalidate/invalidate';
 import { forEachLimit } from '../util/concurrency';
 import { UserError } from '../util/errors';
@@ -114,10 +114,12 @@ export async function rollbackWith(
         throw new UserError(
           `The record of release ${target.number} is missing from ${where}${RELEASES_DIR}; it cannot be brought back. Nothing was changed.`,
         );
-      let plan = planRollback(record, live, prefix, remote);
-      // The versions it would copy from are checked first: a lifecycle rule may have expired them.
-      const gone = await book.goneVersions(plan.restores, concurrency, signal);
-      if (gone.size) plan = planRollback(record, live, prefix, remote, gone);
+      const { plan, gone } = await book.planWithGoneVersions(
+        (goneVersions) => planRollback(record, live, prefix, remote, goneVersions),
+        (planned) => planned.restores,
+        concurrency,
+        signal,
+      );
       if (plan.missing.length)
         throw new UserError(
           `Cannot roll back ${where} to release ${target.number}: ${plan.missing.length} of its files are gone from the bucket (${plan.missing.slice(0, 10).join(', ')}${plan.missing.length > 10 ? ', …' : ''})${gone.size ? `, ${gone.size} of them as versions the bucket's lifecycle rule expired` : ''}. Nothing was changed; deploy that commit again instead.`,

@@ -1,5 +1,5 @@
 import { forEachLimit } from '../util/concurrency';
-import type { RemoteObject } from './plan';
+import type { RemoteObject } from './store';
 
 /** Keys per ListObjectsV2 page: S3's most. */
 export const PAGE_SIZE = 1000;

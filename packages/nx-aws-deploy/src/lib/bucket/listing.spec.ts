@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { pagesOf } from '../../../test/memory-bucket';
 import { compareKeys, keysPerRange, listAll, splitPoints } from './listing';
-import type { RemoteObject } from './plan';
+import type { RemoteObject } from './store';
 
 const utf8Order = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
 const objectsOf = (keys: Iterable<string>): RemoteObject[] => [...keys].map((key) => ({ key, size: 1, etag: '"e"' }));

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
-import { acquireLease, heldByDeadLocalProcess, type LeaseOptions, type LeaseRecord, type LeaseStore } from './lease';
+import { acquireLease, heldByDeadLocalProcess, type LeaseOptions } from './lease';
+import type { LeaseRecord, LeaseStore } from './store';
 
 /** Conditional writes as S3 answers them, in memory: each write gets a new ETag. */
 function memoryStore(): LeaseStore & { objects: Map<string, { value: LeaseRecord; etag: string }>; writes: number } {

@@ -3,29 +3,10 @@ import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { UserError } from '../util/errors';
 import { LEASE_FILE } from './bookkeeping';
-import type { BucketStore } from './bucket-store';
+import type { BucketStore, LeaseRecord, LeaseStore } from './store';
 /** A lease not renewed for this long is expired: a deploy that died (SIGKILL, a lost machine) blocks no one for longer. */
 export const LEASE_TTL_MS = 60_000;
 export const DEFAULT_LOCK_TIMEOUT_SECONDS = 300;
-
-export interface LeaseRecord {
-  /** Who deploys: the CodeBuild build ARN, or user@host:pid. */
-  owner: string;
-  /** This holding of the lease (an owner may deploy twice). */
-  id: string;
-  acquiredAt: string;
-  expiresAt: string;
-  released?: boolean;
-}
-
-/** The conditional writes the lease needs (S3: PutObject with If-None-Match / If-Match); AWS I/O stays in S3Target. */
-export interface LeaseStore {
-  read(key: string): Promise<{ value: LeaseRecord; etag: string } | undefined>;
-  /** Writes only if nothing is there; the new ETag, or undefined when something is. */
-  createIfAbsent(key: string, value: LeaseRecord): Promise<string | undefined>;
-  /** Writes only over that ETag; the new ETag, or undefined when the object moved on (or is gone). */
-  replaceIfMatch(key: string, value: LeaseRecord, etag: string): Promise<string | undefined>;
-}
 
 export interface LeaseOptions {
   store: LeaseStore;

@@ -1,6 +1,26 @@
-import type { ObjectHeaders } from './headers';
-import type { LeaseStore } from './lease';
-import type { RemoteObject } from './plan';
+/**
+ * The bucket as deploys, rollbacks and promotes see it: the one interface their bucket I/O goes through, and the
+ * shapes it speaks in. S3Target (s3-target.ts) implements it on S3; the tests have one in memory.
+ */
+
+/** An object as a listing gives it. */
+export interface RemoteObject {
+  key: string;
+  size: number;
+  etag: string;
+}
+
+/** Headers S3 stores with an object; names as S3 and CloudFront answer them. */
+export interface ObjectHeaders {
+  'Content-Type': string;
+  'Cache-Control'?: string;
+  'Content-Encoding'?: string;
+  'Content-Disposition'?: string;
+  'Content-Language'?: string;
+  Expires?: string;
+  /** `x-amz-meta-*` values by lower-case name without the prefix. */
+  metadata?: Record<string, string>;
+}
 
 /**
  * Requests in flight at once to a bucket: deploy, rollback and promote. On S3 each small PUT is a round trip of
@@ -9,8 +29,6 @@ import type { RemoteObject } from './plan';
  * 32 ran alike, and 64 ran a 20 000-file deploy slower on 2 cores.
  */
 export const DEFAULT_CONCURRENCY = 32;
-/** More deletes than this refuse a deploy or promote, changing nothing. */
-export const DEFAULT_MAX_DELETES = 256;
 
 /** Requests made, by operation, for the summary. */
 export type RequestCounts = Record<string, number>;
@@ -46,10 +64,27 @@ export interface Written {
   versionId?: string;
 }
 
-/**
- * The bucket as a deploy sees it: what deploy.ts orchestrates (order, guards, interruption) against, and the
- * only place its bucket I/O goes through. S3Target is the implementation on S3; the tests have one in memory.
- */
+/** The deploy lease's record (see lease.ts). */
+export interface LeaseRecord {
+  /** Who deploys: the CodeBuild build ARN, or user@host:pid. */
+  owner: string;
+  /** This holding of the lease (an owner may deploy twice). */
+  id: string;
+  acquiredAt: string;
+  expiresAt: string;
+  released?: boolean;
+}
+
+/** The conditional writes the lease needs (S3: PutObject with If-None-Match / If-Match). */
+export interface LeaseStore {
+  read(key: string): Promise<{ value: LeaseRecord; etag: string } | undefined>;
+  /** Writes only if nothing is there; the new ETag, or undefined when something is. */
+  createIfAbsent(key: string, value: LeaseRecord): Promise<string | undefined>;
+  /** Writes only over that ETag; the new ETag, or undefined when the object moved on (or is gone). */
+  replaceIfMatch(key: string, value: LeaseRecord, etag: string): Promise<string | undefined>;
+}
+
+/** The bucket's operations: the phases of a deploy, rollbacks and promotes run against it (order, guards, stops). */
 export interface BucketStore {
   readonly bucket: string;
   readonly requests: RequestCounts;

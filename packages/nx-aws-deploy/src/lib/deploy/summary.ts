@@ -1,6 +1,25 @@
+import type { RequestCounts } from '../bucket/store';
 import { formatBytes, formatDuration, table } from '../util/format';
-import type { DeploySummary } from './deploy';
 import type { DeployPlan } from './plan';
+
+export interface DeploySummary {
+  project: string;
+  bucket: string;
+  prefix: string;
+  dryRun: boolean;
+  uploaded: { files: number; bytes: number };
+  metadataUpdated: { files: number };
+  unchanged: { files: number; bytes: number };
+  deleted: { files: number };
+  kept: { files: number };
+  /** Other deploys below this prefix (their own bookkeeping), never pruned by this one. */
+  siblings: { prefix: string; objects: number }[];
+  requests: RequestCounts;
+  durationMs: number;
+  manifest?: string;
+  /** The release this deploy recorded; none for a dry run or a deploy that changed nothing. */
+  release?: number;
+}
 
 /** What a dry run would do, a line per object: uploads (why, size, type, caching), header updates, deletes, keeps. */
 export function dryRunReport(what: string, plan: DeployPlan): string {

@@ -1,8 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { Transform, type Readable } from 'node:stream';
 import {
-  AbortMultipartUploadCommand,
   CopyObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -11,18 +8,26 @@ import {
   ListObjectsV2Command,
   ListObjectVersionsCommand,
   type S3Client,
-  type S3ServiceException,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
-import { explainTimeout, NEVER_STOPPED } from '../aws/clients';
+import { NEVER_STOPPED } from '../aws/clients';
 import { createS3Client } from '../aws/s3-client';
 import { UserError } from '../util/errors';
 import { Interrupted } from '../util/interrupt';
-import type { ObjectHeaders } from './headers';
-import { PART_SIZE, readWhole } from './local-files';
-import type { LeaseRecord, LeaseStore } from './lease';
-import type { RemoteObject } from './plan';
-import type { BucketStore, CopySource, ListOptions, RequestCounts, Written, WriteJsonOptions } from './bucket-store';
+import { readWhole } from '../util/files';
+import { MultipartLedger, PART_SIZE, uploadInParts } from './multipart';
+import { explainS3Error } from './s3-errors';
+import type {
+  BucketStore,
+  CopySource,
+  LeaseRecord,
+  LeaseStore,
+  ListOptions,
+  ObjectHeaders,
+  RemoteObject,
+  RequestCounts,
+  Written,
+  WriteJsonOptions,
+} from './store';
 import { listAll, PAGE_SIZE } from './listing';
 
 /** Opens the bucket on S3 for one deploy or rollback, bound to its stop signal (see deployTo). */
@@ -46,14 +51,10 @@ export function openS3Store(options: {
     );
 }
 
-/** The bucket side of a deploy on S3: thin wrappers over S3 calls that turn failures into one actionable line. */
+/** The bucket on S3: thin wrappers over S3 calls that turn failures into one actionable line. */
 export class S3Target implements BucketStore {
   readonly requests: RequestCounts = {};
-  /** Multipart uploads created and not yet completed or aborted, by UploadId. */
-  private readonly openUploads = new Map<string, string>();
-  private inFlight = 0;
-  /** Multipart uploads aborted after the stop signal, by lib-storage or by abortOpenUploads. */
-  private abortedUploads = 0;
+  private readonly multipart?: MultipartLedger;
 
   /** `signal` stops requests in flight (a deploy being interrupted); see abortOpenUploads. `region`: for messages. */
   constructor(
@@ -62,46 +63,12 @@ export class S3Target implements BucketStore {
     private readonly signal?: AbortSignal,
     private readonly region?: string,
   ) {
-    if (signal) {
-      // Every request of this client, lib-storage's too: which multipart uploads are open, and whether any request is still out.
-      s3.middlewareStack.add(
-        (next, context) => async (args) => {
-          this.inFlight++;
-          try {
-            const result = await next(args);
-            const input = args.input as { Key?: string; UploadId?: string };
-            if (context.commandName === 'CreateMultipartUploadCommand')
-              this.openUploads.set((result.output as { UploadId: string }).UploadId, input.Key!);
-            if (
-              context.commandName === 'CompleteMultipartUploadCommand' ||
-              context.commandName === 'AbortMultipartUploadCommand'
-            )
-              this.openUploads.delete(input.UploadId!);
-            if (context.commandName === 'AbortMultipartUploadCommand' && signal.aborted) this.abortedUploads++;
-            return result;
-          } finally {
-            this.inFlight--;
-          }
-        },
-        { step: 'initialize', name: 'multipartLedger' },
-      );
-    }
+    if (signal) this.multipart = new MultipartLedger(s3, bucket, signal);
   }
 
-  /**
-   * After an interruption: waits (bounded) for the requests still out to settle, then aborts every multipart
-   * upload this target started and did not finish, so no parts are left behind. Returns how many were aborted
-   * since the stop signal.
-   */
-  async abortOpenUploads(settleMs = 15_000): Promise<number> {
-    const until = Date.now() + settleMs;
-    while (this.inFlight > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50));
-    for (const [UploadId, Key] of [...this.openUploads]) {
-      await this.s3
-        .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId }), { abortSignal: NEVER_STOPPED })
-        .catch(() => undefined);
-    }
-    return this.abortedUploads;
+  /** After an interruption: aborts the multipart uploads this target left open; answers how many were aborted. */
+  async abortOpenUploads(): Promise<number> {
+    return (await this.multipart?.abortOpen()) ?? 0;
   }
 
   async list(prefix: string, options: ListOptions = {}): Promise<RemoteObject[]> {
@@ -262,27 +229,11 @@ export class S3Target implements BucketStore {
       onBytes?.(size);
       return { etag: put.ETag ?? '', versionId: put.VersionId, md5: sent! };
     }
-    const abortController = new AbortController();
-    const onAbort = () => abortController.abort();
-    this.signal?.addEventListener('abort', onAbort, { once: true });
-    const upload = new Upload({
-      client: this.s3,
-      // The parts are read through an MD5 of the whole file: other bytes than planned fail the read before
-      // CompleteMultipartUpload, and lib-storage aborts the upload, so the key keeps its previous object.
-      // Each part carries a CRC32 that S3 checks (the client sends none unless asked: see s3-client.ts).
-      params: { ...params, Body: readVerified(file, md5!, changed), ChecksumAlgorithm: 'CRC32' },
-      partSize: PART_SIZE,
-      queueSize: 4,
-      leavePartsOnError: false,
-      abortController,
-    });
-    let reported = 0;
-    upload.on('httpUploadProgress', (p) => {
-      onBytes?.((p.loaded ?? 0) - reported);
-      reported = p.loaded ?? 0;
-    });
-    const result = await this.call('MultipartUpload', key, () => upload.done(), false).finally(() =>
-      this.signal?.removeEventListener('abort', onAbort),
+    const result = await this.call(
+      'MultipartUpload',
+      key,
+      () => uploadInParts(this.s3, params, { path: file, md5: md5!, changed }, this.signal, onBytes),
+      false,
     );
     this.count('CreateMultipartUpload');
     this.count('UploadPart', Math.ceil(size / PART_SIZE));
@@ -433,68 +384,4 @@ function sdkHeaders(h: ObjectHeaders) {
     Expires: h.Expires ? new Date(h.Expires) : undefined,
     Metadata: h.metadata,
   };
-}
-
-/** One line that says which bucket, key and operation failed, and what to do about it. */
-export function explainS3Error(
-  error: unknown,
-  operation: string,
-  bucket: string,
-  what: string,
-  region?: string,
-): Error {
-  if (error instanceof UserError) return error;
-  const e = error as S3ServiceException & { code?: string; $response?: { headers?: Record<string, string> } };
-  const name = e.name ?? 'Error';
-  const status = e.$metadata?.httpStatusCode;
-  const where = `s3:${operation} on ${what.startsWith('s3://') ? what : `s3://${bucket}/${what}`}`;
-  const timedOut = explainTimeout(error, where, 'S3', region);
-  if (timedOut) return new UserError(timedOut);
-  if (name === 'NoSuchBucket' || (status === 404 && operation === 'ListObjectsV2')) {
-    return new UserError(`Bucket "${bucket}" does not exist (${where}). Create it, or fix the "bucket" option.`);
-  }
-  if (name === 'AccessDenied' || name === 'Forbidden' || status === 403) {
-    return new UserError(
-      `Access denied: ${where}. Allow ${operation === 'ListObjectsV2' ? 's3:ListBucket' : `s3:${operation.replace('MultipartUpload', 'PutObject')}`} on the bucket for the role this runs as (check AWS_PROFILE or the CodeBuild service role).`,
-    );
-  }
-  if (name === 'PermanentRedirect' || name === 'AuthorizationHeaderMalformed' || status === 301) {
-    const region = e.$response?.headers?.['x-amz-bucket-region'];
-    return new UserError(
-      `Bucket "${bucket}" is in another region${region ? ` (${region})` : ''} (${where}). Set the "region" option${region ? ` to ${region}` : ''} or AWS_REGION.`,
-    );
-  }
-  if (name === 'SlowDown' || name === 'ThrottlingException' || name === 'Throttling' || status === 503) {
-    return new UserError(
-      `S3 kept throttling after retries (${where}). Run the deploy again, or lower the "concurrency" option.`,
-    );
-  }
-  if (
-    name === 'CredentialsProviderError' ||
-    name === 'ExpiredToken' ||
-    name === 'InvalidAccessKeyId' ||
-    name === 'ExpiredTokenException'
-  ) {
-    return new UserError(
-      `No valid AWS credentials (${where}): ${e.message}. Log in (aws sso login), set AWS_PROFILE, or run where a role is attached.`,
-    );
-  }
-  return new UserError(`${where} failed: ${name}${status ? ` (HTTP ${status})` : ''}: ${e.message}`);
-}
-
-/** The file as a stream that fails at its end when the bytes read do not have the expected MD5. */
-function readVerified(file: string, md5: string, mismatch: () => Error): Readable {
-  const hash = createHash('md5');
-  const verified = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      hash.update(chunk);
-      done(null, chunk);
-    },
-    flush(done) {
-      done(hash.digest('hex') === md5 ? null : mismatch());
-    },
-  });
-  const source = createReadStream(file);
-  source.on('error', (error) => verified.destroy(error));
-  return source.pipe(verified);
 }

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { partSizeCandidates } from './local-files';
+import { partSizeCandidates } from './etags';
 
 const MiB = 1024 * 1024;
 

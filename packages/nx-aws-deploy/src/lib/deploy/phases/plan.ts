@@ -1,0 +1,46 @@
+import type { Staying } from '../../releases/book';
+import { snapshotsToTake, type Snapshot } from '../../releases/history';
+import { changedKeys, DEFAULT_MAX_DELETES, planDeploy, type DeployPlan } from '../plan';
+import type { Comparison } from './compare';
+import type { DeployRun } from './run';
+
+/** What the deploy will do, and what of the kept releases it must respect. */
+export interface Planned {
+  plan: DeployPlan;
+  /** Uploads, header updates and deletes: 0 for a no-op deploy. */
+  changes: number;
+  /** The releases that stay kept beside the one this deploy records; none when it records none. */
+  staying?: Staying;
+  /** Copies of what the live release has at keys about to change, taken before they change. */
+  snapshots: Snapshot[];
+}
+
+/**
+ * Phase 3, pure but for reading the kept release records: the plan by content (planDeploy: uploads, assets before
+ * entry files; header updates; deletes behind the guards). A deploy that changes something (or starts the
+ * history) records a release: the kept releases' assets are then not pruned, and what the live one has at a key
+ * about to change is snapshotted first, for a rollback.
+ */
+export async function plan(run: DeployRun, { remote, state, headed, releases }: Comparison): Promise<Planned> {
+  const { options } = run;
+  const input = {
+    bucket: options.bucket,
+    files: run.files,
+    prefix: run.prefix,
+    remote,
+    state,
+    headedFingerprints: headed,
+    prune: options.prune ?? true,
+    maxDeletes: options.maxDeletes ?? DEFAULT_MAX_DELETES,
+    pruneOlderThanDeploys: options.pruneOlderThanDeploys ?? 0,
+    exclude: options.exclude,
+  };
+  const draft = planDeploy({ ...input, maxDeletes: Infinity });
+  const changes = draft.uploads.length + draft.metadataUpdates.length + draft.deletes.length;
+  // This deploy's release will be kept with the newest keepReleases - 1 of those kept now.
+  const staying = changes > 0 || !releases.index ? await releases.staying(run.keepReleases, remote.keys()) : undefined;
+  // Without changes there is nothing to prune or keep: the draft stands.
+  const final = staying ? planDeploy({ ...input, releaseAssets: staying.assets }) : draft;
+  const live = staying?.liveStays ? staying.live : undefined;
+  return { plan: final, changes, staying, snapshots: snapshotsToTake(live, run.prefix, changedKeys(final), remote) };
+}
