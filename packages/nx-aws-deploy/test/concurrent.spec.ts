@@ -4,8 +4,8 @@ import { startFaultProxy, type FaultProxy } from 'fault-proxy';
 import { tempDir, trials } from 'test-support';
 import { expectBucketMatches, expectPagesReferenceOnlyExistingAssets, listKeys, newBucket } from './bucket';
 import { exec, writeFiles } from './codebuild';
-import { siteVersion } from './site';
-import { outsideEnv, repoRoot } from './workspace';
+import { CLI, siteVersion } from './site';
+import { outsideEnv } from './workspace';
 
 /**
  * Two deploys to one bucket at once (a CodeBuild run and a laptop, two pipelines, CodePipeline's PARALLEL mode):
@@ -16,7 +16,6 @@ let local: LocalAwsHarness;
 /** The local AWS with 150 ms per request: a deploy of a siteVersion() then holds its lease for seconds. */
 let slow: FaultProxy;
 const root = tempDir('concurrent-');
-const CLI = join(repoRoot, 'packages/nx-aws-deploy/bin/nx-aws-deploy.js');
 
 beforeAll(async () => {
   local = await startLocalAws();

@@ -12,7 +12,7 @@ import {
   listKeys as listBucketKeys,
   newBucket as createBucket,
 } from './bucket';
-import { SITE, siteWorkspace } from './site';
+import { deployCommand, SITE, siteWorkspace } from './site';
 import type { TestWorkspace } from './workspace';
 import { tempDir } from 'test-support';
 
@@ -28,10 +28,14 @@ const listKeys = (bucket: string) => listBucketKeys(local, bucket);
 const expectBucketMatches = (bucket: string, files: Record<string, string | Buffer>, prefix = '') =>
   expectBucketContents(local, bucket, files, prefix);
 
-async function deploy(ws: TestWorkspace, ...args: string[]) {
+/** `nx run site:deploy`: the executor, with its options from project.json. */
+async function deployThroughNx(ws: TestWorkspace, ...args: string[]) {
   const result = await ws.nx(['run', 'site:deploy', ...args], local.env);
   return { ...result, output: result.stdout + result.stderr };
 }
+
+/** The same deploy as the `nx-aws-deploy deploy` command (see deployCommand), for what is not about Nx. */
+const deploy = (ws: TestWorkspace, ...args: string[]) => deployCommand(ws, local.env, ...args);
 
 async function head(bucket: string, key: string) {
   return JSON.parse((await local.cli(['s3api', 'head-object', '--bucket', bucket, '--key', key])).stdout);
@@ -51,14 +55,14 @@ async function statePuts(): Promise<number> {
   ).length;
 }
 
-describe('deploy-s3 through nx run', () => {
-  it('ships a first deploy byte-exact with headers per file type, and never the .env', async () => {
+describe('deploy-s3', () => {
+  it('through nx run: ships a first deploy byte-exact with headers per file type, and never the .env', async () => {
     const bucket = await newBucket();
     const ws = siteWorkspace(
       { bucket, sourceDir: 'dist/site' },
       { ...SITE, '.env': 'API_SECRET=sentinel-do-not-ship', '.git/config': 'x' },
     );
-    const result = await deploy(ws);
+    const result = await deployThroughNx(ws);
     expect(result.code).toBe(0);
     await expectBucketMatches(bucket, SITE);
     expect(await head(bucket, 'index.html')).toMatchObject({
@@ -191,7 +195,8 @@ describe('deploy-s3 through nx run', () => {
     const project = JSON.parse(readFileSync(join(ws.root, 'site/project.json'), 'utf8'));
     project.targets.deploy.options.headers = rules;
     ws.write({ 'site/project.json': JSON.stringify(project) });
-    const result = await deploy(ws);
+    // Header rules are an option of the executor.
+    const result = await deployThroughNx(ws);
     expect(result.code).toBe(0);
     const requests = await local.requests();
     // The two copies, and before them the two snapshots that keep release 1's headers restorable.
@@ -204,7 +209,7 @@ describe('deploy-s3 through nx run', () => {
       ContentType: 'text/plain; charset=utf-8',
     });
     await local.resetRequests();
-    expect((await deploy(ws)).code).toBe(0);
+    expect((await deployThroughNx(ws)).code).toBe(0);
     expect(await sitePuts()).toBe(0);
   });
 
@@ -319,10 +324,10 @@ describe('deploy-s3 through nx run', () => {
     ]);
   }, 120_000);
 
-  it('defaults sourceDir to the build target output, deploys below a prefix and prints a JSON summary last', async () => {
+  it('through nx run: defaults sourceDir to the build target output, deploys below a prefix and prints a JSON summary last', async () => {
     const bucket = await newBucket();
     const ws = siteWorkspace({ bucket, prefix: '/app/' });
-    const result = await deploy(ws, '--json');
+    const result = await deployThroughNx(ws, '--json');
     expect(result.code).toBe(0);
     await expectBucketMatches(bucket, SITE, 'app/');
     const lastJson = result.stdout
@@ -402,7 +407,9 @@ describe('deploy-s3 refuses bad input with one clear line and leaves the bucket 
     const ws = siteWorkspace({ bucket, sourceDir: 'dist/site', ...options }, files as Record<string, string>);
     if (!Object.keys(files).some((f) => !f.includes('.gitkeep')))
       rmSync(join(ws.root, 'dist/site/keep'), { recursive: true });
-    const result = await deploy(ws);
+    // The executor's options and messages for those the command has no flag for, and for one it has.
+    const throughNx = 'headers' in options || 'bucket' in options;
+    const result = await (throughNx ? deployThroughNx(ws) : deploy(ws));
     expect(result.code).not.toBe(0);
     expect(result.output).toMatch(message);
   });

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { startFaultProxy, type FaultProxy, type RequestInfo } from 'fault-proxy';
 import { startLocalAws, type LocalAwsHarness } from 'local-aws';
 import { expectBucketMatches, expectPagesReferenceOnlyExistingAssets, listKeys, md5, newBucket } from './bucket';
-import { SITE, siteVersion, siteWorkspace } from './site';
+import { CLI, SITE, siteVersion, siteWorkspace } from './site';
 import { NX_CI_ENV, outsideEnv, repoRoot } from './workspace';
 import { tempDir, trials } from 'test-support';
 
@@ -16,7 +16,6 @@ import { tempDir, trials } from 'test-support';
  * without sending again what already landed. The deploy runs as `nx-aws-deploy deploy`, a process of its own,
  * through a proxy (no faults) that lets the test act at the moment a chosen request goes out.
  */
-const CLI = join(repoRoot, 'packages', 'nx-aws-deploy', 'bin', 'nx-aws-deploy.js');
 let local: LocalAwsHarness;
 let proxy: FaultProxy;
 let root: string;

@@ -1,6 +1,6 @@
 import { CloudFrontClient, CreateDistributionCommand, CreateInvalidationCommand } from '@aws-sdk/client-cloudfront';
 import { startLocalAws, edgeGet, type LocalAwsHarness, s3DistributionConfig } from 'local-aws';
-import { SITE, siteWorkspace } from './site';
+import { deployCommand, SITE, siteWorkspace } from './site';
 import type { TestWorkspace } from './workspace';
 
 let local: LocalAwsHarness;
@@ -41,7 +41,7 @@ describe('invalidate through nx run', () => {
   it('evicts from the edge exactly the files a deploy changed, and keeps the rest cached', async () => {
     const { bucket, distributionId } = await newSite();
     const ws = siteWorkspace({ bucket, sourceDir: 'dist/site', distributionId }, SITE, { wait: false });
-    expect((await run(ws, 'deploy')).code).toBe(0);
+    expect((await deployCommand(ws, local.env)).code).toBe(0);
     for (const path of urlPaths) expect((await edgeGet(local.aws, distributionId, path)).status).toBe(200);
     const warm = await cachedPaths(distributionId);
     expect(warm).toContain('/robots.txt');
@@ -52,7 +52,7 @@ describe('invalidate through nx run', () => {
       'dist/site/dir with space/ünïcødé file.txt': 'changed',
       'dist/site/assets/new-Ab12Cd34.js': 'new hashed chunk: nobody has it cached',
     });
-    expect((await run(ws, 'deploy')).code).toBe(0);
+    expect((await deployCommand(ws, local.env)).code).toBe(0);
     await local.resetRequests();
     const result = await run(ws, 'invalidate', '--json');
     expect(result.code).toBe(0);
@@ -85,12 +85,12 @@ describe('invalidate through nx run', () => {
   it('creates no invalidation when the deploy changed nothing, and prints only the plan on --dry-run', async () => {
     const { bucket, distributionId } = await newSite();
     const ws = siteWorkspace({ bucket, sourceDir: 'dist/site', distributionId });
-    expect((await run(ws, 'deploy')).code).toBe(0);
+    expect((await deployCommand(ws, local.env)).code).toBe(0);
     await local.resetRequests();
     const dry = await run(ws, 'invalidate', '--dry-run');
     expect(dry.output).toMatch(/Dry run: would invalidate \d+ path\(s\) on E[A-Z0-9]+:/);
     expect(dry.output).toContain('  /robots.txt');
-    expect((await run(ws, 'deploy')).code).toBe(0);
+    expect((await deployCommand(ws, local.env)).code).toBe(0);
     const nothing = await run(ws, 'invalidate');
     expect(nothing.code).toBe(0);
     expect(nothing.output).toContain(`Nothing to invalidate on ${distributionId}`);
@@ -113,32 +113,15 @@ describe('invalidate through nx run', () => {
   });
 
   it('waits out TooManyInvalidationsInProgress with backoff', async () => {
-    // Its own local AWS whose invalidations stay in progress long enough to outlast nx's start-up on a busy machine.
-    // Long enough that the 15 wildcards are still in progress when nx has started, even on a loaded machine.
-    const busy = await startLocalAws({ invalidationMs: 20_000 });
+    // Its own local AWS, whose invalidations stay in progress until the test completes them.
+    const busy = await startLocalAws({ invalidationMs: 600_000 });
     const client = new CloudFrontClient({ endpoint: busy.aws.url });
     try {
       const { Distribution } = await client.send(
-        new CreateDistributionCommand({
-          DistributionConfig: {
-            CallerReference: 'busy',
-            Comment: '',
-            Enabled: true,
-            Origins: {
-              Quantity: 1,
-              Items: [
-                {
-                  Id: 's3',
-                  DomainName: 'busy.s3.us-east-1.amazonaws.com',
-                  S3OriginConfig: { OriginAccessIdentity: '' },
-                },
-              ],
-            },
-            DefaultCacheBehavior: { TargetOriginId: 's3', ViewerProtocolPolicy: 'allow-all' },
-          },
-        }),
+        new CreateDistributionCommand({ DistributionConfig: s3DistributionConfig('busy', 'busy') }),
       );
       const distributionId = Distribution!.Id!;
+      // CloudFront's limit of 15 wildcards in progress, reached.
       const wildcards = Array.from({ length: 15 }, (_, i) => `/busy${i}/*`);
       await client.send(
         new CreateInvalidationCommand({
@@ -147,10 +130,18 @@ describe('invalidate through nx run', () => {
         }),
       );
       const ws = siteWorkspace({ bucket: 'unused-bucket' }, SITE, { distributionId });
-      const result = await ws.nx(['run', 'site:invalidate', '--paths=/assets/*'], busy.env);
+      const running = ws.nx(['run', 'site:invalidate', '--paths=/assets/*'], busy.env);
+      // Once CloudFront has refused the executor's invalidation (the second CreateInvalidation), the edges finish
+      // the others: its next try goes through.
+      while (((await busy.requests())['cloudfront.CreateInvalidation'] ?? 0) < 2)
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      await busy.completeInvalidations(distributionId);
+      const result = await running;
       const output = result.stdout + result.stderr;
-      expect(result.code).toBe(0);
-      expect(output).toMatch(/too many invalidations in progress; retrying in \d+ s/);
+      expect([result.code, output]).toEqual([
+        0,
+        expect.stringMatching(/too many invalidations in progress; retrying in \d+ s/),
+      ]);
       expect(output).toMatch(/Invalidation I[A-Z0-9]+ on E[A-Z0-9]+: 1 path\(s\)/);
     } finally {
       client.destroy();

@@ -11,10 +11,8 @@ import {
 } from '@aws-sdk/client-cloudfront';
 import { motoInstalled, startMoto, type MotoHarness, s3DistributionConfig } from 'local-aws';
 import { expectBucketMatches, newBucket, newVersionedBucket } from './bucket';
-import { SITE, siteWorkspace } from './site';
-import { outsideEnv, repoRoot, type TestWorkspace } from './workspace';
-
-const CLI = join(repoRoot, 'packages/nx-aws-deploy/bin/nx-aws-deploy.js');
+import { CLI, deployCommand, SITE, siteWorkspace } from './site';
+import { outsideEnv, type TestWorkspace } from './workspace';
 
 /**
  * The deploy and invalidate journey against moto's server, an emulator nobody here wrote (tools/local-aws shares
@@ -31,10 +29,9 @@ if (!installed) console.warn('moto_server is not installed: the deploy journey a
   }, 60_000);
   afterAll(() => moto?.stop());
 
-  async function run(ws: TestWorkspace, target: string, ...args: string[]) {
-    const result = await ws.nx(['run', `site:${target}`, '--json', ...args], moto.env);
-    const output = result.stdout + result.stderr;
-    expect([result.code, output]).toEqual([0, expect.anything()]);
+  /** The JSON summary a run prints last, once it succeeded. */
+  function summaryOf(result: { code: number; stdout: string; stderr: string }) {
+    expect([result.code, result.stdout + result.stderr]).toEqual([0, expect.anything()]);
     return JSON.parse(
       result.stdout
         .split('\n')
@@ -42,6 +39,11 @@ if (!installed) console.warn('moto_server is not installed: the deploy journey a
         .pop()!,
     );
   }
+  /** `nx run site:<target>`: the executors, for header rules and the invalidation. */
+  const run = async (ws: TestWorkspace, target: string) =>
+    summaryOf(await ws.nx(['run', `site:${target}`, '--json'], moto.env));
+  /** The site's deploy as the command, with its project.json options (see deployCommand). */
+  const ship = async (ws: TestWorkspace) => summaryOf(await deployCommand(ws, moto.env, '--json'));
 
   it('ships, skips what is unchanged, updates headers in place, prunes, invalidates exactly what changed, and rolls back', async () => {
     const bucket = await newBucket(moto, 'moto');
@@ -59,12 +61,12 @@ if (!installed) console.warn('moto_server is not installed: the deploy journey a
     const files: Record<string, string | Buffer> = { ...SITE, 'media/intro.mp4': randomBytes(20 * 1024 * 1024) };
     const ws = siteWorkspace({ bucket, sourceDir: 'dist/site', distributionId }, files, { distributionId });
 
-    const first = await run(ws, 'deploy');
+    const first = await ship(ws);
     expect(first).toMatchObject({ uploaded: { files: 11 }, deleted: { files: 0 } });
     await expectBucketMatches(moto, bucket, files);
 
     ws.touchAll('dist/site');
-    const rebuild = await run(ws, 'deploy');
+    const rebuild = await ship(ws);
     expect(rebuild).toMatchObject({ uploaded: { files: 0 }, metadataUpdated: { files: 0 }, unchanged: { files: 11 } });
     expect(rebuild.requests.HeadObject).toBeUndefined();
 
@@ -127,11 +129,11 @@ if (!installed) console.warn('moto_server is not installed: the deploy journey a
       Object.fromEntries(Array.from({ length: 25 }, (_, i) => [`docs/${i}.html`, `<h1>${text} ${i}</h1>`]));
     const site = { ...SITE, ...pages('v1') };
     const ws = siteWorkspace({ bucket, sourceDir: 'dist/site' }, site);
-    await run(ws, 'deploy');
+    await ship(ws);
     ws.write(Object.fromEntries(Object.entries(pages('v2')).map(([path, text]) => [`dist/site/${path}`, text])));
     ws.write({ 'dist/site/about/index.html': '<h1>About us</h1>' });
     rmSync(join(ws.root, 'dist/site/plus+sign.txt'));
-    expect(await run(ws, 'deploy')).toMatchObject({ uploaded: { files: 26 }, deleted: { files: 1 } });
+    expect(await ship(ws)).toMatchObject({ uploaded: { files: 26 }, deleted: { files: 1 } });
     const keys = JSON.parse((await moto.cli(['s3api', 'list-objects-v2', '--bucket', bucket])).stdout).Contents.map(
       (o: { Key: string }) => o.Key,
     );

@@ -13,15 +13,14 @@ import {
   newBucket,
   newVersionedBucket,
 } from './bucket';
-import { siteVersion } from './site';
-import { createWorkspace, outsideEnv, repoRoot, type TestWorkspace } from './workspace';
+import { CLI, deployCommand, siteVersion } from './site';
+import { createWorkspace, outsideEnv, type TestWorkspace } from './workspace';
 import { SOAK } from 'test-support';
 
 /**
- * Releases end to end on the local AWS: deploys through `nx run`, rollbacks through `nx run` and the installed
- * command, checked with the aws CLI and through the local CloudFront edge.
+ * Releases end to end on the local AWS: deploys by the installed command, releases, rollbacks and promotes
+ * through `nx run` and the command, checked with the aws CLI and through the local CloudFront edge.
  */
-const CLI = join(repoRoot, 'packages/nx-aws-deploy/bin/nx-aws-deploy.js');
 let local: LocalAwsHarness;
 let cloudfront: CloudFrontClient;
 let proxy: FaultProxy;
@@ -68,7 +67,8 @@ async function shipVersions(ws: TestWorkspace, versions: Record<string, string |
   for (const files of versions) {
     rmSync(join(ws.root, 'dist/site'), { recursive: true, force: true });
     ws.write(Object.fromEntries(Object.entries(files).map(([p, d]) => [`dist/site/${p}`, d])));
-    const deployed = await nx(ws, 'site:deploy');
+    // The command: these tests are about releases; `nx run site:releases`, `:rollback` and `:promote` go through Nx.
+    const deployed = await deployCommand(ws, local.env);
     expect([deployed.code, deployed.output.slice(-800)]).toEqual([0, expect.anything()]);
   }
 }

@@ -1,6 +1,12 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { md5 } from './bucket';
-import { createWorkspace, type TestWorkspace } from './workspace';
+import { createWorkspace, outsideEnv, repoRoot, type TestWorkspace } from './workspace';
+
+/** The installed command, as a user (or a script) runs it outside Nx. */
+export const CLI = join(repoRoot, 'packages/nx-aws-deploy/bin/nx-aws-deploy.js');
 
 /** A small built site: hashed assets, entry files, unhashed public files, keys with spaces, unicode and `+`. */
 export const SITE: Record<string, string | Buffer> = {
@@ -65,4 +71,42 @@ export function siteVersion(v: number, extra: Record<string, Buffer> = {}): Reco
       `<!doctype html><title>v${v}</title>${tags}<img src="/img/logo.svg">`;
   }
   return files;
+}
+
+/** The flags of `nx-aws-deploy deploy` for deploy-s3 options (camelCase to --kebab-case, lists repeated). */
+function deployFlags(options: Record<string, unknown>): string[] {
+  return Object.entries(options).flatMap(([name, value]) => {
+    if (name === 'headers') throw new Error('Header rules are an option of the executor only: deploy through nx.');
+    const flag = `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    if (name === 'prune') return value === false ? ['--no-prune'] : [];
+    if (typeof value === 'boolean') return value ? [flag] : [];
+    return (Array.isArray(value) ? value : [value]).flatMap((v) => [flag, String(v)]);
+  });
+}
+
+/**
+ * The site project's deploy as the `nx-aws-deploy deploy` command with the project.json options as flags: the same
+ * deploy as `nx run site:deploy` for the tests that are not about Nx, at a third of its start-up (Nx's own
+ * process and the executor's fork). `env` adds to the environment (the local AWS).
+ */
+export function deployCommand(
+  ws: TestWorkspace,
+  env: Record<string, string>,
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string; output: string }> {
+  const project = JSON.parse(readFileSync(join(ws.root, 'site/project.json'), 'utf8'));
+  const options = { sourceDir: 'dist/site', ...project.targets.deploy.options };
+  const child = spawn(process.execPath, [CLI, 'deploy', '--project', 'site', ...deployFlags(options), ...args], {
+    cwd: ws.root,
+    env: { ...outsideEnv(), CI: 'true', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr, output: stdout + stderr }));
+  });
 }

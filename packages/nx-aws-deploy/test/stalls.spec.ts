@@ -1,13 +1,12 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { join } from 'node:path';
 import { CloudFrontClient, CreateDistributionCommand } from '@aws-sdk/client-cloudfront';
 import { CodePipelineClient, CreatePipelineCommand } from '@aws-sdk/client-codepipeline';
 import { startFaultProxy, type FaultProxy } from 'fault-proxy';
 import { startLocalAws, type LocalAwsHarness, s3DistributionConfig } from 'local-aws';
 import { listKeys, newBucket } from './bucket';
 import { exec } from './codebuild';
-import { SITE, siteWorkspace } from './site';
+import { CLI, deployCommand, SITE, siteWorkspace } from './site';
 import { outsideEnv, repoRoot } from './workspace';
 
 /**
@@ -28,7 +27,6 @@ afterAll(() => local.stop());
 
 const hangOn = async (...operations: string[]) =>
   (proxy = await startFaultProxy({ target: local.aws.url, rate: 1, kinds: ['hang'], operations }));
-const CLI = join(repoRoot, 'packages/nx-aws-deploy/bin/nx-aws-deploy.js');
 
 it('a deploy whose listing never answers fails after its attempts, naming the operation and the endpoint', async () => {
   const bucket = await newBucket(local);
@@ -48,7 +46,7 @@ it('a deploy whose listing never answers fails after its attempts, naming the op
 it('a deploy whose uploads never answer fails and leaves the live HTML as it was', async () => {
   const bucket = await newBucket(local);
   const ws = siteWorkspace({ bucket, sourceDir: 'dist/site', requestTimeout: 1 });
-  expect((await ws.nx(['run', 'site:deploy'], local.env)).code).toBe(0);
+  expect((await deployCommand(ws, local.env)).code).toBe(0);
   ws.write({ 'dist/site/index.html': '<script src="/assets/next-1a2b3c4d.js"></script>' });
   ws.write({ 'dist/site/assets/next-1a2b3c4d.js': 'console.log("next")' });
   // From the first asset on: the deploy's own lease write goes through.
@@ -61,7 +59,7 @@ it('a deploy whose uploads never answer fails and leaves the live HTML as it was
   });
   proxy = hanging;
   const { url } = hanging;
-  const result = await ws.nx(['run', 'site:deploy'], { ...local.env, AWS_ENDPOINT_URL: url });
+  const result = await deployCommand(ws, { ...local.env, AWS_ENDPOINT_URL: url });
   expect(result.code).not.toBe(0);
   expect(result.stdout + result.stderr).toMatch(
     /s3:PutObject on s3:\/\/\S+\/assets\/next-1a2b3c4d\.js: no answer from/,

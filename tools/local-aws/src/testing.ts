@@ -16,6 +16,8 @@ export interface LocalAwsHarness {
   resetRequests(): Promise<void>;
   /** The latest requests in the order served. */
   requestLog(): Promise<{ operation: string; method: string; path: string; status: number }[]>;
+  /** Completes now the invalidations of `distributionId` that are in progress. */
+  completeInvalidations(distributionId: string): Promise<{ completed: string[] }>;
   /** Makes the next `count` requests of `operation` fail: a reset connection or an error status. */
   injectFault(fault: Fault): Promise<void>;
   createJob(request: JobRequest): Promise<{ jobId: string; event: Job['event'] }>;
@@ -57,6 +59,8 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
     requests: () => local('/_local/requests'),
     resetRequests: async () => void (await local('/_local/requests', { method: 'DELETE' })),
     requestLog: () => local('/_local/requests/log'),
+    completeInvalidations: (distributionId) =>
+      local(`/_local/cloudfront/${distributionId}/invalidations/complete`, { method: 'POST' }),
     injectFault: async (fault) => void (await local('/_local/faults', { method: 'POST', body: JSON.stringify(fault) })),
     createJob: (request) => local('/_local/codepipeline/jobs', { method: 'POST', body: JSON.stringify(request) }),
     job: (jobId) => local(`/_local/codepipeline/jobs/${jobId}`),

@@ -260,7 +260,7 @@ describe('pipeline generator', () => {
       { Name: 'DISTRIBUTION_ID', Value: { Ref: 'PromoteDistribution' } },
     ]);
     expect(r.PromoteProject.Properties!.Source.BuildSpec).toContain(
-      'npx nx-aws-deploy promote --from-bucket "$FROM_BUCKET" --bucket "$SITE_BUCKET" --distribution-id "$DISTRIBUTION_ID"',
+      'node_modules/.bin/nx-aws-deploy promote --from-bucket "$FROM_BUCKET" --bucket "$SITE_BUCKET" --distribution-id "$DISTRIBUTION_ID"',
     );
     // Prod is its own private site: read only by its own distribution, bookkeeping denied, versioned.
     expect(r.PromoteSiteBucket.Properties).toEqual(r.SiteBucket.Properties);

@@ -28,7 +28,7 @@ export function pipelineFromInitiator(initiator: string | undefined): string | u
   return initiator?.startsWith('codepipeline/') ? initiator.slice('codepipeline/'.length) : undefined;
 }
 
-/** Shell lines for `eval "$(npx nx-aws-deploy set-shas)"`. */
+/** Shell lines for `eval "$(node_modules/.bin/nx-aws-deploy set-shas)"`. */
 export function shellExports(values: Record<string, string>): string {
   return Object.entries(values)
     .map(
