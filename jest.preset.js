@@ -6,6 +6,6 @@ module.exports = {
   testMatch: ['**/?(*.)+(spec|test).ts'],
   testTimeout: 60_000,
   reporters: ['default', require.resolve('./tools/jest/summary-reporter.js')],
-  globalSetup: require.resolve('./tools/jest/global-setup.js'),
+  globalSetup: require.resolve('./tools/jest/global-setup.ts'),
   globalTeardown: require.resolve('./tools/jest/global-teardown.js'),
 };

@@ -4,4 +4,6 @@ module.exports = {
   displayName: 'nx-aws-deploy',
   rootDir: __dirname,
   maxWorkers: 2,
+  // The package built as published, once per run when its sources changed (test/built-package.ts).
+  globalSetup: require.resolve('./test/global-setup.ts'),
 };

@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { CodePipelineClient, CreatePipelineCommand, StartPipelineExecutionCommand } from '@aws-sdk/client-codepipeline';
 import { startLocalAws, type LocalAwsHarness } from 'local-aws';
 import { exec, finishExecution, git, pushedRepository, runCodeBuild, shallowClone } from './codebuild';
-import { NX_CI_ENV, outsideEnv, PLUGIN_FROM_SOURCE_FILES, repoRoot } from './workspace';
+import { TEST_NODE_MODULES } from './built-package';
+import { CLI } from './site';
+import { NX_CI_ENV, outsideEnv, repoRoot } from './workspace';
 import { tempDir } from 'test-support';
 
 /**
@@ -30,7 +32,7 @@ const codeBuild = (head: string, env: Record<string, string> = {}) =>
     head,
     buildspecFile: join(repoRoot, 'buildspec.yml'),
     phases: ['pre_build', 'build'],
-    nodeModules: join(repoRoot, 'node_modules'),
+    nodeModules: TEST_NODE_MODULES,
     env: { SITE_BUCKET: BUCKET, DEPLOY_PROJECTS: 'frontend', DISTRIBUTION_ID: '', ...env },
   });
 
@@ -77,7 +79,6 @@ beforeAll(async () => {
     {
       'package.json': JSON.stringify({ name: 'affected-workspace', private: true }),
       'nx.json': JSON.stringify({ useDaemonProcess: false, defaultBase: 'main' }),
-      ...PLUGIN_FROM_SOURCE_FILES,
       '.gitignore': 'node_modules\ndist\n.nx\n',
       'frontend/project.json': JSON.stringify({
         name: 'frontend',
@@ -188,14 +189,9 @@ describe('affected-driven CI in CodeBuild', () => {
     );
     expect(marker).toMatchObject({ commit: deployed, project: 'frontend' });
     const head = commit({ 'backend/src/server.txt': 'server v7' }, 'no pipeline');
-    const clone = shallowClone(repo.bare, join(repoRoot, 'node_modules'));
+    const clone = shallowClone(repo.bare, TEST_NODE_MODULES);
     const env = { ...outsideEnv(), ...local.env, ...NX_CI_ENV };
-    const result = await exec(
-      process.execPath,
-      [join(repoRoot, 'packages/nx-aws-deploy/bin/nx-aws-deploy.js'), 'set-shas', `--bucket=${BUCKET}`],
-      clone,
-      env,
-    );
+    const result = await exec(process.execPath, [CLI, 'set-shas', `--bucket=${BUCKET}`], clone, env);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`export NX_HEAD=${head}`);
     expect(result.stdout).toContain(`export NX_BASE=${deployed}`);
@@ -236,15 +232,9 @@ describe('affected-driven CI in CodeBuild', () => {
     });
 
     it('--error-on-no-base fails where no base is recorded; --fallback-sha is used instead of everything', async () => {
-      const clone = shallowClone(repo.bare, join(repoRoot, 'node_modules'));
+      const clone = shallowClone(repo.bare, TEST_NODE_MODULES);
       const env = { ...outsideEnv(), ...local.env, ...NX_CI_ENV, CODEBUILD_INITIATOR: 'user/bob' };
-      const setShas = (...args: string[]) =>
-        exec(
-          process.execPath,
-          [join(repoRoot, 'packages/nx-aws-deploy/bin/nx-aws-deploy.js'), 'set-shas', ...args],
-          clone,
-          env,
-        );
+      const setShas = (...args: string[]) => exec(process.execPath, [CLI, 'set-shas', ...args], clone, env);
       const strict = await setShas('--error-on-no-base');
       expect(strict.code).toBe(1);
       expect(strict.stdout).toBe('');

@@ -1,10 +1,10 @@
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CloudFrontClient, GetInvalidationCommand, ListInvalidationsCommand } from '@aws-sdk/client-cloudfront';
 import { unzipSync } from 'fflate';
 import { deployStack, edgeGet, parseTemplate, startLocalAws, type LocalAwsHarness, type StackResult } from 'local-aws';
+import { BUILT_PACKAGE } from './built-package';
 import { exec, finishExecution, pushedRepository, runBatchBuild, runCodeBuild, writeFiles } from './codebuild';
 import { outsideEnv, repoRoot } from './workspace';
 import { tempDir } from 'test-support';
@@ -58,12 +58,6 @@ fs.writeFileSync('dist/apps/web/index.html', '<!doctype html><title>web</title><
 
 beforeAll(async () => {
   local = await startLocalAws();
-  const dist = join(repoRoot, 'dist', 'packages', 'nx-aws-deploy');
-  rmSync(dist, { recursive: true, force: true });
-  execFileSync('npm', ['run', 'build', '--silent'], {
-    cwd: join(repoRoot, 'packages', 'nx-aws-deploy'),
-    stdio: 'ignore',
-  });
   ws = join(tempDir('pipeline-e2e-'), 'acme');
   mkdirSync(ws);
   repo = pushedRepository(ws);
@@ -91,7 +85,8 @@ beforeAll(async () => {
     }),
     'apps/api/src/server.txt': 'server v1',
   });
-  await run('npm', 'pack', dist, '--pack-destination', ws, '--silent');
+  // The package as built for publishing (npm run build, once per run: see built-package.ts).
+  await run('npm', 'pack', BUILT_PACKAGE, '--pack-destination', ws, '--silent');
   await run('npm', 'install');
 }, 180_000);
 
@@ -306,7 +301,7 @@ describe('nx add + nx g nx-aws-deploy:pipeline + nx affected -t deploy, in a fre
     const lambdaDir = mkdtempSync(join(__dirname, '..', '.tmp-lambda-'));
     const cloudfront = new CloudFrontClient({});
     try {
-      const zip = readFileSync(join(repoRoot, 'dist', 'packages', 'nx-aws-deploy', 'lambda', 'function.zip'));
+      const zip = readFileSync(join(BUILT_PACKAGE, 'lambda', 'function.zip'));
       writeFileSync(join(lambdaDir, 'index.js'), unzipSync(zip)['index.js']);
       // eslint-disable-next-line @typescript-eslint/no-require-imports -- the packaged Lambda, loaded as its runtime does
       const handler = require(join(lambdaDir, 'index.js')).handler as (event: unknown) => Promise<void>;

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { CloudFrontClient, CreateDistributionCommand } from '@aws-sdk/client-cloudfront';
 import { startLocalAws, type LocalAwsHarness, s3DistributionConfig } from 'local-aws';
 import { download, filesBelow, newBucket } from './bucket';
-import { SITE, siteWorkspace } from './site';
-import { repoRoot, type TestWorkspace } from './workspace';
+import { CLI, SITE, siteWorkspace } from './site';
+import type { TestWorkspace } from './workspace';
 
 /**
  * Secrets never leak: the executors and the CLI run with sentinel values in AWS_SECRET_ACCESS_KEY and
@@ -87,7 +87,7 @@ it('the set-shas and deploy commands leak no credential either, including in the
   const ws = siteWorkspace({}, FILES);
   const cli = (...args: string[]) =>
     new Promise<string>((resolve) => {
-      const child = spawn(process.execPath, [join(repoRoot, 'packages/nx-aws-deploy/bin/nx-aws-deploy.js'), ...args], {
+      const child = spawn(process.execPath, [CLI, ...args], {
         cwd: ws.root,
         env: {
           ...process.env,

@@ -3,10 +3,11 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { md5 } from './bucket';
-import { createWorkspace, outsideEnv, repoRoot, type TestWorkspace } from './workspace';
+import { BUILT_CLI } from './built-package';
+import { createWorkspace, outsideEnv, type TestWorkspace } from './workspace';
 
-/** The installed command, as a user (or a script) runs it outside Nx. */
-export const CLI = join(repoRoot, 'packages/nx-aws-deploy/bin/nx-aws-deploy.js');
+/** The installed command (of the build, see built-package.ts), as a user (or a script) runs it outside Nx. */
+export const CLI = BUILT_CLI;
 
 /** A small built site: hashed assets, entry files, unhashed public files, keys with spaces, unicode and `+`. */
 export const SITE: Record<string, string | Buffer> = {

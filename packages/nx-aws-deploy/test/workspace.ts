@@ -3,20 +3,12 @@ import { mkdirSync, readFileSync, symlinkSync, writeFileSync, utimesSync } from 
 import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
 import { BUILDSPEC_TEMPLATE_FILE } from '../src/generators/pipeline/generator';
+import { TEST_NODE_MODULES } from './built-package';
 import { filesBelow } from './bucket';
 import { tempDir } from 'test-support';
 
-/** Root of this repository, whose node_modules (with this plugin linked in) the test workspaces share. */
+/** Root of this repository. */
 export const repoRoot = join(__dirname, '..', '..', '..');
-
-/** Nx loads the plugin from its TypeScript source in test workspaces (users get the built package) and wants a tsconfig for that. */
-export const PLUGIN_FROM_SOURCE_FILES: Record<string, string> = {
-  'tsconfig.base.json': JSON.stringify({
-    compilerOptions: { module: 'commonjs', target: 'es2022', esModuleInterop: true },
-    include: ['*.d.ts'],
-  }),
-  'workspace.d.ts': 'export {};\n',
-};
 
 /**
  * This process's environment without what the outer `nx run-many` (NX_*) and `npm run` (npm_*) export: they
@@ -49,14 +41,14 @@ export interface TestWorkspace {
 
 /**
  * A real Nx workspace on disk with one project per entry of `projects` (its project.json targets);
- * node_modules links to this repository's, so `nx-aws-deploy:*` resolves to the plugin under test.
+ * node_modules links to this repository's, with the plugin as built for publishing (see built-package.ts), so
+ * that `nx-aws-deploy:*` resolves to the plugin under test as a user's install would.
  */
 export function createWorkspace(projects: Record<string, { targets: Record<string, unknown> }>): TestWorkspace {
   const root = tempDir('nx-aws-deploy-ws-');
   writeFileSync(join(root, 'package.json'), JSON.stringify({ name: 'test-workspace', private: true }));
   writeFileSync(join(root, 'nx.json'), JSON.stringify({ useDaemonProcess: false }));
-  for (const [path, data] of Object.entries(PLUGIN_FROM_SOURCE_FILES)) writeFileSync(join(root, path), data);
-  symlinkSync(join(repoRoot, 'node_modules'), join(root, 'node_modules'));
+  symlinkSync(TEST_NODE_MODULES, join(root, 'node_modules'));
   for (const [name, { targets }] of Object.entries(projects)) {
     mkdirSync(join(root, name), { recursive: true });
     writeFileSync(join(root, name, 'project.json'), JSON.stringify({ name, root: name, targets }));

@@ -1,11 +1,14 @@
 // Each jest run gets a temp folder of its own: TMPDIR, which os.tmpdir() in the workers and every child process
 // read. global-teardown.js fails the run if the tests left anything in it.
-const { mkdtempSync } = require('node:fs');
-const { tmpdir } = require('node:os');
-const { join } = require('node:path');
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
-module.exports = async (_globalConfig, projectConfig) => {
+export default async function globalSetup(
+  _globalConfig: unknown,
+  projectConfig: { displayName?: { name?: string } },
+): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), `jest-${projectConfig.displayName?.name ?? 'run'}-`));
   process.env.JEST_RUN_TMPDIR = dir;
   process.env.TMPDIR = dir;
-};
+}
