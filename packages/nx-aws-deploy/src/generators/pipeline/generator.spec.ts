@@ -130,6 +130,24 @@ describe('pipeline generator', () => {
       expect(resourcesOf('BuildRole', 's3:PutObject').sort()).toEqual(['ArtifactBucket', ...sites]);
       // A rollback copies pages back from their versions (the site buckets are versioned).
       expect(resourcesOf('BuildRole', 's3:GetObjectVersion').sort()).toEqual(['ArtifactBucket', ...sites]);
+      // …and checks more than 20 of them with one listing of the bucket's versions.
+      expect(resourcesOf('BuildRole', 's3:ListBucketVersions').sort()).toEqual(sites);
+      // Nothing the product never calls (lib-storage completes or aborts; it never lists parts).
+      expect(statements.flatMap((s) => s.Action)).not.toContain('s3:ListMultipartUploadParts');
+      // CodePipeline starts a build action with BatchEnabled as a batch: it needs the batch calls then, only then.
+      const pipelineBuild = statements.find((s) => s.role === 'PipelineRole' && s.Sid === 'Build')!.Action;
+      expect(pipelineBuild.filter((a) => a.includes('Batch')).sort()).toEqual(
+        options.batch
+          ? ['codebuild:BatchGetBuildBatches', 'codebuild:BatchGetBuilds', 'codebuild:StartBuildBatch']
+          : ['codebuild:BatchGetBuilds'],
+      );
+      if (options.promoteTo) {
+        // Promote never waits for its invalidation; it checks staging's versions with one listing.
+        expect(statements.filter((s) => s.role === 'PromoteRole').flatMap((s) => s.Action)).not.toContain(
+          'cloudfront:GetInvalidation',
+        );
+        expect(resourcesOf('PromoteRole', 's3:ListBucketVersions')).toEqual(['SiteBucket']);
+      }
       expect(statements.find((s) => s.Sid === 'BuildParameters')!.Resource).toEqual(
         projects.map((project) => ({
           'Fn::Sub': `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter/${project}/${options.environment ?? 'prod'}/*`,
