@@ -21,8 +21,11 @@ export function explainS3Error(
     return new UserError(`Bucket "${bucket}" does not exist (${where}). Create it, or fix the "bucket" option.`);
   }
   if (name === 'AccessDenied' || name === 'Forbidden' || status === 403) {
+    const { actions, resource, statement } = iamGrantFor(operation, bucket, what);
+    // Since 2024 S3 names the caller: "User: arn:aws:sts::…:assumed-role/<role>/… is not authorized to perform …".
+    const caller = /User: (arn:\S+) is not authorized/.exec(e.message ?? '')?.[1];
     return new UserError(
-      `Access denied: ${where}. Allow ${operation === 'ListObjectsV2' ? 's3:ListBucket' : `s3:${operation.replace('MultipartUpload', 'PutObject')}`} on the bucket for the role this runs as (check AWS_PROFILE or the CodeBuild service role).`,
+      `Access denied: ${where}. Allow ${actions.join(' and ')} on ${resource} for ${caller ?? 'the role this runs as (check AWS_PROFILE or the CodeBuild service role)'}; in a stack of \`nx g nx-aws-deploy:pipeline\`, the ${statement} statement of its role grants it.`,
     );
   }
   if (name === 'PermanentRedirect' || name === 'AuthorizationHeaderMalformed' || status === 301) {
@@ -47,4 +50,40 @@ export function explainS3Error(
     );
   }
   return new UserError(`${where} failed: ${name}${status ? ` (HTTP ${status})` : ''}: ${e.message}`);
+}
+
+/**
+ * The IAM actions an S3 call needs (IAM names them unlike the API: ListObjectsV2 is s3:ListBucket, a HEAD is
+ * s3:GetObject), the resource they are needed on, and the statement of the generated roles that grants them.
+ */
+export function iamGrantFor(
+  operation: string,
+  bucket: string,
+  what: string,
+): { actions: string[]; resource: string; statement: string } {
+  const bucketArn = `arn:aws:s3:::${bucket}`;
+  const objectArn = what.startsWith('s3://') ? `${bucketArn}/*` : `${bucketArn}/${what}`;
+  switch (operation) {
+    case 'ListObjectsV2':
+      return { actions: ['s3:ListBucket'], resource: bucketArn, statement: 'ListSiteBucket' };
+    case 'ListObjectVersions':
+      return { actions: ['s3:ListBucketVersions'], resource: bucketArn, statement: 'ListSiteBucket' };
+    case 'HeadObject':
+    case 'GetObject':
+      return { actions: ['s3:GetObject', 's3:GetObjectVersion'], resource: objectArn, statement: 'SyncSiteObjects' };
+    case 'CopyObject':
+      // A copy reads its source (from a version, with GetObjectVersion) and writes its target.
+      return {
+        actions: ['s3:PutObject', 's3:GetObject', 's3:GetObjectVersion'],
+        resource: objectArn,
+        statement: 'SyncSiteObjects',
+      };
+    case 'DeleteObjects':
+      return { actions: ['s3:DeleteObject'], resource: `${bucketArn}/*`, statement: 'SyncSiteObjects' };
+    case 'AbortMultipartUpload':
+      return { actions: ['s3:AbortMultipartUpload'], resource: objectArn, statement: 'SyncSiteObjects' };
+    default:
+      // PutObject, and the multipart upload's Create, UploadPart and Complete.
+      return { actions: ['s3:PutObject'], resource: objectArn, statement: 'SyncSiteObjects' };
+  }
 }
