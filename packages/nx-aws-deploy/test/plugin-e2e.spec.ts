@@ -6,7 +6,7 @@ import { unzipSync } from 'fflate';
 import { deployStack, edgeGet, parseTemplate, startLocalAws, type LocalAwsHarness, type StackResult } from 'local-aws';
 import { BUILT_PACKAGE } from './built-package';
 import { exec, finishExecution, pushedRepository, runBatchBuild, runCodeBuild, writeFiles } from './codebuild';
-import { outsideEnv, repoRoot } from './workspace';
+import { NX_CI_ENV, outsideEnv, repoRoot } from './workspace';
 import { tempDir } from 'test-support';
 
 /**
@@ -23,15 +23,15 @@ const nxVersion: string = JSON.parse(
   readFileSync(join(repoRoot, 'node_modules', 'nx', 'package.json'), 'utf8'),
 ).version;
 
-/** The environment of a user's shell: no variables of the outer npm or nx run; npm answers from its cache when it can. */
+/**
+ * The environment of a user's shell: no variables of the outer npm or nx run, nx as CI runs it (plugins in Nx's own
+ * process: `npm start` runs this repository's nx with isolated plugins); npm answers from its cache when it can.
+ */
 function userEnv(): Record<string, string> {
   return {
     ...outsideEnv(),
     ...local.env,
-    NX_DAEMON: 'false',
-    NX_NO_CLOUD: 'true',
-    NX_TUI: 'false',
-    CI: 'true',
+    ...NX_CI_ENV,
     npm_config_prefer_offline: 'true',
     npm_config_audit: 'false',
     npm_config_fund: 'false',
@@ -244,7 +244,9 @@ describe('nx add + nx g nx-aws-deploy:pipeline + nx affected -t deploy, in a fre
       bare: repo.bare,
       head: repo.commit({}, 'approved'),
       buildspecFile,
-      phases: ['install', 'build'],
+      // Its install phase (npm ci --ignore-scripts) as the first push's: the workspace's node_modules, linked.
+      phases: ['build'],
+      nodeModules: join(ws, 'node_modules'),
       env: { ...userEnv(), ...environmentOf(staging, 'PromoteProject') },
     });
     expect([promoted.code, promoted.log]).toEqual([0, expect.stringContaining('Promoting release 1 of s3://')]);
