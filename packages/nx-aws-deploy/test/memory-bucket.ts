@@ -115,7 +115,7 @@ export class MemoryBucket {
           .filter(([key]) => key.startsWith(prefix))
           .map(([key, o]) => ({ key, size: o.body.length, etag: o.etag }));
         return listAll(
-          pagesOf(objects, PAGE_SIZE, (from) => {
+          pagesOf(objects, options?.pageSize ?? PAGE_SIZE, (from) => {
             request('ListObjectsV2');
             this.pagesAsked.push(from);
           }),

@@ -83,7 +83,7 @@ export class S3Target implements BucketStore {
               new ListObjectsV2Command({
                 Bucket: this.bucket,
                 Prefix: prefix,
-                MaxKeys: PAGE_SIZE,
+                MaxKeys: options.pageSize ?? PAGE_SIZE,
                 StartAfter: startAfter,
                 ContinuationToken: token,
               }),

@@ -56,6 +56,8 @@ export interface ListOptions {
    * coming: a long listing is split at some of them (see listAll).
    */
   likelyKeys?: Iterable<string> | Promise<Iterable<string>>;
+  /** Keys per page, S3's most (PAGE_SIZE) unless given: smaller pages split a listing of fewer keys. */
+  pageSize?: number;
 }
 
 /** What a write left at its key: the object's ETag, and in a versioned bucket the id of the version it made. */
