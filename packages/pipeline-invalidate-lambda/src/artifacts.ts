@@ -1,7 +1,7 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { unzipSync } from 'fflate';
 import { createS3Client, parseManifest, UserError, type DeployManifest } from 'nx-aws-deploy/invalidate';
-import { WORK_CLIENT } from './clients';
+import { workClient } from './clients';
 
 /** The parts of a CodePipeline job event this action reads. */
 export interface CodePipelineJob {
@@ -19,7 +19,10 @@ export interface CodePipelineJob {
  * build of a batch when CodePipeline combines them), fetched with the short-lived credentials CodePipeline gives the
  * job for them, each with where it was found.
  */
-export async function readManifests(job: CodePipelineJob): Promise<{ manifest: DeployManifest; source: string }[]> {
+export async function readManifests(
+  job: CodePipelineJob,
+  requestTimeout?: number,
+): Promise<{ manifest: DeployManifest; source: string }[]> {
   const artifacts = job.data.inputArtifacts ?? [];
   if (!artifacts.length) {
     throw new UserError(
@@ -27,7 +30,7 @@ export async function readManifests(job: CodePipelineJob): Promise<{ manifest: D
     );
   }
   const credentials = job.data.artifactCredentials;
-  const s3 = createS3Client({ ...WORK_CLIENT, credentials });
+  const s3 = createS3Client({ ...workClient(requestTimeout), credentials });
   try {
     const manifests: { manifest: DeployManifest; source: string }[] = [];
     let nothingDeployed = 0;

@@ -15,7 +15,7 @@ import {
   UserError,
 } from 'nx-aws-deploy/invalidate';
 import { readManifests, type CodePipelineJob } from './artifacts';
-import { REPORT_CLIENT, WORK_CLIENT } from './clients';
+import { MAX_REQUEST_TIMEOUT_SECONDS, REPORT_CLIENT, workClient } from './clients';
 
 export interface UserParameters {
   /** The distribution for explicit paths, and for manifests that name none (each app's names its own). */
@@ -24,6 +24,8 @@ export interface UserParameters {
   paths?: string[];
   /** Report success only once the invalidation completed (through continuation tokens, never the Lambda timeout). */
   wait?: boolean;
+  /** Seconds without progress before a request to CloudFront or the artifact store is retried (default 5). */
+  requestTimeout?: number;
 }
 
 /** A retried invocation must finish in Lambda time: give up on a busy distribution sooner than the executor does. */
@@ -59,7 +61,16 @@ export function parseUserParameters(raw: string | undefined): UserParameters {
   ) {
     throw new UserError('UserParameters "paths" must be a list of paths that start with /, e.g. ["/index.html"].');
   }
-  return { distributionId: params.distributionId, paths: params.paths, wait: params.wait === true };
+  const { requestTimeout } = params;
+  if (
+    requestTimeout !== undefined &&
+    (typeof requestTimeout !== 'number' || !(requestTimeout >= 1 && requestTimeout <= MAX_REQUEST_TIMEOUT_SECONDS))
+  ) {
+    throw new UserError(
+      `UserParameters "requestTimeout" must be a number of seconds from 1 to ${MAX_REQUEST_TIMEOUT_SECONDS} (three attempts and the report must end within the function's timeout), e.g. {"distributionId":"E123EXAMPLE","requestTimeout":10}.`,
+    );
+  }
+  return { distributionId: params.distributionId, paths: params.paths, wait: params.wait === true, requestTimeout };
 }
 
 /**
@@ -101,7 +112,7 @@ const parseToken = (token: string, fallback?: string): [string, string][] =>
  */
 async function runJob(job: CodePipelineJob): Promise<PutJobSuccessResultCommandInput> {
   const params = parseUserParameters(job.data.actionConfiguration.configuration.UserParameters);
-  const client = createCloudFrontClient(WORK_CLIENT);
+  const client = createCloudFrontClient(workClient(params.requestTimeout));
   const target = (distributionId: string) => new CloudFrontTarget(client, distributionId);
   const token = job.data.continuationToken;
   if (token) {
@@ -120,7 +131,7 @@ async function runJob(job: CodePipelineJob): Promise<PutJobSuccessResultCommandI
   let plans: { distributionId: string; paths: string[] }[];
   if (params.paths) plans = [{ distributionId: params.distributionId!, paths: params.paths }];
   else {
-    const groups = manifestsByDistribution(await readManifests(job), params.distributionId);
+    const groups = manifestsByDistribution(await readManifests(job, params.requestTimeout), params.distributionId);
     plans = await Promise.all(
       [...groups].map(async ([distributionId, manifests]) => ({
         distributionId,
