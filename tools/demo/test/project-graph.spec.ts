@@ -20,12 +20,12 @@ function affectedBy(file: string): string[] {
   return (JSON.parse(nx(['show', 'projects', '--affected', `--files=${file}`, '--json'])) as string[]).sort();
 }
 
-// `workspace` is the root project whose lint (and, for .ts files, typecheck) covers every file.
+// `workspace` is the root project whose format check covers every file (and lint and typecheck every source file).
 it.each([
   ['packages/examples/backend/src/server.ts', ['backend', 'workspace']],
   ['packages/examples/shared-ui/src/index.ts', ['demo', 'docs', 'frontend', 'shared-ui', 'workspace']],
   ['packages/examples/frontend/src/main.ts', ['demo', 'frontend', 'workspace']],
-  ['packages/examples/docs/guide/index.html', ['demo', 'docs']],
+  ['packages/examples/docs/guide/index.html', ['demo', 'docs', 'workspace']],
 ])('the example projects make the graph real: a change in %s affects %j', (file, projects) => {
   expect(affectedBy(file)).toEqual(projects);
 });
