@@ -2,6 +2,7 @@ import type { Edge } from './cloudfront/edge';
 import type { CloudFrontService } from './cloudfront/api';
 import type { CodePipelineService } from './codepipeline/api';
 import type { Faults } from './faults';
+import type { Role, Roles } from './iam/roles';
 import type { LocalRequest, LocalResponse } from './http';
 import type { RequestLog } from './request-log';
 
@@ -9,7 +10,7 @@ export const ADMIN_PREFIX = '/_local/';
 
 /**
  * The local AWS's own API under `/_local/`, for tests and the demo: health, request counts and log, injected faults,
- * a distribution's edge cache, CodePipeline jobs and execution states.
+ * a distribution's edge cache, CodePipeline jobs and execution states, the roles deployed templates create.
  */
 export function adminApi(parts: {
   requestLog: RequestLog;
@@ -17,8 +18,9 @@ export function adminApi(parts: {
   cloudfront: CloudFrontService;
   edge: Edge;
   codepipeline: CodePipelineService;
+  roles: Roles;
 }): (ctx: LocalRequest) => LocalResponse {
-  const { requestLog, faults, cloudfront, edge, codepipeline } = parts;
+  const { requestLog, faults, cloudfront, edge, codepipeline, roles } = parts;
   return (ctx) => {
     const path = ctx.url.pathname;
     const json = (value: unknown, status = 200): LocalResponse => ({
@@ -35,6 +37,11 @@ export function adminApi(parts: {
       return json({});
     }
     if (path === '/_local/requests/log') return json(requestLog.latest());
+    if (path === '/_local/iam/roles' && ctx.method === 'PUT') {
+      // What CloudFormation's AWS::IAM::Role creates: the role and its inline policies, sessions of it then obey.
+      roles.put(input() as Role);
+      return json({});
+    }
     if (path === '/_local/faults' && ctx.method === 'POST') return json(faults.add(input()), 201);
     if (path === '/_local/faults' && ctx.method === 'DELETE') {
       faults.clear();

@@ -1,4 +1,4 @@
-import { CLOUDFRONT_NS, type Service } from './operations';
+import { CLOUDFRONT_NS, STS_NS, type Service } from './operations';
 import { el, xmlDocument } from './xml';
 
 /** An error answered to the client in the protocol of the service that raised it. */
@@ -35,9 +35,9 @@ export function errorResponse(
       body: request.method === 'HEAD' ? undefined : xmlDocument(body),
     };
   }
-  if (service === 'cloudfront') {
+  if (service === 'cloudfront' || service === 'sts') {
     const type = error.status >= 500 ? 'Receiver' : 'Sender';
-    const body = `<ErrorResponse xmlns="${CLOUDFRONT_NS}"><Error>${el('Type', type)}${el('Code', error.code)}${el('Message', error.message)}</Error>${el('RequestId', request.requestId)}</ErrorResponse>`;
+    const body = `<ErrorResponse xmlns="${service === 'sts' ? STS_NS : CLOUDFRONT_NS}"><Error>${el('Type', type)}${el('Code', error.code)}${el('Message', error.message)}</Error>${el('RequestId', request.requestId)}</ErrorResponse>`;
     return { status: error.status, headers: { 'Content-Type': 'text/xml' }, body: xmlDocument(body) };
   }
   if (service === 'codepipeline') {

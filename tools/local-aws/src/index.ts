@@ -6,3 +6,4 @@ export { parseTemplate, type Template } from './cloudformation/template';
 export { startMoto, motoInstalled, type MotoHarness } from './moto';
 export { describeRequest, type RequestOperation, type Service } from './operations';
 export { AwsError, errorResponse } from './errors';
+export type { LoggedRequest } from './request-log';

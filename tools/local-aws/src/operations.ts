@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { signingScope } from './sigv4';
 
-export type Service = 's3' | 'cloudfront' | 'codepipeline';
+export type Service = 's3' | 'cloudfront' | 'codepipeline' | 'sts';
 
 /** Which API operation a request is, told from its request line and headers alone (before its body is read). */
 export interface RequestOperation {
@@ -15,6 +15,8 @@ export interface RequestOperation {
 /** The CloudFront API version: its path prefix and its XML namespace. */
 export const CLOUDFRONT_API = '/2020-05-31';
 export const CLOUDFRONT_NS = 'http://cloudfront.amazonaws.com/doc/2020-05-31/';
+/** STS's XML namespace (API version 2011-06-15). */
+export const STS_NS = 'https://sts.amazonaws.com/doc/2011-06-15/';
 
 /**
  * The one naming of operations: the local AWS routes by it, counts and logs it, matches injected faults against it,
@@ -32,6 +34,8 @@ export function describeRequest(method: string, url: URL, headers: IncomingHttpH
         : url.pathname.startsWith(`${CLOUDFRONT_API}/`)
           ? 'cloudfront'
           : 's3';
+  // STS names its operation in the form body (Query protocol): StsService reads it.
+  if (scopeService === 'sts') return { service: 'sts', operation: 'Unknown', params: [] };
   if (service === 'codepipeline') return { service, operation: target.split('.')[1] || 'Unknown', params: [] };
   if (service === 'cloudfront') return { service, ...cloudFrontOperation(method, url.pathname) };
   return { service: 's3', ...s3Operation(method, url, headers) };

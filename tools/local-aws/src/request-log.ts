@@ -5,6 +5,10 @@ export interface LoggedRequest {
   path: string;
   /** The status the local AWS answered, before any injected fault replaced it. */
   status: number;
+  /** For a request signed with credentials from the local STS: the role session that made it. */
+  principal?: string;
+  /** And each authorization IAM made for it (up to the first denial), as the role's policies decided it. */
+  authorizations?: { action: string; resource: string; context: Record<string, string | string[]>; allowed: boolean }[];
 }
 
 const MAX_LOGGED_REQUESTS = 50_000;

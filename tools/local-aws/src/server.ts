@@ -9,11 +9,15 @@ import { CodePipelineState } from './codepipeline/state';
 import { AwsError, errorResponse } from './errors';
 import { Faults } from './faults';
 import { newRequestId, readRequest, sendResponse, type LocalRequest, type LocalResponse } from './http';
+import { iamChecks, type IamCheck } from './iam/actions';
+import { authorize } from './iam/authorize';
+import { Roles } from './iam/roles';
 import { describeRequest, type Service } from './operations';
 import { persisted } from './persistence';
-import { RequestLog } from './request-log';
+import { RequestLog, type LoggedRequest } from './request-log';
 import { S3Service } from './s3/handler';
 import { S3Store } from './s3/store';
+import { StsService, stsOperation } from './sts/api';
 
 export interface LocalAwsOptions {
   /** 0 picks a free port. */
@@ -38,6 +42,17 @@ export interface LocalAws {
 
 export const EDGE_DOMAIN = 'cloudfront.localhost';
 
+/** The error code each service answers a refused request with. */
+const ACCESS_DENIED: Record<Service, string> = {
+  s3: 'AccessDenied',
+  cloudfront: 'AccessDenied',
+  codepipeline: 'AccessDeniedException',
+  sts: 'AccessDenied',
+};
+
+/** Who made a request and what IAM decided for it, for the request log. */
+type Authorized = Pick<LoggedRequest, 'principal' | 'authorizations'>;
+
 /**
  * Starts the local AWS: one HTTP listener for the S3, CloudFront and CodePipeline APIs (told apart by
  * `describeRequest`), the local edge of each distribution (by Host), and the `/_local/` admin API.
@@ -59,19 +74,57 @@ export async function start(options: LocalAwsOptions = {}): Promise<LocalAws> {
     codePipelineState,
     persisted(dataDir, 'codepipeline.json', codePipelineState),
   );
-  const services: Record<Service, { handle(ctx: LocalRequest): LocalResponse }> = { s3, cloudfront, codepipeline };
+  const roles = new Roles();
+  const sts = new StsService(roles);
+  const services: Record<Service, { handle(ctx: LocalRequest): LocalResponse }> = {
+    s3,
+    cloudfront,
+    codepipeline,
+    sts,
+  };
   const requestLog = new RequestLog();
   const faults = new Faults();
-  const admin = adminApi({ requestLog, faults, cloudfront, edge, codepipeline });
+  const admin = adminApi({ requestLog, faults, cloudfront, edge, codepipeline, roles });
+  /** The bucket policy that applies, with the role's policies, to an S3 authorization. */
+  const resourcePolicyOf = ({ action, resource }: IamCheck) => {
+    if (!action.startsWith('s3:')) return undefined;
+    const policy = store.buckets.get(resource.slice('arn:aws:s3:::'.length).split('/')[0])?.policy;
+    return policy === undefined ? undefined : JSON.parse(policy);
+  };
 
   /** An API request: named, handled by its service, answered in its protocol (errors too). */
-  const answer = async (req: IncomingMessage, url: URL): Promise<{ label: string; response: LocalResponse }> => {
+  const answer = async (
+    req: IncomingMessage,
+    url: URL,
+  ): Promise<{ label: string; response: LocalResponse; authorized?: Authorized }> => {
     if (url.pathname.startsWith(ADMIN_PREFIX))
       return { label: 'local', response: admin(await readRequest(req, url, { operation: 'Local', params: [] })) };
     const named = describeRequest(req.method ?? 'GET', url, req.headers);
     const ctx = await readRequest(req, url, named);
+    if (named.service === 'sts') ctx.operation = stsOperation(ctx);
+    const label = `${named.service}.${ctx.operation}`;
     let response: LocalResponse;
+    let authorized: Authorized | undefined;
     try {
+      // Credentials from the local STS act as their role: IAM decides each request, before the service sees it.
+      const session = roles.session(ctx.scope.accessKeyId);
+      if (session) {
+        if (session.expiration.getTime() < Date.now())
+          throw new AwsError(400, 'ExpiredToken', 'The security token included in the request is expired');
+        const checks = iamChecks(named.service, ctx, ctx.scope.region ?? 'us-east-1');
+        const { decisions, denial } = await authorize(session, roles.get(session.roleArn)!, checks, resourcePolicyOf);
+        authorized = {
+          principal: session.arn,
+          authorizations: decisions.map(({ action, resource, context, allowed }) => ({
+            action,
+            resource,
+            context,
+            allowed,
+          })),
+        };
+        if (denial)
+          throw new AwsError(named.service === 'codepipeline' ? 400 : 403, ACCESS_DENIED[named.service], denial);
+      }
       response = services[named.service].handle(ctx);
     } catch (error) {
       if (!(error instanceof AwsError)) console.error(`local-aws: ${req.method} ${req.url} failed:`, error);
@@ -82,7 +135,7 @@ export async function start(options: LocalAwsOptions = {}): Promise<LocalAws> {
       response = errorResponse(named.service, awsError, ctx);
     }
     response.headers = { 'x-amz-request-id': ctx.requestId, 'x-amzn-RequestId': ctx.requestId, ...response.headers };
-    return { label: `${named.service}.${named.operation}`, response };
+    return { label, response, authorized };
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -91,12 +144,13 @@ export async function start(options: LocalAwsOptions = {}): Promise<LocalAws> {
     const distribution = edge.distributionForHost(req.headers.host, EDGE_DOMAIN);
     let label: string;
     let response: LocalResponse;
+    let authorized: Authorized | undefined;
     if (distribution) {
       label = `edge.${distribution.id}`;
       req.resume();
       response = await edge.serve(distribution, req, url);
     } else {
-      ({ label, response } = await answer(req, url));
+      ({ label, response, authorized } = await answer(req, url));
     }
     if (label !== 'local') {
       requestLog.record({
@@ -104,6 +158,7 @@ export async function start(options: LocalAwsOptions = {}): Promise<LocalAws> {
         method: req.method ?? 'GET',
         path: decodeURIComponent(url.pathname),
         status: response.status,
+        ...authorized,
       });
       const fault = faults.take(label, url.pathname);
       if (fault) {

@@ -4,6 +4,7 @@ import { awsCliRunner, type AwsCli } from './aws-cli';
 import { start, type LocalAws, type LocalAwsOptions } from './server';
 import type { Job, JobRequest } from './codepipeline/state';
 import type { Fault } from './faults';
+import type { LoggedRequest } from './request-log';
 
 export interface LocalAwsHarness {
   aws: LocalAws;
@@ -15,7 +16,12 @@ export interface LocalAwsHarness {
   requests(): Promise<Record<string, number>>;
   resetRequests(): Promise<void>;
   /** The latest requests in the order served. */
-  requestLog(): Promise<{ operation: string; method: string; path: string; status: number }[]>;
+  requestLog(): Promise<LoggedRequest[]>;
+  /**
+   * Credentials of a session of a deployed template's role, from the local STS (asked through the aws CLI), as a
+   * process's environment: requests signed with them act as the role, and IAM decides each.
+   */
+  assumeRole(roleArn: string, sessionName: string): Promise<Record<string, string>>;
   /** Completes now the invalidations of `distributionId` that are in progress. */
   completeInvalidations(distributionId: string): Promise<{ completed: string[] }>;
   /** Makes the next `count` requests of `operation` fail: a reset connection or an error status. */
@@ -59,6 +65,23 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
     requests: () => local('/_local/requests'),
     resetRequests: async () => void (await local('/_local/requests', { method: 'DELETE' })),
     requestLog: () => local('/_local/requests/log'),
+    assumeRole: async (roleArn, sessionName) => {
+      const assumed = await awsCli.cli([
+        'sts',
+        'assume-role',
+        '--role-arn',
+        roleArn,
+        '--role-session-name',
+        sessionName,
+      ]);
+      const { Credentials } = JSON.parse(assumed.stdout);
+      return {
+        ...env,
+        AWS_ACCESS_KEY_ID: Credentials.AccessKeyId,
+        AWS_SECRET_ACCESS_KEY: Credentials.SecretAccessKey,
+        AWS_SESSION_TOKEN: Credentials.SessionToken,
+      };
+    },
     completeInvalidations: (distributionId) =>
       local(`/_local/cloudfront/${distributionId}/invalidations/complete`, { method: 'POST' }),
     injectFault: async (fault) => void (await local('/_local/faults', { method: 'POST', body: JSON.stringify(fault) })),

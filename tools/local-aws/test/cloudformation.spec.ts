@@ -71,7 +71,8 @@ describe('deployStack, the CloudFormation stand-in', () => {
     });
     expect(stack.outputs.Bucket).toBe('web-dev-site');
     expect(stack.outputs.Url).toBe(`https://${stack.outputs.Distribution.toLowerCase()}.cloudfront.localhost/`);
-    expect(stack.notEmulated).toEqual(['Role']);
+    expect(stack.notEmulated).toEqual([]);
+    expect(stack.properties.Pipeline.RoleArn).toMatch(/^arn:aws:iam::000000000000:role\/web-dev-Role-[0-9A-F]{12}$/);
     expect(stack.properties.Role.Policies[0].PolicyDocument.Statement[0].Resource).toBe('arn:aws:s3:::web-dev-site/*');
 
     const cloudfront = new CloudFrontClient({});

@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-cloudfront';
 import { CodePipelineClient, CreatePipelineCommand } from '@aws-sdk/client-codepipeline';
 import { CreateBucketCommand, PutBucketPolicyCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
 import { ACCOUNT } from '../errors';
 import type { Template } from './template';
 
@@ -17,7 +18,7 @@ export interface StackResult {
   outputs: Record<string, string>;
   /** Every resource's properties with Ref, GetAtt and Sub resolved, e.g. a CodeBuild project's environment variables. */
   properties: Record<string, Record<string, any>>;
-  /** Logical ids of resources the local AWS does not model (IAM, CodeBuild, Lambda, logs, OAC, bucket policies). */
+  /** Logical ids of resources the local AWS does not model (CodeBuild, Lambda, logs, OAC, ...). */
   notEmulated: string[];
 }
 
@@ -125,6 +126,28 @@ export async function deployStack(options: {
             RegionalDomainName: `${bucket}.s3.${region}.amazonaws.com`,
           },
         };
+        break;
+      }
+      case 'AWS::IAM::Role': {
+        // Named as CloudFormation names a role (stack-LogicalId-SUFFIX, at most 64), the suffix stable across deploys.
+        const suffix = createHash('sha256')
+          .update(`${stackName}/${logicalId}`)
+          .digest('hex')
+          .slice(0, 12)
+          .toUpperCase();
+        const name = properties.RoleName ?? `${`${stackName}-${logicalId}`.slice(0, 51)}-${suffix}`;
+        const arn = `arn:aws:iam::${ACCOUNT}:role${properties.Path ?? '/'}${name}`;
+        const policies = (properties.Policies ?? []).map((p: { PolicyName: string; PolicyDocument: unknown }) => ({
+          name: p.PolicyName,
+          policy: p.PolicyDocument,
+        }));
+        const response = await fetch(`${options.endpoint}/_local/iam/roles`, {
+          method: 'PUT',
+          body: JSON.stringify({ name, arn, policies }),
+        });
+        if (!response.ok)
+          throw new Error(`Stack ${stackName}: ${logicalId}: the local IAM answered ${response.status}.`);
+        result = { id: name, attributes: { Arn: arn, RoleId: `AROA${suffix}` } };
         break;
       }
       case 'AWS::S3::BucketPolicy': {

@@ -19,6 +19,23 @@ interface PendingUpload {
   parts: Map<number, { body: Buffer; md5: Buffer; etag: string }>;
 }
 
+/** A copy's source: `/bucket/key` or `bucket/key`, URL-encoded, with `?versionId=` for other than the current one. */
+export function copySourceOf(ctx: LocalRequest): { bucket: string; key: string; versionId: string | null } {
+  const [path, query = ''] = header(ctx.req, 'x-amz-copy-source')!.split('?');
+  const source = decodeURIComponent(path).replace(/^\//, '');
+  const slash = source.indexOf('/');
+  return {
+    bucket: source.slice(0, slash),
+    key: source.slice(slash + 1),
+    versionId: new URLSearchParams(query).get('versionId'),
+  };
+}
+
+/** The objects a DeleteObjects request names. */
+export function deletedObjectsOf(ctx: LocalRequest): { Key: unknown; VersionId?: unknown }[] {
+  return parseXml(ctx.body.toString('utf8')).Delete?.Object ?? [];
+}
+
 export class S3Service {
   private readonly uploads = new Map<string, PendingUpload>();
 
@@ -338,13 +355,10 @@ export class S3Service {
   private copyObject(ctx: LocalRequest, name: string, key: string): LocalResponse {
     const bucket = this.bucket(name, ctx);
     checkKey(key);
-    // `/bucket/key` or `bucket/key`, URL-encoded, with `?versionId=` for a version other than the current one.
-    const [path, query = ''] = header(ctx.req, 'x-amz-copy-source')!.split('?');
-    const source = decodeURIComponent(path).replace(/^\//, '');
-    const slash = source.indexOf('/');
-    const sourceBucket = this.bucket(source.slice(0, slash));
-    const sourceKey = source.slice(slash + 1);
-    const sourceObject = this.requestedVersion(sourceBucket, sourceKey, new URLSearchParams(query).get('versionId'));
+    const source = copySourceOf(ctx);
+    const sourceBucket = this.bucket(source.bucket);
+    const sourceKey = source.key;
+    const sourceObject = this.requestedVersion(sourceBucket, sourceKey, source.versionId);
     const sourceIfMatch = header(ctx.req, 'x-amz-copy-source-if-match');
     if (sourceIfMatch && !etagListIncludes(sourceIfMatch, sourceObject.etag))
       throw new AwsError(412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', {

@@ -1,0 +1,73 @@
+import { runSimulation } from '@cloud-copilot/iam-simulate';
+import { ACCOUNT, AwsError } from '../errors';
+import type { IamCheck } from './actions';
+import type { Role, Session } from './roles';
+
+/** What the local AWS decided for one authorization of a request: kept in the request log for the tests. */
+export interface IamDecision extends IamCheck {
+  principal: string;
+  role: string;
+  allowed: boolean;
+}
+
+/**
+ * Evaluates each authorization of a request as IAM does for a principal of this account: the role's identity
+ * policies together with the resource's policy (a bucket policy), explicit deny over allow over implicit deny.
+ * The evaluation is @cloud-copilot/iam-simulate's (a maintained evaluator: every condition operator, resource
+ * policies, principals), not ours. Answers the decisions up to the first denial, and that denial's message as S3
+ * and CloudFront write it since 2024 (who, which action, which resource, why).
+ */
+export async function authorize(
+  session: Session,
+  role: Role,
+  checks: IamCheck[],
+  resourcePolicyOf: (check: IamCheck) => unknown,
+): Promise<{ decisions: IamDecision[]; denial?: string }> {
+  const decisions: IamDecision[] = [];
+  for (const check of checks) {
+    const resourcePolicy = resourcePolicyOf(check);
+    const simulation = await runSimulation(
+      {
+        request: {
+          principal: session.arn,
+          action: check.action,
+          resource: { resource: check.resource, accountId: ACCOUNT },
+          contextVariables: check.context,
+        },
+        identityPolicies: role.policies,
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+        ...(resourcePolicy ? { resourcePolicy } : {}),
+      },
+      {},
+    );
+    if (simulation.resultType === 'error')
+      throw new AwsError(
+        500,
+        'InternalError',
+        `local-aws could not evaluate ${check.action}: ${simulation.errors.message}`,
+      );
+    const decision = {
+      ...check,
+      principal: session.arn,
+      role: role.arn,
+      allowed: simulation.overallResult === 'Allowed',
+    };
+    decisions.push(decision);
+    if (!decision.allowed) {
+      const explicitIn =
+        simulation.resultType === 'single' && simulation.result.analysis.resourceAnalysis?.result === 'ExplicitlyDenied'
+          ? 'a resource-based policy'
+          : 'an identity-based policy';
+      const why =
+        simulation.overallResult === 'ExplicitlyDenied'
+          ? `with an explicit deny in ${explicitIn}`
+          : `because no identity-based policy allows the ${check.action} action`;
+      return {
+        decisions,
+        denial: `User: ${session.arn} is not authorized to perform: ${check.action} on resource: "${check.resource}" ${why}`,
+      };
+    }
+  }
+  return { decisions };
+}

@@ -1,0 +1,180 @@
+import { CloudFrontClient, CreateInvalidationCommand } from '@aws-sdk/client-cloudfront';
+import { CodePipelineClient, ListPipelinesCommand } from '@aws-sdk/client-codepipeline';
+import {
+  CopyObjectCommand,
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { deployStack, parseTemplate, startLocalAws, type LocalAwsHarness } from '../src';
+
+/**
+ * The local AWS as IAM: a role a template creates, credentials for it from the local STS, and every request signed
+ * with them decided by the role's policies and the bucket's, as AWS decides it and answers it.
+ */
+const TEMPLATE = `
+Resources:
+  Site:
+    Type: AWS::S3::Bucket
+    Properties: { BucketName: iam-site }
+  SitePolicy:
+    Type: AWS::S3::BucketPolicy
+    Properties:
+      Bucket: !Ref Site
+      PolicyDocument:
+        Version: '2012-10-17'
+        Statement:
+          - Effect: Deny
+            Principal: '*'
+            Action: s3:PutObject
+            Resource: !Sub '\${Site.Arn}/locked/*'
+  Deployer:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: '2012-10-17'
+        Statement: [{ Effect: Allow, Principal: { Service: codebuild.amazonaws.com }, Action: sts:AssumeRole }]
+      Policies:
+        - PolicyName: deploy
+          PolicyDocument:
+            Version: '2012-10-17'
+            Statement:
+              - Effect: Allow
+                Action: s3:ListBucket
+                Resource: !GetAtt Site.Arn
+                Condition: { StringLike: { s3:prefix: ['', 'app/*'] } }
+              - Effect: Allow
+                Action: [s3:GetObject, s3:PutObject]
+                Resource: !Sub '\${Site.Arn}/*'
+Outputs:
+  Role:
+    Value: !GetAtt Deployer.Arn
+`;
+
+let local: LocalAwsHarness;
+let role: string;
+let asRole: { s3: S3Client; cloudfront: CloudFrontClient; codepipeline: CodePipelineClient };
+beforeAll(async () => {
+  local = await startLocalAws();
+  const admin = new S3Client({ forcePathStyle: true });
+  await admin.send(new CreateBucketCommand({ Bucket: 'elsewhere' }));
+  await admin.send(new PutObjectCommand({ Bucket: 'elsewhere', Key: 'secret.txt', Body: 'not yours' }));
+  admin.destroy();
+  role = (await deployStack({ endpoint: local.aws.url, template: parseTemplate(TEMPLATE), stackName: 'iam' })).outputs
+    .Role;
+  const env = await local.assumeRole(role, 'build-1');
+  const credentials = {
+    accessKeyId: env.AWS_ACCESS_KEY_ID,
+    secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+    sessionToken: env.AWS_SESSION_TOKEN,
+  };
+  asRole = {
+    s3: new S3Client({ credentials, forcePathStyle: true }),
+    cloudfront: new CloudFrontClient({ credentials }),
+    codepipeline: new CodePipelineClient({ credentials }),
+  };
+});
+afterAll(async () => {
+  for (const client of Object.values(asRole ?? {})) client.destroy();
+  await local.stop();
+});
+
+const refusal = (promise: Promise<unknown>) =>
+  promise.then(
+    () => 'allowed',
+    (e: Error & { $metadata?: { httpStatusCode?: number } }) =>
+      `${e.$metadata?.httpStatusCode} ${e.name}: ${e.message}`,
+  );
+const session = () => `arn:aws:sts::000000000000:assumed-role/${role.split('/').pop()}/build-1`;
+
+it('the local STS hands out credentials of a deployed role: a session the aws CLI gets, with its own access key', async () => {
+  expect(role).toMatch(/^arn:aws:iam::000000000000:role\/iam-Deployer-[0-9A-F]{12}$/);
+  const env = await local.assumeRole(role, 'build-2');
+  expect(env.AWS_ACCESS_KEY_ID).toMatch(/^ASIA[0-9A-F]{16}$/);
+  expect(env.AWS_SESSION_TOKEN).toBeTruthy();
+  await expect(local.assumeRole(`${role}-gone`, 'build-3')).rejects.toThrow(/AccessDenied.*sts:AssumeRole/s);
+});
+
+it('allows what the role grants, with its conditions: writes and reads under the bucket, a listing of app/', async () => {
+  await asRole.s3.send(new PutObjectCommand({ Bucket: 'iam-site', Key: 'app/index.html', Body: '<h1>v1</h1>' }));
+  const page = await asRole.s3.send(new GetObjectCommand({ Bucket: 'iam-site', Key: 'app/index.html' }));
+  expect(await page.Body!.transformToString()).toBe('<h1>v1</h1>');
+  const listed = await asRole.s3.send(new ListObjectsV2Command({ Bucket: 'iam-site', Prefix: 'app/' }));
+  expect(listed.Contents?.map((o) => o.Key)).toEqual(['app/index.html']);
+});
+
+it.each([
+  [
+    'an action no policy grants',
+    () => asRole.s3.send(new DeleteObjectCommand({ Bucket: 'iam-site', Key: 'app/index.html' })),
+    () =>
+      `403 AccessDenied: User: ${session()} is not authorized to perform: s3:DeleteObject on resource: "arn:aws:s3:::iam-site/app/index.html" because no identity-based policy allows the s3:DeleteObject action`,
+  ],
+  [
+    'a listing outside the prefixes its condition allows',
+    () => asRole.s3.send(new ListObjectsV2Command({ Bucket: 'iam-site', Prefix: 'other/' })),
+    () =>
+      `403 AccessDenied: User: ${session()} is not authorized to perform: s3:ListBucket on resource: "arn:aws:s3:::iam-site" because no identity-based policy allows the s3:ListBucket action`,
+  ],
+  [
+    "a write the bucket's policy denies, although the role allows it",
+    () => asRole.s3.send(new PutObjectCommand({ Bucket: 'iam-site', Key: 'locked/a.txt', Body: 'x' })),
+    () =>
+      `403 AccessDenied: User: ${session()} is not authorized to perform: s3:PutObject on resource: "arn:aws:s3:::iam-site/locked/a.txt" with an explicit deny in a resource-based policy`,
+  ],
+  [
+    "a copy whose source it may not read (a copy is authorized as a write and as the source's read)",
+    () =>
+      asRole.s3.send(
+        new CopyObjectCommand({ Bucket: 'iam-site', Key: 'app/stolen.txt', CopySource: 'elsewhere/secret.txt' }),
+      ),
+    () =>
+      `403 AccessDenied: User: ${session()} is not authorized to perform: s3:GetObject on resource: "arn:aws:s3:::elsewhere/secret.txt" because no identity-based policy allows the s3:GetObject action`,
+  ],
+  [
+    'a CloudFront invalidation',
+    () =>
+      asRole.cloudfront.send(
+        new CreateInvalidationCommand({
+          DistributionId: 'E1EXAMPLE',
+          InvalidationBatch: { CallerReference: 'x', Paths: { Quantity: 1, Items: ['/*'] } },
+        }),
+      ),
+    () =>
+      `403 AccessDenied: User: ${session()} is not authorized to perform: cloudfront:CreateInvalidation on resource: "arn:aws:cloudfront::000000000000:distribution/E1EXAMPLE" because no identity-based policy allows the cloudfront:CreateInvalidation action`,
+  ],
+  [
+    'a CodePipeline call (a JSON protocol: AccessDeniedException)',
+    () => asRole.codepipeline.send(new ListPipelinesCommand({})),
+    () =>
+      `400 AccessDeniedException: User: ${session()} is not authorized to perform: codepipeline:ListPipelines on resource: "*" because no identity-based policy allows the codepipeline:ListPipelines action`,
+  ],
+])('refuses %s as AWS does, saying who, which action, which resource and why', async (_, call, message) => {
+  expect(await refusal(call())).toBe(message());
+});
+
+it('a refused request changes nothing (the aws CLI, as the administrator, reads the bucket), and the log says who was refused what', async () => {
+  await local.resetRequests();
+  await refusal(asRole.s3.send(new DeleteObjectCommand({ Bucket: 'iam-site', Key: 'app/index.html' })));
+  const log = await local.requestLog();
+  expect(log).toEqual([
+    expect.objectContaining({
+      operation: 's3.DeleteObject',
+      status: 403,
+      principal: session(),
+      authorizations: [
+        {
+          action: 's3:DeleteObject',
+          resource: 'arn:aws:s3:::iam-site/app/index.html',
+          context: { 'aws:SecureTransport': 'true' },
+          allowed: false,
+        },
+      ],
+    }),
+  ]);
+  const { stdout } = await local.cli(['s3api', 'list-objects-v2', '--bucket', 'iam-site']);
+  expect(JSON.parse(stdout).Contents.map((o: { Key: string }) => o.Key)).toEqual(['app/index.html']);
+});
