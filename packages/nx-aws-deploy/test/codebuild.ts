@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -110,6 +111,11 @@ interface BuildOptions {
   phases: ('install' | 'pre_build' | 'build' | 'post_build')[];
   env: Record<string, string>;
   nodeModules?: string;
+  /**
+   * The CodeBuild project's service role: the build gets credentials of a session of it from the local STS, as
+   * CodeBuild gives them (whatever `env` says), and IAM decides its every request. Without it: the administrator.
+   */
+  role?: string;
 }
 
 async function startExecution(pipeline: string, head: string): Promise<string> {
@@ -143,6 +149,7 @@ async function runBuildspec(options: BuildOptions, pipelineExecutionId: string):
     CODEPIPELINE_EXECUTION_ID: pipelineExecutionId,
     CI: 'true',
     ...options.env,
+    ...(options.role ? await options.local.assumeRole(options.role, `AWSCodeBuild-${randomUUID()}`) : {}),
   };
   const commands = options.phases.flatMap((phase) => buildspec.phases[phase].commands as string[]);
   // The shell the buildspec asks for, one shell for all commands (variables carry over, as in buildspec 0.2).

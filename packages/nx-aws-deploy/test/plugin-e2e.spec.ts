@@ -5,6 +5,7 @@ import { CloudFrontClient, GetInvalidationCommand, ListInvalidationsCommand } fr
 import { unzipSync } from 'fflate';
 import { deployStack, edgeGet, parseTemplate, startLocalAws, type LocalAwsHarness, type StackResult } from 'local-aws';
 import { BUILT_PACKAGE } from './built-package';
+import { grantsTable, JourneyCalls } from './iam-journey';
 import { exec, finishExecution, pushedRepository, runBatchBuild, runCodeBuild, writeFiles } from './codebuild';
 import { NX_CI_ENV, outsideEnv, repoRoot } from './workspace';
 import { tempDir } from 'test-support';
@@ -98,6 +99,63 @@ function environmentOf(on: StackResult, project: string): Record<string, string>
   return Object.fromEntries(variables.map((v) => [v.Name, v.Value]));
 }
 
+/**
+ * What the generated roles are granted that the journey below never calls, and the path that needs it. The
+ * necessity check fails when a grant the journey does not need is missing here, or one listed here is needed.
+ */
+const NOT_IN_THE_JOURNEY: Record<string, string> = {
+  'BuildRole WriteLogs logs:CreateLogStream': "CodeBuild writes the build's log (the stand-in keeps it)",
+  'BuildRole WriteLogs logs:PutLogEvents': "CodeBuild writes the build's log (the stand-in keeps it)",
+  'BuildRole ListSiteBucket s3:ListBucketVersions': 'a rollback in CodeBuild that brings back more than 20 versions',
+  'BuildRole SyncSiteObjects s3:GetObjectVersion':
+    "a rollback in CodeBuild copies a release's pages from their versions",
+  'BuildRole SyncSiteObjects s3:DeleteObject': 'the prune of a deploy, once a file is in no kept release',
+  'BuildRole SyncSiteObjects s3:AbortMultipartUpload': 'a deploy stopped during a multipart upload aborts it',
+  'BuildRole PipelineArtifacts s3:GetObject': "CodeBuild downloads the pipeline's source artifact",
+  'BuildRole PipelineArtifacts s3:GetObjectVersion': "CodeBuild downloads the pipeline's source artifact (versioned)",
+  'BuildRole PipelineArtifacts s3:PutObject': "CodeBuild uploads the build's output artifact (the deploy manifests)",
+  'BuildRole ArtifactBucketLocation s3:GetBucketLocation': 'CodeBuild checks the artifact bucket before it uses it',
+  'BuildRole ArtifactBucketLocation s3:GetBucketAcl': 'CodeBuild checks the artifact bucket before it uses it',
+  'BuildRole BuildParameters ssm:GetParameters': "CodeBuild reads the buildspec's env.parameter-store values",
+  'BuildRole BuildParameters ssm:GetParameter': "CodeBuild reads the buildspec's env.parameter-store values",
+  'BuildRole FullCloneOfTheSource codeconnections:UseConnection': 'CodeBuild clones the source through the connection',
+  'BuildRole FullCloneOfTheSource codestar-connections:UseConnection': 'the same, under the older service name',
+  'PromoteRole WriteLogs logs:CreateLogStream': "CodeBuild writes the promote action's log",
+  'PromoteRole WriteLogs logs:PutLogEvents': "CodeBuild writes the promote action's log",
+  'PromoteRole CheckTheTestedVersions s3:ListBucketVersions': 'a promote that checks more than 20 versions',
+  'PromoteRole ReadTheTestedRelease s3:GetObjectVersion':
+    'a promote of a release whose files staging has since overwritten',
+  'PromoteRole WriteThePromotedSite s3:DeleteObject': "the prune of prod's files that no kept release uses",
+  'PromoteRole PipelineArtifacts s3:GetObject': "CodeBuild downloads the promote action's source artifact",
+  'PromoteRole PipelineArtifacts s3:GetObjectVersion':
+    "CodeBuild downloads the promote action's source artifact (versioned)",
+  'PromoteRole ArtifactBucketLocation s3:GetBucketLocation': 'CodeBuild checks the artifact bucket before it uses it',
+  'PromoteRole ArtifactBucketLocation s3:GetBucketAcl': 'CodeBuild checks the artifact bucket before it uses it',
+  'PromoteRole SourceClone codeconnections:UseConnection': 'CodeBuild clones the source through the connection',
+  'PromoteRole SourceClone codestar-connections:UseConnection': 'the same, under the older service name',
+  'InvalidateRole WriteLogs logs:CreateLogStream': "Lambda writes the function's log",
+  'InvalidateRole WriteLogs logs:PutLogEvents': "Lambda writes the function's log",
+  'InvalidateRole InvalidateThisDistribution cloudfront:GetInvalidation':
+    '"wait": true in UserParameters follows the invalidation',
+  'InvalidateRole ReportJobResult codepipeline:PutJobFailureResult': 'a job that fails is reported failed',
+};
+
+/** Every call the roles of the deployed templates made in the journey, as IAM authorized them. */
+const journey = new JourneyCalls();
+
+/**
+ * IAM let every request the sessions of the stack's role `logicalId` made since the log was reset (the local AWS
+ * decides each request signed with a session's key against the deployed template's policies): there was at least
+ * one, none was refused. A refusal can fail nothing visibly (a listing that falls back), so it is checked here,
+ * not assumed from a build that passed. The calls are kept for the necessity check.
+ */
+async function expectAllowedFor(on: StackResult, logicalId: string, step: string) {
+  const made = journey.record(on, logicalId, step, await local.requestLog());
+  const refused = made.filter((r) => r.authorizations?.some((a) => !a.allowed));
+  expect([logicalId, refused]).toEqual([logicalId, []]);
+  expect(made.length).toBeGreaterThan(0);
+}
+
 /** The site below a bucket as the aws CLI reads it: MD5 of each object, the deploy's bookkeeping left out. */
 async function siteContents(bucket: string): Promise<Record<string, string>> {
   const { stdout } = await local.cli(['s3api', 'list-objects-v2', '--bucket', bucket]);
@@ -137,8 +195,10 @@ async function pushAndBuild(
     phases: [...(install ? (['install'] as const) : []), 'pre_build', 'build', 'post_build'],
     nodeModules: install ? undefined : join(ws, 'node_modules'),
     env: { ...userEnv(), ...environmentOf(on, 'BuildProject') },
+    role: on.properties.BuildProject.ServiceRole,
   });
   if (build.code !== 0) throw new Error(`CodeBuild failed:\n${build.log}`);
+  await expectAllowedFor(on, 'BuildRole', 'build (set-shas, nx affected -t deploy)');
   await finishExecution(local, build.pipelineExecutionId, 'Succeeded');
   // Writes of site files; the deploy's bookkeeping (state, lease, marker) is counted apart.
   const puts = (await local.requestLog()).filter((r) => r.operation === 's3.PutObject');
@@ -248,8 +308,10 @@ describe('nx add + nx g nx-aws-deploy:pipeline + nx affected -t deploy, in a fre
       phases: ['build'],
       nodeModules: join(ws, 'node_modules'),
       env: { ...userEnv(), ...environmentOf(staging, 'PromoteProject') },
+      role: staging.properties.PromoteProject.ServiceRole,
     });
     expect([promoted.code, promoted.log]).toEqual([0, expect.stringContaining('Promoting release 1 of s3://')]);
+    await expectAllowedFor(staging, 'PromoteRole', 'promote action');
     const prod = staging.outputs.PromoteBucketName;
     expect(await siteContents(prod)).toEqual(await siteContents(staging.outputs.BucketName));
     // Server-side copies only: nothing was built or uploaded from the build machine.
@@ -335,6 +397,7 @@ describe('nx add + nx g nx-aws-deploy:pipeline + nx affected -t deploy, in a fre
           buildspecFile: join(ws, 'buildspec.yml'),
           phases: ['pre_build', 'build', 'post_build'],
           env: { ...userEnv(), ...environmentOf(sites, 'BuildProject') },
+          role: sites.properties.BuildProject.ServiceRole,
           nodeModules: join(ws, 'node_modules'),
           parallel: 2,
           artifactBucket: sites.resources.ArtifactBucket,
@@ -345,15 +408,25 @@ describe('nx add + nx g nx-aws-deploy:pipeline + nx affected -t deploy, in a fre
             0,
             expect.anything(),
           ]);
+        await expectAllowedFor(sites, 'BuildRole', 'build (set-shas, nx affected -t deploy)');
         const { jobId, event } = await local.createJob({
           pipelineName: sites.resources.Pipeline,
           pipelineExecutionId: batch.pipelineExecutionId,
           userParameters: sites.properties.Pipeline.Stages[2].Actions[0].Configuration.UserParameters,
           inputArtifacts: [{ name: 'DeployManifests', ...batch.artifact }],
         });
-        await handler(event);
+        // The Lambda runtime gives the function its role's credentials in its environment.
+        const lambdaRole = sites.properties.InvalidateFunction.Role;
+        Object.assign(process.env, await local.assumeRole(lambdaRole, 'invalidate-function'));
+        try {
+          await handler(event);
+        } finally {
+          delete process.env.AWS_SESSION_TOKEN;
+          Object.assign(process.env, local.env);
+        }
         const job = await local.job(jobId);
         expect([job.status, job.failureDetails?.message]).toEqual(['Succeeded', undefined]);
+        await expectAllowedFor(sites, 'InvalidateRole', 'invalidate Lambda');
         await finishExecution(local, batch.pipelineExecutionId, 'Succeeded');
         const logs = Object.fromEntries(batch.builds.map((b) => [b.identifier, b.log]));
         return { batch, logs };
@@ -399,4 +472,25 @@ describe('nx add + nx g nx-aws-deploy:pipeline + nx affected -t deploy, in a fre
       rmSync(lambdaDir, { recursive: true, force: true });
     }
   }, 420_000);
+
+  it('least privilege: the journey needs each action its roles are granted, or the README says which path does', async () => {
+    const grants = await journey.grants();
+    // Granted, never used by the journey, and why: each is still needed, on a path named here.
+    const unused = grants.filter((g) => !g.neededBy.length).map((g) => `${g.role} ${g.sid} ${g.action}`);
+    expect(unused.sort()).toEqual(Object.keys(NOT_IN_THE_JOURNEY).sort());
+    const table = grantsTable(grants, NOT_IN_THE_JOURNEY);
+    // The table's cells, whatever padding Prettier gave its columns.
+    const cells = (markdown: string) =>
+      markdown
+        .trim()
+        .split('\n')
+        .map((row) => row.replace(/\s*\|\s*/g, '|').replace(/-{3,}/g, '---'));
+    const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+    const [before, rest] = readme.split('<!-- iam-grants:start -->\n');
+    const after = rest.slice(rest.indexOf('<!-- iam-grants:end -->'));
+    // UPDATE_README=1 writes the table (then run npm run format) after a change to the templates or the calls.
+    if (process.env.UPDATE_README === '1')
+      writeFileSync(join(repoRoot, 'README.md'), `${before}<!-- iam-grants:start -->\n${table}\n${after}`);
+    else expect(cells(rest.slice(0, rest.indexOf('<!-- iam-grants:end -->')))).toEqual(cells(table));
+  }, 120_000);
 });

@@ -7,3 +7,6 @@ export { startMoto, motoInstalled, type MotoHarness } from './moto';
 export { describeRequest, type RequestOperation, type Service } from './operations';
 export { AwsError, errorResponse } from './errors';
 export type { LoggedRequest } from './request-log';
+export { simulate } from './iam/authorize';
+export type { IamCheck } from './iam/actions';
+export type { Role } from './iam/roles';

@@ -1,4 +1,4 @@
-import { runSimulation } from '@cloud-copilot/iam-simulate';
+import { runSimulation, type SuccessfulRunSimulationResults } from '@cloud-copilot/iam-simulate';
 import { ACCOUNT, AwsError } from '../errors';
 import type { IamCheck } from './actions';
 import type { Role, Session } from './roles';
@@ -25,28 +25,7 @@ export async function authorize(
 ): Promise<{ decisions: IamDecision[]; denial?: string }> {
   const decisions: IamDecision[] = [];
   for (const check of checks) {
-    const resourcePolicy = resourcePolicyOf(check);
-    const simulation = await runSimulation(
-      {
-        request: {
-          principal: session.arn,
-          action: check.action,
-          resource: { resource: check.resource, accountId: ACCOUNT },
-          contextVariables: check.context,
-        },
-        identityPolicies: role.policies,
-        serviceControlPolicies: [],
-        resourceControlPolicies: [],
-        ...(resourcePolicy ? { resourcePolicy } : {}),
-      },
-      {},
-    );
-    if (simulation.resultType === 'error')
-      throw new AwsError(
-        500,
-        'InternalError',
-        `local-aws could not evaluate ${check.action}: ${simulation.errors.message}`,
-      );
+    const simulation = await simulate(session.arn, role.policies, check, resourcePolicyOf(check));
     const decision = {
       ...check,
       principal: session.arn,
@@ -70,4 +49,38 @@ export async function authorize(
     }
   }
   return { decisions };
+}
+
+/**
+ * What IAM decides for one authorization of `principal` (of this account) with these identity policies and the
+ * resource's policy; throws when the evaluator cannot evaluate it (a malformed policy, an unknown action).
+ */
+export async function simulate(
+  principal: string,
+  policies: Role['policies'],
+  check: IamCheck,
+  resourcePolicy?: unknown,
+): Promise<SuccessfulRunSimulationResults> {
+  const simulation = await runSimulation(
+    {
+      request: {
+        principal,
+        action: check.action,
+        resource: { resource: check.resource, accountId: ACCOUNT },
+        contextVariables: check.context,
+      },
+      identityPolicies: policies,
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      ...(resourcePolicy ? { resourcePolicy } : {}),
+    },
+    {},
+  );
+  if (simulation.resultType === 'error')
+    throw new AwsError(
+      500,
+      'InternalError',
+      `local-aws could not evaluate ${check.action}: ${simulation.errors.message}`,
+    );
+  return simulation;
 }
