@@ -8,5 +8,6 @@ export { describeRequest, type RequestOperation, type Service } from './operatio
 export { AwsError, errorResponse } from './errors';
 export type { LoggedRequest } from './request-log';
 export { simulate } from './iam/authorize';
+export { Sha256 } from './iam/signature';
 export type { IamCheck } from './iam/actions';
 export type { Role } from './iam/roles';

@@ -12,6 +12,7 @@ import { newRequestId, readRequest, sendResponse, type LocalRequest, type LocalR
 import { iamChecks, type IamCheck } from './iam/actions';
 import { authorize } from './iam/authorize';
 import { Roles } from './iam/roles';
+import { verifySignature } from './iam/signature';
 import { describeRequest, type Service } from './operations';
 import { persisted } from './persistence';
 import { RequestLog, type LoggedRequest } from './request-log';
@@ -106,11 +107,13 @@ export async function start(options: LocalAwsOptions = {}): Promise<LocalAws> {
     let response: LocalResponse;
     let authorized: Authorized | undefined;
     try {
-      // Credentials from the local STS act as their role: IAM decides each request, before the service sees it.
+      // Credentials from the local STS act as their role: signed with its secret, each request is decided by IAM
+      // before its service sees it.
       const session = roles.session(ctx.scope.accessKeyId);
       if (session) {
         if (session.expiration.getTime() < Date.now())
           throw new AwsError(400, 'ExpiredToken', 'The security token included in the request is expired');
+        await verifySignature(req, url, ctx.body, named.service, session);
         const checks = iamChecks(named.service, ctx, ctx.scope.region ?? 'us-east-1');
         const { decisions, denial } = await authorize(session, roles.get(session.roleArn)!, checks, resourcePolicyOf);
         authorized = {

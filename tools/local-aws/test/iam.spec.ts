@@ -9,7 +9,8 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { deployStack, parseTemplate, startLocalAws, type LocalAwsHarness } from '../src';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { deployStack, parseTemplate, Sha256, startLocalAws, type LocalAwsHarness } from '../src';
 
 /**
  * The local AWS as IAM: a role a template creates, credentials for it from the local STS, and every request signed
@@ -56,6 +57,7 @@ Outputs:
 
 let local: LocalAwsHarness;
 let role: string;
+let credentials: { accessKeyId: string; secretAccessKey: string; sessionToken: string };
 let asRole: { s3: S3Client; cloudfront: CloudFrontClient; codepipeline: CodePipelineClient };
 beforeAll(async () => {
   local = await startLocalAws();
@@ -66,7 +68,7 @@ beforeAll(async () => {
   role = (await deployStack({ endpoint: local.aws.url, template: parseTemplate(TEMPLATE), stackName: 'iam' })).outputs
     .Role;
   const env = await local.assumeRole(role, 'build-1');
-  const credentials = {
+  credentials = {
     accessKeyId: env.AWS_ACCESS_KEY_ID,
     secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
     sessionToken: env.AWS_SESSION_TOKEN,
@@ -177,4 +179,64 @@ it('a refused request changes nothing (the aws CLI, as the administrator, reads 
   ]);
   const { stdout } = await local.cli(['s3api', 'list-objects-v2', '--bucket', 'iam-site']);
   expect(JSON.parse(stdout).Contents.map((o: { Key: string }) => o.Key)).toEqual(['app/index.html']);
+});
+
+describe("a session's signatures are verified as AWS verifies them", () => {
+  const get = { Bucket: 'iam-site', Key: 'app/index.html' };
+  const withClient = async <T>(config: object, call: (s3: S3Client) => Promise<T>) => {
+    const s3 = new S3Client({ forcePathStyle: true, maxAttempts: 1, ...config });
+    try {
+      return await call(s3);
+    } finally {
+      s3.destroy();
+    }
+  };
+
+  it('a wrong secret: SignatureDoesNotMatch from S3, InvalidSignatureException from CodePipeline', async () => {
+    const wrong = { ...credentials, secretAccessKey: `${credentials.secretAccessKey}x` };
+    expect(await refusal(withClient({ credentials: wrong }, (s3) => s3.send(new GetObjectCommand(get))))).toMatch(
+      /^403 SignatureDoesNotMatch: The request signature we calculated does not match/,
+    );
+    const codepipeline = new CodePipelineClient({ credentials: wrong, maxAttempts: 1 });
+    expect(await refusal(codepipeline.send(new ListPipelinesCommand({})))).toMatch(/^400 InvalidSignatureException:/);
+    codepipeline.destroy();
+  });
+
+  it('a signed header changed on the way: SignatureDoesNotMatch', async () => {
+    const signer = new SignatureV4({
+      service: 's3',
+      region: 'us-east-1',
+      credentials,
+      sha256: Sha256,
+      uriEscapePath: false,
+    });
+    const { host } = new URL(local.aws.url);
+    const signed = await signer.sign({
+      method: 'GET',
+      protocol: 'http:',
+      hostname: host.split(':')[0],
+      path: '/iam-site/app/index.html',
+      query: {},
+      headers: { host, range: 'bytes=0-3', 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+    });
+    const send = (headers: Record<string, string>) =>
+      fetch(`${local.aws.url}/iam-site/app/index.html`, { headers }).then(async (r) => `${r.status} ${await r.text()}`);
+    const { host: _, ...headers } = signed.headers;
+    expect(await send(headers)).toMatch(/^206 <h1>/);
+    expect(await send({ ...headers, range: 'bytes=0-9' })).toMatch(/^403 .*<Code>SignatureDoesNotMatch<\/Code>/s);
+  });
+
+  it('a signature from 20 minutes ago: RequestTimeTooSkewed', async () => {
+    const skewed = { credentials, systemClockOffset: -20 * 60 * 1000 };
+    expect(await refusal(withClient(skewed, (s3) => s3.send(new GetObjectCommand(get))))).toBe(
+      '403 RequestTimeTooSkewed: The difference between the request time and the current time is too large.',
+    );
+  });
+
+  it("another session's token: InvalidToken", async () => {
+    const forged = { ...credentials, sessionToken: 'forged' };
+    expect(await refusal(withClient({ credentials: forged }, (s3) => s3.send(new GetObjectCommand(get))))).toBe(
+      '403 InvalidToken: The security token included in the request is invalid.',
+    );
+  });
 });
