@@ -1,8 +1,9 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deployStack, parseTemplate, startLocalAws, type LocalAwsHarness, type Template } from 'local-aws';
 import { tempDir } from 'test-support';
 import { exec } from './codebuild';
+import { JourneyCalls } from './iam-journey';
 import { CLI } from './site';
 import { outsideEnv, repoRoot } from './workspace';
 
@@ -34,6 +35,17 @@ function without(sid: string, action: string): Template {
 
 /** Deploys a two-file site to the stack's frontend bucket as a session of its build role. */
 async function deployAsBuildRole(template: Template, stackName: string) {
+  const as = await asBuildRole(template, stackName);
+  const site = join(as.dir, 'site');
+  mkdirSync(site);
+  writeFileSync(join(site, 'index.html'), '<script src="/app-1a2b3c4d.js"></script>');
+  writeFileSync(join(site, 'app-1a2b3c4d.js'), 'console.log(1)');
+  const run = await as.run('deploy', '--source-dir', 'site');
+  return { ...run, bucket: as.bucket, role: as.role };
+}
+
+/** The stack deployed, and the nx-aws-deploy command run on its frontend bucket as a session of its build role. */
+async function asBuildRole(template: Template, stackName: string) {
   const stack = await deployStack({
     endpoint: local.aws.url,
     template,
@@ -43,14 +55,16 @@ async function deployAsBuildRole(template: Template, stackName: string) {
       RepositoryId: 'local/nx-aws-deploy',
     },
   });
-  const site = tempDir('least-privilege-');
-  writeFileSync(join(site, 'index.html'), '<script src="/app-1a2b3c4d.js"></script>');
-  writeFileSync(join(site, 'app-1a2b3c4d.js'), 'console.log(1)');
   const role = stack.properties.BuildProject.ServiceRole as string;
   const env = { ...outsideEnv(), ...(await local.assumeRole(role, 'AWSCodeBuild-least-privilege')) };
   const bucket = stack.outputs.FrontendBucketName;
-  const run = await exec(process.execPath, [CLI, 'deploy', '--source-dir', site, '--bucket', bucket], site, env);
-  return { ...run, output: run.stdout + run.stderr, bucket, role: role.split('/').pop()! };
+  // The workspace the command runs in: the site it deploys is a folder of it.
+  const dir = tempDir('least-privilege-');
+  const run = async (command: string, ...args: string[]) => {
+    const result = await exec(process.execPath, [CLI, command, '--bucket', bucket, ...args], dir, env);
+    return { ...result, output: result.stdout + result.stderr };
+  };
+  return { stack, bucket, role: role.split('/').pop()!, dir, run };
 }
 
 it('deploys as the generated build role: every request signed, authorized and allowed', async () => {
@@ -83,3 +97,42 @@ it.each([
     expect(keys.filter((k: string) => !k.startsWith('.nx-aws-deploy/'))).toEqual([]);
   },
 );
+
+it('a deploy that prunes and a rollback, as the build role: allowed, and the replay shows which grants they need', async () => {
+  const as = await asBuildRole(generated, 'lp-releases');
+  const site = join(as.dir, 'site');
+  const build = async (version: number, ...args: string[]) => {
+    rmSync(site, { recursive: true, force: true });
+    mkdirSync(site);
+    const asset = `app-${String(version).repeat(8)}.js`;
+    writeFileSync(join(site, 'index.html'), `<script src="/${asset}"></script>`);
+    writeFileSync(join(site, asset), `console.log(${version})`);
+    const run = await as.run('deploy', '--source-dir', 'site', ...args);
+    expect([run.code, run.output]).toEqual([0, expect.any(String)]);
+  };
+  const journey = new JourneyCalls();
+  const step = async (name: string, action: () => Promise<unknown>) => {
+    await local.resetRequests();
+    await action();
+    const made = journey.record(as.stack, 'BuildRole', name, await local.requestLog());
+    expect(made.filter((r) => r.authorizations?.some((a) => !a.allowed))).toEqual([]);
+  };
+  await step('deploy', () => build(1));
+  await step('deploy', () => build(2));
+  await step('rollback', async () => {
+    const run = await as.run('rollback');
+    expect([run.code, run.output]).toEqual([0, expect.stringContaining('release 1')]);
+  });
+  await step('prune', () => build(3, '--keep-releases', '1'));
+  const { stdout } = await local.cli(['s3api', 'list-objects-v2', '--bucket', as.bucket]);
+  const keys = JSON.parse(stdout).Contents.map((o: { Key: string }) => o.Key);
+  expect(keys.filter((k: string) => !k.startsWith('.nx-aws-deploy/'))).toEqual(['app-33333333.js', 'index.html']);
+
+  const needs = Object.fromEntries(
+    (await journey.grants()).filter((g) => g.neededBy.length).map((g) => [`${g.sid} ${g.action}`, g.neededBy]),
+  );
+  expect(needs['SyncSiteObjects s3:GetObjectVersion']).toEqual(
+    expect.arrayContaining([expect.stringMatching(/^rollback: /)]),
+  );
+  expect(needs['SyncSiteObjects s3:DeleteObject']).toEqual(expect.arrayContaining([expect.stringMatching(/^prune: /)]));
+}, 60_000);

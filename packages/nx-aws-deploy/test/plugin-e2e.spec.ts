@@ -108,8 +108,9 @@ const NOT_IN_THE_JOURNEY: Record<string, string> = {
   'BuildRole WriteLogs logs:PutLogEvents': "CodeBuild writes the build's log (the stand-in keeps it)",
   'BuildRole ListSiteBucket s3:ListBucketVersions': 'a rollback in CodeBuild that brings back more than 20 versions',
   'BuildRole SyncSiteObjects s3:GetObjectVersion':
-    "a rollback in CodeBuild copies a release's pages from their versions",
-  'BuildRole SyncSiteObjects s3:DeleteObject': 'the prune of a deploy, once a file is in no kept release',
+    "a rollback copies a release's pages from their versions (least-privilege.spec.ts runs one as this role)",
+  'BuildRole SyncSiteObjects s3:DeleteObject':
+    'the prune of a deploy, once a file is in no kept release (least-privilege.spec.ts runs one as this role)',
   'BuildRole SyncSiteObjects s3:AbortMultipartUpload': 'a deploy stopped during a multipart upload aborts it',
   'BuildRole PipelineArtifacts s3:GetObject': "CodeBuild downloads the pipeline's source artifact",
   'BuildRole PipelineArtifacts s3:GetObjectVersion': "CodeBuild downloads the pipeline's source artifact (versioned)",
