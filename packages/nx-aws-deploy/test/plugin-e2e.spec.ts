@@ -134,6 +134,19 @@ const NOT_IN_THE_JOURNEY: Record<string, string> = {
   'PromoteRole ArtifactBucketLocation s3:GetBucketAcl': 'CodeBuild checks the artifact bucket before it uses it',
   'PromoteRole SourceClone codeconnections:UseConnection': 'CodeBuild clones the source through the connection',
   'PromoteRole SourceClone codestar-connections:UseConnection': 'the same, under the older service name',
+  'PipelineRole Artifacts s3:GetObjectVersion': 'CodePipeline reads a versioned artifact to hand it to the next stage',
+  'PipelineRole Artifacts s3:PutObject': "CodePipeline stores the source stage's and the build's output artifacts",
+  'PipelineRole ArtifactBucketLocation s3:GetBucketLocation':
+    'CodePipeline checks the artifact bucket before it uses it',
+  'PipelineRole ArtifactBucketLocation s3:ListBucket': 'CodePipeline lists the artifact bucket before it uses it',
+  'PipelineRole Source codeconnections:UseConnection': 'the source stage fetches the commit through the connection',
+  'PipelineRole Source codestar-connections:UseConnection': 'the same, under the older service name',
+  'PipelineRole Build codebuild:StartBuild': 'the build stage starts the CodeBuild project (the stand-in starts it)',
+  'PipelineRole Build codebuild:BatchGetBuilds': 'the build stage follows the build',
+  'PipelineRole Build codebuild:StartBuildBatch': 'the build stage of a --batch pipeline starts the batch',
+  'PipelineRole Build codebuild:BatchGetBuildBatches': 'the build stage of a --batch pipeline follows the batch',
+  'PipelineRole Invalidate lambda:InvokeFunction':
+    'the invalidate stage invokes the Lambda (the test calls its handler)',
   'InvalidateRole WriteLogs logs:CreateLogStream': "Lambda writes the function's log",
   'InvalidateRole WriteLogs logs:PutLogEvents': "Lambda writes the function's log",
   'InvalidateRole InvalidateThisDistribution cloudfront:GetInvalidation':
@@ -428,6 +441,8 @@ describe('nx add + nx g nx-aws-deploy:pipeline + nx affected -t deploy, in a fre
         const job = await local.job(jobId);
         expect([job.status, job.failureDetails?.message]).toEqual(['Succeeded', undefined]);
         await expectAllowedFor(sites, 'InvalidateRole', 'invalidate Lambda');
+        // It read the combined artifact with the credentials CodePipeline gave the job: the pipeline role's.
+        await expectAllowedFor(sites, 'PipelineRole', 'invalidate Lambda, artifact credentials');
         await finishExecution(local, batch.pipelineExecutionId, 'Succeeded');
         const logs = Object.fromEntries(batch.builds.map((b) => [b.identifier, b.log]));
         return { batch, logs };

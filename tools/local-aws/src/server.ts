@@ -71,11 +71,12 @@ export async function start(options: LocalAwsOptions = {}): Promise<LocalAws> {
     onInvalidate: (distribution, paths) => edge.invalidate(distribution, paths),
     onChange: persisted(dataDir, 'cloudfront.json', cloudFrontState),
   });
+  const roles = new Roles();
   const codepipeline = new CodePipelineService(
     codePipelineState,
     persisted(dataDir, 'codepipeline.json', codePipelineState),
+    roles,
   );
-  const roles = new Roles();
   const sts = new StsService(roles);
   const services: Record<Service, { handle(ctx: LocalRequest): LocalResponse }> = {
     s3,

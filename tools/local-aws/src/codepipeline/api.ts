@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ACCOUNT, AwsError } from '../errors';
 import type { LocalRequest, LocalResponse } from '../http';
+import type { Roles } from '../iam/roles';
 import type { CodePipelineState, Job, JobRequest, PipelineExecution } from './state';
 
 /** CodePipeline's JSON 1.1 API (`X-Amz-Target: CodePipeline_20150709.<Operation>`). */
@@ -8,6 +9,7 @@ export class CodePipelineService {
   constructor(
     readonly state: CodePipelineState,
     private readonly onChange: () => void,
+    private readonly roles?: Roles,
   ) {}
 
   handle(ctx: LocalRequest): LocalResponse {
@@ -65,13 +67,7 @@ export class CodePipelineService {
             location: { type: 'S3', s3Location: { bucketName: a.bucket, objectKey: a.key } },
           })),
           outputArtifacts: [],
-          // Short-lived dummy credentials, shaped as CodePipeline hands them to the action for its artifacts.
-          artifactCredentials: {
-            accessKeyId: `LOCAL${randomBytes(8).toString('hex').toUpperCase()}`,
-            secretAccessKey: randomBytes(20).toString('base64'),
-            sessionToken: randomBytes(32).toString('base64'),
-            expirationTime: Date.now() + 3600_000,
-          },
+          artifactCredentials: this.artifactCredentials(pipelineName),
           ...(request.continuationToken ? { continuationToken: request.continuationToken } : {}),
         },
       },
@@ -86,6 +82,25 @@ export class CodePipelineService {
     this.state.jobs.set(id, job);
     this.onChange();
     return job;
+  }
+
+  /**
+   * The short-lived credentials CodePipeline gives an action for its artifacts: a session of the pipeline's role
+   * when a deployed template created it (the local AWS then authorizes the action's artifact reads as that role),
+   * else keys that only stand for them.
+   */
+  private artifactCredentials(pipelineName: string) {
+    const roleArn = this.state.pipelines.get(pipelineName)?.declaration.roleArn;
+    const session =
+      roleArn && this.roles?.get(roleArn)
+        ? this.roles.assume(roleArn, `codepipeline-${pipelineName}`.slice(0, 64))
+        : undefined;
+    return {
+      accessKeyId: session?.accessKeyId ?? `LOCAL${randomBytes(8).toString('hex').toUpperCase()}`,
+      secretAccessKey: session?.secretAccessKey ?? randomBytes(20).toString('base64'),
+      sessionToken: session?.sessionToken ?? randomBytes(32).toString('base64'),
+      expirationTime: session?.expiration.getTime() ?? Date.now() + 3600_000,
+    };
   }
 
   setExecutionStatus(pipelineExecutionId: string, status: PipelineExecution['status']): PipelineExecution {
