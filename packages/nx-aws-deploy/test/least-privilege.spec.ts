@@ -98,7 +98,33 @@ it.each([
   },
 );
 
-it('a deploy that prunes and a rollback, as the build role: allowed, and the replay shows which grants they need', async () => {
+/** The README's rollback from a laptop (Releases and rollback): a person's role with these S3 actions only. */
+const PERSON = `
+Parameters:
+  Bucket: { Type: String }
+Resources:
+  Person:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: '2012-10-17'
+        Statement: [{ Effect: Allow, Principal: { AWS: !Sub 'arn:aws:iam::\${AWS::AccountId}:root' }, Action: sts:AssumeRole }]
+      Policies:
+        - PolicyName: rollback-from-a-laptop
+          PolicyDocument:
+            Version: '2012-10-17'
+            Statement:
+              - Effect: Allow
+                Action: [s3:ListBucket, s3:ListBucketVersions]
+                Resource: !Sub 'arn:aws:s3:::\${Bucket}'
+              - Effect: Allow
+                Action: [s3:GetObject, s3:GetObjectVersion, s3:PutObject, s3:DeleteObject]
+                Resource: !Sub 'arn:aws:s3:::\${Bucket}/*'
+Outputs:
+  Role: { Value: !GetAtt Person.Arn }
+`;
+
+it('deploys, a rollback of more than 20 pages and a deploy that prunes, as the build role, and a rollback by a person with the README policy: all allowed; the replay shows which grants they need', async () => {
   const as = await asBuildRole(generated, 'lp-releases');
   const site = join(as.dir, 'site');
   const build = async (version: number, ...args: string[]) => {
@@ -107,6 +133,8 @@ it('a deploy that prunes and a rollback, as the build role: allowed, and the rep
     const asset = `app-${String(version).repeat(8)}.js`;
     writeFileSync(join(site, 'index.html'), `<script src="/${asset}"></script>`);
     writeFileSync(join(site, asset), `console.log(${version})`);
+    // More than 20 pages change: a rollback checks their versions with one listing instead of a HEAD each.
+    for (let page = 0; page < 24; page++) writeFileSync(join(site, `page-${page}.html`), `<p>v${version}</p>`);
     const run = await as.run('deploy', '--source-dir', 'site', ...args);
     expect([run.code, run.output]).toEqual([0, expect.any(String)]);
   };
@@ -123,16 +151,33 @@ it('a deploy that prunes and a rollback, as the build role: allowed, and the rep
     const run = await as.run('rollback');
     expect([run.code, run.output]).toEqual([0, expect.stringContaining('release 1')]);
   });
+
+  const person = await deployStack({
+    endpoint: local.aws.url,
+    template: parseTemplate(PERSON),
+    stackName: 'lp-person',
+    parameters: { Bucket: as.bucket },
+  });
+  const personEnv = { ...outsideEnv(), ...(await local.assumeRole(person.outputs.Role, 'alice')) };
+  await local.resetRequests();
+  for (const args of [['releases'], ['rollback', '--to', '2']]) {
+    const run = await exec(process.execPath, [CLI, ...args, '--bucket', as.bucket], as.dir, personEnv);
+    expect([args, run.code, run.stdout + run.stderr]).toEqual([args, 0, expect.any(String)]);
+  }
+  const byPerson = (await local.requestLog()).filter((r) => r.principal?.endsWith('/alice'));
+  expect(byPerson.some((r) => r.operation === 's3.ListObjectVersions')).toBe(true);
+  expect(byPerson.filter((r) => r.authorizations?.some((a) => !a.allowed))).toEqual([]);
+
   await step('prune', () => build(3, '--keep-releases', '1'));
-  const { stdout } = await local.cli(['s3api', 'list-objects-v2', '--bucket', as.bucket]);
-  const keys = JSON.parse(stdout).Contents.map((o: { Key: string }) => o.Key);
-  expect(keys.filter((k: string) => !k.startsWith('.nx-aws-deploy/'))).toEqual(['app-33333333.js', 'index.html']);
+  const { stdout } = await local.cli(['s3api', 'list-objects-v2', '--bucket', as.bucket, '--prefix', 'app-']);
+  expect(JSON.parse(stdout).Contents.map((o: { Key: string }) => o.Key)).toEqual(['app-33333333.js']);
 
   const needs = Object.fromEntries(
     (await journey.grants()).filter((g) => g.neededBy.length).map((g) => [`${g.sid} ${g.action}`, g.neededBy]),
   );
-  expect(needs['SyncSiteObjects s3:GetObjectVersion']).toEqual(
-    expect.arrayContaining([expect.stringMatching(/^rollback: /)]),
-  );
-  expect(needs['SyncSiteObjects s3:DeleteObject']).toEqual(expect.arrayContaining([expect.stringMatching(/^prune: /)]));
-}, 60_000);
+  const neededBy = (grant: string, step: string) =>
+    expect([grant, needs[grant]]).toEqual([grant, expect.arrayContaining([expect.stringMatching(`^${step}: `)])]);
+  neededBy('SyncSiteObjects s3:GetObjectVersion', 'rollback');
+  neededBy('ListSiteBucket s3:ListBucketVersions', 'rollback');
+  neededBy('SyncSiteObjects s3:DeleteObject', 'prune');
+}, 90_000);

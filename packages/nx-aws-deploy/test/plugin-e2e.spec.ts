@@ -106,7 +106,8 @@ function environmentOf(on: StackResult, project: string): Record<string, string>
 const NOT_IN_THE_JOURNEY: Record<string, string> = {
   'BuildRole WriteLogs logs:CreateLogStream': "CodeBuild writes the build's log (the stand-in keeps it)",
   'BuildRole WriteLogs logs:PutLogEvents': "CodeBuild writes the build's log (the stand-in keeps it)",
-  'BuildRole ListSiteBucket s3:ListBucketVersions': 'a rollback in CodeBuild that brings back more than 20 versions',
+  'BuildRole ListSiteBucket s3:ListBucketVersions':
+    'a rollback that brings back more than 20 versions (least-privilege.spec.ts runs one as this role)',
   'BuildRole SyncSiteObjects s3:GetObjectVersion':
     "a rollback copies a release's pages from their versions (least-privilege.spec.ts runs one as this role)",
   'BuildRole SyncSiteObjects s3:DeleteObject':
