@@ -26,8 +26,7 @@ export function iamChecks(service: Service, ctx: LocalRequest, region: string): 
     return [{ action: `cloudfront:${ctx.operation}`, resource, context: transport }];
   }
   if (service === 'codepipeline') {
-    const body = ctx.body.length ? (JSON.parse(ctx.body.toString('utf8')) as Record<string, unknown>) : {};
-    const pipeline = body.pipelineName ?? body.name;
+    const pipeline = pipelineNamed(ctx.body);
     const resource = typeof pipeline === 'string' ? `arn:aws:codepipeline:${region}:${ACCOUNT}:${pipeline}` : '*';
     return [{ action: `codepipeline:${ctx.operation}`, resource, context: transport }];
   }
@@ -85,5 +84,15 @@ function s3Checks(ctx: LocalRequest): (Omit<IamCheck, 'context'> & { context?: I
     default:
       // GetBucketVersioning → s3:GetBucketVersioning, PutBucketPolicy → s3:PutBucketPolicy, CreateBucket, ...
       return [{ action: `s3:${ctx.operation}`, resource: bucketArn }];
+  }
+}
+
+/** The pipeline a CodePipeline request names; undefined for a body that is not JSON (the service answers that). */
+function pipelineNamed(body: Buffer): unknown {
+  try {
+    const input = JSON.parse(body.toString('utf8') || '{}') as Record<string, unknown>;
+    return input.pipelineName ?? input.name;
+  } catch {
+    return undefined;
   }
 }
