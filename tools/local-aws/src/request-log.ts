@@ -1,3 +1,5 @@
+import type { IamDecision } from './iam/authorize';
+
 export interface LoggedRequest {
   /** `service.Operation` (e.g. `s3.PutObject`) or `edge.<distribution id>`. */
   operation: string;
@@ -8,7 +10,7 @@ export interface LoggedRequest {
   /** For a request signed with credentials from the local STS: the role session that made it. */
   principal?: string;
   /** And each authorization IAM made for it (up to the first denial), as the role's policies decided it. */
-  authorizations?: { action: string; resource: string; context: Record<string, string | string[]>; allowed: boolean }[];
+  authorizations?: IamDecision[];
 }
 
 const MAX_LOGGED_REQUESTS = 50_000;

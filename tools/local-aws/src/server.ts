@@ -117,15 +117,7 @@ export async function start(options: LocalAwsOptions = {}): Promise<LocalAws> {
         await verifySignature(req, url, ctx.body, named.service, session);
         const checks = iamChecks(named.service, ctx, ctx.scope.region ?? 'us-east-1');
         const { decisions, denial } = await authorize(session, roles.get(session.roleArn)!, checks, resourcePolicyOf);
-        authorized = {
-          principal: session.arn,
-          authorizations: decisions.map(({ action, resource, context, allowed }) => ({
-            action,
-            resource,
-            context,
-            allowed,
-          })),
-        };
+        authorized = { principal: session.arn, authorizations: decisions };
         if (denial)
           throw new AwsError(named.service === 'codepipeline' ? 400 : 403, ACCESS_DENIED[named.service], denial);
       }

@@ -5,8 +5,6 @@ import type { Role, Session } from './roles';
 
 /** What the local AWS decided for one authorization of a request: kept in the request log for the tests. */
 export interface IamDecision extends IamCheck {
-  principal: string;
-  role: string;
   allowed: boolean;
 }
 
@@ -26,12 +24,7 @@ export async function authorize(
   const decisions: IamDecision[] = [];
   for (const check of checks) {
     const simulation = await simulate(session.arn, role.policies, check, resourcePolicyOf(check));
-    const decision = {
-      ...check,
-      principal: session.arn,
-      role: role.arn,
-      allowed: simulation.overallResult === 'Allowed',
-    };
+    const decision = { ...check, allowed: simulation.overallResult === 'Allowed' };
     decisions.push(decision);
     if (!decision.allowed) {
       const explicitIn =
