@@ -1,5 +1,7 @@
 export { start, EDGE_DOMAIN, type LocalAws, type LocalAwsOptions } from './server';
 export type { JobRequest, Job } from './codepipeline/state';
+export { artifactKey, type ActionStart } from './codepipeline/api';
+export type { ServiceCall } from './iam/service-actor';
 export { startLocalAws, edgeGet, getWithHost, s3DistributionConfig, type LocalAwsHarness } from './testing';
 export { deployStack, type StackResult } from './cloudformation/stack';
 export { parseTemplate, type Template } from './cloudformation/template';

@@ -12,6 +12,7 @@ import { newRequestId, readRequest, sendResponse, type LocalRequest, type LocalR
 import { iamChecks, type IamCheck } from './iam/actions';
 import { authorize } from './iam/authorize';
 import { Roles } from './iam/roles';
+import { serviceActor } from './iam/service-actor';
 import { verifySignature } from './iam/signature';
 import { describeRequest, type Service } from './operations';
 import { persisted } from './persistence';
@@ -55,8 +56,9 @@ const ACCESS_DENIED: Record<Service, string> = {
 type Authorized = Pick<LoggedRequest, 'principal' | 'authorizations'>;
 
 /**
- * Starts the local AWS: one HTTP listener for the S3, CloudFront and CodePipeline APIs (told apart by
- * `describeRequest`), the local edge of each distribution (by Host), and the `/_local/` admin API.
+ * Starts the local AWS: one HTTP listener for the S3, CloudFront, CodePipeline and STS APIs (told apart by
+ * `describeRequest`), the local edge of each distribution (by Host), and the `/_local/` admin API. A request signed
+ * with credentials from its STS is verified and authorized as the session's role before its service sees it.
  */
 export async function start(options: LocalAwsOptions = {}): Promise<LocalAws> {
   const { dataDir, debug = false } = options;
@@ -72,10 +74,19 @@ export async function start(options: LocalAwsOptions = {}): Promise<LocalAws> {
     onChange: persisted(dataDir, 'cloudfront.json', cloudFrontState),
   });
   const roles = new Roles();
+  const requestLog = new RequestLog();
+  /** The bucket policy that applies, with the role's policies, to an S3 authorization. */
+  const resourcePolicyOf = ({ action, resource }: IamCheck) => {
+    if (!action.startsWith('s3:')) return undefined;
+    const policy = store.buckets.get(resource.slice('arn:aws:s3:::'.length).split('/')[0])?.policy;
+    return policy === undefined ? undefined : JSON.parse(policy);
+  };
+  const actAs = serviceActor(roles, requestLog, resourcePolicyOf);
   const codepipeline = new CodePipelineService(
     codePipelineState,
     persisted(dataDir, 'codepipeline.json', codePipelineState),
     roles,
+    actAs,
   );
   const sts = new StsService(roles);
   const services: Record<Service, { handle(ctx: LocalRequest): LocalResponse }> = {
@@ -84,15 +95,8 @@ export async function start(options: LocalAwsOptions = {}): Promise<LocalAws> {
     codepipeline,
     sts,
   };
-  const requestLog = new RequestLog();
   const faults = new Faults();
-  const admin = adminApi({ requestLog, faults, cloudfront, edge, codepipeline, roles });
-  /** The bucket policy that applies, with the role's policies, to an S3 authorization. */
-  const resourcePolicyOf = ({ action, resource }: IamCheck) => {
-    if (!action.startsWith('s3:')) return undefined;
-    const policy = store.buckets.get(resource.slice('arn:aws:s3:::'.length).split('/')[0])?.policy;
-    return policy === undefined ? undefined : JSON.parse(policy);
-  };
+  const admin = adminApi({ requestLog, faults, cloudfront, edge, codepipeline, roles, actAs });
 
   /** An API request: named, handled by its service, answered in its protocol (errors too). */
   const answer = async (
@@ -100,7 +104,7 @@ export async function start(options: LocalAwsOptions = {}): Promise<LocalAws> {
     url: URL,
   ): Promise<{ label: string; response: LocalResponse; authorized?: Authorized }> => {
     if (url.pathname.startsWith(ADMIN_PREFIX))
-      return { label: 'local', response: admin(await readRequest(req, url, { operation: 'Local', params: [] })) };
+      return { label: 'local', response: await admin(await readRequest(req, url, { operation: 'Local', params: [] })) };
     const named = describeRequest(req.method ?? 'GET', url, req.headers);
     const ctx = await readRequest(req, url, named);
     if (named.service === 'sts') ctx.operation = stsOperation(ctx);
@@ -176,6 +180,8 @@ export async function start(options: LocalAwsOptions = {}): Promise<LocalAws> {
   };
   const server = createServer((req, res) => {
     handle(req, res).catch((error) => {
+      // A client that gave up while sending (a stopped deploy aborting its uploads) is no failure of ours.
+      if ((error as NodeJS.ErrnoException).code === 'ECONNRESET' && req.destroyed) return void res.destroy();
       console.error('local-aws: request failed', error);
       if (!res.headersSent) res.writeHead(500);
       res.end();

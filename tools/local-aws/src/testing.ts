@@ -2,7 +2,9 @@ import { request } from 'node:http';
 import type { DistributionConfig } from '@aws-sdk/client-cloudfront';
 import { awsCliRunner, type AwsCli } from './aws-cli';
 import { start, type LocalAws, type LocalAwsOptions } from './server';
+import type { ActionStart } from './codepipeline/api';
 import type { Job, JobRequest } from './codepipeline/state';
+import type { ServiceCall } from './iam/service-actor';
 import type { Fault } from './faults';
 import type { LoggedRequest } from './request-log';
 
@@ -27,6 +29,13 @@ export interface LocalAwsHarness {
   /** Makes the next `count` requests of `operation` fail: a reset connection or an error status. */
   injectFault(fault: Fault): Promise<void>;
   createJob(request: JobRequest): Promise<{ jobId: string; event: Job['event'] }>;
+  /**
+   * CodePipeline reaching a stage of an execution: it starts the stage's actions as the pipeline's role (a CodeBuild
+   * project's build or batch, a Lambda function's job); running the build or the function is the caller's part.
+   */
+  startStage(pipelineExecutionId: string, stage: string): Promise<{ actions: ActionStart[] }>;
+  /** A service making `calls` with a deployed role (CodeBuild starting a batch's builds as the batch role). */
+  actAs(roleArn: string, sessionName: string, calls: ServiceCall[]): Promise<{ refused?: { message: string } }>;
   job(jobId: string): Promise<Job>;
   stop(): Promise<void>;
 }
@@ -87,6 +96,12 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
     injectFault: async (fault) => void (await local('/_local/faults', { method: 'POST', body: JSON.stringify(fault) })),
     createJob: (request) => local('/_local/codepipeline/jobs', { method: 'POST', body: JSON.stringify(request) }),
     job: (jobId) => local(`/_local/codepipeline/jobs/${jobId}`),
+    startStage: (pipelineExecutionId, stage) =>
+      local(`/_local/codepipeline/executions/${pipelineExecutionId}/stages/${encodeURIComponent(stage)}`, {
+        method: 'POST',
+      }),
+    actAs: (roleArn, sessionName, calls) =>
+      local('/_local/iam/act', { method: 'POST', body: JSON.stringify({ roleArn, sessionName, calls }) }),
     stop: () => {
       awsCli.stop();
       return aws.stop();

@@ -1,5 +1,10 @@
 import { CloudFrontClient, CreateInvalidationCommand } from '@aws-sdk/client-cloudfront';
-import { CodePipelineClient, ListPipelinesCommand } from '@aws-sdk/client-codepipeline';
+import {
+  CodePipelineClient,
+  GetPipelineExecutionCommand,
+  ListPipelinesCommand,
+  StartPipelineExecutionCommand,
+} from '@aws-sdk/client-codepipeline';
 import {
   CopyObjectCommand,
   CreateBucketCommand,
@@ -238,5 +243,118 @@ describe("a session's signatures are verified as AWS verifies them", () => {
     expect(await refusal(withClient({ credentials: forged }, (s3) => s3.send(new GetObjectCommand(get))))).toBe(
       '403 InvalidToken: The security token included in the request is invalid.',
     );
+  });
+});
+
+describe('services act with the roles they were given', () => {
+  const PIPELINE = `
+Resources:
+  Artifacts:
+    Type: AWS::S3::Bucket
+    Properties: { BucketName: iam-artifacts }
+  Project:
+    Type: AWS::CodeBuild::Project
+    Properties: { Name: web-build }
+  Invalidate:
+    Type: AWS::Lambda::Function
+    Properties: { FunctionName: web-invalidate }
+  PipelineRole:
+    Type: AWS::IAM::Role
+    Properties:
+      Policies:
+        - PolicyName: run
+          PolicyDocument:
+            Statement:
+              - { Effect: Allow, Action: [codebuild:StartBuild, codebuild:BatchGetBuilds], Resource: !GetAtt Project.Arn }
+              - { Effect: Allow, Action: lambda:InvokeFunction, Resource: !GetAtt Invalidate.Arn }
+  Pipeline:
+    Type: AWS::CodePipeline::Pipeline
+    Properties:
+      Name: iam-pipeline
+      RoleArn: !GetAtt PipelineRole.Arn
+      ArtifactStore: { Type: S3, Location: !Ref Artifacts }
+      Stages:
+        - Name: Build
+          Actions:
+            - Name: Deploy
+              ActionTypeId: { Category: Build, Owner: AWS, Provider: CodeBuild, Version: '1' }
+              Configuration: { ProjectName: !Ref Project }
+              OutputArtifacts: [{ Name: DeployManifests }]
+        - Name: Invalidate
+          Actions:
+            - Name: Invalidate
+              ActionTypeId: { Category: Invoke, Owner: AWS, Provider: Lambda, Version: '1' }
+              Configuration: { FunctionName: !Ref Invalidate, UserParameters: '{"wait":false}' }
+              InputArtifacts: [{ Name: DeployManifests }]
+        - Name: Batch
+          Actions:
+            - Name: DeployAll
+              ActionTypeId: { Category: Build, Owner: AWS, Provider: CodeBuild, Version: '1' }
+              Configuration: { ProjectName: !Ref Project, BatchEnabled: 'true' }
+`;
+  let pipelineRole: string;
+  let executionId: string;
+  beforeAll(async () => {
+    const stack = await deployStack({ endpoint: local.aws.url, template: parseTemplate(PIPELINE), stackName: 'p' });
+    pipelineRole = stack.properties.Pipeline.RoleArn;
+    const codepipeline = new CodePipelineClient({});
+    executionId = (await codepipeline.send(new StartPipelineExecutionCommand({ name: 'iam-pipeline' })))
+      .pipelineExecutionId!;
+    codepipeline.destroy();
+  });
+  const pipelineSession = () =>
+    `arn:aws:sts::000000000000:assumed-role/${pipelineRole.split('/').pop()}/codepipeline-iam-pipeline`;
+
+  it("CodePipeline starts a stage's build and invokes its Lambda as the pipeline role, each call decided and logged", async () => {
+    await local.resetRequests();
+    expect(await local.startStage(executionId, 'Build')).toEqual({
+      actions: [{ name: 'Deploy', status: 'InProgress' }],
+    });
+    const { actions } = await local.startStage(executionId, 'Invalidate');
+    const job = actions[0].job!.event['CodePipeline.job'].data;
+    expect(job.actionConfiguration.configuration).toEqual({
+      FunctionName: 'web-invalidate',
+      UserParameters: '{"wait":false}',
+    });
+    expect(job.inputArtifacts[0].location.s3Location).toEqual({
+      bucketName: 'iam-artifacts',
+      objectKey: `iam-pipeline/DeployManifests/${executionId}.zip`,
+    });
+    const log = await local.requestLog();
+    expect(log.map((r) => [r.operation, r.principal, r.authorizations?.map((a) => [a.resource, a.allowed])])).toEqual(
+      [
+        ['codebuild.StartBuild', 'codebuild.BatchGetBuilds'].map((operation) => [
+          operation,
+          pipelineSession(),
+          [['arn:aws:codebuild:us-east-1:000000000000:project/web-build', true]],
+        ]),
+        [
+          [
+            'lambda.Invoke',
+            pipelineSession(),
+            [['arn:aws:lambda:us-east-1:000000000000:function:web-invalidate', true]],
+          ],
+        ],
+      ].flat(),
+    );
+  });
+
+  it('a call its role does not allow fails the action and the execution with the message CodePipeline shows', async () => {
+    const { actions } = await local.startStage(executionId, 'Batch');
+    expect(actions).toEqual([
+      {
+        name: 'DeployAll',
+        status: 'Failed',
+        errorDetails: {
+          code: 'JobFailed',
+          message: `Error calling startBuildBatch: User: ${pipelineSession()} is not authorized to perform: codebuild:StartBuildBatch on resource: "arn:aws:codebuild:us-east-1:000000000000:project/web-build" because no identity-based policy allows the codebuild:StartBuildBatch action (Service: AWSCodeBuild; Error Code: AccessDeniedException)`,
+        },
+      },
+    ]);
+    const codepipeline = new CodePipelineClient({});
+    const { pipelineExecution } = await codepipeline
+      .send(new GetPipelineExecutionCommand({ pipelineName: 'iam-pipeline', pipelineExecutionId: executionId }))
+      .finally(() => codepipeline.destroy());
+    expect(pipelineExecution?.status).toBe('Failed');
   });
 });

@@ -6,7 +6,7 @@ import {
   PublishFunctionCommand,
   type DistributionConfig,
 } from '@aws-sdk/client-cloudfront';
-import { CodePipelineClient, CreatePipelineCommand } from '@aws-sdk/client-codepipeline';
+import { CodePipelineClient, CreatePipelineCommand, type StageDeclaration } from '@aws-sdk/client-codepipeline';
 import { CreateBucketCommand, PutBucketPolicyCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { ACCOUNT } from '../errors';
@@ -16,6 +16,8 @@ export interface StackResult {
   /** Physical ids by logical id, for the resources created here and placeholders for the rest. */
   resources: Record<string, string>;
   outputs: Record<string, string>;
+  /** The value of each parameter the stack was deployed with (given or default). */
+  parameters: Record<string, string>;
   /** Every resource's properties with Ref, GetAtt and Sub resolved, e.g. a CodeBuild project's environment variables. */
   properties: Record<string, Record<string, any>>;
   /** Logical ids of resources the local AWS does not model (CodeBuild, Lambda, logs, OAC, ...). */
@@ -205,7 +207,8 @@ export async function deployStack(options: {
                 name,
                 roleArn: properties.RoleArn,
                 artifactStore: { type: 'S3', location: properties.ArtifactStore.Location },
-                stages: [],
+                // The stand-in starts a stage's actions as the pipeline role: it needs to know them.
+                stages: pipelineStages(properties.Stages ?? []),
               },
             }),
           )
@@ -217,9 +220,8 @@ export async function deployStack(options: {
       }
       default: {
         notEmulated.push(logicalId);
-        const id = properties.Name ?? properties.FunctionName ?? `${stackName}-${logicalId}`;
-        const arn = `arn:aws:${resource.Type.split('::')[1].toLowerCase()}:${region}:${ACCOUNT}:${logicalId}/${id}`;
-        result = { id, attributes: { Arn: arn, Id: id, RoleId: id } };
+        const id = properties.Name ?? properties.FunctionName ?? properties.LogGroupName ?? `${stackName}-${logicalId}`;
+        result = { id, attributes: { Arn: arnOf(resource.Type, id, region), Id: id, RoleId: id } };
       }
     }
     return result;
@@ -233,12 +235,52 @@ export async function deployStack(options: {
     const resources = Object.fromEntries(
       await Promise.all([...created].map(async ([logicalId, resource]) => [logicalId, (await resource).id] as const)),
     );
-    return { resources, outputs, properties: resolvedProperties, notEmulated };
+    const parameters = Object.fromEntries(
+      Object.entries(template.Parameters ?? {}).map(([name, p]) => [
+        name,
+        String(options.parameters?.[name] ?? p.Default),
+      ]),
+    );
+    return { resources, outputs, parameters, properties: resolvedProperties, notEmulated };
   } finally {
     s3.destroy();
     cloudfront.destroy();
     codepipeline.destroy();
   }
+}
+
+/**
+ * The ARN of a resource the local AWS does not emulate, as its service writes it: IAM policies of the template name
+ * it (a CodeBuild project, a Lambda function, a log group) and the local IAM compares them.
+ */
+function arnOf(type: string, name: string, region: string): string {
+  const [, service, kind] = type.split('::');
+  switch (type) {
+    case 'AWS::CodeBuild::Project':
+      return `arn:aws:codebuild:${region}:${ACCOUNT}:project/${name}`;
+    case 'AWS::Lambda::Function':
+      return `arn:aws:lambda:${region}:${ACCOUNT}:function:${name}`;
+    case 'AWS::Logs::LogGroup':
+      return `arn:aws:logs:${region}:${ACCOUNT}:log-group:${name}:*`;
+    default:
+      return `arn:aws:${service.toLowerCase()}:${region}:${ACCOUNT}:${kind.toLowerCase()}/${name}`;
+  }
+}
+
+/** A pipeline's Stages as CloudFormation writes them (PascalCase), in the API's shape; configurations keep their keys. */
+function pipelineStages(stages: any[]): StageDeclaration[] {
+  const camel = (node: any): any =>
+    Array.isArray(node)
+      ? node.map(camel)
+      : node && typeof node === 'object'
+        ? Object.fromEntries(
+            Object.entries(node).map(([k, v]) => [
+              k[0].toLowerCase() + k.slice(1),
+              k === 'Configuration' ? v : camel(v),
+            ]),
+          )
+        : node;
+  return camel(stages);
 }
 
 /** CloudFormation writes CloudFront lists as arrays; the API wants { Quantity, Items }. */

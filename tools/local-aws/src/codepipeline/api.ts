@@ -2,7 +2,21 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { ACCOUNT, AwsError } from '../errors';
 import type { LocalRequest, LocalResponse } from '../http';
 import type { Roles } from '../iam/roles';
+import type { ActAs, ServiceCall } from '../iam/service-actor';
 import type { CodePipelineState, Job, JobRequest, PipelineExecution } from './state';
+
+/** Where the local CodePipeline keeps an execution's artifact in the artifact store: CodeBuild stand-ins write it there. */
+export const artifactKey = (pipelineName: string, artifactName: string, pipelineExecutionId: string) =>
+  `${pipelineName}/${artifactName}/${pipelineExecutionId}.zip`;
+
+/** How a stage's action went when CodePipeline started it: a refusal of its calls fails it, as in AWS. */
+export interface ActionStart {
+  name: string;
+  status: 'InProgress' | 'Failed';
+  errorDetails?: { code: 'JobFailed'; message: string };
+  /** An Invoke action's job: the event its Lambda function gets. */
+  job?: { jobId: string; event: Job['event'] };
+}
 
 /** CodePipeline's JSON 1.1 API (`X-Amz-Target: CodePipeline_20150709.<Operation>`). */
 export class CodePipelineService {
@@ -10,6 +24,7 @@ export class CodePipelineService {
     readonly state: CodePipelineState,
     private readonly onChange: () => void,
     private readonly roles?: Roles,
+    private readonly actAs?: ActAs,
   ) {}
 
   handle(ctx: LocalRequest): LocalResponse {
@@ -101,6 +116,61 @@ export class CodePipelineService {
       sessionToken: session?.sessionToken ?? randomBytes(32).toString('base64'),
       expirationTime: session?.expiration.getTime() ?? Date.now() + 3600_000,
     };
+  }
+
+  /**
+   * What CodePipeline does when an execution reaches a stage, as the pipeline's role: for a CodeBuild action it
+   * starts the project's build (a batch when the action is BatchEnabled) and follows it; for a Lambda Invoke
+   * action it invokes the function with a job. The builds and the function themselves are the caller's to run.
+   * A call the role may not make fails the action and the execution with the message CodePipeline shows.
+   */
+  async startStage(pipelineExecutionId: string, stageName: string): Promise<{ actions: ActionStart[] }> {
+    const execution = this.state.executions.find((e) => e.pipelineExecutionId === pipelineExecutionId);
+    if (!execution)
+      throw new AwsError(404, 'PipelineExecutionNotFoundException', `Execution ${pipelineExecutionId} does not exist.`);
+    const { declaration } = this.pipeline(execution.pipelineName);
+    const stage = (declaration.stages ?? []).find((s: { name: string }) => s.name === stageName);
+    if (!stage)
+      throw new AwsError(
+        400,
+        'StageNotFoundException',
+        `Pipeline ${execution.pipelineName} has no stage ${stageName}.`,
+      );
+    const actions: ActionStart[] = [];
+    for (const action of stage.actions as PipelineAction[]) {
+      const { calls, service } = callsToStart(action);
+      const { refused } = this.actAs
+        ? await this.actAs(declaration.roleArn, `codepipeline-${execution.pipelineName}`.slice(0, 64), calls)
+        : {};
+      if (refused) {
+        const operation = refused.call.operation.split('.')[1];
+        const message = `Error calling ${operation[0].toLowerCase()}${operation.slice(1)}: ${refused.message} (Service: ${service}; Error Code: AccessDeniedException)`;
+        actions.push({ name: action.name, status: 'Failed', errorDetails: { code: 'JobFailed', message } });
+        this.setExecutionStatus(pipelineExecutionId, 'Failed');
+        break;
+      }
+      const job =
+        action.actionTypeId.provider === 'Lambda'
+          ? this.createJob({
+              pipelineName: execution.pipelineName,
+              pipelineExecutionId,
+              actionName: action.name,
+              functionName: action.configuration?.FunctionName,
+              userParameters: action.configuration?.UserParameters,
+              inputArtifacts: (action.inputArtifacts ?? []).map(({ name }) => ({
+                name,
+                bucket: declaration.artifactStore.location,
+                key: artifactKey(execution.pipelineName, name, pipelineExecutionId),
+              })),
+            })
+          : undefined;
+      actions.push({
+        name: action.name,
+        status: 'InProgress',
+        ...(job ? { job: { jobId: job.id, event: job.event } } : {}),
+      });
+    }
+    return { actions };
   }
 
   setExecutionStatus(pipelineExecutionId: string, status: PipelineExecution['status']): PipelineExecution {
@@ -224,4 +294,42 @@ export class CodePipelineService {
     if (job.pipelineExecutionId) this.setExecutionStatus(job.pipelineExecutionId, 'Failed');
     return {};
   }
+}
+
+interface PipelineAction {
+  name: string;
+  actionTypeId: { category: string; provider: string };
+  configuration?: Record<string, string>;
+  inputArtifacts?: { name: string }[];
+}
+
+/** The calls CodePipeline makes to start an action and follow it (what its role must allow, as the AWS CDK grants). */
+function callsToStart(action: PipelineAction): { calls: ServiceCall[]; service: string } {
+  const region = 'us-east-1';
+  const call = (operation: string, resource: string): ServiceCall => ({
+    operation,
+    check: {
+      action: operation.replace('.', ':').replace('lambda:Invoke', 'lambda:InvokeFunction'),
+      resource,
+      context: { 'aws:SecureTransport': 'true' },
+    },
+  });
+  const configuration = action.configuration ?? {};
+  if (action.actionTypeId.provider === 'CodeBuild') {
+    const project = `arn:aws:codebuild:${region}:${ACCOUNT}:project/${configuration.ProjectName}`;
+    const batch = configuration.BatchEnabled === 'true';
+    return {
+      service: 'AWSCodeBuild',
+      calls: [
+        call(batch ? 'codebuild.StartBuildBatch' : 'codebuild.StartBuild', project),
+        call(batch ? 'codebuild.BatchGetBuildBatches' : 'codebuild.BatchGetBuilds', project),
+      ],
+    };
+  }
+  if (action.actionTypeId.provider === 'Lambda')
+    return {
+      service: 'AWSLambda',
+      calls: [call('lambda.Invoke', `arn:aws:lambda:${region}:${ACCOUNT}:function:${configuration.FunctionName}`)],
+    };
+  return { service: action.actionTypeId.provider, calls: [] };
 }
