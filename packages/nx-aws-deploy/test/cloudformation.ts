@@ -1,4 +1,7 @@
-import type { Template } from 'local-aws';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { deployStack, parseTemplate, type StackResult, type Template } from 'local-aws';
+import { repoRoot } from './workspace';
 
 export { parseTemplate, type Template } from 'local-aws';
 
@@ -102,4 +105,25 @@ export function referencedNames(value: unknown): string[] {
       .map((m) => m[1])
       .filter((n) => !n.startsWith('AWS::'));
   return [];
+}
+
+/**
+ * A stack of `nx g nx-aws-deploy:pipeline` (a template file, by default this repository's own infra/sites-dev.yml,
+ * or a template changed by a test) deployed to the local AWS; the source connection is not emulated, so any
+ * well-formed one does.
+ */
+export function deployGeneratedStack(
+  endpoint: string,
+  stackName: string,
+  template: string | Template = join(repoRoot, 'infra', 'sites-dev.yml'),
+): Promise<StackResult> {
+  return deployStack({
+    endpoint,
+    template: typeof template === 'string' ? parseTemplate(readFileSync(template, 'utf8')) : template,
+    stackName,
+    parameters: {
+      ConnectionArn: 'arn:aws:codeconnections:us-east-1:000000000000:connection/00000000-0000-0000-0000-000000000000',
+      RepositoryId: 'local/nx-aws-deploy',
+    },
+  });
 }

@@ -7,7 +7,7 @@ import { CodePipelineClient, StartPipelineExecutionCommand } from '@aws-sdk/clie
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { zipSync } from 'fflate';
 import picomatch from 'picomatch';
-import type { LocalAwsHarness } from 'local-aws';
+import { artifactKey, type LocalAwsHarness, type ServiceCall } from 'local-aws';
 import { parse } from 'yaml';
 import { filesBelow } from './bucket';
 import { outsideEnv } from './workspace';
@@ -88,6 +88,8 @@ export function shallowClone(bare: string, nodeModules?: string): string {
   return clone;
 }
 
+const SECURE_TRANSPORT = { 'aws:SecureTransport': 'true' };
+
 export interface CodeBuildRun {
   code: number;
   log: string;
@@ -116,6 +118,11 @@ interface BuildOptions {
    * CodeBuild gives them (whatever `env` says), and IAM decides its every request. Without it: the administrator.
    */
   role?: string;
+  /**
+   * The pipeline stage whose CodeBuild action runs the build: CodePipeline first starts it there as the pipeline's
+   * role (a refusal fails the build before it runs, as in AWS). Without it: a build started by hand.
+   */
+  stage?: string;
 }
 
 async function startExecution(pipeline: string, head: string): Promise<string> {
@@ -132,7 +139,21 @@ async function startExecution(pipeline: string, head: string): Promise<string> {
 }
 
 export async function runCodeBuild(options: BuildOptions): Promise<CodeBuildRun> {
-  return runBuildspec(options, await startExecution(options.pipeline, options.head));
+  const pipelineExecutionId = await startExecution(options.pipeline, options.head);
+  const refused = await startedByPipeline(options, pipelineExecutionId);
+  return refused ?? runBuildspec(options, pipelineExecutionId);
+}
+
+/** CodePipeline starting the stage's build action; a failed start as the build run that never was. */
+async function startedByPipeline(
+  options: BuildOptions,
+  pipelineExecutionId: string,
+): Promise<CodeBuildRun | undefined> {
+  if (!options.stage) return undefined;
+  const { actions } = await options.local.startStage(pipelineExecutionId, options.stage);
+  const failed = actions.find((a) => a.status === 'Failed');
+  if (!failed) return undefined;
+  return { code: 1, log: failed.errorDetails!.message, clone: '', exported: {}, pipelineExecutionId };
 }
 
 /** One build of an execution: the buildspec's phases in a fresh shallow clone. */
@@ -179,13 +200,16 @@ export interface BatchRun {
 
 /**
  * CodeBuild running a batch (`batch: build-list` of the buildspec) for one pipeline execution: every build of
- * the list in its own shallow clone with its own variables, at most `parallel` at once; then, as CodeBuild's
- * CombineArtifacts does, the files of each build's `artifacts` in one zip, a folder per build identifier.
+ * the list started as the project's batch role, in its own shallow clone with its own variables, at most `parallel`
+ * at once; then, as CodeBuild's CombineArtifacts does, the files of each build's `artifacts` in one zip, a folder
+ * per build identifier, where the pipeline keeps the build action's output artifact.
  */
 export async function runBatchBuild(
-  options: BuildOptions & { parallel: number; artifactBucket: string },
+  options: BuildOptions & { parallel: number; artifactBucket: string; batch: { role: string; project: string } },
 ): Promise<BatchRun> {
   const pipelineExecutionId = await startExecution(options.pipeline, options.head);
+  const refused = await startedByPipeline(options, pipelineExecutionId);
+  if (refused) throw new Error(`CodePipeline could not start the batch: ${refused.log}`);
   const buildspec = parse(readFileSync(options.buildspecFile, 'utf8'));
   const list = buildspec.batch['build-list'] as { identifier: string; env?: { variables?: Record<string, string> } }[];
   const builds: BatchRun['builds'] = [];
@@ -194,6 +218,12 @@ export async function runBatchBuild(
     while (next < list.length) {
       const entry = list[next++];
       const startedAt = Date.now();
+      const start: ServiceCall = {
+        operation: 'codebuild.StartBuild',
+        check: { action: 'codebuild:StartBuild', resource: options.batch.project, context: SECURE_TRANSPORT },
+      };
+      const started = await options.local.actAs(options.batch.role, `AWSCodeBuild-${entry.identifier}`, [start]);
+      if (started.refused) throw new Error(`CodeBuild could not start ${entry.identifier}: ${started.refused.message}`);
       const run = await runBuildspec(
         {
           ...options,
@@ -214,7 +244,7 @@ export async function runBatchBuild(
     for (const file of filesBelow(dist).map((f) => relative(build.clone, f)))
       if (isArtifact(file)) files[`${build.identifier}/${file}`] = readFileSync(join(build.clone, file));
   }
-  const key = `${options.pipeline}/DeployManifests/${pipelineExecutionId}.zip`;
+  const key = artifactKey(options.pipeline, 'DeployManifests', pipelineExecutionId);
   const s3 = new S3Client({});
   await s3
     .send(new PutObjectCommand({ Bucket: options.artifactBucket, Key: key, Body: zipSync(files) }))

@@ -6,27 +6,36 @@ interface JourneyCall extends IamCheck {
   operation: string;
 }
 
-/** One granted action of a role (by its logical id) and the calls of the journey that need it. */
+/** One action a role is granted on one resource, and the calls of the journey that need it. */
 export interface Grant {
   role: string;
   sid: string;
   action: string;
+  /** As the template names it: the stack's physical names as `${LogicalId}`. */
   resource: string;
   neededBy: string[];
 }
+
+type Statement = Record<string, unknown>;
 
 const list = <T>(value: T | T[] | undefined): T[] =>
   value === undefined ? [] : Array.isArray(value) ? value : [value];
 
 /**
  * The calls each role of the deployed templates made in a journey, as the local AWS authorized them, and what each
- * granted action is for: the necessity check replays a role's calls against its policies with one action taken out
- * (the same evaluator the local AWS decides requests with); the calls that are then refused are what need it.
+ * grant is for: the necessity check replays a role's calls against its policies with one action taken out on one
+ * of its statement's resources (the same evaluator the local AWS decides requests with); the calls that are then
+ * refused are what need it. So a resource wider than the calls need shows as well as an action they never make.
  */
 export class JourneyCalls {
   private readonly roles = new Map<
     string,
-    { policies: Role['policies']; stacks: Set<string>; calls: Map<string, JourneyCall> }
+    {
+      policies: Role['policies'];
+      /** Physical names of the role's stack and the `${LogicalId}` the template writes for each. */
+      names: [string, string][];
+      calls: Map<string, JourneyCall>;
+    }
   >();
 
   /** Records the calls `log` holds of sessions of the stack's role `logicalId`, made by `step`. */
@@ -34,11 +43,14 @@ export class JourneyCalls {
     const name = stack.resources[logicalId];
     const made = log.filter((r) => r.principal?.includes(`:assumed-role/${name}/`));
     const key = `${logicalId}@${name}`;
+    const names = Object.entries({ ...stack.parameters, ...stack.resources })
+      .map(([id, value]) => [value, `\${${id}}`] as [string, string])
+      .sort(([a], [b]) => b.length - a.length);
     const role = this.roles.get(key) ?? {
       policies: (stack.properties[logicalId].Policies as { PolicyName: string; PolicyDocument: unknown }[]).map(
         (p) => ({ name: p.PolicyName, policy: p.PolicyDocument }),
       ),
-      stacks: new Set<string>(),
+      names,
       calls: new Map<string, JourneyCall>(),
     };
     this.roles.set(key, role);
@@ -52,67 +64,91 @@ export class JourneyCalls {
     return made;
   }
 
-  /** Every granted action of every role that made calls, with the calls that need it (none: the journey never does). */
+  /** Every action on every resource granted to a role that made calls, with the calls that need it (none: unused). */
   async grants(): Promise<Grant[]> {
-    const byAction = new Map<string, Grant>();
-    for (const [key, { policies, calls }] of this.roles) {
-      const logicalId = key.split('@')[0];
-      const principal = `arn:aws:sts::000000000000:assumed-role/${key.split('@')[1]}/necessity`;
+    const byGrant = new Map<string, Grant>();
+    for (const [key, { policies, names, calls }] of this.roles) {
+      const [logicalId, roleName] = key.split('@');
+      const principal = `arn:aws:sts::000000000000:assumed-role/${roleName}/necessity`;
+      const symbolic = (arn: string) => names.reduce((text, [value, name]) => text.split(value).join(name), arn);
       for (const [p, { policy }] of policies.entries()) {
-        const statements = list(
-          (policy as { Statement: Record<string, unknown> | Record<string, unknown>[] }).Statement,
-        );
+        const statements = list((policy as { Statement: Statement | Statement[] }).Statement);
         for (const [s, statement] of statements.entries()) {
-          for (const action of list(statement.Action as string | string[])) {
-            const without = policies.map((entry, i) =>
-              i !== p
-                ? entry
-                : {
-                    ...entry,
-                    policy: {
-                      ...(entry.policy as object),
-                      Statement: statements
-                        .map((st, j) =>
-                          j !== s
-                            ? st
-                            : { ...st, Action: list(st.Action as string | string[]).filter((a) => a !== action) },
-                        )
-                        .filter((st) => list(st.Action as string | string[]).length > 0),
+          const actions = list(statement.Action as string | string[]);
+          const resources = list(statement.Resource as string | string[]);
+          for (const action of actions)
+            for (const resource of resources) {
+              // The statement without this action, and the action alone on the statement's other resources.
+              const split = [
+                { ...statement, Action: actions.filter((a) => a !== action), Resource: resources },
+                { ...statement, Action: [action], Resource: resources.filter((r) => r !== resource) },
+              ].filter((st) => st.Action.length > 0 && st.Resource.length > 0);
+              const without = policies.map((entry, i) =>
+                i !== p
+                  ? entry
+                  : {
+                      ...entry,
+                      policy: {
+                        ...(entry.policy as object),
+                        Statement: statements.flatMap((st, j) => (j !== s ? [st] : split)),
+                      },
                     },
-                  },
-            );
-            const id = `${logicalId} ${String(statement.Sid ?? s)} ${action}`;
-            const grant = byAction.get(id) ?? {
-              role: logicalId,
-              sid: String(statement.Sid ?? ''),
-              action,
-              resource: list(statement.Resource as string | string[]).join(', '),
-              neededBy: [],
-            };
-            byAction.set(id, grant);
-            for (const call of calls.values()) {
-              if (call.action.toLowerCase() !== action.toLowerCase() && !action.includes('*')) continue;
-              const decided = await simulate(principal, without, call);
-              const need = `${call.step}: ${call.operation.split('.')[1]}`;
-              if (decided.overallResult !== 'Allowed' && !grant.neededBy.includes(need)) grant.neededBy.push(need);
+              );
+              const sid = String(statement.Sid ?? s);
+              const id = `${logicalId} ${sid} ${action} ${symbolic(resource)}`;
+              const grant = byGrant.get(id) ?? {
+                role: logicalId,
+                sid,
+                action,
+                resource: symbolic(resource),
+                neededBy: [],
+              };
+              byGrant.set(id, grant);
+              for (const call of calls.values()) {
+                if (call.action.toLowerCase() !== action.toLowerCase() && !action.includes('*')) continue;
+                const decided = await simulate(principal, without, call);
+                const need = `${call.step}: ${call.operation.split('.')[1]}`;
+                if (decided.overallResult !== 'Allowed' && !grant.neededBy.includes(need)) grant.neededBy.push(need);
+              }
             }
-          }
         }
       }
     }
-    return [...byAction.values()];
+    return [...byGrant.values()];
   }
+}
+
+/**
+ * The grants no call of the journey needs, by `Role Statement action` when the action is needed on none of its
+ * resources, else by `Role Statement action resource`: a resource wider than the journey needs is named on its own.
+ */
+export function unusedGrants(grants: Grant[]): string[] {
+  const action = (g: Grant) => `${g.role} ${g.sid} ${g.action}`;
+  const used = new Set(grants.filter((g) => g.neededBy.length).map(action));
+  return [
+    ...new Set(
+      grants
+        .filter((g) => !g.neededBy.length)
+        .map((g) => (used.has(action(g)) ? `${action(g)} ${g.resource}` : action(g))),
+    ),
+  ];
 }
 
 /** The README's table of the grants: each with the calls that need it, or the path the journey cannot reach. */
 export function grantsTable(grants: Grant[], unreached: Record<string, string>): string {
-  const rows = grants.map((g) => {
+  // Each role's rows together, each statement's together, in the order the journey first met them.
+  const firstOf = (key: (g: Grant) => string) => (g: Grant) => grants.findIndex((other) => key(other) === key(g));
+  const [role, statement] = [firstOf((g) => g.role), firstOf((g) => `${g.role} ${g.sid}`)];
+  const ordered = [...grants].sort((a, b) => role(a) - role(b) || statement(a) - statement(b));
+  const rows = ordered.map((g) => {
     const why = g.neededBy.length
       ? g.neededBy.join('; ')
-      : `not in the journey: ${unreached[`${g.role} ${g.sid} ${g.action}`]}`;
-    return `| ${g.role} | ${g.sid} | \`${g.action}\` | ${why} |`;
+      : `not in the journey: ${unreached[`${g.role} ${g.sid} ${g.action}`] ?? unreached[`${g.role} ${g.sid} ${g.action} ${g.resource}`]}`;
+    return `| ${g.role} | ${g.sid} | \`${g.action}\` | \`${g.resource}\` | ${why} |`;
   });
-  return ['| Role | Statement | Action | Needed by (journey step: call) |', '| --- | --- | --- | --- |', ...rows].join(
-    '\n',
-  );
+  return [
+    '| Role | Statement | Action | Resource | Needed by (journey step: call) |',
+    '| --- | --- | --- | --- | --- |',
+    ...rows,
+  ].join('\n');
 }

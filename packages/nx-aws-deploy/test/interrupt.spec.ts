@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { startFaultProxy, type FaultProxy, type RequestInfo } from 'fault-proxy';
 import { startLocalAws, type LocalAwsHarness } from 'local-aws';
 import { expectBucketMatches, expectPagesReferenceOnlyExistingAssets, listKeys, md5, newBucket } from './bucket';
+import { deployGeneratedStack } from './cloudformation';
 import { CLI, SITE, siteVersion, siteWorkspace } from './site';
 import { NX_CI_ENV, outsideEnv, repoRoot } from './workspace';
 import { tempDir, trials } from 'test-support';
@@ -54,8 +55,9 @@ function runDeploy(
   sourceDir: string,
   bucket: string,
   stopAt?: { when: (info: RequestInfo) => boolean } & ({ signal: NodeJS.Signals } | { act: () => void }),
+  credentials: Record<string, string> = {},
 ) {
-  const env = { ...outsideEnv(), ...local.env, AWS_ENDPOINT_URL: proxy.url, CI: 'true' };
+  const env = { ...outsideEnv(), ...local.env, ...credentials, AWS_ENDPOINT_URL: proxy.url, CI: 'true' };
   const child = spawn(
     process.execPath,
     // One release kept: these tests compare the bucket with the build exactly, old assets pruned.
@@ -100,10 +102,11 @@ async function expectRerunConverges(
   bucket: string,
   sourceDir: string,
   files: Record<string, string | Buffer>,
+  credentials: Record<string, string> = {},
 ): Promise<void> {
   const missing = await notYetLanded(bucket, files);
   await local.resetRequests();
-  const rerun = await runDeploy(sourceDir, bucket);
+  const rerun = await runDeploy(sourceDir, bucket, undefined, credentials);
   expect([rerun.code, rerun.output.slice(-1500)]).toEqual([0, expect.anything()]);
   const uploaded = (await local.requestLog())
     .filter(
@@ -153,13 +156,26 @@ it(`SIGKILL at ${KILL_ROUNDS} random points (assets, entry files, prune): pages 
   expect(Object.keys(current)).toHaveLength(32);
 }, 600_000);
 
-it('SIGTERM during a multipart upload: aborts it, says what landed, exits 143; the live pages stay whole; a re-run finishes', async () => {
-  const bucket = await newBucket(local, 'sigterm');
+it('SIGTERM during a multipart upload, as the generated build role: aborts it (allowed), says what landed, exits 143; the live pages stay whole; a re-run finishes', async () => {
+  // This repository's generated stack: the deploy runs with a session of its build role, every request authorized.
+  const stack = await deployGeneratedStack(local.aws.url, 'interrupt');
+  const bucket = stack.outputs.FrontendBucketName;
+  const role = stack.properties.BuildProject.ServiceRole as string;
+  const asBuildRole = await local.assumeRole(role, 'AWSCodeBuild-interrupted');
   const before = siteVersion(100);
-  expect((await runDeploy(writeBuild('t0', before), bucket)).code).toBe(0);
+  expect((await runDeploy(writeBuild('t0', before), bucket, undefined, asBuildRole)).code).toBe(0);
   const next = siteVersion(101, { 'media/intro.mp4': randomBytes(40 * 1024 * 1024) });
   const dir = writeBuild('t1', next);
-  const stopped = await runDeploy(dir, bucket, { signal: 'SIGTERM', when: (i) => i.operation === 'UploadPart' });
+  await local.resetRequests();
+  const stopped = await runDeploy(
+    dir,
+    bucket,
+    { signal: 'SIGTERM', when: (i) => i.operation === 'UploadPart' },
+    asBuildRole,
+  );
+  const byRole = (await local.requestLog()).filter((r) => r.principal?.includes(`/${role.split('/').pop()}/`));
+  expect(byRole.filter((r) => r.authorizations?.some((a) => !a.allowed))).toEqual([]);
+  expect(byRole.map((r) => r.operation)).toContain('s3.AbortMultipartUpload');
   expect(stopped.code).toBe(143);
   expect(stopped.output).toMatch(/SIGTERM received: finishing the requests in flight, then stopping/);
   expect(stopped.output).toMatch(
@@ -169,7 +185,7 @@ it('SIGTERM during a multipart upload: aborts it, says what landed, exits 143; t
   expect(uploads.Uploads ?? []).toEqual([]);
   expect((await local.cli(['s3', 'cp', `s3://${bucket}/index.html`, '-'])).stdout).toBe(before['index.html']);
   await expectPagesReferenceOnlyExistingAssets(local, bucket);
-  await expectRerunConverges(bucket, dir, next);
+  await expectRerunConverges(bucket, dir, next, asBuildRole);
 }, 180_000);
 
 describe('a build that changes while it uploads (a file rewritten after the scan)', () => {

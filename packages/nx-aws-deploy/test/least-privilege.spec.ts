@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deployStack, parseTemplate, startLocalAws, type LocalAwsHarness, type Template } from 'local-aws';
 import { tempDir } from 'test-support';
+import { deployGeneratedStack } from './cloudformation';
 import { exec } from './codebuild';
 import { JourneyCalls } from './iam-journey';
 import { CLI } from './site';
@@ -46,15 +47,7 @@ async function deployAsBuildRole(template: Template, stackName: string) {
 
 /** The stack deployed, and the nx-aws-deploy command run on its frontend bucket as a session of its build role. */
 async function asBuildRole(template: Template, stackName: string) {
-  const stack = await deployStack({
-    endpoint: local.aws.url,
-    template,
-    stackName,
-    parameters: {
-      ConnectionArn: 'arn:aws:codeconnections:us-east-1:000000000000:connection/00000000-0000-0000-0000-000000000000',
-      RepositoryId: 'local/nx-aws-deploy',
-    },
-  });
+  const stack = await deployGeneratedStack(local.aws.url, stackName, template);
   const role = stack.properties.BuildProject.ServiceRole as string;
   const env = { ...outsideEnv(), ...(await local.assumeRole(role, 'AWSCodeBuild-least-privilege')) };
   const bucket = stack.outputs.FrontendBucketName;

@@ -3,9 +3,17 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { CloudFrontClient, GetInvalidationCommand, ListInvalidationsCommand } from '@aws-sdk/client-cloudfront';
 import { unzipSync } from 'fflate';
-import { deployStack, edgeGet, parseTemplate, startLocalAws, type LocalAwsHarness, type StackResult } from 'local-aws';
+import {
+  edgeGet,
+  parseTemplate,
+  startLocalAws,
+  type LocalAwsHarness,
+  type LoggedRequest,
+  type StackResult,
+} from 'local-aws';
 import { BUILT_PACKAGE } from './built-package';
-import { grantsTable, JourneyCalls } from './iam-journey';
+import { deployGeneratedStack } from './cloudformation';
+import { grantsTable, JourneyCalls, unusedGrants } from './iam-journey';
 import { exec, finishExecution, pushedRepository, runBatchBuild, runCodeBuild, writeFiles } from './codebuild';
 import { NX_CI_ENV, outsideEnv, repoRoot } from './workspace';
 import { tempDir } from 'test-support';
@@ -100,8 +108,10 @@ function environmentOf(on: StackResult, project: string): Record<string, string>
 }
 
 /**
- * What the generated roles are granted that the journey below never calls, and the path that needs it. The
- * necessity check fails when a grant the journey does not need is missing here, or one listed here is needed.
+ * What the generated roles are granted that the journey below never calls, and the path that needs it (by role,
+ * statement and action; with the resource too when the journey needs the action on the statement's other
+ * resources). The necessity check fails when a grant the journey does not need is missing here, or one listed
+ * here is needed.
  */
 const NOT_IN_THE_JOURNEY: Record<string, string> = {
   'BuildRole WriteLogs logs:CreateLogStream': "CodeBuild writes the build's log (the stand-in keeps it)",
@@ -112,7 +122,8 @@ const NOT_IN_THE_JOURNEY: Record<string, string> = {
     "a rollback copies a release's pages from their versions (least-privilege.spec.ts runs one as this role)",
   'BuildRole SyncSiteObjects s3:DeleteObject':
     'the prune of a deploy, once a file is in no kept release (least-privilege.spec.ts runs one as this role)',
-  'BuildRole SyncSiteObjects s3:AbortMultipartUpload': 'a deploy stopped during a multipart upload aborts it',
+  'BuildRole SyncSiteObjects s3:AbortMultipartUpload':
+    'a deploy stopped during a multipart upload aborts it (interrupt.spec.ts runs one as this role)',
   'BuildRole PipelineArtifacts s3:GetObject': "CodeBuild downloads the pipeline's source artifact",
   'BuildRole PipelineArtifacts s3:GetObjectVersion': "CodeBuild downloads the pipeline's source artifact (versioned)",
   'BuildRole PipelineArtifacts s3:PutObject': "CodeBuild uploads the build's output artifact (the deploy manifests)",
@@ -142,12 +153,8 @@ const NOT_IN_THE_JOURNEY: Record<string, string> = {
   'PipelineRole ArtifactBucketLocation s3:ListBucket': 'CodePipeline lists the artifact bucket before it uses it',
   'PipelineRole Source codeconnections:UseConnection': 'the source stage fetches the commit through the connection',
   'PipelineRole Source codestar-connections:UseConnection': 'the same, under the older service name',
-  'PipelineRole Build codebuild:StartBuild': 'the build stage starts the CodeBuild project (the stand-in starts it)',
-  'PipelineRole Build codebuild:BatchGetBuilds': 'the build stage follows the build',
-  'PipelineRole Build codebuild:StartBuildBatch': 'the build stage of a --batch pipeline starts the batch',
-  'PipelineRole Build codebuild:BatchGetBuildBatches': 'the build stage of a --batch pipeline follows the batch',
-  'PipelineRole Invalidate lambda:InvokeFunction':
-    'the invalidate stage invokes the Lambda (the test calls its handler)',
+  'BatchRole BuildsOfThisProject codebuild:StopBuild': 'CodeBuild stops the builds of a batch that is stopped',
+  'BatchRole BuildsOfThisProject codebuild:RetryBuild': 'CodeBuild retries a build of a batch that is retried',
   'InvalidateRole WriteLogs logs:CreateLogStream': "Lambda writes the function's log",
   'InvalidateRole WriteLogs logs:PutLogEvents': "Lambda writes the function's log",
   'InvalidateRole InvalidateThisDistribution cloudfront:GetInvalidation':
@@ -164,8 +171,8 @@ const journey = new JourneyCalls();
  * one, none was refused. A refusal can fail nothing visibly (a listing that falls back), so it is checked here,
  * not assumed from a build that passed. The calls are kept for the necessity check.
  */
-async function expectAllowedFor(on: StackResult, logicalId: string, step: string) {
-  const made = journey.record(on, logicalId, step, await local.requestLog());
+async function expectAllowedFor(on: StackResult, logicalId: string, step: string, log?: LoggedRequest[]) {
+  const made = journey.record(on, logicalId, step, log ?? (await local.requestLog()));
   const refused = made.filter((r) => r.authorizations?.some((a) => !a.allowed));
   expect([logicalId, refused]).toEqual([logicalId, []]);
   expect(made.length).toBeGreaterThan(0);
@@ -211,9 +218,11 @@ async function pushAndBuild(
     nodeModules: install ? undefined : join(ws, 'node_modules'),
     env: { ...userEnv(), ...environmentOf(on, 'BuildProject') },
     role: on.properties.BuildProject.ServiceRole,
+    stage: 'Build',
   });
   if (build.code !== 0) throw new Error(`CodeBuild failed:\n${build.log}`);
   await expectAllowedFor(on, 'BuildRole', 'build (set-shas, nx affected -t deploy)');
+  await expectAllowedFor(on, 'PipelineRole', 'CodePipeline, build stage');
   await finishExecution(local, build.pipelineExecutionId, 'Succeeded');
   // Writes of site files; the deploy's bookkeeping (state, lease, marker) is counted apart.
   const puts = (await local.requestLog()).filter((r) => r.operation === 's3.PutObject');
@@ -259,14 +268,7 @@ describe('nx add + nx g nx-aws-deploy:pipeline + nx affected -t deploy, in a fre
   }, 120_000);
 
   it('the first push ships the site, served through the edge with the generated Storybook/SPA Function', async () => {
-    stack = await deployStack({
-      endpoint: local.aws.url,
-      template: parseTemplate(readFileSync(join(ws, 'infra', 'web-dev.yml'), 'utf8')),
-      stackName: 'web-dev',
-      parameters: {
-        ConnectionArn: 'arn:aws:codeconnections:us-east-1:000000000000:connection/00000000-0000-0000-0000-000000000000',
-      },
-    });
+    stack = await deployGeneratedStack(local.aws.url, 'web-dev', join(ws, 'infra', 'web-dev.yml'));
     const first = await pushAndBuild({}, 'nx-aws-deploy pipeline', { install: true });
     expect(first.log).toMatch(/everything is affected/);
     expect(first.asset).toContain('page v1 / ui v1');
@@ -296,14 +298,7 @@ describe('nx add + nx g nx-aws-deploy:pipeline + nx affected -t deploy, in a fre
       '--repository=acme/web',
       '--no-interactive',
     );
-    const staging = await deployStack({
-      endpoint: local.aws.url,
-      template: parseTemplate(readFileSync(join(ws, 'infra', 'web-staging.yml'), 'utf8')),
-      stackName: 'web-staging',
-      parameters: {
-        ConnectionArn: 'arn:aws:codeconnections:us-east-1:000000000000:connection/00000000-0000-0000-0000-000000000000',
-      },
-    });
+    const staging = await deployGeneratedStack(local.aws.url, 'web-staging', join(ws, 'infra', 'web-staging.yml'));
     const built = await pushAndBuild({ 'apps/web/src/page.txt': 'page v2' }, 'staging with promotion', {
       on: staging,
     });
@@ -324,9 +319,11 @@ describe('nx add + nx g nx-aws-deploy:pipeline + nx affected -t deploy, in a fre
       nodeModules: join(ws, 'node_modules'),
       env: { ...userEnv(), ...environmentOf(staging, 'PromoteProject') },
       role: staging.properties.PromoteProject.ServiceRole,
+      stage: 'Promote',
     });
     expect([promoted.code, promoted.log]).toEqual([0, expect.stringContaining('Promoting release 1 of s3://')]);
     await expectAllowedFor(staging, 'PromoteRole', 'promote action');
+    await expectAllowedFor(staging, 'PipelineRole', 'CodePipeline, promote stage');
     const prod = staging.outputs.PromoteBucketName;
     expect(await siteContents(prod)).toEqual(await siteContents(staging.outputs.BucketName));
     // Server-side copies only: nothing was built or uploaded from the build machine.
@@ -369,14 +366,7 @@ describe('nx add + nx g nx-aws-deploy:pipeline + nx affected -t deploy, in a fre
     );
     // The generated list is what nx sync wants: sync:check passes (each build runs it too).
     await nx('sync:check');
-    const sites = await deployStack({
-      endpoint: local.aws.url,
-      template: parseTemplate(readFileSync(join(ws, 'infra', 'sites-prod.yml'), 'utf8')),
-      stackName: 'sites-prod',
-      parameters: {
-        ConnectionArn: 'arn:aws:codeconnections:us-east-1:000000000000:connection/00000000-0000-0000-0000-000000000000',
-      },
-    });
+    const sites = await deployGeneratedStack(local.aws.url, 'sites-prod', join(ws, 'infra', 'sites-prod.yml'));
     const lambdaDir = mkdtempSync(join(__dirname, '..', '.tmp-lambda-'));
     const cloudfront = new CloudFrontClient({});
     try {
@@ -413,6 +403,11 @@ describe('nx add + nx g nx-aws-deploy:pipeline + nx affected -t deploy, in a fre
           phases: ['pre_build', 'build', 'post_build'],
           env: { ...userEnv(), ...environmentOf(sites, 'BuildProject') },
           role: sites.properties.BuildProject.ServiceRole,
+          stage: 'Build',
+          batch: {
+            role: sites.properties.BuildProject.BuildBatchConfig.ServiceRole,
+            project: `arn:aws:codebuild:us-east-1:000000000000:project/${sites.resources.BuildProject}`,
+          },
           nodeModules: join(ws, 'node_modules'),
           parallel: 2,
           artifactBucket: sites.resources.ArtifactBucket,
@@ -423,13 +418,13 @@ describe('nx add + nx g nx-aws-deploy:pipeline + nx affected -t deploy, in a fre
             0,
             expect.anything(),
           ]);
-        await expectAllowedFor(sites, 'BuildRole', 'build (set-shas, nx affected -t deploy)');
-        const { jobId, event } = await local.createJob({
-          pipelineName: sites.resources.Pipeline,
-          pipelineExecutionId: batch.pipelineExecutionId,
-          userParameters: sites.properties.Pipeline.Stages[2].Actions[0].Configuration.UserParameters,
-          inputArtifacts: [{ name: 'DeployManifests', ...batch.artifact }],
-        });
+        const buildLog = await local.requestLog();
+        await expectAllowedFor(sites, 'BuildRole', 'build (set-shas, nx affected -t deploy)', buildLog);
+        await expectAllowedFor(sites, 'PipelineRole', 'CodePipeline, build stage', buildLog);
+        await expectAllowedFor(sites, 'BatchRole', 'CodeBuild, batch', buildLog);
+        // CodePipeline invokes the Lambda with a job on the build's combined artifact, as the stage declares it.
+        const { actions } = await local.startStage(batch.pipelineExecutionId, 'Invalidate');
+        const { jobId, event } = actions[0].job!;
         // The Lambda runtime gives the function its role's credentials in its environment.
         const lambdaRole = sites.properties.InvalidateFunction.Role;
         Object.assign(process.env, await local.assumeRole(lambdaRole, 'invalidate-function'));
@@ -441,9 +436,15 @@ describe('nx add + nx g nx-aws-deploy:pipeline + nx affected -t deploy, in a fre
         }
         const job = await local.job(jobId);
         expect([job.status, job.failureDetails?.message]).toEqual(['Succeeded', undefined]);
-        await expectAllowedFor(sites, 'InvalidateRole', 'invalidate Lambda');
+        const invalidateLog = (await local.requestLog()).slice(buildLog.length);
+        await expectAllowedFor(sites, 'InvalidateRole', 'invalidate Lambda', invalidateLog);
         // It read the combined artifact with the credentials CodePipeline gave the job: the pipeline role's.
-        await expectAllowedFor(sites, 'PipelineRole', 'invalidate Lambda, artifact credentials');
+        await expectAllowedFor(
+          sites,
+          'PipelineRole',
+          'invalidate stage (CodePipeline; the Lambda, artifact credentials)',
+          invalidateLog,
+        );
         await finishExecution(local, batch.pipelineExecutionId, 'Succeeded');
         const logs = Object.fromEntries(batch.builds.map((b) => [b.identifier, b.log]));
         return { batch, logs };
@@ -493,8 +494,7 @@ describe('nx add + nx g nx-aws-deploy:pipeline + nx affected -t deploy, in a fre
   it('least privilege: the journey needs each action its roles are granted, or the README says which path does', async () => {
     const grants = await journey.grants();
     // Granted, never used by the journey, and why: each is still needed, on a path named here.
-    const unused = grants.filter((g) => !g.neededBy.length).map((g) => `${g.role} ${g.sid} ${g.action}`);
-    expect(unused.sort()).toEqual(Object.keys(NOT_IN_THE_JOURNEY).sort());
+    expect(unusedGrants(grants).sort()).toEqual(Object.keys(NOT_IN_THE_JOURNEY).sort());
     const table = grantsTable(grants, NOT_IN_THE_JOURNEY);
     // The table's cells, whatever padding Prettier gave its columns.
     const cells = (markdown: string) =>
