@@ -9,8 +9,19 @@ export interface MotoHarness {
   env: Record<string, string>;
   /** The aws CLI against it. */
   cli: AwsCli;
+  /**
+   * With `iam`: creates a role with these inline policies in moto's IAM and answers a process's environment with
+   * credentials of a session of it from moto's STS.
+   */
+  assumeRole(name: string, policies: { name: string; policy: unknown }[]): Promise<Record<string, string>>;
   stop(): Promise<void>;
 }
+
+/**
+ * moto's IAM check lets this many requests through unauthenticated, then authenticates and authorizes every
+ * request: the three that create the administrator whose keys the harness then uses.
+ */
+const UNAUTHENTICATED_SETUP_REQUESTS = 3;
 
 /** Whether `moto_server` is installed (it comes with the machine's Python here; pip cannot reach PyPI). */
 export function motoInstalled(): boolean {
@@ -30,11 +41,20 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Starts `moto_server` on a free loopback port and waits (at most 30 s) until it answers. */
-export async function startMoto(): Promise<MotoHarness> {
+/**
+ * Starts `moto_server` on a free loopback port and waits (at most 30 s) until it answers. `iam`: with moto's IAM
+ * check on (`INITIAL_NO_AUTH_ACTION_COUNT`): the harness acts as an administrator user it creates first.
+ */
+export async function startMoto(options: { iam?: boolean } = {}): Promise<MotoHarness> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore', detached: true });
+  const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
+    stdio: 'ignore',
+    detached: true,
+    env: options.iam
+      ? { ...process.env, INITIAL_NO_AUTH_ACTION_COUNT: String(UNAUTHENTICATED_SETUP_REQUESTS) }
+      : process.env,
+  });
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   const stop = async () => {
     try {
@@ -67,16 +87,76 @@ export async function startMoto(): Promise<MotoHarness> {
     AWS_PAGER: '',
     AWS_EC2_METADATA_DISABLED: 'true',
   };
-  const awsCli = awsCliRunner({ ...process.env, ...env } as Record<string, string>, [
-    '--endpoint-url',
-    url,
-    '--output',
-    'json',
-  ]);
+  const cliWith = (environment: Record<string, string>) =>
+    awsCliRunner({ ...process.env, ...environment } as Record<string, string>, [
+      '--endpoint-url',
+      url,
+      '--output',
+      'json',
+    ]);
+  let awsCli = cliWith(env);
+  const json = async (args: string[]) => JSON.parse((await awsCli.cli(args)).stdout || '{}');
+  if (options.iam) {
+    const everything = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] };
+    await awsCli.cli(['iam', 'create-user', '--user-name', 'administrator']);
+    await awsCli.cli([
+      'iam',
+      'put-user-policy',
+      '--user-name',
+      'administrator',
+      '--policy-name',
+      'everything',
+      '--policy-document',
+      JSON.stringify(everything),
+    ]);
+    const { AccessKey } = await json(['iam', 'create-access-key', '--user-name', 'administrator']);
+    awsCli.stop();
+    Object.assign(env, { AWS_ACCESS_KEY_ID: AccessKey.AccessKeyId, AWS_SECRET_ACCESS_KEY: AccessKey.SecretAccessKey });
+    awsCli = cliWith(env);
+  }
   return {
     url,
     env,
-    cli: awsCli.cli,
+    cli: (args) => awsCli.cli(args),
+    assumeRole: async (name, policies) => {
+      const trust = {
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: { AWS: '*' }, Action: 'sts:AssumeRole' }],
+      };
+      const { Role } = await json([
+        'iam',
+        'create-role',
+        '--role-name',
+        name,
+        '--assume-role-policy-document',
+        JSON.stringify(trust),
+      ]);
+      for (const { name: policyName, policy } of policies)
+        await awsCli.cli([
+          'iam',
+          'put-role-policy',
+          '--role-name',
+          name,
+          '--policy-name',
+          policyName,
+          '--policy-document',
+          JSON.stringify(policy),
+        ]);
+      const { Credentials } = await json([
+        'sts',
+        'assume-role',
+        '--role-arn',
+        Role.Arn,
+        '--role-session-name',
+        `${name}-session`,
+      ]);
+      return {
+        ...env,
+        AWS_ACCESS_KEY_ID: Credentials.AccessKeyId,
+        AWS_SECRET_ACCESS_KEY: Credentials.SecretAccessKey,
+        AWS_SESSION_TOKEN: Credentials.SessionToken,
+      };
+    },
     stop: async () => {
       awsCli.stop();
       await stop();

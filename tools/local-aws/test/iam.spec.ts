@@ -11,6 +11,7 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   ListObjectsV2Command,
+  PutBucketPolicyCommand,
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
@@ -184,6 +185,35 @@ it('a refused request changes nothing (the aws CLI, as the administrator, reads 
   ]);
   const { stdout } = await local.cli(['s3api', 'list-objects-v2', '--bucket', 'iam-site']);
   expect(JSON.parse(stdout).Contents.map((o: { Key: string }) => o.Key)).toEqual(['app/index.html']);
+});
+
+it("decides as AWS where moto's IAM check does not: a bucket policy's Allow for this account's role, keys with '+' and non-ASCII", async () => {
+  const admin = new S3Client({ forcePathStyle: true });
+  await admin.send(new PutObjectCommand({ Bucket: 'elsewhere', Key: 'shared.txt', Body: 'shared' }));
+  await admin.send(
+    new PutBucketPolicyCommand({
+      Bucket: 'elsewhere',
+      Policy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { AWS: role },
+            Action: 's3:GetObject',
+            Resource: 'arn:aws:s3:::elsewhere/shared.txt',
+          },
+        ],
+      }),
+    }),
+  );
+  admin.destroy();
+  const shared = await asRole.s3.send(new GetObjectCommand({ Bucket: 'elsewhere', Key: 'shared.txt' }));
+  expect(await shared.Body!.transformToString()).toBe('shared');
+  expect(await refusal(asRole.s3.send(new GetObjectCommand({ Bucket: 'elsewhere', Key: 'secret.txt' })))).toMatch(
+    /^403 AccessDenied/,
+  );
+  for (const Key of ['app/plus+sign.txt', 'app/dir with space/ünïcødé.txt'])
+    expect(await refusal(asRole.s3.send(new PutObjectCommand({ Bucket: 'iam-site', Key, Body: Key })))).toBe('allowed');
 });
 
 describe("a session's signatures are verified as AWS verifies them", () => {
