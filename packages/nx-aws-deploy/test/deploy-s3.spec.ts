@@ -484,7 +484,7 @@ describe('deploy-s3 refuses bad input with one clear line and leaves the bucket 
     const result = await deploy(siteWorkspace({ bucket, sourceDir: 'dist/site' }));
     expect(result.code).not.toBe(0);
     expect(result.output).toContain(
-      `Access denied: s3:ListObjectsV2 on s3://${bucket}/. Allow s3:ListBucket on arn:aws:s3:::${bucket} for the role this runs as (check AWS_PROFILE or the CodeBuild service role); in a stack of \`nx g nx-aws-deploy:pipeline\`, the ListSiteBucket statement of its role grants it.`,
+      `Access denied: s3:ListObjectsV2 on s3://${bucket}/. Allow s3:ListBucket on arn:aws:s3:::${bucket} for the role this runs as (AWS_PROFILE, or the CodeBuild project's or the Lambda function's role); in a stack of \`nx g nx-aws-deploy:pipeline\`, the ListSiteBucket statement of its role grants it.`,
     );
   });
 

@@ -57,7 +57,7 @@ async function asBuildRole(template: Template, stackName: string) {
     const result = await exec(process.execPath, [CLI, command, '--bucket', bucket, ...args], dir, env);
     return { ...result, output: result.stdout + result.stderr };
   };
-  return { stack, bucket, role: role.split('/').pop()!, dir, run };
+  return { stack, bucket, role: role.split('/').pop()!, dir, env, run };
 }
 
 it('deploys as the generated build role: every request signed, authorized and allowed', async () => {
@@ -90,6 +90,38 @@ it.each([
     expect(keys.filter((k: string) => !k.startsWith('.nx-aws-deploy/'))).toEqual([]);
   },
 );
+
+it('CloudFront and CodePipeline refusals say what to grant, on what, to whom, in which statement', async () => {
+  const as = await asBuildRole(generated, 'lp-denials');
+  const principal = `arn:aws:sts::000000000000:assumed-role/${as.role}/AWSCodeBuild-least-privilege`;
+  // The build role of a generated stack does not invalidate (the pipeline's Lambda does): a rollback that would ...
+  mkdirSync(join(as.dir, 'site'));
+  for (const version of [1, 2]) {
+    writeFileSync(join(as.dir, 'site', 'index.html'), `<h1>v${version}</h1>`);
+    expect((await as.run('deploy', '--source-dir', 'site')).code).toBe(0);
+  }
+  const distribution = as.stack.outputs.FrontendDistributionId;
+  const invalidated = await as.run('rollback', '--distribution-id', distribution);
+  expect([invalidated.code, invalidated.output]).toEqual([
+    1,
+    expect.stringMatching(
+      new RegExp(
+        `Access denied: cloudfront:(\\w+) on distribution ${distribution}\\. Allow cloudfront:\\1 on arn:aws:cloudfront::000000000000:distribution/${distribution} for ${principal}; in a stack of \`nx g nx-aws-deploy:pipeline\`, the InvalidateThisDistribution statement of the invalidation Lambda's role grants it`,
+      ),
+    ),
+  ]);
+  // ... and lists the executions of its own pipeline only.
+  const shas = await exec(process.execPath, [CLI, 'set-shas', '--pipeline', 'another-pipeline'], as.dir, {
+    ...as.env,
+    CODEBUILD_RESOLVED_SOURCE_VERSION: 'f'.repeat(40),
+  });
+  expect([shas.code, shas.stderr]).toEqual([
+    1,
+    expect.stringContaining(
+      `Access denied: codepipeline:ListPipelineExecutions on pipeline "another-pipeline". Allow codepipeline:ListPipelineExecutions on arn:aws:codepipeline:us-east-1:000000000000:another-pipeline for ${principal}; in a stack of \`nx g nx-aws-deploy:pipeline\`, the LastSuccessfulDeploy statement of the build role grants it.`,
+    ),
+  ]);
+});
 
 /** The README's rollback from a laptop (Releases and rollback): a person's role with these S3 actions only. */
 const PERSON = `

@@ -454,7 +454,7 @@ describe('the invoke handler against the local CodePipeline and CloudFront', () 
     const { job } = await invoke({ userParameters: JSON.stringify({ distributionId, paths: ['/denied.html'] }) });
     expect(job.status).toBe('Failed');
     expect(job.failureDetails!.message).toBe(
-      `Access denied: cloudfront:CreateInvalidation on distribution ${distributionId}. Allow cloudfront:CreateInvalidation on arn:aws:cloudfront::<account>:distribution/${distributionId} for the role this runs as.`,
+      `Access denied: cloudfront:CreateInvalidation on distribution ${distributionId}. Allow cloudfront:CreateInvalidation on arn:aws:cloudfront::<account>:distribution/${distributionId} for the role this runs as (AWS_PROFILE, or the CodeBuild project's or the Lambda function's role); in a stack of \`nx g nx-aws-deploy:pipeline\`, the InvalidateThisDistribution statement of the invalidation Lambda's role grants it (InvalidateThePromotedDistribution of the promote role, for promote).`,
     );
   });
 

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { paginateListPipelineExecutions } from '@aws-sdk/client-codepipeline';
-import { explainTimeout } from '../aws/clients';
+import { deniedCaller, explainTimeout } from '../aws/clients';
 import { createCodePipelineClient } from '../aws/codepipeline-client';
 import { createS3Client } from '../aws/s3-client';
 import { MARKER_FILE, type DeployMarker } from '../bucket/bookkeeping';
@@ -90,10 +90,13 @@ async function fromPipeline(
       throw new UserError(
         `Pipeline "${pipeline}" does not exist: fix --pipeline (or run inside that pipeline's CodeBuild action).`,
       );
-    if (name === 'AccessDeniedException')
+    if (name === 'AccessDeniedException') {
+      const { who, account } = deniedCaller(error);
+      const region = await client.config.region().catch(() => '<region>');
       throw new UserError(
-        `Access denied listing executions of pipeline "${pipeline}": allow codepipeline:ListPipelineExecutions on it for the build role.`,
+        `Access denied: codepipeline:ListPipelineExecutions on pipeline "${pipeline}". Allow codepipeline:ListPipelineExecutions on arn:aws:codepipeline:${region}:${account}:${pipeline} for ${who}; in a stack of \`nx g nx-aws-deploy:pipeline\`, the LastSuccessfulDeploy statement of the build role grants it.`,
       );
+    }
     throw new UserError(`Could not list executions of pipeline "${pipeline}": ${errorMessage(error)}`);
   } finally {
     client.destroy();

@@ -102,3 +102,16 @@ export function explainTimeout(
     'Check the network and the endpoint (AWS_ENDPOINT_URL), or raise the "requestTimeout" option.'
   );
 }
+
+/**
+ * Who AWS says it refused, and its account: since 2024 S3, CloudFront and CodePipeline name the caller in a
+ * denial ("User: arn:aws:sts::123456789012:assumed-role/<role>/<session> is not authorized to perform …"). Without
+ * it, a pointer to where the role comes from.
+ */
+export function deniedCaller(error: unknown): { who: string; account: string } {
+  const caller = /User: (arn:\S+) is not authorized/.exec((error as Error)?.message ?? '')?.[1];
+  return {
+    who: caller ?? "the role this runs as (AWS_PROFILE, or the CodeBuild project's or the Lambda function's role)",
+    account: (caller && /^arn:aws[\w-]*:(?:sts|iam)::(\d{12}):/.exec(caller)?.[1]) || '<account>',
+  };
+}

@@ -1,5 +1,5 @@
 import type { S3ServiceException } from '@aws-sdk/client-s3';
-import { explainTimeout } from '../aws/clients';
+import { deniedCaller, explainTimeout } from '../aws/clients';
 import { UserError } from '../util/errors';
 
 /** One line that says which bucket, key and operation failed, and what to do about it. */
@@ -22,10 +22,8 @@ export function explainS3Error(
   }
   if (name === 'AccessDenied' || name === 'Forbidden' || status === 403) {
     const { actions, resource, statement } = iamGrantFor(operation, bucket, what);
-    // Since 2024 S3 names the caller: "User: arn:aws:sts::…:assumed-role/<role>/… is not authorized to perform …".
-    const caller = /User: (arn:\S+) is not authorized/.exec(e.message ?? '')?.[1];
     return new UserError(
-      `Access denied: ${where}. Allow ${actions.join(' and ')} on ${resource} for ${caller ?? 'the role this runs as (check AWS_PROFILE or the CodeBuild service role)'}; in a stack of \`nx g nx-aws-deploy:pipeline\`, the ${statement} statement of its role grants it.`,
+      `Access denied: ${where}. Allow ${actions.join(' and ')} on ${resource} for ${deniedCaller(error).who}; in a stack of \`nx g nx-aws-deploy:pipeline\`, the ${statement} statement of its role grants it.`,
     );
   }
   if (name === 'PermanentRedirect' || name === 'AuthorizationHeaderMalformed' || status === 301) {

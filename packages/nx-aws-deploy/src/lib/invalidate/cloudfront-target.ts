@@ -1,5 +1,5 @@
 import type { CloudFrontClient, CloudFrontServiceException } from '@aws-sdk/client-cloudfront';
-import { explainTimeout } from '../aws/clients';
+import { deniedCaller, explainTimeout } from '../aws/clients';
 import { cloudFrontSdk } from '../aws/cloudfront-client';
 import { UserError } from '../util/errors';
 
@@ -123,10 +123,12 @@ export function explainCloudFrontError(error: unknown, operation: string, distri
         `Distribution ${distributionId} does not exist (${where}). Fix the "distributionId" option.`,
       );
     case 'AccessDenied':
-    case 'AccessDeniedException':
+    case 'AccessDeniedException': {
+      const { who, account } = deniedCaller(error);
       return new UserError(
-        `Access denied: ${where}. Allow cloudfront:${operation} on arn:aws:cloudfront::<account>:distribution/${distributionId} for the role this runs as.`,
+        `Access denied: ${where}. Allow cloudfront:${operation} on arn:aws:cloudfront::${account}:distribution/${distributionId} for ${who}; in a stack of \`nx g nx-aws-deploy:pipeline\`, the InvalidateThisDistribution statement of the invalidation Lambda's role grants it (InvalidateThePromotedDistribution of the promote role, for promote).`,
       );
+    }
     case 'Throttling':
     case 'ThrottlingException':
       return new UserError(`CloudFront kept throttling after retries (${where}). Run again later.`);
