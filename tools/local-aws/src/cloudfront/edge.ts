@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import vm from 'node:vm';
 import type { IncomingMessage } from 'node:http';
 import { objectResponseHeaders } from '../s3/handler';
-import { cloudFrontMayRead } from '../s3/policy';
+import { simulate } from '../iam/authorize';
 import type { S3Store } from '../s3/store';
 import type { LocalResponse } from '../http';
 import type { CloudFrontState, Distribution } from './state';
@@ -95,7 +95,7 @@ export class Edge {
       stats.hits++;
     } else {
       stats.misses++;
-      entry = this.fromOrigin(distribution, cacheKey);
+      entry = await this.fromOrigin(distribution, cacheKey);
       if (entry.ttlSeconds > 0) cache.set(cacheKey, entry);
       else cache.delete(cacheKey);
     }
@@ -111,25 +111,25 @@ export class Edge {
     return { status: entry.status, headers, body: method === 'HEAD' ? undefined : entry.body };
   }
 
-  private fromOrigin(distribution: Distribution, path: string): CachedResponse {
-    const response = this.originObject(distribution, path);
+  private async fromOrigin(distribution: Distribution, path: string): Promise<CachedResponse> {
+    const response = await this.originObject(distribution, path);
     if (response.status === 200) return response;
     // Custom error responses (SPA fallback): answer the configured page with the configured status.
     const custom = distribution.customErrors.find((e) => e.errorCode === response.status);
     if (custom?.responsePagePath) {
-      const page = this.originObject(distribution, decodePath(custom.responsePagePath));
+      const page = await this.originObject(distribution, decodePath(custom.responsePagePath));
       if (page.status === 200) return { ...page, status: custom.responseCode ?? page.status, ttlSeconds: 0 };
     }
     return response;
   }
 
-  private originObject(distribution: Distribution, path: string): CachedResponse {
+  private async originObject(distribution: Distribution, path: string): Promise<CachedResponse> {
     const bucket = this.s3.buckets.get(distribution.originBucket);
     let key = path === '/' && distribution.defaultRootObject ? distribution.defaultRootObject : path.slice(1);
     if (distribution.originPath) key = `${distribution.originPath}/${key}`;
     const object = bucket?.objects.get(key);
     // What the bucket policy lets this distribution read (Origin Access Control): refused reads look missing.
-    if (!bucket || !object || !cloudFrontMayRead(bucket.policy, bucket.name, key, distribution.arn)) {
+    if (!bucket || !object || !(await cloudFrontMayRead(bucket.policy, bucket.name, key, distribution.arn))) {
       // A private bucket behind Origin Access Control answers 403 for a missing key, as S3 does without ListBucket.
       return {
         status: 403,
@@ -223,4 +223,30 @@ function decodePath(path: string): string {
 
 function text(status: number, body: string): LocalResponse {
   return { status, headers: { 'Content-Type': 'text/plain' }, body };
+}
+
+/**
+ * What the bucket's policy lets a distribution read through Origin Access Control, decided by IAM's evaluator as
+ * for any request: CloudFront's service principal, s3:GetObject on the key, with the distribution as
+ * aws:SourceArn (CloudFront reaches S3 over TLS). A bucket without a policy is readable, as the tests' plain
+ * buckets expect.
+ */
+async function cloudFrontMayRead(
+  policy: string | undefined,
+  bucket: string,
+  key: string,
+  distributionArn: string,
+): Promise<boolean> {
+  if (policy === undefined) return true;
+  const decided = await simulate(
+    'cloudfront.amazonaws.com',
+    [],
+    {
+      action: 's3:GetObject',
+      resource: `arn:aws:s3:::${bucket}/${key}`,
+      context: { 'aws:SourceArn': distributionArn, 'aws:SecureTransport': 'true' },
+    },
+    JSON.parse(policy),
+  );
+  return decided.overallResult === 'Allowed';
 }

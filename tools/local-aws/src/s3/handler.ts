@@ -3,7 +3,7 @@ import { crc32 } from 'node:zlib';
 import { AwsError } from '../errors';
 import { header, type LocalRequest, type LocalResponse } from '../http';
 import { el, escapeXml, parseXml, xmlDocument } from '../xml';
-import { parsePolicy } from './policy';
+import { checkPolicy } from './policy';
 import { multipartEtag, newUploadId, type Bucket, type ObjectHeaders, type S3Store, type StoredObject } from './store';
 
 const S3_NS = 'http://s3.amazonaws.com/doc/2006-03-01/';
@@ -145,7 +145,7 @@ export class S3Service {
   private putPolicy(ctx: LocalRequest, name: string): LocalResponse {
     const bucket = this.bucket(name, ctx);
     const text = ctx.body.toString('utf8');
-    parsePolicy(text);
+    checkPolicy(text);
     this.store.setPolicy(bucket, text);
     return { status: 204 };
   }
