@@ -38,6 +38,11 @@ Resources:
             Principal: '*'
             Action: s3:PutObject
             Resource: !Sub '\${Site.Arn}/locked/*'
+          - Effect: Deny
+            Principal: '*'
+            Action: s3:PutObject
+            Resource: !Sub '\${Site.Arn}/leases/*'
+            Condition: { 'Null': { 's3:if-none-match': 'true' } }
   Deployer:
     Type: AWS::IAM::Role
     Properties:
@@ -214,6 +219,14 @@ it("decides as AWS where moto's IAM check does not: a bucket policy's Allow for 
   );
   for (const Key of ['app/plus+sign.txt', 'app/dir with space/ünïcødé.txt'])
     expect(await refusal(asRole.s3.send(new PutObjectCommand({ Bucket: 'iam-site', Key, Body: Key })))).toBe('allowed');
+});
+
+it("passes a conditional write's condition to the policy: a lease written only if none exists (s3:if-none-match)", async () => {
+  const lease = { Bucket: 'iam-site', Key: 'leases/deploy.json', Body: '{}' };
+  expect(await refusal(asRole.s3.send(new PutObjectCommand(lease)))).toMatch(
+    /^403 AccessDenied: .* s3:PutObject on resource: "arn:aws:s3:::iam-site\/leases\/deploy.json" with an explicit deny in a resource-based policy$/,
+  );
+  expect(await refusal(asRole.s3.send(new PutObjectCommand({ ...lease, IfNoneMatch: '*' })))).toBe('allowed');
 });
 
 describe("a session's signatures are verified as AWS verifies them", () => {

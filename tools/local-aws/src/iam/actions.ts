@@ -58,9 +58,11 @@ function s3Checks(ctx: LocalRequest): (Omit<IamCheck, 'context'> & { context?: I
     case 'HeadObject':
       return [{ action: versioned('s3:GetObject'), resource: objectArn }];
     case 'PutObject':
+    case 'CompleteMultipartUpload':
+      // A conditional write's condition, which a policy may require (s3:if-none-match, s3:if-match).
+      return [{ action: 's3:PutObject', resource: objectArn, context: conditionalWrite(ctx) }];
     case 'CreateMultipartUpload':
     case 'UploadPart':
-    case 'CompleteMultipartUpload':
       return [{ action: 's3:PutObject', resource: objectArn }];
     case 'CopyObject': {
       const source = copySourceOf(ctx);
@@ -85,6 +87,15 @@ function s3Checks(ctx: LocalRequest): (Omit<IamCheck, 'context'> & { context?: I
       // GetBucketVersioning → s3:GetBucketVersioning, PutBucketPolicy → s3:PutBucketPolicy, CreateBucket, ...
       return [{ action: `s3:${ctx.operation}`, resource: bucketArn }];
   }
+}
+
+function conditionalWrite(ctx: LocalRequest): Record<string, string> {
+  const condition: Record<string, string> = {};
+  const ifNoneMatch = ctx.req.headers['if-none-match'];
+  const ifMatch = ctx.req.headers['if-match'];
+  if (typeof ifNoneMatch === 'string') condition['s3:if-none-match'] = ifNoneMatch;
+  if (typeof ifMatch === 'string') condition['s3:if-match'] = ifMatch;
+  return condition;
 }
 
 /** The pipeline a CodePipeline request names; undefined for a body that is not JSON (the service answers that). */
