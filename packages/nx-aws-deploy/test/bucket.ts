@@ -20,6 +20,11 @@ export async function newBucket(local: AwsCli, name = 'site'): Promise<string> {
 /** A new bucket with versioning on, as the generated template makes it (with the aws CLI). */
 export async function newVersionedBucket(local: AwsCli, name: string): Promise<string> {
   const bucket = await newBucket(local, name);
+  await enableVersioning(local, bucket);
+  return bucket;
+}
+
+export async function enableVersioning(local: AwsCli, bucket: string): Promise<void> {
   await local.cli([
     's3api',
     'put-bucket-versioning',
@@ -28,7 +33,6 @@ export async function newVersionedBucket(local: AwsCli, name: string): Promise<s
     '--versioning-configuration',
     'Status=Enabled',
   ]);
-  return bucket;
 }
 
 export async function listKeys(local: AwsCli, bucket: string): Promise<string[]> {

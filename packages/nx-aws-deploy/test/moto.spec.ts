@@ -26,7 +26,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { expectBucketMatches, newBucket, newVersionedBucket } from './bucket';
+import { enableVersioning, expectBucketMatches, newBucket, newVersionedBucket } from './bucket';
 import { deployGeneratedStack } from './cloudformation';
 import { exec } from './codebuild';
 import { CLI, deployCommand, SITE, siteWorkspace } from './site';
@@ -212,15 +212,9 @@ if (!installed) console.warn('moto_server is not installed: the deploy journey a
     stack = await deployGeneratedStack(local.aws.url, 'moto-iam');
     moto = await startMoto({ iam: true });
     const bucket = stack.outputs.FrontendBucketName;
+    // The site bucket of the template, versioned as it declares.
     await moto.cli(['s3api', 'create-bucket', '--bucket', bucket]);
-    await moto.cli([
-      's3api',
-      'put-bucket-versioning',
-      '--bucket',
-      bucket,
-      '--versioning-configuration',
-      'Status=Enabled',
-    ]);
+    await enableVersioning(moto, bucket);
   }, 60_000);
   afterAll(async () => {
     await moto?.stop();
