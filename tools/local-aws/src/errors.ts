@@ -40,6 +40,14 @@ export function errorResponse(
     const body = `<ErrorResponse xmlns="${service === 'sts' ? STS_NS : CLOUDFRONT_NS}"><Error>${el('Type', type)}${el('Code', error.code)}${el('Message', error.message)}</Error>${el('RequestId', request.requestId)}</ErrorResponse>`;
     return { status: error.status, headers: { 'Content-Type': 'text/xml' }, body: xmlDocument(body) };
   }
+  if (service === 'cloudfront-keyvaluestore') {
+    // REST-JSON: the error type in a header, the modeled exceptions' Message in the body.
+    return {
+      status: error.status,
+      headers: { 'Content-Type': 'application/json', 'x-amzn-ErrorType': error.code },
+      body: JSON.stringify({ Message: error.message }),
+    };
+  }
   if (service === 'codepipeline') {
     return {
       // JSON protocols have no redirects: CodePipeline answers every client error with 400.

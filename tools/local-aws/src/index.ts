@@ -2,7 +2,14 @@ export { start, EDGE_DOMAIN, type LocalAws, type LocalAwsOptions } from './serve
 export type { JobRequest, Job } from './codepipeline/state';
 export { artifactKey, type ActionStart } from './codepipeline/api';
 export type { ServiceCall } from './iam/service-actor';
-export { startLocalAws, edgeGet, getWithHost, s3DistributionConfig, type LocalAwsHarness } from './testing';
+export {
+  startLocalAws,
+  edgeGet,
+  getWithHost,
+  keyValueStoreClient,
+  s3DistributionConfig,
+  type LocalAwsHarness,
+} from './testing';
 export { deployStack, type StackResult } from './cloudformation/stack';
 export { parseTemplate, type Template } from './cloudformation/template';
 export { startMoto, motoInstalled, type MotoHarness } from './moto';

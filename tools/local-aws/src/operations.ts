@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { signingScope } from './sigv4';
 
-export type Service = 's3' | 'cloudfront' | 'codepipeline' | 'sts';
+export type Service = 's3' | 'cloudfront' | 'cloudfront-keyvaluestore' | 'codepipeline' | 'sts';
 
 /** Which API operation a request is, told from its request line and headers alone (before its body is read). */
 export interface RequestOperation {
@@ -36,6 +36,8 @@ export function describeRequest(method: string, url: URL, headers: IncomingHttpH
           : 's3';
   // STS names its operation in the form body (Query protocol): StsService reads it.
   if (scopeService === 'sts') return { service: 'sts', operation: 'Unknown', params: [] };
+  if (scopeService === 'cloudfront-keyvaluestore' || url.pathname.startsWith('/key-value-stores/'))
+    return { service: 'cloudfront-keyvaluestore', ...keyValueStoreOperation(method, url.pathname) };
   if (service === 'codepipeline') return { service, operation: target.split('.')[1] || 'Unknown', params: [] };
   if (service === 'cloudfront') return { service, ...cloudFrontOperation(method, url.pathname) };
   return { service: 's3', ...s3Operation(method, url, headers) };
@@ -54,12 +56,30 @@ function cloudFrontOperation(method: string, pathname: string): { operation: str
     ['POST', /^\/function$/, 'CreateFunction'],
     ['POST', /^\/function\/([^/]+)\/publish$/, 'PublishFunction'],
     ['GET', /^\/function\/([^/]+)\/describe$/, 'DescribeFunction'],
+    ['POST', /^\/key-value-store$/, 'CreateKeyValueStore'],
+    ['GET', /^\/key-value-store$/, 'ListKeyValueStores'],
+    ['GET', /^\/key-value-store\/([^/]+)$/, 'DescribeKeyValueStore'],
+    ['DELETE', /^\/key-value-store\/([^/]+)$/, 'DeleteKeyValueStore'],
   ];
   for (const [routeMethod, pattern, operation] of routes) {
     const match = routeMethod === method ? pattern.exec(path) : null;
     if (match) return { operation, params: match.slice(1).map(decodeURIComponent) };
   }
   return { operation: 'Unknown', params: [] };
+}
+
+/** The KeyValueStore data plane: `/key-value-stores/<store ARN>[/keys[/<key>]]`, each label URI-encoded. */
+function keyValueStoreOperation(method: string, pathname: string): { operation: string; params: string[] } {
+  const [, , arn, keys, key, ...rest] = pathname.split('/').map(decodeURIComponent);
+  const params = key === undefined ? [arn] : [arn, key];
+  if (rest.length || (keys !== undefined && keys !== 'keys')) return { operation: 'Unknown', params };
+  const operation =
+    keys === undefined
+      ? { GET: 'DescribeKeyValueStore' }[method]
+      : key === undefined
+        ? { GET: 'ListKeys', POST: 'UpdateKeys' }[method]
+        : { GET: 'GetKey', PUT: 'PutKey', DELETE: 'DeleteKey' }[method];
+  return { operation: operation ?? 'Unknown', params };
 }
 
 function s3Operation(method: string, url: URL, headers: IncomingHttpHeaders): { operation: string; params: string[] } {

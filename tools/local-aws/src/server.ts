@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { adminApi, ADMIN_PREFIX } from './admin';
 import { CloudFrontService } from './cloudfront/api';
+import { KeyValueStoreService } from './cloudfront/kvs';
 import { Edge } from './cloudfront/edge';
 import { CloudFrontState } from './cloudfront/state';
 import { CodePipelineService } from './codepipeline/api';
@@ -29,6 +30,8 @@ export interface LocalAwsOptions {
   dataDir?: string;
   /** How long an invalidation stays InProgress (default 2 s). */
   invalidationMs?: number;
+  /** How long a KeyValueStore write takes to reach the local edge (default 0: at once). */
+  kvsPropagationMs?: number;
   /** Log every request on stderr. */
   debug?: boolean;
 }
@@ -50,6 +53,7 @@ const ACCESS_DENIED: Record<Service, string> = {
   cloudfront: 'AccessDenied',
   codepipeline: 'AccessDeniedException',
   sts: 'AccessDenied',
+  'cloudfront-keyvaluestore': 'AccessDeniedException',
 };
 
 /** Who made a request and what IAM decided for it, for the request log. */
@@ -66,12 +70,15 @@ export async function start(options: LocalAwsOptions = {}): Promise<LocalAws> {
   const cloudFrontState = new CloudFrontState();
   const codePipelineState = new CodePipelineState();
   const s3 = new S3Service(store);
-  const edge = new Edge(cloudFrontState, store);
+  // Distributions, functions and key value stores are one state, restored once and saved after each change.
+  const saveCloudFront = persisted(dataDir, 'cloudfront.json', cloudFrontState);
+  const kvs = new KeyValueStoreService(cloudFrontState, saveCloudFront, options.kvsPropagationMs ?? 0);
+  const edge = new Edge(cloudFrontState, store, kvs);
   const cloudfront = new CloudFrontService(cloudFrontState, {
     invalidationMs: options.invalidationMs ?? 2000,
     edgeDomain: EDGE_DOMAIN,
     onInvalidate: (distribution, paths) => edge.invalidate(distribution, paths),
-    onChange: persisted(dataDir, 'cloudfront.json', cloudFrontState),
+    onChange: saveCloudFront,
   });
   const roles = new Roles();
   const requestLog = new RequestLog();
@@ -94,6 +101,7 @@ export async function start(options: LocalAwsOptions = {}): Promise<LocalAws> {
     cloudfront,
     codepipeline,
     sts,
+    'cloudfront-keyvaluestore': kvs,
   };
   const faults = new Faults();
   const admin = adminApi({ requestLog, faults, cloudfront, edge, codepipeline, roles, actAs });

@@ -1,4 +1,13 @@
-import { request } from 'node:http';
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { Agent, request } from 'node:http';
+import type { LookupFunction } from 'node:net';
+import '@aws-sdk/signature-v4a';
+import {
+  CloudFrontKeyValueStoreClient,
+  type CloudFrontKeyValueStoreClientConfig,
+} from '@aws-sdk/client-cloudfront-keyvaluestore';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+
 import type { DistributionConfig } from '@aws-sdk/client-cloudfront';
 import { awsCliRunner, type AwsCli } from './aws-cli';
 import { start, type LocalAws, type LocalAwsOptions } from './server';
@@ -48,6 +57,8 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
   const aws = await start({ port: 0, ...options });
   const env = {
     AWS_ENDPOINT_URL: aws.url,
+    // The KeyValueStore API's endpoint puts the account first (`<account>.<host>`): a name, not an address.
+    AWS_ENDPOINT_URL_CLOUDFRONT_KEYVALUESTORE: `http://localhost:${aws.port}`,
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
     AWS_REGION: 'us-east-1',
@@ -152,4 +163,25 @@ export function s3DistributionConfig(
     DefaultCacheBehavior: { TargetOriginId: 's3', ViewerProtocolPolicy: 'redirect-to-https' },
     ...extra,
   };
+}
+
+/**
+ * A KeyValueStore client for the local AWS (or with `credentials`, a role's session): the SDK's own client, signing
+ * with SigV4A, its endpoint the SDK's (`<account>.localhost:<port>`, from AWS_ENDPOINT_URL_CLOUDFRONT_KEYVALUESTORE),
+ * resolved to loopback as RFC 6761 has every `*.localhost` name resolve.
+ */
+export function keyValueStoreClient(
+  credentials?: CloudFrontKeyValueStoreClientConfig['credentials'],
+): CloudFrontKeyValueStoreClient {
+  const lookup: LookupFunction = (hostname, options, callback) => {
+    if (hostname !== 'localhost' && !hostname.endsWith('.localhost')) return dnsLookup(hostname, options, callback);
+    if (options.all)
+      return (callback as (e: null, a: LookupAddress[]) => void)(null, [{ address: '127.0.0.1', family: 4 }]);
+    return callback(null, '127.0.0.1', 4);
+  };
+  return new CloudFrontKeyValueStoreClient({
+    region: 'us-east-1',
+    ...(credentials ? { credentials } : {}),
+    requestHandler: new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: true, lookup }) }),
+  });
 }

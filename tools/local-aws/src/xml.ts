@@ -22,6 +22,8 @@ const LIST_ELEMENTS = new Set([
   'CacheBehavior',
   'CustomErrorResponse',
   'FunctionAssociation',
+  'KeyValueStoreAssociation',
+  'KeyValueStore',
   'LambdaFunctionAssociation',
   'Method',
   'CNAME',

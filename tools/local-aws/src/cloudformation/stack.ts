@@ -1,8 +1,10 @@
 import {
   CloudFrontClient,
   CreateDistributionCommand,
+  CreateKeyValueStoreCommand,
   CreateFunctionCommand,
   DescribeFunctionCommand,
+  DescribeKeyValueStoreCommand,
   PublishFunctionCommand,
   type DistributionConfig,
 } from '@aws-sdk/client-cloudfront';
@@ -168,7 +170,7 @@ export async function deployStack(options: {
             await cloudfront.send(
               new CreateFunctionCommand({
                 Name: name,
-                FunctionConfig: properties.FunctionConfig,
+                FunctionConfig: toApiShape(properties.FunctionConfig),
                 FunctionCode: Buffer.from(properties.FunctionCode),
               }),
             )
@@ -180,6 +182,21 @@ export async function deployStack(options: {
           await cloudfront.send(new PublishFunctionCommand({ Name: name, IfMatch: etag }));
         const described = await cloudfront.send(new DescribeFunctionCommand({ Name: name }));
         result = { id: name, attributes: { FunctionARN: described.FunctionSummary!.FunctionMetadata!.FunctionARN! } };
+        break;
+      }
+      case 'AWS::CloudFront::KeyValueStore': {
+        const name = properties.Name ?? `${stackName}-${logicalId}`;
+        const existing = await cloudfront
+          .send(new DescribeKeyValueStoreCommand({ Name: name }))
+          .catch((error: Error) => {
+            if (error.name !== 'EntityNotFound') throw error;
+            return undefined;
+          });
+        const store =
+          existing?.KeyValueStore ??
+          (await cloudfront.send(new CreateKeyValueStoreCommand({ Name: name, Comment: properties.Comment })))
+            .KeyValueStore!;
+        result = { id: name, attributes: { Arn: store.ARN!, Id: store.Id!, Status: store.Status! } };
         break;
       }
       case 'AWS::CloudFront::Distribution': {
@@ -291,6 +308,7 @@ const API_LISTS = new Set([
   'Aliases',
   'CacheBehaviors',
   'LambdaFunctionAssociations',
+  'KeyValueStoreAssociations',
 ]);
 function toApiShape(node: any): any {
   if (Array.isArray(node)) return node.map(toApiShape);

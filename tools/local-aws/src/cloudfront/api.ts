@@ -2,12 +2,14 @@ import { ACCOUNT, AwsError } from '../errors';
 import { header, type LocalRequest, type LocalResponse } from '../http';
 import { el, parseXml, xmlDocument } from '../xml';
 import { CLOUDFRONT_API, CLOUDFRONT_NS } from '../operations';
+import { randomUUID } from 'node:crypto';
 import {
   cloudFrontId,
   type CloudFrontFunction,
   type CloudFrontState,
   type Distribution,
   type Invalidation,
+  type KeyValueStore,
 } from './state';
 
 /** CloudFront's limits on invalidations in progress per distribution. */
@@ -43,6 +45,10 @@ export class CloudFrontService {
       CreateFunction: () => this.createFunction(ctx),
       PublishFunction: () => this.publishFunction(ctx, id),
       DescribeFunction: () => this.describeFunction(id),
+      CreateKeyValueStore: () => this.createKeyValueStore(ctx),
+      ListKeyValueStores: () => this.listKeyValueStores(),
+      DescribeKeyValueStore: () => this.describeKeyValueStore(id),
+      DeleteKeyValueStore: () => this.deleteKeyValueStore(ctx, id),
     };
     const run = handlers[ctx.operation];
     if (!run)
@@ -271,7 +277,19 @@ export class CloudFrontService {
       etag: cloudFrontId('E'),
       created: now,
       lastModified: now,
+      keyValueStores: [],
     };
+    const associations: { KeyValueStoreARN?: unknown }[] =
+      request.FunctionConfig?.KeyValueStoreAssociations?.Items?.KeyValueStoreAssociation ?? [];
+    for (const { KeyValueStoreARN } of associations) {
+      const arn = String(KeyValueStoreARN ?? '');
+      if (!this.state.keyValueStoreByArn(arn))
+        throw new AwsError(404, 'EntityNotFound', `The key value store ${arn} does not exist.`);
+      fn.keyValueStores.push(arn);
+    }
+    // A function reads at most one key value store.
+    if (fn.keyValueStores.length > 1)
+      throw new AwsError(400, 'InvalidArgument', 'A function can be associated with at most one key value store.');
     this.state.functions.set(name, fn);
     this.options.onChange();
     return xml(201, functionSummary(fn), {
@@ -291,6 +309,74 @@ export class CloudFrontService {
     return xml(200, functionSummary(fn));
   }
 
+  private createKeyValueStore(ctx: LocalRequest): LocalResponse {
+    const request = parseXml(ctx.body.toString('utf8')).CreateKeyValueStoreRequest;
+    const name = String(request?.Name ?? '');
+    if (!/^[a-zA-Z0-9-_]{1,64}$/.test(name))
+      throw new AwsError(
+        400,
+        'InvalidArgument',
+        `Key value store name ${name} is not valid: use 1 to 64 letters, digits, - and _.`,
+      );
+    if (this.state.keyValueStores.has(name))
+      throw new AwsError(409, 'EntityAlreadyExists', `A key value store with the name ${name} already exists.`);
+    const id = randomUUID();
+    const now = new Date().toISOString();
+    const store: KeyValueStore = {
+      name,
+      id,
+      arn: `arn:aws:cloudfront::${ACCOUNT}:key-value-store/${id}`,
+      comment: String(request.Comment ?? ''),
+      created: now,
+      lastModified: now,
+      etag: cloudFrontId('E'),
+      version: randomUUID(),
+      items: {},
+      writes: {},
+    };
+    this.state.keyValueStores.set(name, store);
+    this.options.onChange();
+    return xml(201, keyValueStoreXml(store), {
+      ETag: store.etag,
+      Location: `https://cloudfront.amazonaws.com${CLOUDFRONT_API}/key-value-store/${store.arn}`,
+    });
+  }
+
+  private keyValueStore(name: string): KeyValueStore {
+    const store = this.state.keyValueStores.get(name);
+    if (!store) throw new AwsError(404, 'EntityNotFound', `The key value store ${name} does not exist.`);
+    return store;
+  }
+
+  private listKeyValueStores(): LocalResponse {
+    const items = [...this.state.keyValueStores.values()].map(keyValueStoreXml);
+    return xml(
+      200,
+      `<KeyValueStoreList xmlns="${CLOUDFRONT_NS}"><NextMarker></NextMarker><MaxItems>100</MaxItems>${el('Quantity', items.length)}${items.length ? `<Items>${items.join('')}</Items>` : ''}</KeyValueStoreList>`,
+    );
+  }
+
+  private describeKeyValueStore(name: string): LocalResponse {
+    const store = this.keyValueStore(name);
+    return xml(200, keyValueStoreXml(store), { ETag: store.etag });
+  }
+
+  private deleteKeyValueStore(ctx: LocalRequest, name: string): LocalResponse {
+    const store = this.keyValueStore(name);
+    if (header(ctx.req, 'if-match') !== store.etag)
+      throw new AwsError(412, 'PreconditionFailed', 'The If-Match version is missing or not valid for the resource.');
+    const user = [...this.state.functions.values()].find((f) => f.keyValueStores.includes(store.arn));
+    if (user)
+      throw new AwsError(
+        409,
+        'CannotDeleteEntityWhileInUse',
+        `The key value store is associated with function ${user.name}.`,
+      );
+    this.state.keyValueStores.delete(name);
+    this.options.onChange();
+    return { status: 204, headers: {} };
+  }
+
   private describeFunction(name: string): LocalResponse {
     const fn = this.state.functions.get(name);
     if (!fn) throw new AwsError(404, 'NoSuchFunctionExists', `The function ${name} does not exist.`);
@@ -299,7 +385,17 @@ export class CloudFrontService {
 }
 
 function functionSummary(fn: CloudFrontFunction): string {
-  return `<FunctionSummary xmlns="${CLOUDFRONT_NS}">${el('Name', fn.name)}${el('Status', fn.stage === 'LIVE' ? 'DEPLOYED' : 'UNPUBLISHED')}<FunctionConfig>${el('Comment', fn.comment)}${el('Runtime', fn.runtime)}</FunctionConfig><FunctionMetadata>${el('FunctionARN', fn.arn)}${el('Stage', fn.stage)}${el('CreatedTime', fn.created)}${el('LastModifiedTime', fn.lastModified)}</FunctionMetadata></FunctionSummary>`;
+  const stores = fn.keyValueStores.map(
+    (arn) => `<KeyValueStoreAssociation>${el('KeyValueStoreARN', arn)}</KeyValueStoreAssociation>`,
+  );
+  const associations = stores.length
+    ? `<KeyValueStoreAssociations>${el('Quantity', stores.length)}<Items>${stores.join('')}</Items></KeyValueStoreAssociations>`
+    : '';
+  return `<FunctionSummary xmlns="${CLOUDFRONT_NS}">${el('Name', fn.name)}${el('Status', fn.stage === 'LIVE' ? 'DEPLOYED' : 'UNPUBLISHED')}<FunctionConfig>${el('Comment', fn.comment)}${el('Runtime', fn.runtime)}${associations}</FunctionConfig><FunctionMetadata>${el('FunctionARN', fn.arn)}${el('Stage', fn.stage)}${el('CreatedTime', fn.created)}${el('LastModifiedTime', fn.lastModified)}</FunctionMetadata></FunctionSummary>`;
+}
+
+function keyValueStoreXml(store: KeyValueStore): string {
+  return `<KeyValueStore xmlns="${CLOUDFRONT_NS}">${el('Name', store.name)}${el('Id', store.id)}${el('Comment', store.comment)}${el('ARN', store.arn)}<Status>READY</Status>${el('LastModifiedTime', store.lastModified)}</KeyValueStore>`;
 }
 
 function xml(status: number, body: string, headers: Record<string, string> = {}): LocalResponse {

@@ -5,7 +5,8 @@ import { objectResponseHeaders } from '../s3/handler';
 import { simulate } from '../iam/authorize';
 import type { S3Store } from '../s3/store';
 import type { LocalResponse } from '../http';
-import type { CloudFrontState, Distribution } from './state';
+import type { KeyValueStoreService } from './kvs';
+import type { CloudFrontState, Distribution, KeyValueStore } from './state';
 
 /** CloudFront's default TTL when the origin sends no Cache-Control max-age. */
 const DEFAULT_TTL_SECONDS = 86_400;
@@ -43,6 +44,7 @@ export class Edge {
   constructor(
     private readonly cloudfront: CloudFrontState,
     private readonly s3: S3Store,
+    private readonly kvs: KeyValueStoreService,
   ) {}
 
   /** The distribution a Host header names (`<id>.<edgeDomain>[:port]`), if any. */
@@ -149,13 +151,27 @@ export class Edge {
     };
   }
 
+  private cloudFrontModule(functionName: string) {
+    return {
+      kvs: (id?: string) => {
+        const arn = this.cloudfront.functions.get(functionName)?.keyValueStores[0];
+        const store = arn ? this.cloudfront.keyValueStoreByArn(arn) : undefined;
+        if (!store || (id !== undefined && id !== store.id))
+          throw new Error(`The function ${functionName} is not associated with the key value store ${id ?? ''}`.trim());
+        return keyValueStoreHandle(this.kvs, store);
+      },
+    };
+  }
+
   private async runViewerRequest(distribution: Distribution, req: IncomingMessage, url: URL): Promise<any> {
     const fn = this.cloudfront.functions.get(distribution.viewerRequestFunction!);
     if (!fn) return { statusCode: 503, statusDescription: `Function ${distribution.viewerRequestFunction} is missing` };
     let compiled = this.compiled.get(fn.name);
     if (!compiled || compiled.code !== fn.code) {
-      const context = vm.createContext({ console });
-      vm.runInContext(fn.code, context, { timeout: FUNCTION_TIMEOUT_MS, filename: `${fn.name}.js` });
+      const context = vm.createContext({ console, __cloudfront: this.cloudFrontModule(fn.name) });
+      // cloudfront-js-2.0's `import cf from 'cloudfront'`, as a script can hold it.
+      const code = fn.code.replace(/^\s*import\s+(\w+)\s+from\s+['"]cloudfront['"];?/m, 'var $1 = __cloudfront;');
+      vm.runInContext(code, context, { timeout: FUNCTION_TIMEOUT_MS, filename: `${fn.name}.js` });
       compiled = { code: fn.code, context };
       this.compiled.set(fn.name, compiled);
     }
@@ -184,6 +200,33 @@ export class Edge {
       };
     }
   }
+}
+
+/**
+ * The `cloudfront` module of a function's runtime: `cf.kvs()` reads the key value store associated with the
+ * function (its id may be named), as the edges hold it: a write reaches them `kvsPropagationMs` after the API
+ * took it. `get` rejects for a missing key, as CloudFront's does.
+ */
+function keyValueStoreHandle(kvs: KeyValueStoreService, store: KeyValueStore) {
+  const value = (key: string) => kvs.edgeValue(store, key);
+  return {
+    async get(key: string, options?: { format?: 'string' | 'json' | 'bytes' }) {
+      const found = value(key);
+      if (found === undefined) throw new Error(`Key ${key} not found in the key value store`);
+      if (options?.format === 'json') return JSON.parse(found);
+      return options?.format === 'bytes' ? new Uint8Array(Buffer.from(found)) : found;
+    },
+    async exists(key: string) {
+      return value(key) !== undefined;
+    },
+    async meta() {
+      return {
+        creationDateTime: store.created,
+        lastUpdatedDateTime: store.lastModified,
+        keyCount: kvs.edgeKeyCount(store),
+      };
+    },
+  };
 }
 
 function functionResponse(result: {

@@ -37,12 +37,40 @@ export interface CloudFrontFunction {
   etag: string;
   created: string;
   lastModified: string;
+  /** ARNs of the key value stores the function reads with `cf.kvs()`. */
+  keyValueStores: string[];
+}
+
+/**
+ * A CloudFront KeyValueStore: its keys as the data-plane API answers them (at once), and each key's past values
+ * with the time each was written, from which the edges read what had reached them (`propagationMs` later).
+ */
+export interface KeyValueStore {
+  name: string;
+  id: string;
+  arn: string;
+  comment: string;
+  created: string;
+  lastModified: string;
+  /** The control-plane ETag (UpdateKeyValueStore, DeleteKeyValueStore). */
+  etag: string;
+  /** The data-plane ETag: the store's version, which every write must name and changes. */
+  version: string;
+  items: Record<string, string>;
+  /** Per key, its writes oldest first: a value, or null for a delete. */
+  writes: Record<string, { at: number; value: string | null }[]>;
 }
 
 export class CloudFrontState {
   readonly distributions = new Map<string, Distribution>();
   readonly invalidations = new Map<string, Invalidation[]>();
   readonly functions = new Map<string, CloudFrontFunction>();
+  /** By name. */
+  readonly keyValueStores = new Map<string, KeyValueStore>();
+
+  keyValueStoreByArn(arn: string): KeyValueStore | undefined {
+    return [...this.keyValueStores.values()].find((s) => s.arn === arn);
+  }
 
   invalidationStatus(invalidation: Invalidation, now = Date.now()): 'InProgress' | 'Completed' {
     return now >= invalidation.completesAt ? 'Completed' : 'InProgress';
@@ -57,6 +85,7 @@ export class CloudFrontState {
       distributions: [...this.distributions.values()],
       invalidations: [...this.invalidations.values()].flat(),
       functions: [...this.functions.values()],
+      keyValueStores: [...this.keyValueStores.values()],
     };
   }
 
@@ -64,7 +93,8 @@ export class CloudFrontState {
     for (const d of saved.distributions) this.distributions.set(d.id, d);
     for (const i of saved.invalidations)
       this.invalidations.set(i.distributionId, [...(this.invalidations.get(i.distributionId) ?? []), i]);
-    for (const f of saved.functions) this.functions.set(f.name, f);
+    for (const f of saved.functions) this.functions.set(f.name, { ...f, keyValueStores: f.keyValueStores ?? [] });
+    for (const store of saved.keyValueStores ?? []) this.keyValueStores.set(store.name, store);
   }
 }
 

@@ -21,9 +21,19 @@ export function iamChecks(service: Service, ctx: LocalRequest, region: string): 
   if (service === 's3') return s3Checks(ctx).map((c) => ({ ...c, context: { ...transport, ...c.context } }));
   if (service === 'cloudfront') {
     const [id] = ctx.params;
-    const kind = /Function/.test(ctx.operation) ? 'function' : 'distribution';
+    const kind = /Function/.test(ctx.operation)
+      ? 'function'
+      : /KeyValueStore/.test(ctx.operation)
+        ? 'key-value-store'
+        : 'distribution';
     const resource = id ? `arn:aws:cloudfront::${ACCOUNT}:${kind}/${id}` : '*';
     return [{ action: `cloudfront:${ctx.operation}`, resource, context: transport }];
+  }
+  if (service === 'cloudfront-keyvaluestore') {
+    // The data plane names the store by its ARN, the resource IAM decides on.
+    return [
+      { action: `cloudfront-keyvaluestore:${ctx.operation}`, resource: ctx.params[0] || '*', context: transport },
+    ];
   }
   if (service === 'codepipeline') {
     const pipeline = pipelineNamed(ctx.body);

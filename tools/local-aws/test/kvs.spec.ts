@@ -1,0 +1,192 @@
+import {
+  CloudFrontKeyValueStoreClient,
+  DeleteKeyCommand,
+  DescribeKeyValueStoreCommand,
+  GetKeyCommand,
+  ListKeysCommand,
+  PutKeyCommand,
+  UpdateKeysCommand,
+} from '@aws-sdk/client-cloudfront-keyvaluestore';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  deployStack,
+  edgeGet,
+  keyValueStoreClient,
+  parseTemplate,
+  startLocalAws,
+  type LocalAwsHarness,
+  type StackResult,
+} from '../src';
+
+/**
+ * CloudFront KeyValueStore in the local AWS: the store a template declares, associated with a viewer-request
+ * function; the data-plane API through the SDK's own client (SigV4A-signed, by the store's ARN, every write naming
+ * the store's ETag); and the edge's function reading it with `cf.kvs()` only once a write has propagated.
+ */
+const PROPAGATION_MS = 400;
+const TEMPLATE = `
+Resources:
+  Site:
+    Type: AWS::S3::Bucket
+    Properties: { BucketName: kvs-site }
+  Releases:
+    Type: AWS::CloudFront::KeyValueStore
+    Properties: { Name: kvs-releases, Comment: the live release }
+  Router:
+    Type: AWS::CloudFront::Function
+    Properties:
+      Name: kvs-router
+      AutoPublish: true
+      FunctionConfig:
+        Comment: serves the live release
+        Runtime: cloudfront-js-2.0
+        KeyValueStoreAssociations:
+          - KeyValueStoreARN: !GetAtt Releases.Arn
+      FunctionCode: |
+        import cf from 'cloudfront';
+        const store = cf.kvs();
+        async function handler(event) {
+          const request = event.request;
+          try {
+            request.uri = '/' + (await store.get('live')) + request.uri;
+          } catch (e) {
+            // No live release yet: the request as it came.
+          }
+          return request;
+        }
+  Distribution:
+    Type: AWS::CloudFront::Distribution
+    Properties:
+      DistributionConfig:
+        Enabled: true
+        DefaultRootObject: index.html
+        Origins: [{ Id: s3, DomainName: !GetAtt Site.RegionalDomainName, S3OriginConfig: { OriginAccessIdentity: '' } }]
+        DefaultCacheBehavior:
+          TargetOriginId: s3
+          ViewerProtocolPolicy: redirect-to-https
+          FunctionAssociations: [{ EventType: viewer-request, FunctionARN: !GetAtt Router.FunctionARN }]
+  Writer:
+    Type: AWS::IAM::Role
+    Properties:
+      Policies:
+        - PolicyName: switch
+          PolicyDocument:
+            Version: '2012-10-17'
+            Statement:
+              - Effect: Allow
+                Action: [cloudfront-keyvaluestore:DescribeKeyValueStore, cloudfront-keyvaluestore:PutKey]
+                Resource: !GetAtt Releases.Arn
+Outputs:
+  StoreArn: { Value: !GetAtt Releases.Arn }
+  DistributionId: { Value: !Ref Distribution }
+  Writer: { Value: !GetAtt Writer.Arn }
+`;
+
+let local: LocalAwsHarness;
+let stack: StackResult;
+let kvs: CloudFrontKeyValueStoreClient;
+let arn: string;
+beforeAll(async () => {
+  local = await startLocalAws({ kvsPropagationMs: PROPAGATION_MS });
+  stack = await deployStack({ endpoint: local.aws.url, template: parseTemplate(TEMPLATE), stackName: 'kvs' });
+  arn = stack.outputs.StoreArn;
+  const s3 = new S3Client({ forcePathStyle: true });
+  for (const release of ['r1', 'r2'])
+    await s3.send(
+      new PutObjectCommand({ Bucket: 'kvs-site', Key: `${release}/index.html`, Body: `<h1>${release}</h1>` }),
+    );
+  s3.destroy();
+  kvs = keyValueStoreClient();
+});
+afterAll(async () => {
+  kvs?.destroy();
+  await local.stop();
+});
+
+const etag = async () => (await kvs.send(new DescribeKeyValueStoreCommand({ KvsARN: arn }))).ETag!;
+const failure = (request: Promise<unknown>) =>
+  request.then(
+    () => 'succeeded',
+    (e: Error & { $metadata?: { httpStatusCode?: number } }) => `${e.$metadata?.httpStatusCode} ${e.name}`,
+  );
+
+it('the template makes the store, and a function associated with it; the API describes the store by its ARN', async () => {
+  expect(arn).toMatch(/^arn:aws:cloudfront::000000000000:key-value-store\/[0-9a-f-]{36}$/);
+  const described = await kvs.send(new DescribeKeyValueStoreCommand({ KvsARN: arn }));
+  expect(described).toMatchObject({ KvsARN: arn, ItemCount: 0, TotalSizeInBytes: 0, Status: 'READY' });
+  expect(described.ETag).toBeTruthy();
+});
+
+it('every write names the store ETag: a stale one is refused with ConflictException, a missing key is not found', async () => {
+  const before = await etag();
+  const put = await kvs.send(new PutKeyCommand({ KvsARN: arn, Key: 'live', Value: 'r1', IfMatch: before }));
+  expect(put).toMatchObject({ ItemCount: 1, TotalSizeInBytes: 6 });
+  expect(put.ETag).not.toBe(before);
+  expect(await failure(kvs.send(new PutKeyCommand({ KvsARN: arn, Key: 'live', Value: 'r9', IfMatch: before })))).toBe(
+    '409 ConflictException',
+  );
+  expect((await kvs.send(new GetKeyCommand({ KvsARN: arn, Key: 'live' }))).Value).toBe('r1');
+  expect(await failure(kvs.send(new GetKeyCommand({ KvsARN: arn, Key: 'nothing' })))).toBe(
+    '404 ResourceNotFoundException',
+  );
+  const tooLong = 'x'.repeat(1025);
+  expect(
+    await failure(kvs.send(new PutKeyCommand({ KvsARN: arn, Key: 'big', Value: tooLong, IfMatch: await etag() }))),
+  ).toBe('400 ValidationException');
+});
+
+it('UpdateKeys writes many keys at once; ListKeys pages them by 50; DeleteKey removes one', async () => {
+  const Puts = Array.from({ length: 60 }, (_, i) => ({ Key: `page-${String(i).padStart(2, '0')}`, Value: `v${i}` }));
+  const updated = await kvs.send(new UpdateKeysCommand({ KvsARN: arn, IfMatch: await etag(), Puts }));
+  expect(updated.ItemCount).toBe(61);
+  const pages: string[][] = [];
+  let NextToken: string | undefined;
+  do {
+    const page = await kvs.send(new ListKeysCommand({ KvsARN: arn, NextToken }));
+    pages.push(page.Items!.map((item) => item.Key!));
+    NextToken = page.NextToken;
+  } while (NextToken);
+  expect(pages.map((p) => p.length)).toEqual([50, 11]);
+  expect(pages.flat()).toEqual(['live', ...Puts.map((p) => p.Key)]);
+  const deleted = await kvs.send(new DeleteKeyCommand({ KvsARN: arn, Key: 'page-00', IfMatch: await etag() }));
+  expect(deleted.ItemCount).toBe(60);
+});
+
+it("the edge's function reads the store with cf.kvs(): a switch is served once it has propagated, not before", async () => {
+  const id = stack.outputs.DistributionId;
+  const served = async () => (await edgeGet(local.aws, id, '/index.html')).body.toString();
+  await new Promise((resolve) => setTimeout(resolve, PROPAGATION_MS));
+  expect(await served()).toBe('<h1>r1</h1>');
+  await kvs.send(new PutKeyCommand({ KvsARN: arn, Key: 'live', Value: 'r2', IfMatch: await etag() }));
+  // The API answers the new value at once; the edges still hold the old one within the window.
+  expect((await kvs.send(new GetKeyCommand({ KvsARN: arn, Key: 'live' }))).Value).toBe('r2');
+  expect(await served()).toBe('<h1>r1</h1>');
+  await new Promise((resolve) => setTimeout(resolve, PROPAGATION_MS));
+  expect(await served()).toBe('<h1>r2</h1>');
+});
+
+it("a role's session: SigV4A-signed writes it may make are allowed, others refused; a wrong secret is refused", async () => {
+  const env = await local.assumeRole(stack.outputs.Writer, 'switch');
+  const credentials = {
+    accessKeyId: env.AWS_ACCESS_KEY_ID,
+    secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+    sessionToken: env.AWS_SESSION_TOKEN,
+  };
+  const asWriter = keyValueStoreClient(credentials);
+  const forged = keyValueStoreClient({ ...credentials, secretAccessKey: 'not-the-secret' });
+  try {
+    const version = (await asWriter.send(new DescribeKeyValueStoreCommand({ KvsARN: arn }))).ETag!;
+    expect(
+      await failure(asWriter.send(new PutKeyCommand({ KvsARN: arn, Key: 'live', Value: 'r1', IfMatch: version }))),
+    ).toBe('succeeded');
+    expect(await failure(asWriter.send(new GetKeyCommand({ KvsARN: arn, Key: 'live' })))).toBe(
+      '403 AccessDeniedException',
+    );
+    expect(await failure(forged.send(new DescribeKeyValueStoreCommand({ KvsARN: arn })))).toBe(
+      '403 InvalidSignatureException',
+    );
+  } finally {
+    asWriter.destroy();
+    forged.destroy();
+  }
+});
