@@ -1,5 +1,7 @@
 // What every client shares. Each service's client is made in a module of its own (s3-client.ts, …), so that a
 // command loads only the SDK clients it uses.
+import { lookup, type LookupAddress } from 'node:dns';
+import type { LookupFunction } from 'node:net';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
 /** Seconds a request may go without progress (no connection, no byte) before it is aborted and retried. */
@@ -43,6 +45,18 @@ function stoppedBy(
 }
 
 /**
+ * Name resolution as RFC 6761 asks of `localhost` and every `*.localhost` name: loopback. An endpoint set with
+ * AWS_ENDPOINT_URL to `http://localhost:<port>` then works for services whose endpoints put the account first
+ * (the KeyValueStore API's `<account>.localhost`), which the system resolver may not know. Others: as ever.
+ */
+const loopbackForLocalhost: LookupFunction = (hostname, options, callback) => {
+  if (hostname !== 'localhost' && !hostname.endsWith('.localhost')) return lookup(hostname, options, callback);
+  if (options.all)
+    return (callback as (e: null, a: LookupAddress[]) => void)(null, [{ address: '127.0.0.1', family: 4 }]);
+  return callback(null, '127.0.0.1', 4);
+};
+
+/**
  * Timeouts that abort, never only warn: a connection that does not open, a socket idle for the timeout (an
  * endpoint that accepts and never answers), and any one attempt that takes ten times the timeout. Each is
  * retried with adaptive backoff, so a stalled endpoint fails a request after at most about
@@ -57,8 +71,8 @@ export function transport({
 }: ClientOptions) {
   const ms = requestTimeoutSeconds * 1000;
   const handler = {
-    httpAgent: { keepAlive: true, maxSockets },
-    httpsAgent: { keepAlive: true, maxSockets },
+    httpAgent: { keepAlive: true, maxSockets, lookup: loopbackForLocalhost },
+    httpsAgent: { keepAlive: true, maxSockets, lookup: loopbackForLocalhost },
     connectionTimeout: Math.min(ms, 10_000),
     socketTimeout: ms,
     requestTimeout: ms * 10,

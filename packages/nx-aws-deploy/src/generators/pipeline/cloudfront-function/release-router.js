@@ -1,0 +1,47 @@
+// CloudFront Function (cloudfront-js-2.0), viewer-request, for sites deployed with releaseMode "atomic": serves
+// the live release of the site, which one value in the associated KeyValueStore names, so that one write of it
+// makes a release live or rolls it back everywhere, with no invalidation (CloudFront caches by the rewritten URI,
+// so each release is new cache keys). A release's files live under /_releases/<number>/, except the folders every
+// release shares ("shared": their files carry a content hash, so one name is always the same bytes): a tab opened
+// on an older release keeps loading its lazy chunks from there. Also answers folder URLs with their index.html and
+// the app's deep links with its index.html, and serves Storybook under /storybook/ where enabled. When the store
+// cannot be read (no release made live yet), the request is served as it came: the files of an in-place deploy.
+import cf from 'cloudfront';
+
+// Set by `nx g nx-aws-deploy:pipeline`: the site's key in the store, and whether /storybook/ is served.
+var CONFIG = { site: 'site', storybook: false };
+
+var store = cf.kvs();
+
+async function handler(event) {
+  var request = event.request;
+  var uri = request.uri;
+  if (CONFIG.storybook && uri === '/storybook') {
+    return { statusCode: 301, statusDescription: 'Moved Permanently', headers: { location: { value: '/storybook/' } } };
+  }
+  var storybook = CONFIG.storybook && uri.indexOf('/storybook/') === 0;
+  if (uri.endsWith('/')) {
+    if (uri !== '/') uri = uri + 'index.html';
+  } else if (!storybook && uri.substring(uri.lastIndexOf('/') + 1).indexOf('.') === -1) {
+    // A path without a file extension is an app route: the SPA's index.html answers it.
+    uri = '/index.html';
+  }
+  var site;
+  try {
+    site = JSON.parse(await store.get(CONFIG.site));
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars -- a binding, for runtimes without ES2019's catch {}
+  } catch (unreadable) {
+    request.uri = uri;
+    return request;
+  }
+  var path = uri === '/' ? 'index.html' : uri.substring(1);
+  var shared = site.shared || [];
+  for (var i = 0; i < shared.length; i++) {
+    if (path.indexOf(shared[i]) === 0) {
+      request.uri = uri;
+      return request;
+    }
+  }
+  request.uri = '/_releases/' + site.live + '/' + path;
+  return request;
+}
