@@ -19,7 +19,7 @@ import type { LiveRelease } from '../src/lib/releases/live-release';
 
 /**
  * The release router on the local edge (cloudfront-js-2.0 with its KeyValueStore): which object of the bucket
- * each URL is answered with, for a site whose live release the store names, one with Storybook, and one that has
+ * each URL is answered with (content-hashed files at their own keys, every other file the live release's), for a site whose live release the store names, one with Storybook, and one that has
  * no release in the store yet. Every object's body is its key.
  */
 const KEYS = [
@@ -30,6 +30,8 @@ const KEYS = [
   '_releases/2/docs/index.html',
   '_releases/2/robots.txt',
   '_releases/2/images/logo.png',
+  'chunk-AB12CD34.js',
+  '_releases/2/assets/not-hashed.js',
   '_releases/2/storybook/index.html',
   '_releases/2/storybook/sb-manager/runtime.js',
 ];
@@ -100,7 +102,7 @@ beforeAll(async () => {
   await Promise.all(KEYS.map((Key) => s3.send(new PutObjectCommand({ Bucket: 'router-site', Key, Body: Key }))));
   s3.destroy();
   kvs = keyValueStoreClient();
-  const live: LiveRelease = { live: 2, shared: ['assets/'] };
+  const live: LiveRelease = { live: 2 };
   const KvsARN = stack.outputs.Store;
   const { ETag } = await kvs.send(new DescribeKeyValueStoreCommand({ KvsARN }));
   await kvs.send(
@@ -135,6 +137,8 @@ it.each([
   ['Web', '/robots.txt', '_releases/2/robots.txt'],
   ['Web', '/images/logo.png', '_releases/2/images/logo.png'],
   ['Web', '/assets/index-B-XZhOr9.js', 'assets/index-B-XZhOr9.js'],
+  ['Web', '/chunk-AB12CD34.js', 'chunk-AB12CD34.js'],
+  ['Web', '/assets/not-hashed.js', '_releases/2/assets/not-hashed.js'],
   ['Web', '/storybook', '_releases/2/index.html'],
   ['Dev', '/storybook', '301 /storybook/'],
   ['Dev', '/storybook/', '_releases/2/storybook/index.html'],

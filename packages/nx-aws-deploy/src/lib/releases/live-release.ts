@@ -9,13 +9,10 @@ import { UserError } from '../util/errors';
 export interface LiveRelease {
   /** The release every request is served from. */
   live: number;
-  /** Folders whose files every release shares (content-hashed names), e.g. `assets/`. */
-  shared: string[];
 }
 
-/** CloudFront's limits on a KeyValueStore key and value. */
+/** CloudFront's limit on a KeyValueStore key. */
 const MAX_KEY_CHARS = 512;
-const MAX_VALUE_CHARS = 1024;
 /** Writers that race for one store each retry after a conflict; this bounds how often. */
 const MAX_WRITE_ATTEMPTS = 8;
 
@@ -61,10 +58,6 @@ export async function switchLiveRelease(
     const previous = await readLiveRelease({ client, storeArn, site });
     const current = next(previous);
     const value = JSON.stringify(current);
-    if (value.length > MAX_VALUE_CHARS)
-      throw new UserError(
-        `The live release of "${site}" would take ${value.length} characters in the KeyValueStore, more than its ${MAX_VALUE_CHARS}: fewer shared folders would fit.`,
-      );
     try {
       await client.send(new PutKeyCommand({ KvsARN: storeArn, Key: site, Value: value, IfMatch: ETag }));
       return { previous, current, attempts: attempt };

@@ -1,9 +1,10 @@
 // CloudFront Function (cloudfront-js-2.0), viewer-request, for sites deployed with releaseMode "atomic": serves
 // the live release of the site, which one value in the associated KeyValueStore names, so that one write of it
 // makes a release live or rolls it back everywhere, with no invalidation (CloudFront caches by the rewritten URI,
-// so each release is new cache keys). A release's files live under /_releases/<number>/, except the folders every
-// release shares ("shared": their files carry a content hash, so one name is always the same bytes): a tab opened
-// on an older release keeps loading its lazy chunks from there. Also answers folder URLs with their index.html and
+// so each release is new cache keys). A release's files live under /_releases/<number>/, except those whose names
+// carry a content hash, which all releases share at their own keys (one name is always the same bytes): a tab
+// opened on an older release keeps loading its lazy chunks. The deploy tells them apart with the same function,
+// isContentHashed, which the generator puts in below. Also answers folder URLs with their index.html and
 // the app's deep links with its index.html, and serves Storybook under /storybook/ where enabled. When the store
 // cannot be read (no release made live yet), the request is served as it came: the files of an in-place deploy.
 import cf from 'cloudfront';
@@ -12,6 +13,11 @@ import cf from 'cloudfront';
 var CONFIG = { site: 'site', storybook: false };
 
 var store = cf.kvs();
+
+// Replaced by the deploy's own isContentHashed (lib/deploy/headers.ts) when the generator writes the function.
+var isContentHashed = function () {
+  return false;
+};
 
 async function handler(event) {
   var request = event.request;
@@ -35,13 +41,6 @@ async function handler(event) {
     return request;
   }
   var path = uri === '/' ? 'index.html' : uri.substring(1);
-  var shared = site.shared || [];
-  for (var i = 0; i < shared.length; i++) {
-    if (path.indexOf(shared[i]) === 0) {
-      request.uri = uri;
-      return request;
-    }
-  }
-  request.uri = '/_releases/' + site.live + '/' + path;
+  request.uri = isContentHashed(path) ? uri : '/_releases/' + site.live + '/' + path;
   return request;
 }
