@@ -3,6 +3,7 @@ import { basename, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { UserError, errorMessage } from './lib/util/errors';
 import { Interrupted, withStopSignals } from './lib/util/interrupt';
+import type { DeployOptions } from './lib/deploy/options';
 
 const USAGE = `Usage:
   nx-aws-deploy set-shas [--pipeline <name>] [--source-action <name>] [--bucket <bucket> [--prefix <prefix>]]
@@ -20,12 +21,14 @@ const USAGE = `Usage:
       [--concurrency <n>]
       [--include <glob>]... [--exclude <glob>]... [--distribution-id <id>] [--manifest <file>]
       [--project <name>] [--allow-no-index] [--request-timeout <seconds>] [--lock-timeout <seconds> | --no-wait]
-      [--json]
+      [--release-mode atomic --key-value-store-arn <arn> [--site <key>] [--skew-protection-hours <n>]] [--json]
       The deploy-s3 executor outside Nx: syncs a build folder to a bucket by content. Ctrl-C or SIGTERM stop it
       at a safe point (multipart uploads aborted) and it says what landed; running it again finishes the job.
       One deploy at a time per bucket and prefix: a second one waits for the first (--lock-timeout, default
       300 s, saying who holds the lease) or, with --no-wait, fails at once. Each deploy that changes the site
-      is a release; the last --keep-releases (default 10) stay restorable.
+      is a release; the last --keep-releases (default 10) stay restorable. --release-mode atomic puts each
+      release's own files below _releases/<n>/ and makes it live with one write of the KeyValueStore that the
+      release router reads (key --site, default the project), with no invalidation.
 
   nx-aws-deploy releases --bucket <bucket> [--prefix <prefix>] [--region <region>] [--json]
       Lists the releases: number, time, commit, who, files changed, which one is live and which are kept.
@@ -112,6 +115,10 @@ async function deployCommand(args: string[]): Promise<number> {
       manifest: { type: 'string' },
       project: { type: 'string' },
       'allow-no-index': { type: 'boolean' },
+      'release-mode': { type: 'string' },
+      'key-value-store-arn': { type: 'string' },
+      site: { type: 'string' },
+      'skew-protection-hours': { type: 'string' },
     },
   });
   if (!values['source-dir']) throw new UserError('--source-dir is required: the build folder to deploy.');
@@ -132,6 +139,10 @@ async function deployCommand(args: string[]): Promise<number> {
       exclude: values.exclude,
       manifest: values.manifest,
       allowNoIndex: values['allow-no-index'],
+      releaseMode: values['release-mode'] as DeployOptions['releaseMode'],
+      keyValueStoreArn: values['key-value-store-arn'],
+      site: values.site,
+      skewProtectionHours: wholeNumber('skew-protection-hours', values['skew-protection-hours']),
     },
     {
       workspaceRoot: cwd,

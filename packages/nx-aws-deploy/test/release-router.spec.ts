@@ -4,17 +4,9 @@ import {
   UpdateKeysCommand,
 } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import {
-  deployStack,
-  edgeGet,
-  keyValueStoreClient,
-  parseTemplate,
-  startLocalAws,
-  type LocalAwsHarness,
-  type StackResult,
-} from 'local-aws';
-import { stringify } from 'yaml';
+import { edgeGet, keyValueStoreClient, startLocalAws, type LocalAwsHarness, type StackResult } from 'local-aws';
 import { MAX_FUNCTION_BYTES, releaseRouterCode } from '../src/generators/pipeline/cloudfront-function/release-router';
+import { deployRouterStack } from './release-router-stack';
 import type { LiveRelease } from '../src/lib/releases/live-release';
 
 /**
@@ -40,70 +32,19 @@ let local: LocalAwsHarness;
 let stack: StackResult;
 let kvs: CloudFrontKeyValueStoreClient;
 
-/** A distribution in front of the bucket with the router for `site` as its viewer-request function. */
-const routed = (name: string, site: string, storybook: boolean) => ({
-  [`${name}Router`]: {
-    Type: 'AWS::CloudFront::Function',
-    Properties: {
-      Name: `router-${name.toLowerCase()}`,
-      AutoPublish: true,
-      FunctionConfig: {
-        Comment: 'release router',
-        Runtime: 'cloudfront-js-2.0',
-        KeyValueStoreAssociations: [{ KeyValueStoreARN: { 'Fn::GetAtt': ['Releases', 'Arn'] } }],
-      },
-      FunctionCode: releaseRouterCode({ site, storybook }),
-    },
-  },
-  [`${name}Distribution`]: {
-    Type: 'AWS::CloudFront::Distribution',
-    Properties: {
-      DistributionConfig: {
-        Enabled: true,
-        DefaultRootObject: 'index.html',
-        Origins: [
-          {
-            Id: 's3',
-            DomainName: { 'Fn::GetAtt': ['Site', 'RegionalDomainName'] },
-            S3OriginConfig: { OriginAccessIdentity: '' },
-          },
-        ],
-        DefaultCacheBehavior: {
-          TargetOriginId: 's3',
-          ViewerProtocolPolicy: 'redirect-to-https',
-          FunctionAssociations: [
-            { EventType: 'viewer-request', FunctionARN: { 'Fn::GetAtt': [`${name}Router`, 'FunctionARN'] } },
-          ],
-        },
-      },
-    },
-  },
-});
-
 beforeAll(async () => {
   local = await startLocalAws();
-  const template = {
-    Resources: {
-      Site: { Type: 'AWS::S3::Bucket', Properties: { BucketName: 'router-site' } },
-      Releases: { Type: 'AWS::CloudFront::KeyValueStore', Properties: { Name: 'router-releases' } },
-      ...routed('Web', 'web', false),
-      ...routed('Dev', 'dev', true),
-      ...routed('Fresh', 'fresh', false),
-    },
-    Outputs: {
-      Store: { Value: { 'Fn::GetAtt': ['Releases', 'Arn'] } },
-      Web: { Value: { Ref: 'WebDistribution' } },
-      Dev: { Value: { Ref: 'DevDistribution' } },
-      Fresh: { Value: { Ref: 'FreshDistribution' } },
-    },
-  };
-  stack = await deployStack({ endpoint: local.aws.url, template: parseTemplate(stringify(template)), stackName: 'r' });
+  stack = await deployRouterStack(local, 'router-site', [
+    { name: 'Web', site: 'web', storybook: false },
+    { name: 'Dev', site: 'dev', storybook: true },
+    { name: 'Fresh', site: 'fresh', storybook: false },
+  ]);
   const s3 = new S3Client({ forcePathStyle: true });
   await Promise.all(KEYS.map((Key) => s3.send(new PutObjectCommand({ Bucket: 'router-site', Key, Body: Key }))));
   s3.destroy();
   kvs = keyValueStoreClient();
   const live: LiveRelease = { live: 2 };
-  const KvsARN = stack.outputs.Store;
+  const KvsARN = stack.outputs.KeyValueStoreArn;
   const { ETag } = await kvs.send(new DescribeKeyValueStoreCommand({ KvsARN }));
   await kvs.send(
     new UpdateKeysCommand({
@@ -119,7 +60,7 @@ afterAll(async () => {
 });
 
 const served = async (distribution: string, path: string) => {
-  const response = await edgeGet(local.aws, stack.outputs[distribution], path);
+  const response = await edgeGet(local.aws, stack.outputs[`${distribution}DistributionId`], path);
   return response.status === 200 ? response.body.toString() : `${response.status} ${response.headers.get('location')}`;
 };
 

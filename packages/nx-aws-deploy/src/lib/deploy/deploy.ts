@@ -1,15 +1,19 @@
+import { createKeyValueStoreClient } from '../aws/kvs-client';
 import { underLease } from '../bucket/lease';
 import { checkBucketName } from '../bucket/name';
 import { openS3Store } from '../bucket/s3-target';
 import { DEFAULT_CONCURRENCY, type BucketStore } from '../bucket/store';
 import { checkKeepReleases } from '../releases/history';
+import type { LiveReleaseStore } from '../releases/live-release';
 import { UserError } from '../util/errors';
 import { HashCache } from './hash-cache';
 import { compileHeaderRules } from './headers';
 import type { DeployOptions } from './options';
+import { goLive } from './phases/go-live';
 import { normalizePrefix } from './plan';
 import { compare } from './phases/compare';
 import { plan } from './phases/plan';
+import { planAtomic } from './phases/plan-atomic';
 import { prune } from './phases/prune';
 import { record } from './phases/record';
 import { report, reportDryRun, type DeployResult } from './phases/report';
@@ -32,8 +36,10 @@ export function deploy(options: DeployOptions): Promise<DeployResult> {
  * 1. scan: the build folder, refused before any request when it is no site;
  * 2. compare: the bucket listing, state and release index, while the files are hashed;
  * 3. plan: uploads, header updates and deletes by content, and what the kept releases need;
- * 4. transfer: snapshots for rollbacks, every asset, then the entry files that name them;
- * 5. prune: stale keys, once everything new is in place;
+ * 4. transfer: snapshots for rollbacks, every asset, then the entry files that name them (an atomic release: its
+ *    files below _releases/<n>/, those the live release has copied in the bucket);
+ * 4b. goLive (atomic releases): the one KeyValueStore write that makes the release live;
+ * 5. prune: stale keys, once everything new is in place (and release folders no longer kept);
  * 6. record: the state, the deployed commit and the release;
  * 7. report: the manifest (what invalidation reads) and the summary.
  *
@@ -55,16 +61,50 @@ export async function deployTo(
   const rulesFor = compileHeaderRules(options.headers);
   const keepReleases = checkKeepReleases(options.keepReleases);
 
+  const liveReleases = atomicStore(options);
   const files = await scan(options, prefix, rulesFor, log);
-  return underLease(openStore, { ...options, prefix, log }, async (store, signal) => {
-    const hashes = HashCache.open(options.workspaceRoot, options.sourceDir);
-    const run = { options, log, started, prefix, concurrency, keepReleases, store, signal, files, hashes };
-    const compared = await compare(run);
-    const planned = await plan(run, compared);
-    if (options.dryRun) return reportDryRun(run, planned);
-    const transferred = await transfer(run, compared, planned);
-    await prune(run, planned, transferred);
-    const release = await record(run, compared, planned, transferred);
-    return report(run, planned, release);
-  });
+  try {
+    return await underLease(openStore, { ...options, prefix, log }, async (store, signal) => {
+      const hashes = HashCache.open(options.workspaceRoot, options.sourceDir);
+      const run = {
+        options,
+        log,
+        started,
+        prefix,
+        concurrency,
+        keepReleases,
+        store,
+        signal,
+        files,
+        hashes,
+        liveReleases,
+      };
+      const compared = await compare(run);
+      const planned = liveReleases ? await planAtomic(run, compared, liveReleases) : await plan(run, compared);
+      if (options.dryRun) return reportDryRun(run, planned);
+      const transferred = await transfer(run, compared, planned);
+      await goLive(run, planned);
+      await prune(run, planned, transferred);
+      const release = await record(run, compared, planned, transferred);
+      return report(run, planned, release);
+    });
+  } finally {
+    liveReleases?.client.destroy();
+  }
+}
+
+/** releaseMode "atomic": the KeyValueStore and the site's key in it, the options checked before any request. */
+function atomicStore(options: DeployOptions): LiveReleaseStore | undefined {
+  if ((options.releaseMode ?? 'in-place') === 'in-place') return undefined;
+  if (options.releaseMode !== 'atomic')
+    throw new UserError(`"releaseMode" must be "in-place" or "atomic", not "${options.releaseMode}".`);
+  if (!options.keyValueStoreArn?.startsWith('arn:'))
+    throw new UserError(
+      '"releaseMode": "atomic" needs "keyValueStoreArn": the ARN of the CloudFront KeyValueStore the release router reads.',
+    );
+  return {
+    client: createKeyValueStoreClient({ requestTimeoutSeconds: options.requestTimeout }),
+    storeArn: options.keyValueStoreArn,
+    site: options.site ?? options.project,
+  };
 }

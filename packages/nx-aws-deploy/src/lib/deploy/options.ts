@@ -15,6 +15,16 @@ export interface DeployOptions {
   pruneOlderThanDeploys?: number;
   /** Releases that stay restorable by a rollback (their assets kept, their other files snapshotted); see lib/releases. */
   keepReleases?: number;
+  /**
+   * "atomic": each release's own files in a folder of their own, made live by one write of the KeyValueStore
+   * `keyValueStoreArn` (the site's key in it: `site`, default the project), which the release router reads; no
+   * invalidation. "in-place" (default): files replaced where they are, then invalidated. See deploy/atomic.ts.
+   */
+  releaseMode?: 'in-place' | 'atomic';
+  keyValueStoreArn?: string;
+  site?: string;
+  /** Hours a release that stopped being live stays, for tabs still open on it (default 24). */
+  skewProtectionHours?: number;
   dryRun?: boolean;
   concurrency?: number;
   /** Seconds a request may go without progress before it is aborted and retried; see createS3Client. */

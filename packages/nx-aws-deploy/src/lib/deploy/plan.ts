@@ -56,6 +56,10 @@ export interface PlanInput {
   releaseAssets?: ReadonlyMap<string, string>;
   /** Remote keys (relative to the prefix) that are never deleted, matching the user's `exclude`. */
   exclude?: string[];
+  /** Where each file goes: `prefix + path` (in place), or its release's folder (see atomic.ts). */
+  keyOf?: (path: string) => string;
+  /** Remote keys (relative to the prefix) that are never deleted, beside `exclude`. */
+  keep?: (relativeKey: string) => boolean;
 }
 
 export type UploadReason = 'new' | 'changed';
@@ -94,11 +98,11 @@ export function normalizePrefix(prefix: string | undefined): string {
 }
 
 /** Keys that have the local bytes but whose headers neither the state nor a HEAD has told us yet. */
-export function keysNeedingHead(input: Pick<PlanInput, 'files' | 'prefix' | 'remote' | 'state'>): string[] {
+export function keysNeedingHead(input: Pick<PlanInput, 'files' | 'prefix' | 'remote' | 'state' | 'keyOf'>): string[] {
   const remote = byKey(input.remote);
   const keys: string[] = [];
   for (const f of input.files) {
-    const key = input.prefix + f.path;
+    const key = input.keyOf ? input.keyOf(f.path) : input.prefix + f.path;
     const r = remote.get(key);
     if (r && f.etags.includes(r.etag) && input.state?.objects[key]?.etag !== r.etag) keys.push(key);
   }
@@ -159,7 +163,7 @@ export function planDeploy(input: PlanInput): DeployPlan {
   };
 
   for (const file of input.files) {
-    const key = prefix + file.path;
+    const key = input.keyOf ? input.keyOf(file.path) : prefix + file.path;
     const fingerprint = headersFingerprint(file.headers);
     const existing = remote.get(key);
     // Made only for the files that change: a no-op deploy of 100 000 files makes none.
@@ -217,6 +221,7 @@ export interface PruneInput {
   remote: Listing;
   maxDeletes: number;
   exclude?: string[];
+  keep?: (relativeKey: string) => boolean;
   releaseAssets?: ReadonlyMap<string, string>;
   /** For the maxDeletes refusal: "This deploy", and what to check first. */
   what: string;
@@ -246,7 +251,7 @@ export function planPrune(
       continue;
     }
     const relativeKey = r.key.slice(prefix.length);
-    if (relativeKey.startsWith(STATE_DIR) || excluded(relativeKey)) continue;
+    if (relativeKey.startsWith(STATE_DIR) || excluded(relativeKey) || input.keep?.(relativeKey)) continue;
     if (keepAlso(r) || input.releaseAssets?.get(r.key) === r.etag) kept.push(r.key);
     else deletes.push(r.key);
   }

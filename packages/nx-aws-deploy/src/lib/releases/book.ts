@@ -164,8 +164,9 @@ export class ReleaseBook {
     keep: number,
     listedKeys: Iterable<string>,
     staying: Staying,
+    number?: number,
   ): Promise<ReleaseSummary> {
-    const { index, release } = addRelease(this.index, summary, keep);
+    const { index, release } = addRelease(this.index, summary, keep, number);
     const record: ReleaseRecord = { version: 1, summary: release, ...files };
     await this.store.writeJson(this.prefix + releaseFile(release.number), record);
     await this.store.writeJson(this.prefix + RELEASE_INDEX_FILE, index);

@@ -41,6 +41,8 @@ export interface ReleaseSummary {
   bytes: number;
   /** Its record and snapshots are still there: it can be rolled back to. */
   kept: boolean;
+  /** Made live by one write of the KeyValueStore (releaseMode "atomic"), its own files below _releases/<number>/. */
+  atomic?: true;
 }
 
 export interface ReleaseIndex {
@@ -78,13 +80,22 @@ export function checkKeepReleases(keep: number | undefined): number {
   return value;
 }
 
-/** The index after `summary` went live: numbered after the newest, the newest `keep` marked kept. */
+/** The number the next release gets: after the newest recorded. */
+export function nextReleaseNumber(index: ReleaseIndex | undefined): number {
+  return (index?.releases[0]?.number ?? 0) + 1;
+}
+
+/**
+ * The index after `summary` went live: numbered after the newest (or `number`, a higher one an atomic release
+ * took), the newest `keep` marked kept.
+ */
 export function addRelease(
   index: ReleaseIndex | undefined,
   summary: Omit<ReleaseSummary, 'number' | 'kept'>,
   keep: number,
+  number = nextReleaseNumber(index),
 ): { index: ReleaseIndex; release: ReleaseSummary } {
-  const release: ReleaseSummary = { ...summary, number: (index?.releases[0]?.number ?? 0) + 1, kept: true };
+  const release: ReleaseSummary = { ...summary, number, kept: true };
   const releases = [release, ...(index?.releases ?? [])]
     .slice(0, HISTORY_LENGTH)
     .map((r, i) => (r.kept && i >= keep ? { ...r, kept: false } : r));

@@ -1,5 +1,6 @@
 import type { Staying } from '../../releases/book';
 import { snapshotsToTake, type Snapshot } from '../../releases/history';
+import type { PlannedCopy } from '../atomic';
 import { changedKeys, DEFAULT_MAX_DELETES, planDeploy, type DeployPlan } from '../plan';
 import type { Comparison } from './compare';
 import type { DeployRun } from './run';
@@ -13,6 +14,17 @@ export interface Planned {
   staying?: Staying;
   /** Copies of what the live release has at keys about to change, taken before they change. */
   snapshots: Snapshot[];
+  /** releaseMode "atomic": the release this deploy makes live, and what it needs beside the plan. */
+  atomic?: AtomicRelease;
+}
+
+export interface AtomicRelease {
+  release: number;
+  keyOf: (path: string) => string;
+  /** Files of the release the live one has, bytes and headers: copied in the bucket. */
+  copies: PlannedCopy[];
+  /** Folders of releases no longer kept (nor within the skew protection): deleted after the switch. */
+  retention: string[];
 }
 
 /**
@@ -22,8 +34,21 @@ export interface Planned {
  * about to change is snapshotted first, for a rollback.
  */
 export async function plan(run: DeployRun, { remote, state, headed, releases }: Comparison): Promise<Planned> {
+  const input = planInput(run, { remote, state, headed });
+  const draft = planDeploy({ ...input, maxDeletes: Infinity });
+  const changes = draft.uploads.length + draft.metadataUpdates.length + draft.deletes.length;
+  // This deploy's release will be kept with the newest keepReleases - 1 of those kept now.
+  const staying = changes > 0 || !releases.index ? await releases.staying(run.keepReleases, remote.keys()) : undefined;
+  // Without changes there is nothing to prune or keep: the draft stands.
+  const final = staying ? planDeploy({ ...input, releaseAssets: staying.assets }) : draft;
+  const live = staying?.liveStays ? staying.live : undefined;
+  return { plan: final, changes, staying, snapshots: snapshotsToTake(live, run.prefix, changedKeys(final), remote) };
+}
+
+/** The plan's input from the run's options and the comparison. */
+export function planInput(run: DeployRun, { remote, state, headed }: Pick<Comparison, 'remote' | 'state' | 'headed'>) {
   const { options } = run;
-  const input = {
+  return {
     bucket: options.bucket,
     files: run.files,
     prefix: run.prefix,
@@ -35,12 +60,4 @@ export async function plan(run: DeployRun, { remote, state, headed, releases }: 
     pruneOlderThanDeploys: options.pruneOlderThanDeploys ?? 0,
     exclude: options.exclude,
   };
-  const draft = planDeploy({ ...input, maxDeletes: Infinity });
-  const changes = draft.uploads.length + draft.metadataUpdates.length + draft.deletes.length;
-  // This deploy's release will be kept with the newest keepReleases - 1 of those kept now.
-  const staying = changes > 0 || !releases.index ? await releases.staying(run.keepReleases, remote.keys()) : undefined;
-  // Without changes there is nothing to prune or keep: the draft stands.
-  const final = staying ? planDeploy({ ...input, releaseAssets: staying.assets }) : draft;
-  const live = staying?.liveStays ? staying.live : undefined;
-  return { plan: final, changes, staying, snapshots: snapshotsToTake(live, run.prefix, changedKeys(final), remote) };
 }

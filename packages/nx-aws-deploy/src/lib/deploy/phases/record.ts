@@ -17,13 +17,14 @@ import type { Transferred } from './stopped';
 export async function record(
   run: DeployRun,
   { remote, state, releases }: Comparison,
-  { plan, changes, staying }: Planned,
+  { plan, changes, staying, atomic }: Planned,
   { written }: Transferred,
 ): Promise<number | undefined> {
   const { options, store, prefix } = run;
   const nextState = recordUploadedEtags(plan.nextState, written);
   try {
-    if (shouldWriteState(state, nextState, options.pruneOlderThanDeploys ?? 0))
+    // An atomic release's own files all have new keys: its state is always new (the next one copies by it).
+    if ((atomic && staying) || shouldWriteState(state, nextState, options.pruneOlderThanDeploys ?? 0))
       await store.writeJson(prefix + STATE_FILE, nextState);
     // Only when it moved: a re-run makes no PUT.
     const { commit } = options;
@@ -41,9 +42,11 @@ export async function record(
       changed: changes,
       files: run.files.length,
       bytes: run.files.reduce((n, f) => n + f.size, 0),
+      ...(atomic ? { atomic: true as const } : {}),
     };
-    const files = releaseFiles(run, nextState, written, staying.live);
-    return (await releases.add(summary, files, run.keepReleases, remote.keys(), staying)).number;
+    const keyOf = atomic?.keyOf ?? ((path: string) => prefix + path);
+    const files = releaseFiles(run, nextState, written, staying.live, keyOf);
+    return (await releases.add(summary, files, run.keepReleases, remote.keys(), staying, atomic?.release)).number;
   } catch (error) {
     if (!run.signal.aborted) throw error;
     throw new Interrupted(
@@ -63,10 +66,11 @@ function releaseFiles(
   state: DeployState,
   written: ReadonlyMap<string, Written>,
   live: ReleaseRecord | undefined,
+  keyOf: (path: string) => string,
 ): Pick<ReleaseRecord, 'restorable' | 'assets' | 'versions'> {
   const restorable: Record<string, string> = {};
   const assets: Record<string, string> = {};
   for (const f of run.files)
-    (isContentHashed(f.path) ? assets : restorable)[f.path] = state.objects[run.prefix + f.path].etag;
+    (isContentHashed(f.path) ? assets : restorable)[f.path] = state.objects[keyOf(f.path)].etag;
   return { restorable, assets, versions: recordVersions(restorable, run.prefix, written, live) };
 }

@@ -28,9 +28,16 @@ export function reportDryRun(run: DeployRun, { plan }: Planned): DeployResult {
  * dist/deploy-manifests/<project>.json), from which `invalidate` and the pipeline's Lambda invalidate exactly
  * those paths, and the summary: files, bytes, requests, time, the release.
  */
-export async function report(run: DeployRun, { plan }: Planned, release: number | undefined): Promise<DeployResult> {
+export async function report(
+  run: DeployRun,
+  { plan, atomic }: Planned,
+  release: number | undefined,
+): Promise<DeployResult> {
   const { options } = run;
-  const manifest = manifestOf(plan, {
+  // An atomic release changed no key a visitor was served (its own are new, so are new cache keys): nothing to
+  // invalidate.
+  const changed = atomic ? { ...plan, uploads: [], metadataUpdates: [], deletes: [] } : plan;
+  const manifest = manifestOf(changed, {
     ...options,
     prefix: run.prefix,
     hasIndex: run.files.some((f) => f.path === 'index.html'),

@@ -1,4 +1,5 @@
 import type { BucketStore } from '../../bucket/store';
+import type { LiveReleaseStore } from '../../releases/live-release';
 import type { HashCache } from '../hash-cache';
 import type { LocalFile } from '../local-files';
 import type { DeployOptions } from '../options';
@@ -20,4 +21,6 @@ export interface DeployRun {
   files: (LocalFile & PlannedFile)[];
   /** MD5s this workspace took before, by size, mtime and inode (see hash-cache.ts). */
   hashes: HashCache;
+  /** releaseMode "atomic": where the site's live release is (see releases/live-release.ts). */
+  liveReleases?: LiveReleaseStore;
 }

@@ -15,13 +15,14 @@ import { uploadFile } from './upload';
 export async function transfer(
   run: DeployRun,
   { remote, releases }: Comparison,
-  { plan, snapshots }: Planned,
+  { plan, snapshots, atomic }: Planned,
 ): Promise<Transferred> {
   const { store, signal, concurrency } = run;
   // What planning made and no longer needs is freed before many requests in flight promote their garbage.
   collectNow(run.files.length + remote.size);
+  const copies = atomic?.copies ?? [];
   run.log(
-    `Deploying ${run.options.sourceDir} to s3://${run.options.bucket}/${run.prefix}: ${plan.uploads.length} to upload, ${plan.metadataUpdates.length} to update, ${plan.unchanged.length} unchanged, ${plan.deletes.length} to delete.`,
+    `Deploying ${run.options.sourceDir} to s3://${run.options.bucket}/${run.prefix}${atomic ? ` as release ${atomic.release}` : ''}: ${plan.uploads.length} to upload, ${atomic ? `${copies.length} to copy from the live release, ` : ''}${plan.metadataUpdates.length} to update, ${plan.unchanged.length} unchanged, ${plan.deletes.length} to delete.`,
   );
   const bytes = plan.uploads.reduce((n, u) => n + u.size, 0);
   const progress = new Progress(
@@ -64,6 +65,16 @@ export async function transfer(
   let entries = false;
   try {
     await releases.takeSnapshots(snapshots, concurrency, signal);
+    if (signal.aborted) throw signal.reason;
+    // An atomic release's files the live one has: copied in the bucket, before anything names them.
+    await forEachLimit(
+      copies,
+      concurrency,
+      async (c) => {
+        written.set(c.to, await store.copy(c.from, c.to));
+      },
+      signal,
+    );
     if (signal.aborted) throw signal.reason;
     await ship(entries);
     await ship((entries = true));

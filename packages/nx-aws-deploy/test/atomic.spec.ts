@@ -1,0 +1,148 @@
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { edgeGet, startLocalAws, type LocalAwsHarness, type StackResult } from 'local-aws';
+import { tempDir } from 'test-support';
+import { createKeyValueStoreClient } from '../src/lib/aws/kvs-client';
+import { readLiveRelease } from '../src/lib/releases/live-release';
+import { listKeys } from './bucket';
+import { exec } from './codebuild';
+import { deployRouterStack } from './release-router-stack';
+import { CLI } from './site';
+import { outsideEnv } from './workspace';
+
+/**
+ * `deploy --release-mode atomic` on the local AWS, served by the release router at the local edge: each release's
+ * own files below _releases/<n>/ and content-hashed ones shared; what the live release has is copied in the bucket,
+ * not sent; nothing a visitor is served changes until the one KeyValueStore write, which the edge sees once it has
+ * propagated; no invalidation; a tab's lazy chunk of the previous release still loads; a build equal to the live
+ * release writes nothing at all.
+ */
+const PROPAGATION_MS = 500;
+const BUCKET = 'atomic-site';
+let local: LocalAwsHarness;
+let stack: StackResult;
+let root: string;
+
+beforeAll(async () => {
+  local = await startLocalAws({ kvsPropagationMs: PROPAGATION_MS });
+  stack = await deployRouterStack(local, BUCKET, [{ name: 'Web', site: 'web', storybook: false }]);
+  root = tempDir('atomic-');
+});
+afterAll(() => local?.stop());
+
+const page = (asset: string, text: string) => `<!doctype html><script src="/assets/${asset}"></script><p>${text}</p>`;
+const V1 = {
+  'index.html': page('index-Ab12Cd34.js', 'home v1'),
+  'about/index.html': '<p>about</p>',
+  'assets/index-Ab12Cd34.js': 'import("./lazy-Zz98Yy76.js")',
+  'assets/lazy-Zz98Yy76.js': 'export const lazy = 1',
+  'logo.png': 'PNG',
+  'robots.txt': 'User-agent: *',
+};
+// v2 changes the home page and its entry chunk, drops the lazy chunk; about, logo and robots stay as they were.
+const { ['assets/lazy-Zz98Yy76.js']: _dropped, ['assets/index-Ab12Cd34.js']: _replaced, ...KEPT } = V1;
+const V2 = { ...KEPT, 'index.html': page('index-Ef56Gh78.js', 'home v2'), 'assets/index-Ef56Gh78.js': 'main v2' };
+
+async function deploy(files: Record<string, string>, ...flags: string[]) {
+  const site = join(root, 'dist');
+  rmSync(site, { recursive: true, force: true });
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(site, path)), { recursive: true });
+    writeFileSync(join(site, path), text);
+  }
+  await local.resetRequests();
+  const args = ['deploy', '--source-dir', 'dist', '--bucket', BUCKET, '--project', 'web'];
+  const atomic = ['--release-mode', 'atomic', '--key-value-store-arn', stack.outputs.KeyValueStoreArn];
+  const run = await exec(process.execPath, [CLI, ...args, ...atomic, ...flags], root, {
+    ...outsideEnv(),
+    ...local.env,
+  });
+  expect([run.code, run.stderr]).toEqual([0, expect.any(String)]);
+  const requests = await local.requests();
+  // Writes of the site's files: the deploy's own bookkeeping (lease, state, release) is counted apart.
+  const siteWrites = (await local.requestLog())
+    .filter((r) => /PutObject|CopyObject/.test(r.operation) && !r.path.includes('/.nx-aws-deploy/'))
+    .map((r) => `${r.operation} ${r.path.slice(BUCKET.length + 2)}`)
+    .sort();
+  return { output: run.stdout, requests, siteWrites };
+}
+
+const live = async () => {
+  const client = createKeyValueStoreClient();
+  try {
+    return (await readLiveRelease({ client, storeArn: stack.outputs.KeyValueStoreArn, site: 'web' }))?.live;
+  } finally {
+    client.destroy();
+  }
+};
+const served = async (path: string) =>
+  (await edgeGet(local.aws, stack.outputs.WebDistributionId, path)).body.toString();
+const settle = () => new Promise((resolve) => setTimeout(resolve, PROPAGATION_MS + 50));
+
+it('the first release: its own files below _releases/1/, the content-hashed ones shared; live with one write, no invalidation', async () => {
+  const { requests } = await deploy(V1);
+  expect(await live()).toBe(1);
+  expect(requests['cloudfront-keyvaluestore.PutKey']).toBe(1);
+  expect(requests['cloudfront.CreateInvalidation']).toBeUndefined();
+  const keys = (await listKeys(local, BUCKET)).filter((k) => !k.startsWith('.nx-aws-deploy/'));
+  expect(keys).toEqual([
+    '_releases/1/about/index.html',
+    '_releases/1/index.html',
+    '_releases/1/logo.png',
+    '_releases/1/robots.txt',
+    'assets/index-Ab12Cd34.js',
+    'assets/lazy-Zz98Yy76.js',
+  ]);
+  await settle();
+  expect(await served('/')).toBe(V1['index.html']);
+  expect(await served('/about/')).toBe('<p>about</p>');
+  expect(await served('/pricing')).toBe(V1['index.html']);
+});
+
+it('the next release sends only what changed, copies what the live one has, and goes live everywhere only once propagated', async () => {
+  const { requests, output, siteWrites } = await deploy(V2);
+  expect(output).toContain('as release 2: 2 to upload, 3 to copy from the live release');
+  // The new page and its chunk sent; about, logo and robots copied in the bucket; one write to go live.
+  expect(siteWrites).toEqual([
+    's3.CopyObject _releases/2/about/index.html',
+    's3.CopyObject _releases/2/logo.png',
+    's3.CopyObject _releases/2/robots.txt',
+    's3.PutObject _releases/2/index.html',
+    's3.PutObject assets/index-Ef56Gh78.js',
+  ]);
+  expect(requests['cloudfront-keyvaluestore.PutKey']).toBe(1);
+  expect(requests['cloudfront.CreateInvalidation']).toBeUndefined();
+  expect(await live()).toBe(2);
+  // The API says 2 at once; the edges serve 1 until the write reaches them, then 2.
+  expect(await served('/')).toBe(V1['index.html']);
+  await settle();
+  expect(await served('/')).toBe(V2['index.html']);
+  expect(await served('/assets/index-Ef56Gh78.js')).toBe('main v2');
+  // A tab opened on release 1 still loads its lazy chunk, which release 2 no longer has.
+  expect(await served('/assets/lazy-Zz98Yy76.js')).toBe('export const lazy = 1');
+  const keys = await listKeys(local, BUCKET);
+  expect(keys.filter((k) => k.startsWith('_releases/2/'))).toEqual([
+    '_releases/2/about/index.html',
+    '_releases/2/index.html',
+    '_releases/2/logo.png',
+    '_releases/2/robots.txt',
+  ]);
+  expect(keys.filter((k) => k.startsWith('_releases/1/'))).toHaveLength(4);
+});
+
+it('a build equal to the live release writes nothing: no file, no copy, no switch', async () => {
+  const { requests, siteWrites } = await deploy(V2);
+  expect(siteWrites).toEqual([]);
+  expect(requests['cloudfront-keyvaluestore.PutKey']).toBeUndefined();
+  expect(await live()).toBe(2);
+});
+
+it('retention: the folders of releases neither kept nor within the skew protection go, never the live one', async () => {
+  await deploy(V1, '--keep-releases', '1', '--skew-protection-hours', '0');
+  expect(await live()).toBe(3);
+  const folders = new Set(
+    (await listKeys(local, BUCKET)).filter((k) => k.startsWith('_releases/')).map((k) => k.split('/')[1]),
+  );
+  // Release 2 was live until this deploy made 3 live: it stays for the tabs opened on it until the next.
+  expect([...folders].sort()).toEqual(['2', '3']);
+});

@@ -1,0 +1,63 @@
+import { deployStack, parseTemplate, type LocalAwsHarness, type StackResult } from 'local-aws';
+import { stringify } from 'yaml';
+import { releaseRouterCode } from '../src/generators/pipeline/cloudfront-function/release-router';
+
+/**
+ * A bucket, a KeyValueStore, and per site a distribution whose viewer-request function is the release router for
+ * it, deployed to the local AWS. Outputs: KeyValueStoreArn, and <name>DistributionId per site.
+ */
+export function deployRouterStack(
+  local: LocalAwsHarness,
+  bucket: string,
+  sites: { name: string; site: string; storybook: boolean }[],
+): Promise<StackResult> {
+  const resources: Record<string, unknown> = {
+    Site: { Type: 'AWS::S3::Bucket', Properties: { BucketName: bucket } },
+    Releases: { Type: 'AWS::CloudFront::KeyValueStore', Properties: { Name: `${bucket}-releases` } },
+  };
+  const outputs: Record<string, unknown> = { KeyValueStoreArn: { Value: { 'Fn::GetAtt': ['Releases', 'Arn'] } } };
+  for (const { name, site, storybook } of sites) {
+    resources[`${name}Router`] = {
+      Type: 'AWS::CloudFront::Function',
+      Properties: {
+        Name: `${bucket}-${name.toLowerCase()}`,
+        AutoPublish: true,
+        FunctionConfig: {
+          Comment: 'release router',
+          Runtime: 'cloudfront-js-2.0',
+          KeyValueStoreAssociations: [{ KeyValueStoreARN: { 'Fn::GetAtt': ['Releases', 'Arn'] } }],
+        },
+        FunctionCode: releaseRouterCode({ site, storybook }),
+      },
+    };
+    resources[`${name}Distribution`] = {
+      Type: 'AWS::CloudFront::Distribution',
+      Properties: {
+        DistributionConfig: {
+          Enabled: true,
+          DefaultRootObject: 'index.html',
+          Origins: [
+            {
+              Id: 's3',
+              DomainName: { 'Fn::GetAtt': ['Site', 'RegionalDomainName'] },
+              S3OriginConfig: { OriginAccessIdentity: '' },
+            },
+          ],
+          DefaultCacheBehavior: {
+            TargetOriginId: 's3',
+            ViewerProtocolPolicy: 'redirect-to-https',
+            FunctionAssociations: [
+              { EventType: 'viewer-request', FunctionARN: { 'Fn::GetAtt': [`${name}Router`, 'FunctionARN'] } },
+            ],
+          },
+        },
+      },
+    };
+    outputs[`${name}DistributionId`] = { Value: { Ref: `${name}Distribution` } };
+  }
+  return deployStack({
+    endpoint: local.aws.url,
+    template: parseTemplate(stringify({ Resources: resources, Outputs: outputs })),
+    stackName: bucket,
+  });
+}
