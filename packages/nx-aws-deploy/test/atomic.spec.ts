@@ -137,12 +137,34 @@ it('a build equal to the live release writes nothing: no file, no copy, no switc
   expect(await live()).toBe(2);
 });
 
+it("a rollback is one write: the previous release's folder is live again, nothing copied, nothing invalidated", async () => {
+  await local.resetRequests();
+  const run = await exec(process.execPath, [CLI, 'rollback', '--bucket', BUCKET], root, {
+    ...outsideEnv(),
+    ...local.env,
+  });
+  expect([run.code, run.stdout]).toEqual([
+    0,
+    expect.stringContaining("serves release 1's files again, made live with one write"),
+  ]);
+  const requests = await local.requests();
+  expect([
+    requests['cloudfront-keyvaluestore.PutKey'],
+    requests['s3.CopyObject'],
+    requests['cloudfront.CreateInvalidation'],
+  ]).toEqual([1, undefined, undefined]);
+  expect(await live()).toBe(1);
+  await settle();
+  expect(await served('/')).toBe(V1['index.html']);
+});
+
 it('retention: the folders of releases neither kept nor within the skew protection go, never the live one', async () => {
-  await deploy(V1, '--keep-releases', '1', '--skew-protection-hours', '0');
-  expect(await live()).toBe(3);
+  // Release 3 was the rollback (release 1's folder); this is release 4, from release 1's folder where it can.
+  await deploy(V2, '--keep-releases', '1', '--skew-protection-hours', '0');
+  expect(await live()).toBe(4);
   const folders = new Set(
     (await listKeys(local, BUCKET)).filter((k) => k.startsWith('_releases/')).map((k) => k.split('/')[1]),
   );
-  // Release 2 was live until this deploy made 3 live: it stays for the tabs opened on it until the next.
-  expect([...folders].sort()).toEqual(['2', '3']);
+  // Release 1's folder was live until this deploy: it stays for the tabs opened on it; release 2's goes.
+  expect([...folders].sort()).toEqual(['1', '4']);
 });

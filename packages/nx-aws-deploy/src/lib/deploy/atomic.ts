@@ -1,6 +1,6 @@
 import type { RemoteObject } from '../bucket/store';
 import { headersFingerprint, isContentHashed } from './headers';
-import type { ReleaseSummary } from '../releases/history';
+import { releaseFolder, type ReleaseSummary } from '../releases/history';
 import type { DeployPlan, DeployState, PlannedUpload } from './plan';
 
 /**
@@ -74,12 +74,13 @@ export function unkeptReleaseFolders(
 }
 
 /**
- * The releases whose folders stay: the new one and the newest keep - 1 kept now, the live one, and those that
- * stopped being live less than skewProtectionMs ago (a tab opened on them still loads their files).
+ * The release folders that stay: the new release's and those of the newest keep - 1 kept now, the live one, and
+ * those of releases that stopped being live less than skewProtectionMs ago (a tab opened on them still loads
+ * their files). A rollback's release has the folder of the release it brought back.
  */
 export function keptReleaseNumbers(input: {
   /** Newest first, as the release index holds them. */
-  releases: readonly Pick<ReleaseSummary, 'number' | 'kept' | 'at'>[];
+  releases: readonly Pick<ReleaseSummary, 'number' | 'kept' | 'at' | 'atomic'>[];
   release: number;
   live: number | undefined;
   keep: number;
@@ -92,13 +93,13 @@ export function keptReleaseNumbers(input: {
     ...releases
       .filter((r) => r.kept)
       .slice(0, input.keep - 1)
-      .map((r) => r.number),
+      .map(releaseFolder),
   ]);
   if (input.live !== undefined) kept.add(input.live);
   // Each release stopped being live when the one before it in the list went live; the newest stops now.
   releases.forEach((r, i) => {
     const stoppedAt = i === 0 ? now : Date.parse(releases[i - 1].at);
-    if (now - stoppedAt < input.skewProtectionMs) kept.add(r.number);
+    if (now - stoppedAt < input.skewProtectionMs) kept.add(releaseFolder(r));
   });
   return kept;
 }

@@ -41,8 +41,16 @@ export interface ReleaseSummary {
   bytes: number;
   /** Its record and snapshots are still there: it can be rolled back to. */
   kept: boolean;
-  /** Made live by one write of the KeyValueStore (releaseMode "atomic"), its own files below _releases/<number>/. */
-  atomic?: true;
+  /**
+   * Made live by one write of the site's key in a KeyValueStore (releaseMode "atomic"), its own files below
+   * `_releases/<folder>/`: its own number's, or for a rollback the folder of the release it brought back.
+   */
+  atomic?: { keyValueStoreArn: string; site: string; folder?: number };
+}
+
+/** The folder below `_releases/` with an atomic release's own files. */
+export function releaseFolder(release: Pick<ReleaseSummary, 'number' | 'atomic'>): number {
+  return release.atomic?.folder ?? release.number;
 }
 
 export interface ReleaseIndex {

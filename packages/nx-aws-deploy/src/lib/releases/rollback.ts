@@ -1,16 +1,16 @@
 import { checkBucketName } from '../bucket/name';
-import { DEFAULT_CONCURRENCY, type BucketStore, type RequestCounts, type Written } from '../bucket/store';
+import { DEFAULT_CONCURRENCY, type BucketStore, type Written } from '../bucket/store';
 import { MARKER_FILE, RELEASES_DIR, type DeployMarker } from '../bucket/bookkeeping';
 import { isEntryFile } from '../deploy/headers';
 import { underLease } from '../bucket/lease';
-import type { DeployManifest } from '../deploy/manifest';
 import { byKey, normalizePrefix } from '../deploy/plan';
 import { openS3Store } from '../bucket/s3-target';
-import type { InvalidateResult } from '../invalidate/invalidate';
 import { forEachLimit } from '../util/concurrency';
 import { UserError } from '../util/errors';
 import { Interrupted } from '../util/interrupt';
 import { collectSooner } from '../util/memory';
+import { rollbackAtomic } from './atomic-rollback';
+import type { RollbackOptions, RollbackResult } from './rollback-options';
 import { ReleaseBook } from './book';
 import { copiedReleaseManifest, invalidateChanges } from './invalidation';
 import {
@@ -23,41 +23,7 @@ import {
   type RollbackPlan,
 } from './history';
 
-export interface RollbackOptions {
-  bucket: string;
-  prefix?: string;
-  region?: string;
-  /** The release to bring back; default: the one before the release whose files are live. */
-  to?: number;
-  /** The distribution in front of the bucket: the restored paths are invalidated there. */
-  distributionId?: string;
-  dryRun?: boolean;
-  keepReleases?: number;
-  concurrency?: number;
-  requestTimeout?: number;
-  lockTimeout?: number;
-  leaseOwner: string;
-  log?: (line: string) => void;
-  signal?: AbortSignal;
-}
-
-export interface RollbackResult {
-  bucket: string;
-  prefix: string;
-  /** The release brought back. */
-  to: number;
-  /** The release the rollback recorded; none for a dry run. */
-  release?: number;
-  restored: number;
-  deleted: number;
-  unchanged: number;
-  dryRun: boolean;
-  requests: RequestCounts;
-  durationMs: number;
-  /** What changed, for invalidation (deploy manifests have the same shape); none for a dry run. */
-  manifest?: DeployManifest;
-  invalidation?: InvalidateResult;
-}
+export type { RollbackOptions, RollbackResult } from './rollback-options';
 
 /** Brings a kept release back without a build: server-side copies of its files, then the index says it is live. */
 export async function rollback(options: RollbackOptions): Promise<RollbackResult> {
@@ -97,6 +63,9 @@ export async function rollbackWith(
     async (store, signal) => {
       const book = await ReleaseBook.open(store, prefix);
       const target = rollbackTarget(book.index, where, options.to);
+      // A site whose live release went live through the KeyValueStore rolls back with one write of it.
+      if (book.index!.releases.find((r) => r.number === book.index!.live)?.atomic)
+        return rollbackAtomic(store, book, target, { ...options, prefix, keep, log, started });
       collectSooner(target.files);
       // The bucket is listed while the kept records are read, split at the live release's files.
       const listing = store

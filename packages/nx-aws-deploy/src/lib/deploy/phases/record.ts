@@ -42,7 +42,9 @@ export async function record(
       changed: changes,
       files: run.files.length,
       bytes: run.files.reduce((n, f) => n + f.size, 0),
-      ...(atomic ? { atomic: true as const } : {}),
+      ...(atomic && run.liveReleases
+        ? { atomic: { keyValueStoreArn: run.liveReleases.storeArn, site: run.liveReleases.site } }
+        : {}),
     };
     const keyOf = atomic?.keyOf ?? ((path: string) => prefix + path);
     const files = releaseFiles(run, nextState, written, staying.live, keyOf);

@@ -1,0 +1,94 @@
+import { MARKER_FILE, type DeployMarker } from '../bucket/bookkeeping';
+import type { BucketStore } from '../bucket/store';
+import { createKeyValueStoreClient } from '../aws/kvs-client';
+import { UserError } from '../util/errors';
+import type { ReleaseBook } from './book';
+import { releaseFolder, type ReleaseSummary } from './history';
+import { switchLiveRelease } from './live-release';
+import type { RollbackOptions, RollbackResult } from './rollback-options';
+
+/** The folder of a site's atomic releases, below its prefix (see deploy/atomic.ts). */
+const RELEASES_FOLDER = '_releases/';
+
+/**
+ * A rollback of a site whose releases are atomic: the one KeyValueStore write that makes the target's folder live
+ * again (nothing copied, nothing to invalidate), recorded as a release that names that folder.
+ */
+export async function rollbackAtomic(
+  store: BucketStore,
+  book: ReleaseBook,
+  target: ReleaseSummary,
+  options: RollbackOptions & { prefix: string; keep: number; log: (line: string) => void; started: number },
+): Promise<RollbackResult> {
+  const where = `s3://${options.bucket}/${options.prefix}`;
+  const atomic = target.atomic;
+  if (!atomic)
+    throw new UserError(
+      `Release ${target.number} of ${where} was deployed in place, the live one atomically: deploy that commit again instead. Nothing was changed.`,
+    );
+  const folder = releaseFolder(target);
+  const [present] = await store.list(`${options.prefix}${RELEASES_FOLDER}${folder}/`, { pageSize: 1 });
+  if (!present)
+    throw new UserError(
+      `The files of release ${target.number} are gone from ${where}${RELEASES_FOLDER}${folder}/: it cannot be brought back. Nothing was changed; deploy that commit again instead.`,
+    );
+  const record = await book.record(target.number);
+  if (!record)
+    throw new UserError(`The record of release ${target.number} is missing from ${where}; nothing was changed.`);
+  const result: RollbackResult = {
+    bucket: options.bucket,
+    prefix: options.prefix,
+    to: target.number,
+    restored: 0,
+    deleted: 0,
+    unchanged: record.summary.files,
+    dryRun: Boolean(options.dryRun),
+    requests: store.requests,
+    durationMs: 0,
+  };
+  const what = `release ${target.number} (${target.at}${target.commit ? `, ${target.commit.slice(0, 12)}` : ''})`;
+  if (options.dryRun) {
+    options.log(`Dry run: rolling ${where} back to ${what} would make ${RELEASES_FOLDER}${folder}/ live: one write.`);
+    return { ...result, durationMs: Date.now() - options.started };
+  }
+  const client = createKeyValueStoreClient({ requestTimeoutSeconds: options.requestTimeout });
+  try {
+    await switchLiveRelease({ client, storeArn: atomic.keyValueStoreArn, site: atomic.site }, () => ({
+      live: folder,
+    }));
+  } finally {
+    client.destroy();
+  }
+  const release = await book.add(
+    {
+      at: new Date().toISOString(),
+      project: record.summary.project,
+      commit: record.summary.commit,
+      by: options.leaseOwner,
+      rollbackTo: target.number,
+      changed: 0,
+      files: record.summary.files,
+      bytes: record.summary.bytes,
+      atomic: { ...atomic, folder },
+    },
+    { restorable: record.restorable, assets: record.assets },
+    options.keep,
+    [],
+    { liveStays: true, assets: new Map(), namedSnapshots: new Set() },
+  );
+  // `set-shas` then takes what is live as the base of the next affected build.
+  if (record.summary.commit && (await store.readJson<DeployMarker>(options.prefix + MARKER_FILE))) {
+    const marker: DeployMarker = {
+      commit: record.summary.commit,
+      project: record.summary.project,
+      deployedAt: release.at,
+    };
+    await store.writeJson(options.prefix + MARKER_FILE, marker);
+  }
+  result.release = release.number;
+  result.durationMs = Date.now() - options.started;
+  options.log(
+    `Release ${release.number} is live: ${where} serves release ${target.number}'s files again, made live with one write of "${atomic.site}" in ${atomic.keyValueStoreArn}, in ${(result.durationMs / 1000).toFixed(1)} s. The edges serve it within seconds; nothing to invalidate.`,
+  );
+  return result;
+}
