@@ -156,6 +156,13 @@ it("a rollback is one write: the previous release's folder is live again, nothin
   expect(await live()).toBe(1);
   await settle();
   expect(await served('/')).toBe(V1['index.html']);
+  const releases = await exec(process.execPath, [CLI, 'releases', '--bucket', BUCKET], root, {
+    ...outsideEnv(),
+    ...local.env,
+  });
+  expect(releases.stdout).toContain(
+    `(atomic: live through "web" in ${stack.outputs.KeyValueStoreArn}, a rollback is one write of it;`,
+  );
 });
 
 it('retention: the folders of releases neither kept nor within the skew protection go, never the live one', async () => {

@@ -36,7 +36,11 @@ export function releasesTable(where: string, index: ReleaseIndex | undefined): s
       r.number === index.live ? 'live' : r.kept ? 'kept' : '-',
     ]);
   }
-  return `Releases of ${where} (kept ones can be rolled back to):\n${table(rows)}`;
+  const live = index.releases.find((r) => r.number === index.live);
+  const mode = live?.atomic
+    ? `atomic: live through "${live.atomic.site}" in ${live.atomic.keyValueStoreArn}, a rollback is one write of it`
+    : 'in place: a rollback copies the files back';
+  return `Releases of ${where} (${mode}; kept ones can be rolled back to):\n${table(rows)}`;
 }
 
 /** A CodeBuild build ARN as its build id (`project:uuid`); user@host:pid as it is. */
