@@ -21,14 +21,16 @@ const USAGE = `Usage:
       [--concurrency <n>]
       [--include <glob>]... [--exclude <glob>]... [--distribution-id <id>] [--manifest <file>]
       [--project <name>] [--allow-no-index] [--request-timeout <seconds>] [--lock-timeout <seconds> | --no-wait]
-      [--release-mode atomic --key-value-store-arn <arn> [--site <key>] [--skew-protection-hours <n>]] [--json]
+      [--release-mode atomic --key-value-store-arn <arn> [--site <key>] [--skew-protection-hours <n>]
+      [--wait-until-served --site-url <url>]] [--json]
       The deploy-s3 executor outside Nx: syncs a build folder to a bucket by content. Ctrl-C or SIGTERM stop it
       at a safe point (multipart uploads aborted) and it says what landed; running it again finishes the job.
       One deploy at a time per bucket and prefix: a second one waits for the first (--lock-timeout, default
       300 s, saying who holds the lease) or, with --no-wait, fails at once. Each deploy that changes the site
       is a release; the last --keep-releases (default 10) stay restorable. --release-mode atomic puts each
       release's own files below _releases/<n>/ and makes it live with one write of the KeyValueStore that the
-      release router reads (key --site, default the project), with no invalidation.
+      release router reads (key --site, default the project), with no invalidation; --wait-until-served then
+      waits until --site-url serves it.
 
   nx-aws-deploy releases --bucket <bucket> [--prefix <prefix>] [--region <region>] [--json]
       Lists the releases: number, time, commit, who, files changed, which one is live and which are kept.
@@ -119,6 +121,8 @@ async function deployCommand(args: string[]): Promise<number> {
       'key-value-store-arn': { type: 'string' },
       site: { type: 'string' },
       'skew-protection-hours': { type: 'string' },
+      'wait-until-served': { type: 'boolean' },
+      'site-url': { type: 'string' },
     },
   });
   if (!values['source-dir']) throw new UserError('--source-dir is required: the build folder to deploy.');
@@ -143,6 +147,8 @@ async function deployCommand(args: string[]): Promise<number> {
       keyValueStoreArn: values['key-value-store-arn'],
       site: values.site,
       skewProtectionHours: wholeNumber('skew-protection-hours', values['skew-protection-hours']),
+      waitUntilServed: values['wait-until-served'],
+      siteUrl: values['site-url'],
     },
     {
       workspaceRoot: cwd,

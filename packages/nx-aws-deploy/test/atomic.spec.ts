@@ -165,10 +165,25 @@ it("a rollback is one write: the previous release's folder is live again, nothin
   );
 });
 
-it('retention: the folders of releases neither kept nor within the skew protection go, never the live one', async () => {
+it('retention: the folders of releases neither kept nor within the skew protection go, never the live one; --wait-until-served returns once the edge serves the release', async () => {
   // Release 3 was the rollback (release 1's folder); this is release 4, from release 1's folder where it can.
-  await deploy(V2, '--keep-releases', '1', '--skew-protection-hours', '0');
+  const url = local.aws.edgeUrl(stack.outputs.WebDistributionId);
+  const { output } = await deploy(
+    V2,
+    '--keep-releases',
+    '1',
+    '--skew-protection-hours',
+    '0',
+    '--wait-until-served',
+    '--site-url',
+    url,
+  );
   expect(await live()).toBe(4);
+  // --wait-until-served returned once the edge served the release: no settling needed.
+  expect(output).toMatch(
+    new RegExp(`Release 4 is served at ${url}/, (0\\.[5-9]|[1-9]\\d*\\.\\d) s after the switch\\.`),
+  );
+  expect(await served('/')).toBe(V2['index.html']);
   const folders = new Set(
     (await listKeys(local, BUCKET)).filter((k) => k.startsWith('_releases/')).map((k) => k.split('/')[1]),
   );

@@ -49,7 +49,7 @@ function stoppedBy(
  * AWS_ENDPOINT_URL to `http://localhost:<port>` then works for services whose endpoints put the account first
  * (the KeyValueStore API's `<account>.localhost`), which the system resolver may not know. Others: as ever.
  */
-const loopbackForLocalhost: LookupFunction = (hostname, options, callback) => {
+export const loopbackForLocalhost: LookupFunction = (hostname, options, callback) => {
   if (hostname !== 'localhost' && !hostname.endsWith('.localhost')) return lookup(hostname, options, callback);
   if (options.all)
     return (callback as (e: null, a: LookupAddress[]) => void)(null, [{ address: '127.0.0.1', family: 4 }]);

@@ -83,7 +83,7 @@ export async function deployTo(
       const planned = liveReleases ? await planAtomic(run, compared, liveReleases) : await plan(run, compared);
       if (options.dryRun) return reportDryRun(run, planned);
       const transferred = await transfer(run, compared, planned);
-      await goLive(run, planned);
+      await goLive(run, planned, transferred);
       await prune(run, planned, transferred);
       const release = await record(run, compared, planned, transferred);
       return report(run, planned, release);
@@ -98,6 +98,8 @@ function atomicStore(options: DeployOptions): LiveReleaseStore | undefined {
   if ((options.releaseMode ?? 'in-place') === 'in-place') return undefined;
   if (options.releaseMode !== 'atomic')
     throw new UserError(`"releaseMode" must be "in-place" or "atomic", not "${options.releaseMode}".`);
+  if (options.waitUntilServed && !options.siteUrl)
+    throw new UserError('"waitUntilServed" needs "siteUrl": the site whose serving of the new release to check.');
   if (!options.keyValueStoreArn?.startsWith('arn:'))
     throw new UserError(
       '"releaseMode": "atomic" needs "keyValueStoreArn": the ARN of the CloudFront KeyValueStore the release router reads.',

@@ -25,6 +25,12 @@ export interface DeployOptions {
   site?: string;
   /** Hours a release that stopped being live stays, for tabs still open on it (default 24). */
   skewProtectionHours?: number;
+  /**
+   * Atomic releases: after the switch, wait until the site at `siteUrl` (the generated stack's SiteUrl output)
+   * serves the new release (a KeyValueStore write reaches the edges within seconds), and say how long.
+   */
+  waitUntilServed?: boolean;
+  siteUrl?: string;
   dryRun?: boolean;
   concurrency?: number;
   /** Seconds a request may go without progress before it is aborted and retried; see createS3Client. */

@@ -1,14 +1,17 @@
 import { switchLiveRelease } from '../../releases/live-release';
+import { waitUntilServed } from '../../releases/served';
 import { Interrupted } from '../../util/interrupt';
+import { isContentHashed } from '../headers';
 import type { Planned } from './plan';
 import type { DeployRun } from './run';
+import type { Transferred } from './stopped';
 
 /**
  * Phase 4b of an atomic release, every file of it in place: the one write of the KeyValueStore that makes it live
  * (the release router serves it from then on, each edge within seconds). Before it, nothing a visitor is served
  * has changed; a stop before it leaves the live release as it was.
  */
-export async function goLive(run: DeployRun, { atomic }: Planned): Promise<void> {
+export async function goLive(run: DeployRun, { atomic }: Planned, { written }: Transferred): Promise<void> {
   if (!atomic || !run.liveReleases) return;
   if (run.signal.aborted)
     throw new Interrupted(
@@ -19,4 +22,17 @@ export async function goLive(run: DeployRun, { atomic }: Planned): Promise<void>
   run.log(
     `Release ${atomic.release} is live${previous ? ` (was ${previous.live})` : ''}: "${run.liveReleases.site}" in ${run.liveReleases.storeArn}.`,
   );
+  if (!run.options.waitUntilServed) return;
+  // A page of the release the site serves once the write reaches its edge: the home page where there is one.
+  const page = run.files.find((f) => f.path === 'index.html') ?? run.files.find((f) => !isContentHashed(f.path));
+  if (!page) return;
+  const given = run.options.siteUrl!;
+  const base = given.endsWith('/') ? given : `${given}/`;
+  const url = `${base}${page.path === 'index.html' ? '' : encodeURI(page.path)}`;
+  const etag = written.get(atomic.keyOf(page.path))!.etag.replace(/"/g, '');
+  const ms = await waitUntilServed(url, etag, { timeoutMs: WAIT_TIMEOUT_MS });
+  run.log(`Release ${atomic.release} is served at ${url}, ${(ms / 1000).toFixed(1)} s after the switch.`);
 }
+
+/** How long --wait-until-served waits for the edges, as long as CloudFront says a KeyValueStore write may take and more. */
+const WAIT_TIMEOUT_MS = 300_000;
