@@ -14,9 +14,8 @@ export async function waitUntilServed(
   { timeoutMs, pollMs = 250 }: { timeoutMs: number; pollMs?: number },
 ): Promise<number> {
   const started = Date.now();
-  let seen = 'no answer';
   for (;;) {
-    seen = await etagAt(url).catch((error: Error) => `an error (${error.message})`);
+    const seen = await etagAt(url).catch((error: Error) => `an error (${error.message})`);
     if (seen === etag) return Date.now() - started;
     if (Date.now() - started > timeoutMs)
       throw new UserError(
