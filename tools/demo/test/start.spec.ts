@@ -5,7 +5,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { getWithHost } from 'local-aws';
 import type { Page } from 'playwright-core';
-import { launchChromium } from './browser';
+import { launchChromium } from 'test-support/browser';
 import { tempDir } from 'test-support';
 
 const root = join(__dirname, '..', '..', '..');
