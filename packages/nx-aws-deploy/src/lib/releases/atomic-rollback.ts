@@ -1,9 +1,9 @@
-import { MARKER_FILE, type DeployMarker } from '../bucket/bookkeeping';
 import type { BucketStore } from '../bucket/store';
 import { createKeyValueStoreClient } from '../aws/kvs-client';
 import { UserError } from '../util/errors';
 import type { ReleaseBook } from './book';
-import { releaseFolder, type ReleaseSummary } from './history';
+import { releaseFolder, rollbackSummary, type ReleaseSummary } from './history';
+import { markRolledBack } from './marker';
 import { switchLiveRelease } from './live-release';
 import type { RollbackOptions, RollbackResult } from './rollback-options';
 
@@ -60,31 +60,13 @@ export async function rollbackAtomic(
     client.destroy();
   }
   const release = await book.add(
-    {
-      at: new Date().toISOString(),
-      project: record.summary.project,
-      commit: record.summary.commit,
-      by: options.leaseOwner,
-      rollbackTo: target.number,
-      changed: 0,
-      files: record.summary.files,
-      bytes: record.summary.bytes,
-      atomic: { ...atomic, folder },
-    },
+    { ...rollbackSummary(record, target.number, options.leaseOwner, 0), atomic: { ...atomic, folder } },
     { restorable: record.restorable, assets: record.assets },
     options.keep,
     [],
     { liveStays: true, assets: new Map(), namedSnapshots: new Set() },
   );
-  // `set-shas` then takes what is live as the base of the next affected build.
-  if (record.summary.commit && (await store.readJson<DeployMarker>(options.prefix + MARKER_FILE))) {
-    const marker: DeployMarker = {
-      commit: record.summary.commit,
-      project: record.summary.project,
-      deployedAt: release.at,
-    };
-    await store.writeJson(options.prefix + MARKER_FILE, marker);
-  }
+  await markRolledBack(store, options.prefix, record, release.at);
   result.release = release.number;
   result.durationMs = Date.now() - options.started;
   options.log(

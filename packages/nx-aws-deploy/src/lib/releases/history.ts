@@ -319,3 +319,22 @@ export function locateFile(
   if (Object.hasOwn(record.restorable, path) && listed.has(snapshot)) return { from: snapshot };
   return undefined;
 }
+
+/** The summary of a release that a rollback to `target` (whose record is `record`) makes, `changed` files in all. */
+export function rollbackSummary(
+  record: ReleaseRecord,
+  target: number,
+  by: string,
+  changed: number,
+): Omit<ReleaseSummary, 'number' | 'kept'> {
+  return {
+    at: new Date().toISOString(),
+    project: record.summary.project,
+    commit: record.summary.commit,
+    by,
+    rollbackTo: target,
+    changed,
+    files: record.summary.files,
+    bytes: record.summary.bytes,
+  };
+}

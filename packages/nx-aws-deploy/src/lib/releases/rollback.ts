@@ -1,6 +1,6 @@
 import { checkBucketName } from '../bucket/name';
 import { DEFAULT_CONCURRENCY, type BucketStore, type Written } from '../bucket/store';
-import { MARKER_FILE, RELEASES_DIR, type DeployMarker } from '../bucket/bookkeeping';
+import { RELEASES_DIR } from '../bucket/bookkeeping';
 import { isEntryFile } from '../deploy/headers';
 import { underLease } from '../bucket/lease';
 import { byKey, normalizePrefix } from '../deploy/plan';
@@ -12,12 +12,14 @@ import { collectSooner } from '../util/memory';
 import { rollbackAtomic } from './atomic-rollback';
 import type { RollbackOptions, RollbackResult } from './rollback-options';
 import { ReleaseBook } from './book';
+import { markRolledBack } from './marker';
 import { copiedReleaseManifest, invalidateChanges } from './invalidation';
 import {
   checkKeepReleases,
   planRollback,
   recordKeys,
   recordVersions,
+  rollbackSummary,
   rollbackTarget,
   snapshotsToTake,
   type RollbackPlan,
@@ -142,16 +144,7 @@ export async function rollbackWith(
           Object.entries(record.restorable).map(([path, etag]) => [path, written.get(prefix + path)?.etag ?? etag]),
         );
         const release = await book.add(
-          {
-            at: new Date().toISOString(),
-            project: record.summary.project,
-            commit: record.summary.commit,
-            by: options.leaseOwner,
-            rollbackTo: target.number,
-            changed: plan.restores.length + plan.deletes.length,
-            files: record.summary.files,
-            bytes: record.summary.bytes,
-          },
+          rollbackSummary(record, target.number, options.leaseOwner, plan.restores.length + plan.deletes.length),
           { restorable, assets: record.assets, versions: recordVersions(restorable, prefix, written, live) },
           keep,
           remote.keys(),
@@ -159,15 +152,7 @@ export async function rollbackWith(
         );
         result.release = release.number;
         released = release;
-        // `set-shas` then takes what is live as the base of the next affected build.
-        if (record.summary.commit && (await store.readJson<DeployMarker>(prefix + MARKER_FILE))) {
-          const marker: DeployMarker = {
-            commit: record.summary.commit,
-            project: record.summary.project,
-            deployedAt: release.at,
-          };
-          await store.writeJson(prefix + MARKER_FILE, marker);
-        }
+        await markRolledBack(store, prefix, record, release.at);
       } catch (error) {
         if (!signal.aborted) throw error;
         throw new Interrupted(
