@@ -190,3 +190,16 @@ it('retention: the folders of releases neither kept nor within the skew protecti
   // Release 1's folder was live until this deploy: it stays for the tabs opened on it; release 2's goes.
   expect([...folders].sort()).toEqual(['1', '4']);
 });
+
+it("promote copies an atomic release's bytes, from its folder, to a site deployed in place", async () => {
+  await local.cli(['s3', 'mb', 's3://atomic-prod']);
+  const run = await exec(process.execPath, [CLI, 'promote', '--from-bucket', BUCKET, '--bucket', 'atomic-prod'], root, {
+    ...outsideEnv(),
+    ...local.env,
+  });
+  expect([run.code, run.stderr]).toEqual([0, expect.any(String)]);
+  const keys = (await listKeys(local, 'atomic-prod')).filter((k) => !k.startsWith('.nx-aws-deploy/'));
+  expect(keys).toEqual(Object.keys(V2).sort());
+  const home = await local.cli(['s3', 'cp', 's3://atomic-prod/index.html', '-']);
+  expect(home.stdout).toBe(V2['index.html']);
+});

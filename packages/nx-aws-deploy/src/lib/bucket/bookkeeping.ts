@@ -28,3 +28,10 @@ export const SNAPSHOTS_DIR = `${RELEASES_DIR}files/`;
 export function snapshotFile(path: string, etag: string): string {
   return `${SNAPSHOTS_DIR}${etag.replace(/"/g, '')}/${path}`;
 }
+
+/** Atomic releases (releaseMode "atomic"): the folder below the prefix that holds each release's own files. */
+export const RELEASE_FOLDERS = '_releases/';
+/** The key of a file of an atomic release whose own files are in `folder` (see deploy/atomic.ts). */
+export function releaseFolderFile(folder: number, path: string): string {
+  return `${RELEASE_FOLDERS}${folder}/${path}`;
+}

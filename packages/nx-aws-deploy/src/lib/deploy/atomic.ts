@@ -1,3 +1,4 @@
+import { RELEASE_FOLDERS, releaseFolderFile } from '../bucket/bookkeeping';
 import type { RemoteObject } from '../bucket/store';
 import { headersFingerprint, isContentHashed } from './headers';
 import { releaseFolder, type ReleaseSummary } from '../releases/history';
@@ -9,14 +10,14 @@ import type { DeployPlan, DeployState, PlannedUpload } from './plan';
  * `_releases/N/`. Nothing a visitor is served changes until the store's value names N (see the release router):
  * going live, and rolling back, is that one write.
  */
-export const RELEASES_FOLDER = '_releases/';
+export const RELEASES_FOLDER = RELEASE_FOLDERS;
 
 /** Hours a release that stopped being live stays, by default, for tabs still open on it. */
 export const DEFAULT_SKEW_PROTECTION_HOURS = 24;
 
 /** Where a file of `release` goes below `prefix`. */
 export function releaseKey(prefix: string, release: number, path: string): string {
-  return isContentHashed(path) ? prefix + path : `${prefix}${RELEASES_FOLDER}${release}/${path}`;
+  return prefix + (isContentHashed(path) ? path : releaseFolderFile(release, path));
 }
 
 /** A file of the new release with the bytes and headers the live release has: copied in the bucket, not sent. */

@@ -1,3 +1,4 @@
+import { RELEASE_FOLDERS } from '../bucket/bookkeeping';
 import type { BucketStore } from '../bucket/store';
 import { createKeyValueStoreClient } from '../aws/kvs-client';
 import { UserError } from '../util/errors';
@@ -6,9 +7,6 @@ import { releaseFolder, rollbackSummary, type ReleaseSummary } from './history';
 import { markRolledBack } from './marker';
 import { switchLiveRelease } from './live-release';
 import type { RollbackOptions, RollbackResult } from './rollback-options';
-
-/** The folder of a site's atomic releases, below its prefix (see deploy/atomic.ts). */
-const RELEASES_FOLDER = '_releases/';
 
 /**
  * A rollback of a site whose releases are atomic: the one KeyValueStore write that makes the target's folder live
@@ -27,10 +25,10 @@ export async function rollbackAtomic(
       `Release ${target.number} of ${where} was deployed in place, the live one atomically: deploy that commit again instead. Nothing was changed.`,
     );
   const folder = releaseFolder(target);
-  const [present] = await store.list(`${options.prefix}${RELEASES_FOLDER}${folder}/`, { pageSize: 1 });
+  const [present] = await store.list(`${options.prefix}${RELEASE_FOLDERS}${folder}/`, { pageSize: 1 });
   if (!present)
     throw new UserError(
-      `The files of release ${target.number} are gone from ${where}${RELEASES_FOLDER}${folder}/: it cannot be brought back. Nothing was changed; deploy that commit again instead.`,
+      `The files of release ${target.number} are gone from ${where}${RELEASE_FOLDERS}${folder}/: it cannot be brought back. Nothing was changed; deploy that commit again instead.`,
     );
   const record = await book.record(target.number);
   if (!record)
@@ -48,7 +46,7 @@ export async function rollbackAtomic(
   };
   const what = `release ${target.number} (${target.at}${target.commit ? `, ${target.commit.slice(0, 12)}` : ''})`;
   if (options.dryRun) {
-    options.log(`Dry run: rolling ${where} back to ${what} would make ${RELEASES_FOLDER}${folder}/ live: one write.`);
+    options.log(`Dry run: rolling ${where} back to ${what} would make ${RELEASE_FOLDERS}${folder}/ live: one write.`);
     return { ...result, durationMs: Date.now() - options.started };
   }
   const client = createKeyValueStoreClient({ requestTimeoutSeconds: options.requestTimeout });

@@ -1,6 +1,6 @@
 import { UserError } from '../util/errors';
 import { isEntryFile } from '../deploy/headers';
-import { releaseFile, RELEASES_DIR, SNAPSHOTS_DIR, snapshotFile } from '../bucket/bookkeeping';
+import { releaseFile, releaseFolderFile, RELEASES_DIR, SNAPSHOTS_DIR, snapshotFile } from '../bucket/bookkeeping';
 import type { RemoteObject } from '../bucket/store';
 import { byKey, type Listing } from '../deploy/plan';
 import { compareKeys } from '../bucket/listing';
@@ -300,8 +300,9 @@ export function locateRelease(
 
 /**
  * Where the bytes a release recorded for `path` are in the bucket below `prefix`: live at the file's key, as the
- * key's version (versioned buckets, unless the lifecycle expired it), or as a snapshot (restorable files);
- * undefined when gone. A rollback restores from there, a promote copies from there.
+ * key's version (versioned buckets, unless the lifecycle expired it), or as a snapshot (restorable files); an
+ * atomic release's own files in its folder. Undefined when gone. A rollback restores from there, a promote copies
+ * from there.
  */
 export function locateFile(
   record: ReleaseRecord,
@@ -311,8 +312,10 @@ export function locateFile(
   listed: ReadonlyMap<string, RemoteObject>,
   goneVersions: ReadonlySet<string>,
 ): { from: string; versionId?: string; live?: true } | undefined {
-  const key = prefix + path;
+  const own = record.summary.atomic && Object.hasOwn(record.restorable, path);
+  const key = prefix + (own ? releaseFolderFile(releaseFolder(record.summary), path) : path);
   if (listed.get(key)?.etag === etag) return { from: key, live: true };
+  if (own) return undefined;
   const versionId = record.versions?.[path];
   if (versionId && !goneVersions.has(versionId)) return { from: key, versionId };
   const snapshot = prefix + snapshotFile(path, etag);
