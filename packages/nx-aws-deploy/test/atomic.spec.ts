@@ -43,7 +43,8 @@ const V1 = {
 const { ['assets/lazy-Zz98Yy76.js']: _dropped, ['assets/index-Ab12Cd34.js']: _replaced, ...KEPT } = V1;
 const V2 = { ...KEPT, 'index.html': page('index-Ef56Gh78.js', 'home v2'), 'assets/index-Ef56Gh78.js': 'main v2' };
 
-async function deploy(files: Record<string, string>, ...flags: string[]) {
+/** The build `files`, deployed atomically (or, `inPlace`, as before) through the local AWS. */
+async function deploy(files: Record<string, string>, { inPlace = false, flags = [] as string[] } = {}) {
   const site = join(root, 'dist');
   rmSync(site, { recursive: true, force: true });
   for (const [path, text] of Object.entries(files)) {
@@ -52,7 +53,7 @@ async function deploy(files: Record<string, string>, ...flags: string[]) {
   }
   await local.resetRequests();
   const args = ['deploy', '--source-dir', 'dist', '--bucket', BUCKET, '--project', 'web'];
-  const atomic = ['--release-mode', 'atomic', '--key-value-store-arn', stack.outputs.KeyValueStoreArn];
+  const atomic = inPlace ? [] : ['--release-mode', 'atomic', '--key-value-store-arn', stack.outputs.KeyValueStoreArn];
   const run = await exec(process.execPath, [CLI, ...args, ...atomic, ...flags], root, {
     ...outsideEnv(),
     ...local.env,
@@ -168,16 +169,9 @@ it("a rollback is one write: the previous release's folder is live again, nothin
 it('retention: the folders of releases neither kept nor within the skew protection go, never the live one; --wait-until-served returns once the edge serves the release', async () => {
   // Release 3 was the rollback (release 1's folder); this is release 4, from release 1's folder where it can.
   const url = local.aws.edgeUrl(stack.outputs.WebDistributionId);
-  const { output } = await deploy(
-    V2,
-    '--keep-releases',
-    '1',
-    '--skew-protection-hours',
-    '0',
-    '--wait-until-served',
-    '--site-url',
-    url,
-  );
+  const { output } = await deploy(V2, {
+    flags: ['--keep-releases', '1', '--skew-protection-hours', '0', '--wait-until-served', '--site-url', url],
+  });
   expect(await live()).toBe(4);
   // --wait-until-served returned once the edge served the release: no settling needed.
   expect(output).toMatch(
@@ -202,4 +196,15 @@ it("promote copies an atomic release's bytes, from its folder, to a site deploye
   expect(keys).toEqual(Object.keys(V2).sort());
   const home = await local.cli(['s3', 'cp', 's3://atomic-prod/index.html', '-']);
   expect(home.stdout).toBe(V2['index.html']);
+});
+
+it('one in-place deploy moves the site back: every file at its own key, the key out of the store, the release folders gone', async () => {
+  const { output } = await deploy(V2, { inPlace: true });
+  expect(output).toContain('The site is deployed in place again: "web" left');
+  expect(await live()).toBeUndefined();
+  const keys = (await listKeys(local, BUCKET)).filter((k) => !k.startsWith('.nx-aws-deploy/'));
+  expect(keys).toEqual(Object.keys(V2).sort());
+  await settle();
+  expect(await served('/')).toBe(V2['index.html']);
+  expect(await served('/about/')).toBe('<p>about</p>');
 });

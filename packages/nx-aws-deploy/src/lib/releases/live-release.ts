@@ -69,6 +69,28 @@ export async function switchLiveRelease(
   }
 }
 
+/**
+ * Takes the site's key out of the store, so that the release router serves the request as it came again (the site
+ * deployed in place): one conditional DeleteKey, retried after a conflict. Answers what was live, if anything.
+ */
+export async function clearLiveRelease({ client, storeArn, site }: LiveReleaseStore): Promise<LiveRelease | undefined> {
+  const { DescribeKeyValueStoreCommand, DeleteKeyCommand } = await import('@aws-sdk/client-cloudfront-keyvaluestore');
+  for (let attempt = 1; ; attempt++) {
+    const { ETag } = await client
+      .send(new DescribeKeyValueStoreCommand({ KvsARN: storeArn }))
+      .catch((error) => Promise.reject(explainStoreError(error, 'DescribeKeyValueStore', storeArn)));
+    const previous = await readLiveRelease({ client, storeArn, site });
+    if (!previous) return undefined;
+    try {
+      await client.send(new DeleteKeyCommand({ KvsARN: storeArn, Key: site, IfMatch: ETag }));
+      return previous;
+    } catch (error) {
+      if ((error as Error).name === 'ConflictException' && attempt < MAX_WRITE_ATTEMPTS) continue;
+      throw explainStoreError(error, 'DeleteKey', storeArn);
+    }
+  }
+}
+
 function explainStoreError(error: unknown, operation: string, storeArn: string): Error {
   if (error instanceof UserError) return error;
   const e = error as CloudFrontKeyValueStoreServiceException;

@@ -1,4 +1,5 @@
-import { switchLiveRelease } from '../../releases/live-release';
+import { createKeyValueStoreClient } from '../../aws/kvs-client';
+import { clearLiveRelease, switchLiveRelease } from '../../releases/live-release';
 import { waitUntilServed } from '../../releases/served';
 import { Interrupted } from '../../util/interrupt';
 import { isContentHashed } from '../headers';
@@ -9,9 +10,12 @@ import type { Transferred } from './stopped';
 /**
  * Phase 4b of an atomic release, every file of it in place: the one write of the KeyValueStore that makes it live
  * (the release router serves it from then on, each edge within seconds). Before it, nothing a visitor is served
- * has changed; a stop before it leaves the live release as it was.
+ * has changed; a stop before it leaves the live release as it was. Of an in-place deploy after atomic ones: the
+ * key taken out of the store.
  */
-export async function goLive(run: DeployRun, { atomic }: Planned, { written }: Transferred): Promise<void> {
+export async function goLive(run: DeployRun, planned: Planned, { written }: Transferred): Promise<void> {
+  const { atomic, leavesAtomic } = planned;
+  if (leavesAtomic) return leaveAtomic(run, leavesAtomic);
   if (!atomic || !run.liveReleases) return;
   if (run.signal.aborted)
     throw new Interrupted(
@@ -36,3 +40,20 @@ export async function goLive(run: DeployRun, { atomic }: Planned, { written }: T
 
 /** How long --wait-until-served waits for the edges, as long as CloudFront says a KeyValueStore write may take and more. */
 const WAIT_TIMEOUT_MS = 300_000;
+
+/**
+ * An in-place deploy of a site whose live release went live atomically: with every file in place at its own key,
+ * the site's key leaves the store, so the release router serves the request as it came (the edges within
+ * seconds; the changed paths are invalidated as after any in-place deploy).
+ */
+async function leaveAtomic(run: DeployRun, { store }: NonNullable<Planned['leavesAtomic']>): Promise<void> {
+  const client = createKeyValueStoreClient({ requestTimeoutSeconds: run.options.requestTimeout });
+  try {
+    const previous = await clearLiveRelease({ client, storeArn: store.keyValueStoreArn, site: store.site });
+    run.log(
+      `The site is deployed in place again: "${store.site}" left ${store.keyValueStoreArn}${previous ? ` (it named release ${previous.live})` : ''}.`,
+    );
+  } finally {
+    client.destroy();
+  }
+}

@@ -1,3 +1,4 @@
+import { RELEASE_FOLDERS } from '../../bucket/bookkeeping';
 import type { Staying } from '../../releases/book';
 import { snapshotsToTake, type Snapshot } from '../../releases/history';
 import type { PlannedCopy } from '../atomic';
@@ -16,6 +17,8 @@ export interface Planned {
   snapshots: Snapshot[];
   /** releaseMode "atomic": the release this deploy makes live, and what it needs beside the plan. */
   atomic?: AtomicRelease;
+  /** An in-place deploy of a site whose live release is atomic: the store key to clear, the folders to delete. */
+  leavesAtomic?: { store: { keyValueStoreArn: string; site: string }; folders: string[] };
 }
 
 export interface AtomicRelease {
@@ -34,7 +37,14 @@ export interface AtomicRelease {
  * about to change is snapshotted first, for a rollback.
  */
 export async function plan(run: DeployRun, { remote, state, headed, releases }: Comparison): Promise<Planned> {
-  const input = planInput(run, { remote, state, headed });
+  const index = releases.index;
+  const atomicLive = index?.releases.find((r) => r.number === index.live)?.atomic;
+  // Leaving atomic releases: their folders go once the store no longer names one (see goLive), not by the prune.
+  const folders = atomicLive ? [...remote.keys()].filter((k) => k.startsWith(run.prefix + RELEASE_FOLDERS)) : [];
+  const input = {
+    ...planInput(run, { remote, state, headed }),
+    ...(atomicLive ? { keep: (relativeKey: string) => relativeKey.startsWith(RELEASE_FOLDERS) } : {}),
+  };
   const draft = planDeploy({ ...input, maxDeletes: Infinity });
   const changes = draft.uploads.length + draft.metadataUpdates.length + draft.deletes.length;
   // This deploy's release will be kept with the newest keepReleases - 1 of those kept now.
@@ -42,7 +52,9 @@ export async function plan(run: DeployRun, { remote, state, headed, releases }: 
   // Without changes there is nothing to prune or keep: the draft stands.
   const final = staying ? planDeploy({ ...input, releaseAssets: staying.assets }) : draft;
   const live = staying?.liveStays ? staying.live : undefined;
-  return { plan: final, changes, staying, snapshots: snapshotsToTake(live, run.prefix, changedKeys(final), remote) };
+  const snapshots = snapshotsToTake(live, run.prefix, changedKeys(final), remote);
+  const leavesAtomic = atomicLive ? { store: atomicLive, folders } : undefined;
+  return { plan: final, changes, staying, snapshots, leavesAtomic };
 }
 
 /** The plan's input from the run's options and the comparison. */
