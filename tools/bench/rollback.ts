@@ -1,7 +1,7 @@
 /**
- * `npm run bench:rollback`: going back one release on the 2 000-file site, three ways, with the installed command:
- * `nx-aws-deploy rollback` (no build, no files; in an unversioned bucket, from snapshot copies, and in a versioned
- * one, from the recorded versions), a redeploy of the previous build with `nx-aws-deploy deploy` from a
+ * `npm run bench:rollback`: going back one release on the 2 000-file site, several ways, with the installed command:
+ * `nx-aws-deploy rollback` (no build, no files; in an unversioned bucket, from snapshot copies, in a versioned
+ * one, from the recorded versions, and of atomic releases, one KeyValueStore write), a redeploy of the previous build with `nx-aws-deploy deploy` from a
  * fresh clone (no hash cache; the build itself, which a redeploy also needs, is not counted), and `aws s3 sync` of
  * that build. Each round ships release 1, then release 2 (every page and a tenth of the chunks new), then goes back;
  * medians of BENCH_ROUNDS (3). Writes tools/bench/results/rollback.json. Numbers, not assertions.
@@ -21,6 +21,7 @@ const TOTAL_BYTES = Number(process.env.BENCH_BYTES ?? 34 * 1024 * 1024);
 const WAYS = [
   'nx-aws-deploy rollback',
   'nx-aws-deploy rollback, versioned bucket',
+  'nx-aws-deploy rollback, atomic releases',
   'redeploy (nx-aws-deploy deploy)',
   'redeploy (aws s3 sync)',
 ] as const;
@@ -46,20 +47,32 @@ benchInUserWorkspace('rollback', async ({ ws, local }) => {
     const result = await runMeasured(command, args, { cwd: ws, env });
     if (result.code !== 0) throw new Error(`${command} ${args.join(' ')} failed:\n${result.stdout}\n${result.stderr}`);
     const counts = await local.requestsTo(bucket);
+    // An atomic site's KeyValueStore (its requests name the store, not the bucket).
+    const kvs = Object.entries(await local.requests()).filter(([o]) => o.startsWith('cloudfront-keyvaluestore.'));
     return {
       seconds: result.seconds,
-      requests: Object.values(counts).reduce((n, c) => n + c, 0),
-      writes: (counts['s3.PutObject'] ?? 0) + (counts['s3.UploadPart'] ?? 0) + (counts['s3.CopyObject'] ?? 0),
+      requests: [...Object.values(counts), ...kvs.map(([, n]) => n)].reduce((n, c) => n + c, 0),
+      writes:
+        (counts['s3.PutObject'] ?? 0) +
+        (counts['s3.UploadPart'] ?? 0) +
+        (counts['s3.CopyObject'] ?? 0) +
+        kvs.filter(([o]) => /PutKey|UpdateKeys/.test(o)).reduce((n, [, c]) => n + c, 0),
     };
   };
+  /** Each atomic bucket's KeyValueStore, by bucket. */
+  const stores = new Map<string, string>();
   const deploy = (dir: string, bucket: string) => {
     // A CI machine's fresh clone: no hash cache of an earlier deploy from this workspace.
     rmSync(join(ws, '.nx'), { recursive: true, force: true });
-    return run(bin, ['deploy', '--source-dir', dir, '--bucket', bucket, '--max-deletes', '100000'], bucket);
+    const atomic = stores.has(bucket)
+      ? ['--release-mode', 'atomic', '--key-value-store-arn', stores.get(bucket)!, '--site', 'bench']
+      : [];
+    return run(bin, ['deploy', '--source-dir', dir, '--bucket', bucket, '--max-deletes', '100000', ...atomic], bucket);
   };
   const back: Record<(typeof WAYS)[number], (bucket: string) => ReturnType<typeof run>> = {
     'nx-aws-deploy rollback': (bucket) => run(bin, ['rollback', '--bucket', bucket], bucket),
     'nx-aws-deploy rollback, versioned bucket': (bucket) => run(bin, ['rollback', '--bucket', bucket], bucket),
+    'nx-aws-deploy rollback, atomic releases': (bucket) => run(bin, ['rollback', '--bucket', bucket], bucket),
     'redeploy (nx-aws-deploy deploy)': (bucket) => deploy(release1, bucket),
     'redeploy (aws s3 sync)': (bucket) =>
       run(
@@ -79,6 +92,14 @@ benchInUserWorkspace('rollback', async ({ ws, local }) => {
       aws('s3', 'mb', `s3://${bucket}`);
       if (way.endsWith('versioned bucket'))
         aws('s3api', 'put-bucket-versioning', '--bucket', bucket, '--versioning-configuration', 'Status=Enabled');
+      if (way.endsWith('atomic releases')) {
+        const created = execFileSync(
+          'aws',
+          ['--endpoint-url', local.url, 'cloudfront', 'create-key-value-store', '--name', bucket],
+          { env, encoding: 'utf8' },
+        );
+        stores.set(bucket, JSON.parse(created).KeyValueStore.ARN);
+      }
       await deploy(release1, bucket);
       await deploy(release2, bucket);
       samples.set(way, [...(samples.get(way) ?? []), await back[way](bucket)]);

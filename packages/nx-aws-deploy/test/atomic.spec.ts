@@ -138,6 +138,24 @@ it('a build equal to the live release writes nothing: no file, no copy, no switc
   expect(await live()).toBe(2);
 });
 
+it('a rollback to a release whose folder is gone is refused, saying so, and changes nothing', async () => {
+  const folder = `s3://${BUCKET}/_releases/1/`;
+  await local.cli(['s3', 'mv', folder, `s3://${BUCKET}/aside/`, '--recursive']);
+  try {
+    const run = await exec(process.execPath, [CLI, 'rollback', '--bucket', BUCKET], root, {
+      ...outsideEnv(),
+      ...local.env,
+    });
+    expect([run.code, run.stderr]).toEqual([
+      1,
+      expect.stringContaining(`The files of release 1 are gone from s3://${BUCKET}/_releases/1/`),
+    ]);
+    expect(await live()).toBe(2);
+  } finally {
+    await local.cli(['s3', 'mv', `s3://${BUCKET}/aside/`, folder, '--recursive']);
+  }
+});
+
 it("a rollback is one write: the previous release's folder is live again, nothing copied, nothing invalidated", async () => {
   await local.resetRequests();
   const run = await exec(process.execPath, [CLI, 'rollback', '--bucket', BUCKET], root, {

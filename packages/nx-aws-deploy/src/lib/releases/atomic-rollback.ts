@@ -1,4 +1,4 @@
-import { RELEASE_FOLDERS } from '../bucket/bookkeeping';
+import { RELEASE_FOLDERS, releaseFolderFile } from '../bucket/bookkeeping';
 import type { BucketStore } from '../bucket/store';
 import { createKeyValueStoreClient } from '../aws/kvs-client';
 import { UserError } from '../util/errors';
@@ -25,14 +25,19 @@ export async function rollbackAtomic(
       `Release ${target.number} of ${where} was deployed in place, the live one atomically: deploy that commit again instead. Nothing was changed.`,
     );
   const folder = releaseFolder(target);
-  const [present] = await store.list(`${options.prefix}${RELEASE_FOLDERS}${folder}/`, { pageSize: 1 });
-  if (!present)
-    throw new UserError(
-      `The files of release ${target.number} are gone from ${where}${RELEASE_FOLDERS}${folder}/: it cannot be brought back. Nothing was changed; deploy that commit again instead.`,
-    );
   const record = await book.record(target.number);
   if (!record)
     throw new UserError(`The record of release ${target.number} is missing from ${where}; nothing was changed.`);
+  // Its folder is there while one of its own files is (retention deletes a folder whole): one HEAD, not a listing.
+  const [own] = Object.keys(record.restorable);
+  if (own !== undefined) {
+    const key = `${options.prefix}${releaseFolderFile(folder, own)}`;
+    await store.headers(key).catch((error: Error) => {
+      throw new UserError(
+        `The files of release ${target.number} are gone from ${where}${RELEASE_FOLDERS}${folder}/ (${key}: ${error.message}): it cannot be brought back. Nothing was changed; deploy that commit again instead.`,
+      );
+    });
+  }
   const result: RollbackResult = {
     bucket: options.bucket,
     prefix: options.prefix,
