@@ -20,6 +20,7 @@ const ATTRIBUTES: Record<string, string[]> = {
   'AWS::S3::Bucket': ['Arn', 'DomainName', 'RegionalDomainName'],
   'AWS::CloudFront::OriginAccessControl': ['Id'],
   'AWS::CloudFront::Function': ['FunctionARN'],
+  'AWS::CloudFront::KeyValueStore': ['Arn', 'Id', 'Status'],
   'AWS::CloudFront::Distribution': ['DomainName', 'Id'],
   'AWS::IAM::Role': ['Arn', 'RoleId'],
   'AWS::CodeBuild::Project': ['Arn'],

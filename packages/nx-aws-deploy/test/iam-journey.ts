@@ -43,9 +43,16 @@ export class JourneyCalls {
     const name = stack.resources[logicalId];
     const made = log.filter((r) => r.principal?.includes(`:assumed-role/${name}/`));
     const key = `${logicalId}@${name}`;
-    const names = Object.entries({ ...stack.parameters, ...stack.resources })
-      .map(([id, value]) => [value, `\${${id}}`] as [string, string])
-      .sort(([a], [b]) => b.length - a.length);
+    // Attributes first where longer (an ARN), so that a resource reads as the template writes it.
+    const attributes = Object.entries(stack.attributes).flatMap(([id, values]) =>
+      Object.entries(values).map(([attribute, value]) => [value, `\${${id}.${attribute}}`] as [string, string]),
+    );
+    const names = [
+      ...attributes,
+      ...Object.entries({ ...stack.parameters, ...stack.resources }).map(
+        ([id, value]) => [value, `\${${id}}`] as [string, string],
+      ),
+    ].sort(([a], [b]) => b.length - a.length);
     const role = this.roles.get(key) ?? {
       policies: (stack.properties[logicalId].Policies as { PolicyName: string; PolicyDocument: unknown }[]).map(
         (p) => ({ name: p.PolicyName, policy: p.PolicyDocument }),

@@ -157,6 +157,8 @@ const NOT_IN_THE_JOURNEY: Record<string, string> = {
   'BatchRole BuildsOfThisProject codebuild:RetryBuild': 'CodeBuild retries a build of a batch that is retried',
   'InvalidateRole WriteLogs logs:CreateLogStream': "Lambda writes the function's log",
   'InvalidateRole WriteLogs logs:PutLogEvents': "Lambda writes the function's log",
+  'InvalidateRole InvalidateThisDistribution cloudfront:CreateInvalidation':
+    'the changed paths of a site deployed in place (the generated builds deploy atomic releases: nothing to invalidate)',
   'InvalidateRole InvalidateThisDistribution cloudfront:GetInvalidation':
     '"wait": true in UserParameters follows the invalidation',
   'InvalidateRole ReportJobResult codepipeline:PutJobFailureResult': 'a job that fails is reported failed',
@@ -178,17 +180,29 @@ async function expectAllowedFor(on: StackResult, logicalId: string, step: string
   expect(made.length).toBeGreaterThan(0);
 }
 
-/** The site below a bucket as the aws CLI reads it: MD5 of each object, the deploy's bookkeeping left out. */
-async function siteContents(bucket: string): Promise<Record<string, string>> {
+/** What the site serves through the edge: its home page, and the script the page names. */
+async function served(distributionId: string): Promise<{ page: string; asset: string }> {
+  const home = await edgeGet(local.aws, distributionId, '/');
+  const page = home.status === 200 ? home.body.toString() : '';
+  const script = /src="(\/assets\/[^"]+)"/.exec(page)?.[1];
+  return { page, asset: script ? (await edgeGet(local.aws, distributionId, script)).body.toString() : '' };
+}
+
+/**
+ * The site below a bucket as the aws CLI reads it: MD5 of each object, the deploy's bookkeeping left out; a
+ * site deployed atomically as its release `release` (its folder's files at their paths, the shared ones as they are).
+ */
+async function siteContents(bucket: string, release?: number): Promise<Record<string, string>> {
   const { stdout } = await local.cli(['s3api', 'list-objects-v2', '--bucket', bucket]);
   const keys = (JSON.parse(stdout || '{}').Contents ?? [])
     .map((o: { Key: string }) => o.Key)
-    .filter((k: string) => !k.includes('.nx-aws-deploy/'));
+    .filter((k: string) => !k.includes('.nx-aws-deploy/'))
+    .filter((k: string) => !k.startsWith('_releases/') || k.startsWith(`_releases/${release}/`));
   const down = tempDir('site-');
   await local.cli(['s3', 'sync', `s3://${bucket}`, down, '--exclude', '.nx-aws-deploy/*']);
   return Object.fromEntries(
     keys.map((k: string) => [
-      k,
+      k.replace(/^_releases\/\d+\//, ''),
       createHash('md5')
         .update(readFileSync(join(down, k)))
         .digest('hex'),
@@ -227,12 +241,7 @@ async function pushAndBuild(
   // Writes of site files; the deploy's bookkeeping (state, lease, marker) is counted apart.
   const puts = (await local.requestLog()).filter((r) => r.operation === 's3.PutObject');
   const sitePuts = puts.filter((r) => !r.path.includes('/.nx-aws-deploy/')).length;
-  const page = await local.cli(['s3', 'cp', `s3://${on.outputs.BucketName}/index.html`, '-']).then(
-    (r) => r.stdout,
-    () => '',
-  );
-  const script = /src="(\/assets\/[^"]+)"/.exec(page)?.[1];
-  const asset = script ? (await local.cli(['s3', 'cp', `s3://${on.outputs.BucketName}${script}`, '-'])).stdout : '';
+  const { page, asset } = await served(on.outputs.DistributionId);
   return { log: build.log, uploads: sitePuts, bookkeeping: puts.length - sitePuts, page, asset };
 }
 
@@ -267,7 +276,7 @@ describe('nx add + nx g nx-aws-deploy:pipeline + nx affected -t deploy, in a fre
     );
   }, 120_000);
 
-  it('the first push ships the site, served through the edge with the generated Storybook/SPA Function', async () => {
+  it('the first push ships the site as an atomic release, served through the edge by the generated release router', async () => {
     stack = await deployGeneratedStack(local.aws.url, 'web-dev', join(ws, 'infra', 'web-dev.yml'));
     const first = await pushAndBuild({}, 'nx-aws-deploy pipeline', { install: true });
     expect(first.log).toMatch(/everything is affected/);
@@ -325,7 +334,8 @@ describe('nx add + nx g nx-aws-deploy:pipeline + nx affected -t deploy, in a fre
     await expectAllowedFor(staging, 'PromoteRole', 'promote action');
     await expectAllowedFor(staging, 'PipelineRole', 'CodePipeline, promote stage');
     const prod = staging.outputs.PromoteBucketName;
-    expect(await siteContents(prod)).toEqual(await siteContents(staging.outputs.BucketName));
+    // Staging's release 1, deployed atomically, shipped to prod, deployed in place.
+    expect(await siteContents(prod)).toEqual(await siteContents(staging.outputs.BucketName, 1));
     // Server-side copies only: nothing was built or uploaded from the build machine.
     const prodWrites = (await local.requestLog()).filter(
       (r) => r.path.startsWith(`/${prod}/`) && !r.path.includes('.nx-aws-deploy/') && r.method === 'PUT',
@@ -334,7 +344,7 @@ describe('nx add + nx g nx-aws-deploy:pipeline + nx affected -t deploy, in a fre
     const served = await edgeGet(local.aws, staging.outputs.PromoteDistributionId, '/');
     expect([served.status, served.body.toString()]).toEqual([200, built.page]);
   }, 300_000);
-  it('--batch: a build per app in parallel; a shared-library change ships web and docs, each invalidated on its own distribution; a backend-only change ends every build early', async () => {
+  it('--batch: a build per app in parallel; a shared-library change ships web and docs, each an atomic release of its own site (nothing to invalidate); a backend-only change ends every build early', async () => {
     const DOCS_BUILD = WEB_BUILD.replaceAll('apps/web', 'apps/docs');
     repo.commit(
       {
@@ -386,10 +396,7 @@ describe('nx add + nx g nx-aws-deploy:pipeline + nx affected -t deploy, in a fre
           ),
         );
       };
-      const asset = async (bucket: string) => {
-        const page = (await local.cli(['s3', 'cp', `s3://${bucket}/index.html`, '-'])).stdout;
-        return (await local.cli(['s3', 'cp', `s3://${bucket}${/src="(\/assets\/[^"]+)"/.exec(page)![1]}`, '-'])).stdout;
-      };
+      const asset = async (distributionId: string) => (await served(distributionId)).asset;
       /** A push through the batch pipeline: its builds, then the invalidation Lambda on the combined artifact. */
       const pushThroughBatch = async (files: Record<string, string>, message: string) => {
         const head = repo.commit(files, message);
@@ -466,10 +473,11 @@ describe('nx add + nx g nx-aws-deploy:pipeline + nx affected -t deploy, in a fre
       ];
       // In parallel: each started before the other ended.
       expect(web.startedAt < docs.endedAt && docs.startedAt < web.endedAt).toBe(true);
-      expect(await asset(sites.outputs.WebBucketName)).toContain('page v2 / ui v2');
-      expect(await asset(sites.outputs.DocsBucketName)).toContain('docs v1 / ui v2');
-      expect(await invalidated(sites.outputs.WebDistributionId)).toEqual([['/', '/index.html']]);
-      expect(await invalidated(sites.outputs.DocsDistributionId)).toEqual([['/', '/index.html']]);
+      expect(await asset(sites.outputs.WebDistributionId)).toContain('page v2 / ui v2');
+      expect(await asset(sites.outputs.DocsDistributionId)).toContain('docs v1 / ui v2');
+      // Each made live with one write of the stack's KeyValueStore: nothing to invalidate.
+      expect(await invalidated(sites.outputs.WebDistributionId)).toEqual([]);
+      expect(await invalidated(sites.outputs.DocsDistributionId)).toEqual([]);
 
       const backend = await pushThroughBatch({ 'apps/api/src/server.txt': 'server v3' }, 'api again');
       expect(backend.logs.deploy_web).toContain('No project was affected (this build ships web): nothing deployed');
@@ -481,10 +489,10 @@ describe('nx add + nx g nx-aws-deploy:pipeline + nx affected -t deploy, in a fre
       );
 
       await pushThroughBatch({ 'libs/ui/src/ui.txt': 'ui v3' }, 'ui v3');
-      expect(await asset(sites.outputs.WebBucketName)).toContain('page v2 / ui v3');
-      expect(await asset(sites.outputs.DocsBucketName)).toContain('docs v1 / ui v3');
-      expect(await invalidated(sites.outputs.WebDistributionId)).toHaveLength(2);
-      expect(await invalidated(sites.outputs.DocsDistributionId)).toHaveLength(2);
+      expect(await asset(sites.outputs.WebDistributionId)).toContain('page v2 / ui v3');
+      expect(await asset(sites.outputs.DocsDistributionId)).toContain('docs v1 / ui v3');
+      expect(await invalidated(sites.outputs.WebDistributionId)).toEqual([]);
+      expect(await invalidated(sites.outputs.DocsDistributionId)).toEqual([]);
     } finally {
       cloudfront.destroy();
       rmSync(lambdaDir, { recursive: true, force: true });

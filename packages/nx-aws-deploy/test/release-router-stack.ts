@@ -27,7 +27,7 @@ export function deployRouterStack(
           Runtime: 'cloudfront-js-2.0',
           KeyValueStoreAssociations: [{ KeyValueStoreARN: { 'Fn::GetAtt': ['Releases', 'Arn'] } }],
         },
-        FunctionCode: releaseRouterCode({ site, storybook }),
+        FunctionCode: releaseRouterCode({ site, storybook, spa: true }),
       },
     };
     resources[`${name}Distribution`] = {

@@ -158,10 +158,11 @@ async function checkServedSite(site: string): Promise<void> {
   expect((await get(`${endpoint}/storybook`, host)).headers.get('location')).toBe('/storybook/');
   expect((await get(`${endpoint}/storybook/`, host)).body).toContain('storybook');
   // The deploy's bookkeeping (every key and ETag) is not served: the generated bucket policy denies it to the
-  // distribution, and a visitor gets what any unknown path gives, the app.
+  // distribution, which answers as for any file that is not there (the release router answers only app routes,
+  // paths without an extension, with the app).
   const bookkeeping = await get(`${endpoint}/.nx-aws-deploy/state.json`, host);
   expect(bookkeeping.body).not.toContain('"objects"');
-  expect(bookkeeping.body).toContain('<div id="app"></div>');
+  expect(bookkeeping.status).toBe(403);
 }
 
 /** The docs, the second app, through its own distribution: plain pages at folder URLs, the shared navigation. */

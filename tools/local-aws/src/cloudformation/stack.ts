@@ -17,6 +17,8 @@ import type { Template } from './template';
 export interface StackResult {
   /** Physical ids by logical id, for the resources created here and placeholders for the rest. */
   resources: Record<string, string>;
+  /** What Fn::GetAtt answers of each resource (Arn, Id, DomainName, …), by logical id. */
+  attributes: Record<string, Record<string, string>>;
   outputs: Record<string, string>;
   /** The value of each parameter the stack was deployed with (given or default). */
   parameters: Record<string, string>;
@@ -249,16 +251,18 @@ export async function deployStack(options: {
     const outputs: Record<string, string> = {};
     for (const [name, output] of Object.entries(template.Outputs ?? {}))
       outputs[name] = String(await resolve(output.Value));
-    const resources = Object.fromEntries(
-      await Promise.all([...created].map(async ([logicalId, resource]) => [logicalId, (await resource).id] as const)),
+    const made = await Promise.all(
+      [...created].map(async ([logicalId, resource]) => [logicalId, await resource] as const),
     );
+    const resources = Object.fromEntries(made.map(([logicalId, { id }]) => [logicalId, id]));
+    const attributes = Object.fromEntries(made.map(([logicalId, r]) => [logicalId, r.attributes]));
     const parameters = Object.fromEntries(
       Object.entries(template.Parameters ?? {}).map(([name, p]) => [
         name,
         String(options.parameters?.[name] ?? p.Default),
       ]),
     );
-    return { resources, outputs, parameters, properties: resolvedProperties, notEmulated };
+    return { resources, attributes, outputs, parameters, properties: resolvedProperties, notEmulated };
   } finally {
     s3.destroy();
     cloudfront.destroy();

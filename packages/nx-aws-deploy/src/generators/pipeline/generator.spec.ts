@@ -12,12 +12,8 @@ import {
   type Template,
 } from '../../../test/cloudformation';
 import { repoRoot } from '../../../test/workspace';
-import {
-  BUILDSPEC_TEMPLATE_FILE,
-  LAMBDA_ZIP_IN_NODE_MODULES,
-  pipelineGenerator,
-  VIEWER_REQUEST_FUNCTION_FILE,
-} from './generator';
+import { BUILDSPEC_TEMPLATE_FILE, LAMBDA_ZIP_IN_NODE_MODULES, pipelineGenerator } from './generator';
+import { releaseRouterCode } from './cloudfront-function/release-router';
 import type { PipelineGeneratorSchema } from './schema';
 import { DEFAULT_KEEP_RELEASES } from '../../lib/releases/history';
 import { tempDir } from 'test-support';
@@ -214,10 +210,7 @@ describe('pipeline generator', () => {
       DomainName: { 'Fn::GetAtt': ['SiteBucket', 'RegionalDomainName'] },
       OriginAccessControlId: { 'Fn::GetAtt': ['OriginAccessControl', 'Id'] },
     });
-    expect(config.CustomErrorResponses.map((e: any) => [e.ErrorCode, e.ResponseCode, e.ResponsePagePath])).toEqual([
-      [403, 200, '/index.html'],
-      [404, 200, '/index.html'],
-    ]);
+    expect(config.CustomErrorResponses).toBeUndefined();
   });
 
   it('builds a pipeline source (full clone) → affected deploy → invalidation of this distribution', async () => {
@@ -248,6 +241,7 @@ describe('pipeline generator', () => {
       { Name: 'SITE_BUCKET', Value: { Ref: 'SiteBucket' } },
       { Name: 'DISTRIBUTION_ID', Value: { Ref: 'Distribution' } },
       { Name: 'DEPLOY_PROJECTS', Value: 'frontend' },
+      { Name: 'KEY_VALUE_STORE_ARN', Value: { 'Fn::GetAtt': ['ReleaseStore', 'Arn'] } },
     ]);
     expect(r.InvalidateFunction.Properties).toMatchObject({ Runtime: 'nodejs22.x', Handler: 'index.handler' });
     expect(template.Parameters).toMatchObject({
@@ -342,6 +336,7 @@ describe('pipeline generator', () => {
       { Name: 'DISTRIBUTION_ID_DOCS', Value: { Ref: 'DocsDistribution' } },
       { Name: 'SITE_BUCKET_FRONTEND', Value: { Ref: 'FrontendSiteBucket' } },
       { Name: 'DISTRIBUTION_ID_FRONTEND', Value: { Ref: 'FrontendDistribution' } },
+      { Name: 'KEY_VALUE_STORE_ARN', Value: { 'Fn::GetAtt': ['ReleaseStore', 'Arn'] } },
     ]);
     const batchStatements = roleStatements(template).filter((s) => s.role === 'BatchRole');
     expect(batchStatements).toEqual([
@@ -373,24 +368,33 @@ describe('pipeline generator', () => {
     },
   );
 
-  it('dev: runs the Storybook/SPA CloudFront Function on viewer-request; other environments do not have it', async () => {
-    const dev = (await generate({ environment: 'dev' })).template.Resources;
-    expect(dev.ViewerRequestFunction.Properties).toMatchObject({
-      AutoPublish: true,
-      FunctionConfig: { Runtime: 'cloudfront-js-2.0' },
-    });
-    expect(dev.ViewerRequestFunction.Properties!.FunctionCode).toBe(readFileSync(VIEWER_REQUEST_FUNCTION_FILE, 'utf8'));
-    expect(dev.Distribution.Properties!.DistributionConfig.DefaultCacheBehavior.FunctionAssociations).toEqual([
-      { EventType: 'viewer-request', FunctionARN: { 'Fn::GetAtt': ['ViewerRequestFunction', 'FunctionARN'] } },
-    ]);
-    const prod = (await generate({ environment: 'prod' })).template.Resources;
-    expect(prod.ViewerRequestFunction).toBeUndefined();
-    expect(prod.Distribution.Properties!.DistributionConfig.DefaultCacheBehavior.FunctionAssociations).toBeUndefined();
+  it("every site runs its release router on viewer-request, reading the stack's KeyValueStore; dev's serves Storybook too", async () => {
+    for (const environment of ['dev', 'prod']) {
+      const r = (await generate({ environment })).template.Resources;
+      expect(r.ReleaseStore.Type).toBe('AWS::CloudFront::KeyValueStore');
+      expect(r.ReleaseRouter.Properties).toMatchObject({
+        AutoPublish: true,
+        FunctionConfig: {
+          Runtime: 'cloudfront-js-2.0',
+          KeyValueStoreAssociations: [{ KeyValueStoreARN: { 'Fn::GetAtt': ['ReleaseStore', 'Arn'] } }],
+        },
+      });
+      expect(r.ReleaseRouter.Properties!.FunctionCode).toBe(
+        releaseRouterCode({ site: 'frontend', storybook: environment === 'dev', spa: true }),
+      );
+      expect(r.Distribution.Properties!.DistributionConfig.DefaultCacheBehavior.FunctionAssociations).toEqual([
+        { EventType: 'viewer-request', FunctionARN: { 'Fn::GetAtt': ['ReleaseRouter', 'FunctionARN'] } },
+      ]);
+      // The router answers app routes itself: an error page would be fetched past it, at its own key.
+      expect(r.Distribution.Properties!.DistributionConfig.CustomErrorResponses).toBeUndefined();
+    }
   });
 
   it('without SPA fallback, missing paths stay errors; a chosen bucket name is used', async () => {
     const { template } = await generate({ spaFallback: false, bucket: 'acme-frontend-prod' });
-    expect(template.Resources.Distribution.Properties!.DistributionConfig.CustomErrorResponses).toBeUndefined();
+    expect(template.Resources.ReleaseRouter.Properties!.FunctionCode).toBe(
+      releaseRouterCode({ site: 'frontend', storybook: false, spa: false }),
+    );
     expect(template.Resources.SiteBucket.Properties!.BucketName).toBe('acme-frontend-prod');
   });
 

@@ -20,12 +20,11 @@ import { SYNC_GENERATOR, updateBatchList } from '../sync-batch/generator';
 import { UserError } from '../../lib/util/errors';
 import { DEPLOY_CONFIG_FILE, PLUGIN_NAME } from '../../plugins/deploy-targets';
 import { initGenerator } from '../init/generator';
+import { releaseRouterCode } from './cloudfront-function/release-router';
 import type { PipelineGeneratorSchema } from './schema';
 
 /** Where the built package ships the invalidation Lambda (packages/pipeline-invalidate-lambda), from the workspace root. */
 export const LAMBDA_ZIP_IN_NODE_MODULES = `node_modules/${PLUGIN_NAME}/lambda/function.zip`;
-/** The dev-only CloudFront Function (Storybook under /storybook, SPA routes), inlined into the template. */
-export const VIEWER_REQUEST_FUNCTION_FILE = join(__dirname, 'cloudfront-function', 'viewer-request.js');
 /** The buildspec the generated pipelines run (--batch adds its build list, which nx sync keeps). */
 export const BUILDSPEC_TEMPLATE_FILE = join(__dirname, 'files', 'buildspec', 'buildspec.yml');
 
@@ -81,10 +80,13 @@ export async function pipelineGenerator(tree: Tree, options: PipelineGeneratorSc
     key: variableKey(project),
     environment: o.environment,
     bucket: o.batch ? '' : o.bucket,
-    viewerRequest: o.environment === 'dev',
+    // Its release router: the live release in the stack's store; Storybook under /storybook/ in dev.
+    storybook: o.environment === 'dev',
+    router: indent(releaseRouterCode({ site: project, storybook: o.environment === 'dev', spa: o.spaFallback }), 8),
   }));
+  // Promoted to in place (promote copies a release into a site deployed in place).
   const promoteSite = o.promoteTo
-    ? [{ id: 'Promote', project: o.project, key: '', environment: o.promoteTo, bucket: '', viewerRequest: false }]
+    ? [{ id: 'Promote', project: o.project, key: '', environment: o.promoteTo, bucket: '', router: '' }]
     : [];
   generateFiles(tree, join(__dirname, 'files', 'infra'), o.directory, {
     tmpl: '',
@@ -100,7 +102,6 @@ export async function pipelineGenerator(tree: Tree, options: PipelineGeneratorSc
     templatePath,
     // `aws cloudformation package` resolves this path from the template's folder.
     lambdaZipPath: posix.relative(o.directory, LAMBDA_ZIP_IN_NODE_MODULES),
-    viewerRequestFunction: o.environment === 'dev' ? indent(readFileSync(VIEWER_REQUEST_FUNCTION_FILE, 'utf8'), 8) : '',
     promoteTo: o.promoteTo,
     // The environment's site, and the one its tested releases are promoted to (resources prefixed "Promote").
     sites: [...deploySites, ...promoteSite],

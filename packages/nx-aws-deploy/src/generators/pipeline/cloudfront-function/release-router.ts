@@ -7,11 +7,11 @@ import { UserError } from '../../../lib/util/errors';
 export const MAX_FUNCTION_BYTES = 10 * 1024;
 
 /**
- * The release router (release-router.js) for one site: the key of its live release in the store, whether it
- * serves Storybook under /storybook/, and the deploy's isContentHashed. Refused when CloudFront would refuse it.
+ * The release router (release-router.cloudfront.js) for one site: the key of its live release in the store, whether it
+ * serves Storybook under /storybook/ and answers app routes with index.html, and the deploy's isContentHashed. Refused when CloudFront would refuse it.
  */
-export function releaseRouterCode(config: { site: string; storybook: boolean }): string {
-  const source = readFileSync(join(__dirname, 'release-router.js'), 'utf8');
+export function releaseRouterCode(config: { site: string; storybook: boolean; spa: boolean }): string {
+  const source = readFileSync(join(__dirname, 'release-router.cloudfront.js'), 'utf8');
   const code = source
     .replace(/^var CONFIG = .*;$/m, `var CONFIG = ${JSON.stringify(config)};`)
     // The one classification of the deploy and the router: what is shared, what is a release's own.

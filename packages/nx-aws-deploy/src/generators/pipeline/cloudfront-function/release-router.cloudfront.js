@@ -9,8 +9,9 @@
 // cannot be read (no release made live yet), the request is served as it came: the files of an in-place deploy.
 import cf from 'cloudfront';
 
-// Set by `nx g nx-aws-deploy:pipeline`: the site's key in the store, and whether /storybook/ is served.
-var CONFIG = { site: 'site', storybook: false };
+// Set by `nx g nx-aws-deploy:pipeline`: the site's key in the store, whether /storybook/ is served, and whether
+// the app's deep links are answered with its index.html (a single-page app).
+var CONFIG = { site: 'site', storybook: false, spa: true };
 
 var store = cf.kvs();
 
@@ -28,7 +29,7 @@ async function handler(event) {
   var storybook = CONFIG.storybook && uri.indexOf('/storybook/') === 0;
   if (uri.endsWith('/')) {
     if (uri !== '/') uri = uri + 'index.html';
-  } else if (!storybook && uri.substring(uri.lastIndexOf('/') + 1).indexOf('.') === -1) {
+  } else if (CONFIG.spa && !storybook && uri.substring(uri.lastIndexOf('/') + 1).indexOf('.') === -1) {
     // A path without a file extension is an app route: the SPA's index.html answers it.
     uri = '/index.html';
   }
