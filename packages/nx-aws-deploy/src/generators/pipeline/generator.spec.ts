@@ -390,6 +390,27 @@ describe('pipeline generator', () => {
     }
   });
 
+  it('--releaseMode=in-place: no store, files replaced and invalidated; the router only in dev, for Storybook and app routes', async () => {
+    for (const environment of ['dev', 'prod']) {
+      const { template, text } = await generate({ environment, releaseMode: 'in-place' });
+      const r = template.Resources;
+      expect(r.ReleaseStore).toBeUndefined();
+      expect(text).not.toContain('KEY_VALUE_STORE_ARN');
+      expect(text).not.toContain('cloudfront-keyvaluestore');
+      const config = r.Distribution.Properties!.DistributionConfig;
+      if (environment === 'dev') {
+        expect(r.ReleaseRouter.Properties!.FunctionConfig.KeyValueStoreAssociations).toBeUndefined();
+        expect(config.DefaultCacheBehavior.FunctionAssociations).toHaveLength(1);
+      } else {
+        expect(r.ReleaseRouter).toBeUndefined();
+        expect(config.CustomErrorResponses.map((e: any) => e.ResponsePagePath)).toEqual(['/index.html', '/index.html']);
+      }
+    }
+    await expect(generate({ releaseMode: 'blue-green' as 'atomic' })).rejects.toThrow(
+      '--releaseMode: "blue-green" must be "atomic" (the default) or "in-place".',
+    );
+  });
+
   it('without SPA fallback, missing paths stay errors; a chosen bucket name is used', async () => {
     const { template } = await generate({ spaFallback: false, bucket: 'acme-frontend-prod' });
     expect(template.Resources.ReleaseRouter.Properties!.FunctionCode).toBe(

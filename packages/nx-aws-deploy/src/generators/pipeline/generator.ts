@@ -80,9 +80,12 @@ export async function pipelineGenerator(tree: Tree, options: PipelineGeneratorSc
     key: variableKey(project),
     environment: o.environment,
     bucket: o.batch ? '' : o.bucket,
-    // Its release router: the live release in the stack's store; Storybook under /storybook/ in dev.
+    // Its release router: the live release in the stack's store (atomic); Storybook under /storybook/ in dev.
     storybook: o.environment === 'dev',
-    router: indent(releaseRouterCode({ site: project, storybook: o.environment === 'dev', spa: o.spaFallback }), 8),
+    router:
+      o.atomic || o.environment === 'dev'
+        ? indent(releaseRouterCode({ site: project, storybook: o.environment === 'dev', spa: o.spaFallback }), 8)
+        : '',
   }));
   // Promoted to in place (promote copies a release into a site deployed in place).
   const promoteSite = o.promoteTo
@@ -99,6 +102,7 @@ export async function pipelineGenerator(tree: Tree, options: PipelineGeneratorSc
     branch: o.branch,
     connectionArn: o.connectionArn,
     spaFallback: o.spaFallback,
+    atomic: o.atomic,
     templatePath,
     // `aws cloudformation package` resolves this path from the template's folder.
     lambdaZipPath: posix.relative(o.directory, LAMBDA_ZIP_IN_NODE_MODULES),
@@ -131,6 +135,7 @@ interface NormalizedOptions {
   branch: string;
   connectionArn: string;
   spaFallback: boolean;
+  atomic: boolean;
   directory: string;
   promoteTo: string;
 }
@@ -221,9 +226,16 @@ function commonOptions(
     branch,
     connectionArn: options.connectionArn ?? '',
     spaFallback: options.spaFallback ?? true,
+    atomic: checkReleaseMode(options.releaseMode),
     directory,
     promoteTo,
   };
+}
+
+function checkReleaseMode(mode: string | undefined): boolean {
+  if (mode === undefined || mode === 'atomic') return true;
+  if (mode === 'in-place') return false;
+  throw new UserError(`--releaseMode: "${mode}" must be "atomic" (the default) or "in-place".`);
 }
 
 /** An explicit build target, a package.json build script, or a config file from which an Nx plugin infers one. */

@@ -3,7 +3,7 @@ export interface PipelineGeneratorSchema {
   project?: string;
   /** One CodeBuild batch build per project that deploys, in parallel (kept in step by `nx sync`). */
   batch?: boolean;
-  /** Environment name, part of the stack and resource names; `dev` adds the Storybook viewer-request Function. */
+  /** Environment name, part of the stack and resource names; `dev` serves Storybook under /storybook/. */
   environment?: string;
   /** A second environment whose site gets the tested bytes after a manual approval (`nx-aws-deploy promote`). */
   promoteTo?: string;
@@ -17,6 +17,8 @@ export interface PipelineGeneratorSchema {
   connectionArn?: string;
   /** Answer unknown paths with /index.html (single-page apps). */
   spaFallback?: boolean;
+  /** "atomic" (default): releases made live with one KeyValueStore write; "in-place": files replaced, then invalidated. */
+  releaseMode?: 'atomic' | 'in-place';
   /** Folder for the infrastructure template, relative to the workspace root. */
   directory?: string;
   skipFormat?: boolean;

@@ -13,7 +13,14 @@ import cf from 'cloudfront';
 // the app's deep links are answered with its index.html (a single-page app).
 var CONFIG = { site: 'site', storybook: false, spa: true };
 
-var store = cf.kvs();
+// No store where the site is deployed in place (a dev router for Storybook and the app's routes only).
+var store = null;
+try {
+  store = cf.kvs();
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- a binding, for runtimes without ES2019's catch {}
+} catch (notAssociated) {
+  store = null;
+}
 
 // Replaced by the deploy's own isContentHashed (lib/deploy/headers.ts) when the generator writes the function.
 var isContentHashed = function () {
