@@ -306,13 +306,10 @@ interface PipelineAction {
 /** The calls CodePipeline makes to start an action and follow it (what its role must allow, as the AWS CDK grants). */
 function callsToStart(action: PipelineAction): { calls: ServiceCall[]; service: string } {
   const region = 'us-east-1';
-  const call = (operation: string, resource: string): ServiceCall => ({
+  // The API operation, and the IAM action it is authorized as (the same name, but for Lambda's Invoke).
+  const call = (operation: string, resource: string, action = operation.replace('.', ':')): ServiceCall => ({
     operation,
-    check: {
-      action: operation.replace('.', ':').replace('lambda:Invoke', 'lambda:InvokeFunction'),
-      resource,
-      context: { 'aws:SecureTransport': 'true' },
-    },
+    check: { action, resource, context: { 'aws:SecureTransport': 'true' } },
   });
   const configuration = action.configuration ?? {};
   if (action.actionTypeId.provider === 'CodeBuild') {
@@ -329,7 +326,13 @@ function callsToStart(action: PipelineAction): { calls: ServiceCall[]; service: 
   if (action.actionTypeId.provider === 'Lambda')
     return {
       service: 'AWSLambda',
-      calls: [call('lambda.Invoke', `arn:aws:lambda:${region}:${ACCOUNT}:function:${configuration.FunctionName}`)],
+      calls: [
+        call(
+          'lambda.Invoke',
+          `arn:aws:lambda:${region}:${ACCOUNT}:function:${configuration.FunctionName}`,
+          'lambda:InvokeFunction',
+        ),
+      ],
     };
   return { service: action.actionTypeId.provider, calls: [] };
 }

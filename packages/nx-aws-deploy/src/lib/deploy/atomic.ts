@@ -10,8 +10,6 @@ import type { DeployPlan, DeployState, PlannedUpload } from './plan';
  * `_releases/N/`. Nothing a visitor is served changes until the store's value names N (see the release router):
  * going live, and rolling back, is that one write.
  */
-export const RELEASES_FOLDER = RELEASE_FOLDERS;
-
 /** Hours a release that stopped being live stays, by default, for tabs still open on it. */
 export const DEFAULT_SKEW_PROTECTION_HOURS = 24;
 
@@ -64,7 +62,7 @@ export function unkeptReleaseFolders(
   prefix: string,
   kept: ReadonlySet<number>,
 ): string[] {
-  const folder = prefix + RELEASES_FOLDER;
+  const folder = prefix + RELEASE_FOLDERS;
   const deletes: string[] = [];
   for (const key of remote.keys()) {
     if (!key.startsWith(folder)) continue;

@@ -45,48 +45,60 @@ export async function readLiveRelease({ client, storeArn, site }: LiveReleaseSto
  * retries, so no switch is lost. Answers what was live before, what is live now, and the writes it took.
  */
 export async function switchLiveRelease(
-  { client, storeArn, site }: LiveReleaseStore,
+  store: LiveReleaseStore,
   next: (current: LiveRelease | undefined) => LiveRelease,
 ): Promise<{ previous: LiveRelease | undefined; current: LiveRelease; attempts: number }> {
+  const { client, storeArn, site } = store;
   if (!site || site.length > MAX_KEY_CHARS)
     throw new UserError(`The site's key in the KeyValueStore must have 1 to ${MAX_KEY_CHARS} characters: "${site}".`);
-  const { DescribeKeyValueStoreCommand, PutKeyCommand } = await import('@aws-sdk/client-cloudfront-keyvaluestore');
-  for (let attempt = 1; ; attempt++) {
-    const { ETag } = await client
-      .send(new DescribeKeyValueStoreCommand({ KvsARN: storeArn }))
-      .catch((error) => Promise.reject(explainStoreError(error, 'DescribeKeyValueStore', storeArn)));
-    const previous = await readLiveRelease({ client, storeArn, site });
-    const current = next(previous);
-    const value = JSON.stringify(current);
-    try {
-      await client.send(new PutKeyCommand({ KvsARN: storeArn, Key: site, Value: value, IfMatch: ETag }));
-      return { previous, current, attempts: attempt };
-    } catch (error) {
-      // Another write to the store came between our read and our write: read again.
-      if ((error as Error).name === 'ConflictException' && attempt < MAX_WRITE_ATTEMPTS) continue;
-      throw explainStoreError(error, 'PutKey', storeArn);
-    }
-  }
+  const { PutKeyCommand } = await import('@aws-sdk/client-cloudfront-keyvaluestore');
+  let current!: LiveRelease;
+  const { previous, attempts } = await writeConditionally(store, 'PutKey', (live, IfMatch) => {
+    current = next(live);
+    return client.send(new PutKeyCommand({ KvsARN: storeArn, Key: site, Value: JSON.stringify(current), IfMatch }));
+  });
+  return { previous, current, attempts };
 }
 
 /**
  * Takes the site's key out of the store, so that the release router serves the request as it came again (the site
  * deployed in place): one conditional DeleteKey, retried after a conflict. Answers what was live, if anything.
  */
-export async function clearLiveRelease({ client, storeArn, site }: LiveReleaseStore): Promise<LiveRelease | undefined> {
-  const { DescribeKeyValueStoreCommand, DeleteKeyCommand } = await import('@aws-sdk/client-cloudfront-keyvaluestore');
+export async function clearLiveRelease(store: LiveReleaseStore): Promise<LiveRelease | undefined> {
+  const { client, storeArn, site } = store;
+  const { DeleteKeyCommand } = await import('@aws-sdk/client-cloudfront-keyvaluestore');
+  const { previous } = await writeConditionally(
+    store,
+    'DeleteKey',
+    (live, IfMatch) => live && client.send(new DeleteKeyCommand({ KvsARN: storeArn, Key: site, IfMatch })),
+  );
+  return previous;
+}
+
+/**
+ * One conditional write of the site's key, decided from what it holds: the store's ETag and the live release read,
+ * then `write` (none when it answers undefined) naming that ETag; a writer that lost a race to another
+ * (ConflictException) reads again and retries, at most MAX_WRITE_ATTEMPTS times.
+ */
+async function writeConditionally(
+  store: LiveReleaseStore,
+  operation: 'PutKey' | 'DeleteKey',
+  write: (live: LiveRelease | undefined, ifMatch: string) => Promise<unknown> | undefined,
+): Promise<{ previous: LiveRelease | undefined; attempts: number }> {
+  const { client, storeArn } = store;
+  const { DescribeKeyValueStoreCommand } = await import('@aws-sdk/client-cloudfront-keyvaluestore');
   for (let attempt = 1; ; attempt++) {
     const { ETag } = await client
       .send(new DescribeKeyValueStoreCommand({ KvsARN: storeArn }))
       .catch((error) => Promise.reject(explainStoreError(error, 'DescribeKeyValueStore', storeArn)));
-    const previous = await readLiveRelease({ client, storeArn, site });
-    if (!previous) return undefined;
+    const previous = await readLiveRelease(store);
     try {
-      await client.send(new DeleteKeyCommand({ KvsARN: storeArn, Key: site, IfMatch: ETag }));
-      return previous;
+      await write(previous, ETag!);
+      return { previous, attempts: attempt };
     } catch (error) {
+      // Another write to the store came between our read and our write: read again.
       if ((error as Error).name === 'ConflictException' && attempt < MAX_WRITE_ATTEMPTS) continue;
-      throw explainStoreError(error, 'DeleteKey', storeArn);
+      throw explainStoreError(error, operation, storeArn);
     }
   }
 }

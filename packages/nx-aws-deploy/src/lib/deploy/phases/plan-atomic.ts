@@ -1,3 +1,4 @@
+import { RELEASE_FOLDERS } from '../../bucket/bookkeeping';
 import { nextReleaseNumber } from '../../releases/history';
 import { readLiveRelease, type LiveReleaseStore } from '../../releases/live-release';
 import {
@@ -5,7 +6,6 @@ import {
   DEFAULT_SKEW_PROTECTION_HOURS,
   keptReleaseNumbers,
   releaseKey,
-  RELEASES_FOLDER,
   unkeptReleaseFolders,
 } from '../atomic';
 import { isContentHashed } from '../headers';
@@ -37,7 +37,7 @@ export async function planAtomic(
     keyOf,
     // Release folders go by retention below; the files of the site as it was in place (not content-hashed) stay,
     // served only while no release is live through the store.
-    keep: (relativeKey: string) => relativeKey.startsWith(RELEASES_FOLDER) || !isContentHashed(relativeKey),
+    keep: (relativeKey: string) => relativeKey.startsWith(RELEASE_FOLDERS) || !isContentHashed(relativeKey),
   };
   const staying = await releases.staying(run.keepReleases, remote.keys());
   const plan = planDeploy({ ...input, releaseAssets: staying.assets });
