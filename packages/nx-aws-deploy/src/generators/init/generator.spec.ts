@@ -1,6 +1,8 @@
 import { addProjectConfiguration, readJson, readNxJson, type Tree } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from 'nx/src/devkit-testing-exports';
-import { initGenerator } from './generator';
+import { releaseRouterCode } from '../pipeline/cloudfront-function/release-router';
+import { initGenerator, RELEASE_ROUTER_FILE } from './generator';
+import type { InitGeneratorSchema } from './schema';
 
 describe('init generator', () => {
   let tree: Tree;
@@ -43,12 +45,59 @@ describe('init generator', () => {
     });
   });
 
+  it('with a KeyValueStore, makes the project atomic and writes the release router to attach to its distribution', async () => {
+    const keyValueStoreArn = 'arn:aws:cloudfront::123456789012:key-value-store/a1b2c3d4-5678-90ab-cdef-EXAMPLE11111';
+    await initGenerator(tree, { project: 'frontend', bucket: 'acme-frontend', keyValueStoreArn, skipFormat: true });
+    expect(readJson(tree, 'apps/frontend/nx-aws-deploy.json')).toEqual({
+      bucket: 'acme-frontend',
+      releaseMode: 'atomic',
+      keyValueStoreArn,
+    });
+    expect(tree.read(`apps/frontend/${RELEASE_ROUTER_FILE}`, 'utf8')).toBe(
+      releaseRouterCode({ site: 'frontend', storybook: false, spa: true }),
+    );
+  });
+
+  it('deploys in place, with no router, unless told otherwise', async () => {
+    await initGenerator(tree, {
+      project: 'frontend',
+      bucket: 'acme-frontend',
+      releaseMode: 'in-place',
+      skipFormat: true,
+    });
+    expect(readJson(tree, 'apps/frontend/nx-aws-deploy.json')).toEqual({ bucket: 'acme-frontend' });
+    expect(tree.exists(`apps/frontend/${RELEASE_ROUTER_FILE}`)).toBe(false);
+  });
+
   it.each([
+    [
+      { project: 'frontend', bucket: 'acme-site', releaseMode: 'atomic' },
+      /--releaseMode=atomic needs --keyValueStoreArn/,
+    ],
+    [
+      { project: 'frontend', bucket: 'acme-site', keyValueStoreArn: 'my-store' },
+      /needs --keyValueStoreArn, the ARN .*, not "my-store"/,
+    ],
+    [
+      {
+        project: 'frontend',
+        bucket: 'acme-site',
+        releaseMode: 'in-place',
+        keyValueStoreArn: 'arn:aws:cloudfront::123456789012:key-value-store/x',
+      },
+      /--keyValueStoreArn is for --releaseMode=atomic/,
+    ],
+    [
+      { project: 'frontend', bucket: 'acme-site', releaseMode: 'blue-green' },
+      /--releaseMode must be "atomic" or "in-place", not "blue-green"/,
+    ],
     [{ project: 'nope', bucket: 'acme-site' }, /Project "nope" does not exist in this workspace/],
     [{ project: 'frontend' }, /--bucket is required with --project/],
     [{ project: 'frontend', bucket: 'Acme_Site' }, /"Acme_Site" is not a bucket name S3 accepts/],
     [{ project: 'frontend', bucket: 'ab' }, /"ab" is not a bucket name S3 accepts/],
   ])('refuses %j with one clear error', async (options, message) => {
-    await expect(initGenerator(tree, { ...options, skipFormat: true })).rejects.toThrow(message);
+    await expect(initGenerator(tree, { ...(options as InitGeneratorSchema), skipFormat: true })).rejects.toThrow(
+      message,
+    );
   });
 });

@@ -3,5 +3,7 @@ export interface InitGeneratorSchema {
   bucket?: string;
   distributionId?: string;
   prefix?: string;
+  releaseMode?: 'atomic' | 'in-place';
+  keyValueStoreArn?: string;
   skipFormat?: boolean;
 }
