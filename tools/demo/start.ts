@@ -1,9 +1,10 @@
 /**
  * `npm start`: starts the embedded local AWS, deploys the repository's own dev stack (infra/sites-dev.yml,
- * written by the pipeline generator with --batch: a bucket and a CloudFront distribution per app, with the
- * Storybook viewer-request Function, and the pipeline) to it, runs `nx run <app>:deploy` (which builds first)
- * for each app of buildspec.yml's build list and serves the sites through the local edge until Ctrl-C. A second
- * start reuses the same data folder and uploads nothing unchanged.
+ * written by the pipeline generator with --batch: a bucket, a CloudFront distribution and a release router per
+ * app, the KeyValueStore of their live releases, and the pipeline) to it, runs `nx run <app>:deploy` (which builds
+ * first) for each app of buildspec.yml's build list as an atomic release, as the pipeline's buildspec does, and
+ * serves the sites through the local edge until Ctrl-C. A second start reuses the same data folder and uploads
+ * nothing unchanged.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { join } from 'node:path';
 import { deployStack, parseTemplate, start, type LocalAws } from 'local-aws';
 import { parse } from 'yaml';
 import { resourcePrefix, type BatchBuild } from '../../packages/nx-aws-deploy/src/lib/batch/build-list';
+import { readReleases } from '../../packages/nx-aws-deploy/src/lib/releases/list';
 
 const root = join(__dirname, '..', '..');
 const STACK = 'sites-dev';
@@ -74,17 +76,18 @@ async function main(): Promise<void> {
   console.log(
     "IAM: the stack's roles exist, but this demo deploys with the administrator's key, so no role's policy is enforced here (the tests enforce them: README, Least privilege, proven).",
   );
-  const sites: { app: string; url: string }[] = [];
+  const sites: { app: string; url: string; bucket: string }[] = [];
   for (const app of APPS) {
     const prefix = resourcePrefix(app);
     const distributionId = stack.outputs[`${prefix}DistributionId`];
+    const bucket = stack.outputs[`${prefix}BucketName`];
     const code = await run(process.execPath, [
       require.resolve('nx/bin/nx', { paths: [root] }),
       'run',
       `${app}:deploy`,
-      `--bucket=${stack.outputs[`${prefix}BucketName`]}`,
-      `--distribution-id=${distributionId}`,
-      '--invalidate',
+      `--bucket=${bucket}`,
+      '--release-mode=atomic',
+      `--key-value-store-arn=${stack.outputs.ReleaseStoreArn}`,
       '--outputStyle=static',
     ]);
     if (code !== 0) {
@@ -92,15 +95,31 @@ async function main(): Promise<void> {
       await aws.stop();
       process.exit(code);
     }
-    sites.push({ app, url: aws.edgeUrl(distributionId) });
+    sites.push({ app, url: aws.edgeUrl(distributionId), bucket });
   }
-  console.log('\nDeployed, and served by the local CloudFront edge. Open:');
+  console.log('\nDeployed as atomic releases, and served by the local CloudFront edge. Open:');
   for (const { app, url } of sites) console.log(`  ${app.padEnd(10)} ${url}/`);
   // The app's Storybook, which the dev distribution's CloudFront Function serves under /storybook/.
   const frontend = sites.find((site) => site.app === 'frontend');
   if (frontend) console.log(`  ${'storybook'.padEnd(10)} ${frontend.url}/storybook/`);
   console.log(`Without *.localhost name resolution: curl -H 'Host: ${new URL(sites[0].url).host}' ${aws.url}/`);
+  for (const site of sites) await printRollback(site, new URL(aws.url).port);
   console.log('Press Ctrl-C to stop.');
+}
+
+/** The command that makes the site's previous release live again, once it has one: one KeyValueStore write. */
+async function printRollback(site: { app: string; bucket: string }, port: string): Promise<void> {
+  const { index } = await readReleases({ bucket: site.bucket });
+  const live = index?.releases.find((release) => release.number === index.live);
+  const local = `${port === '4566' ? '' : `LOCAL_AWS_PORT=${port} `}npm run local-aws -- exec npx nx run`;
+  const earlier = index?.releases.find((release) => release.kept && release.number !== index.live);
+  console.log(
+    earlier
+      ? `Roll ${site.app} back to release ${earlier.number} (one KeyValueStore write: no build, no copy, no invalidation), and see the releases:`
+      : `${site.app}'s release ${live?.number} is live. Change the app and npm start again for the next one; then roll back (one KeyValueStore write) and see the releases with:`,
+  );
+  console.log(`  ${local} ${site.app}:rollback --bucket=${site.bucket}`);
+  console.log(`  ${local} ${site.app}:releases --bucket=${site.bucket}`);
 }
 
 main().catch((error) => {

@@ -1,8 +1,8 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { getWithHost } from 'local-aws';
 import type { Page } from 'playwright-core';
 import { launchChromium } from 'test-support/browser';
@@ -42,7 +42,7 @@ it('`npm start` builds and deploys both apps to the local AWS, serves each throu
     expect(output).toMatch(/uploaded\s+\d+/);
     await checkServedSite(siteUrl(output, 'frontend'));
     await checkServedDocs(siteUrl(output, 'docs'));
-    await checkReleasesTarget(output, env);
+    await checkAtomicRollback(output, env);
     expect(output).toContain(`storybook  ${siteUrl(output, 'frontend')}/storybook/`);
     await checkInBrowser(siteUrl(output, 'frontend'));
     process.kill(-child.pid!, 'SIGINT'); // as Ctrl-C does: to the whole process group
@@ -176,27 +176,67 @@ async function checkServedDocs(site: string): Promise<void> {
   expect((await get(`${endpoint}${script}`, host)).body).toContain('ui-nav');
 }
 
-/** `nx run frontend:releases`, as the README shows it, in this repository against the demo's local AWS. */
-async function checkReleasesTarget(output: string, env: Record<string, string | undefined>): Promise<void> {
-  const endpoint = /^Local AWS on (http:\/\/127\.0\.0\.1:\d+) /m.exec(output)![1];
-  const listed = execFileSync(
-    process.execPath,
-    [require.resolve('nx/bin/nx', { paths: [root] }), 'run', 'frontend:releases', '--json', '--outputStyle=static'],
-    {
-      cwd: root,
-      encoding: 'utf8',
-      env: {
-        ...env,
-        NX_DAEMON: 'false',
-        NX_ISOLATE_PLUGINS: 'false',
-        AWS_ENDPOINT_URL: endpoint,
-        AWS_REGION: 'us-east-1',
-        AWS_ACCESS_KEY_ID: 'local',
-        AWS_SECRET_ACCESS_KEY: 'local',
-      },
-    },
+/** A command `npm start` printed for frontend (`npm run local-aws -- exec ...`), run as a person would in a shell. */
+function runPrinted(output: string, target: string, env: Record<string, string | undefined>, extra = ''): string {
+  const command = new RegExp(
+    `^  ((?:LOCAL_AWS_PORT=\\d+ )?npm run local-aws -- exec npx nx run frontend:${target} .*)$`,
+    'm',
+  ).exec(output)![1];
+  return execFileSync('bash', ['-c', `${command}${extra} --outputStyle=static`], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...env, NX_DAEMON: 'false', NX_ISOLATE_PLUGINS: 'false' },
+  });
+}
+
+/**
+ * The demo's sites are atomic releases: release 2 of frontend (its page changed) goes live, and the rollback command
+ * `npm start` printed makes release 1 live again with one KeyValueStore write, served by the edge at once.
+ */
+async function checkAtomicRollback(output: string, env: Record<string, string | undefined>): Promise<void> {
+  const listed = JSON.parse(
+    runPrinted(output, 'releases', env, ' --json')
+      .replace(/^[^{]*/s, '')
+      .replace(/[^}]*$/s, ''),
   );
-  expect(listed).toMatch(/"live":\s*1/);
+  expect(listed.live).toBe(1);
+  const { keyValueStoreArn, site } = listed.releases[0].atomic;
+  const bucket = /frontend:rollback --bucket=(\S+)/.exec(output)![1];
+  // A build folder must be inside the workspace (the deploy refuses others): beside the app's own build.
+  const build = join(root, 'dist', 'demo-release-2', 'frontend');
+  cpSync(join(root, 'dist', 'packages', 'examples', 'frontend'), build, { recursive: true });
+  const page = join(build, 'index.html');
+  writeFileSync(page, readFileSync(page, 'utf8').replace('</body>', '<!-- release 2 --></body>'));
+  const port = new URL(siteUrl(output, 'frontend')).port;
+  try {
+    execFileSync(
+      'npm',
+      [
+        'run',
+        '--silent',
+        'local-aws',
+        '--',
+        'exec',
+        process.execPath,
+        join(root, 'packages', 'nx-aws-deploy', 'bin', 'nx-aws-deploy.js'),
+        'deploy',
+        `--source-dir=${build}`,
+        `--bucket=${bucket}`,
+        '--release-mode=atomic',
+        `--key-value-store-arn=${keyValueStoreArn}`,
+        `--site=${site}`,
+      ],
+      { cwd: root, env: { ...env, LOCAL_AWS_PORT: port }, stdio: 'pipe' },
+    );
+  } finally {
+    rmSync(dirname(build), { recursive: true, force: true });
+  }
+  const { host, endpoint } = edge(siteUrl(output, 'frontend'));
+  expect((await get(`${endpoint}/`, host)).body).toContain('<!-- release 2 -->');
+  expect(runPrinted(output, 'rollback', env)).toMatch(
+    /Release 3 is live: .* release 1's files again, made live with one write/,
+  );
+  expect((await get(`${endpoint}/`, host)).body).not.toContain('<!-- release 2 -->');
 }
 
 async function expectPortClosed(port: string): Promise<void> {

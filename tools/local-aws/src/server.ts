@@ -148,6 +148,12 @@ export async function start(options: LocalAwsOptions = {}): Promise<LocalAws> {
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const started = Date.now();
+    // The absolute form a client sends through a proxy (HTTP_PROXY pointing here) is taken as its path (RFC 9112
+    // 3.2.2): how the aws CLI reaches the KeyValueStore API's <account>.localhost host, a name Python cannot resolve.
+    if (/^https?:\/\//i.test(req.url ?? '')) {
+      const target = new URL(req.url!);
+      req.url = `${target.pathname}${target.search}`;
+    }
     const url = new URL(req.url ?? '/', 'http://local');
     const distribution = edge.distributionForHost(req.headers.host, EDGE_DOMAIN);
     let label: string;

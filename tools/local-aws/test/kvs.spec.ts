@@ -17,6 +17,7 @@ import {
   type LocalAwsHarness,
   type StackResult,
 } from '../src';
+import { awsCliRunner } from '../src/aws-cli';
 
 /**
  * CloudFront KeyValueStore in the local AWS: the store a template declares, associated with a viewer-request
@@ -188,5 +189,57 @@ it("a role's session: SigV4A-signed writes it may make are allowed, others refus
   } finally {
     asWriter.destroy();
     forged.destroy();
+  }
+});
+
+/**
+ * The aws CLI, a second client with a signer of its own (the AWS CRT's SigV4A, from Debian's python3-awscrt): it
+ * reaches the API's `<account>.localhost` host through HTTP_PROXY (Python does not resolve `*.localhost`).
+ */
+it('the aws CLI, signing with the CRT: the same ETag semantics and errors, and a role session checked by its SigV4A signature', async () => {
+  const cliAs = (env: Record<string, string>) =>
+    awsCliRunner({ ...(process.env as Record<string, string>), ...env, HTTP_PROXY: local.aws.url, NO_PROXY: '' }, [
+      '--output',
+      'json',
+    ]);
+  const admin = cliAs(local.env);
+  const writer = cliAs(await local.assumeRole(stack.outputs.Writer, 'cli'));
+  const forged = cliAs({
+    ...(await local.assumeRole(stack.outputs.Writer, 'forged')),
+    AWS_SECRET_ACCESS_KEY: 'not-the-secret',
+  });
+  const kvsCli = async (cli: typeof admin, args: string[]) => {
+    try {
+      return JSON.parse((await cli.cli(['cloudfront-keyvaluestore', ...args, '--kvs-arn', arn])).stdout || '{}');
+    } catch (error) {
+      return (error as { stderr: string }).stderr.trim();
+    }
+  };
+  try {
+    const { ETag: before, ItemCount } = await kvsCli(admin, ['describe-key-value-store']);
+    const put = await kvsCli(admin, ['put-key', '--key', 'cli', '--value', 'r2', '--if-match', before]);
+    expect(put).toMatchObject({ ItemCount: ItemCount + 1 });
+    expect(await kvsCli(admin, ['get-key', '--key', 'cli'])).toMatchObject({ Key: 'cli', Value: 'r2' });
+    expect(await kvsCli(admin, ['put-key', '--key', 'cli', '--value', 'r9', '--if-match', before])).toMatch(
+      /\(ConflictException\) when calling the PutKey operation/,
+    );
+    expect(await kvsCli(admin, ['get-key', '--key', 'none'])).toMatch(
+      /\(ResourceNotFoundException\) when calling the GetKey operation/,
+    );
+    const listed = await kvsCli(admin, ['list-keys']);
+    expect(listed.Items.map((item: { Key: string }) => item.Key)).toContain('cli');
+    const deleted = await kvsCli(admin, ['delete-key', '--key', 'cli', '--if-match', put.ETag]);
+    expect(deleted.ItemCount).toBe(ItemCount);
+    // As the role: its SigV4A signature verified, each call decided by its policy.
+    const { ETag } = await kvsCli(writer, ['describe-key-value-store']);
+    expect(await kvsCli(writer, ['put-key', '--key', 'cli', '--value', 'r1', '--if-match', ETag])).toMatchObject({
+      ItemCount: ItemCount + 1,
+    });
+    expect(await kvsCli(writer, ['get-key', '--key', 'cli'])).toMatch(
+      /\(AccessDeniedException\) when calling the GetKey operation: .*cloudfront-keyvaluestore:GetKey/,
+    );
+    expect(await kvsCli(forged, ['describe-key-value-store'])).toMatch(/\(InvalidSignatureException\)/);
+  } finally {
+    for (const runner of [admin, writer, forged]) runner.stop();
   }
 });

@@ -8,7 +8,20 @@ import json
 import os
 import sys
 
-from awscli.clidriver import create_clidriver
+# SigV4A (the CloudFront KeyValueStore API) is signed by the AWS CRT, which PyPI would bring and cannot here;
+# Debian's python3-awscrt can, when built for this Python. Appended, so this Python's own packages still come first.
+DEBIAN_PACKAGES = "/usr/lib/python3/dist-packages"
+try:
+    import awscrt  # noqa: F401
+except ImportError:
+    if os.path.isdir(os.path.join(DEBIAN_PACKAGES, "awscrt")):
+        sys.path.append(DEBIAN_PACKAGES)
+        try:
+            import awscrt  # noqa: F401,F811
+        except ImportError:  # built for another Python: botocore says which dependency is missing
+            sys.path.remove(DEBIAN_PACKAGES)
+
+from awscli.clidriver import create_clidriver  # noqa: E402
 
 driver = create_clidriver()
 answers = os.fdopen(3, "w")

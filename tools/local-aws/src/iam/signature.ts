@@ -137,6 +137,9 @@ export async function verifySignature(
     sha256: Sha256,
     // S3 signs the path as sent; the other services sign it encoded once more.
     uriEscapePath: service !== 's3',
+    // Only the headers the client signed: x-amz-content-sha256 is signed where the client sent it (the JS SDK
+    // does), not added (botocore's signers leave it out but for S3).
+    applyChecksum: false,
   };
   let valid: boolean;
   if (v4a) {
