@@ -1,3 +1,5 @@
+import { GetKeyCommand, ListKeysCommand } from '@aws-sdk/client-cloudfront-keyvaluestore';
+import { startFaultProxy } from 'fault-proxy';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { edgeGet, startLocalAws, type LocalAwsHarness, type StackResult } from 'local-aws';
@@ -11,11 +13,11 @@ import { CLI } from './site';
 import { outsideEnv } from './workspace';
 
 /**
- * `deploy --release-mode atomic` on the local AWS, served by the release router at the local edge: each release's
- * own files below _releases/<n>/ and content-hashed ones shared; what the live release has is copied in the bucket,
- * not sent; nothing a visitor is served changes until the one KeyValueStore write, which the edge sees once it has
- * propagated; no invalidation; a tab's lazy chunk of the previous release still loads; a build equal to the live
- * release writes nothing at all.
+ * `deploy --release-mode atomic` on the local AWS, served by the release router at the local edge: content-hashed
+ * files shared at their own keys, every other one in the folder of the first release that had its bytes, which the
+ * file index in the KeyValueStore names; only what changed is sent, nothing is copied; nothing a visitor is served
+ * changes until the one write of the live release, which the edge sees once it has propagated; no invalidation; a
+ * tab's lazy chunk of the previous release still loads; a build equal to the live release writes nothing at all.
  */
 const PROPAGATION_MS = 500;
 const BUCKET = 'atomic-site';
@@ -42,9 +44,13 @@ const V1 = {
 // v2 changes the home page and its entry chunk, drops the lazy chunk; about, logo and robots stay as they were.
 const { ['assets/lazy-Zz98Yy76.js']: _dropped, ['assets/index-Ab12Cd34.js']: _replaced, ...KEPT } = V1;
 const V2 = { ...KEPT, 'index.html': page('index-Ef56Gh78.js', 'home v2'), 'assets/index-Ef56Gh78.js': 'main v2' };
+const V3 = { ...V2, 'index.html': page('index-Ef56Gh78.js', 'home v3') };
 
 /** The build `files`, deployed atomically (or, `inPlace`, as before) through the local AWS. */
-async function deploy(files: Record<string, string>, { inPlace = false, flags = [] as string[] } = {}) {
+async function deploy(
+  files: Record<string, string>,
+  { inPlace = false, flags = [] as string[], env = {} as Record<string, string>, code = 0 } = {},
+) {
   const site = join(root, 'dist');
   rmSync(site, { recursive: true, force: true });
   for (const [path, text] of Object.entries(files)) {
@@ -57,15 +63,16 @@ async function deploy(files: Record<string, string>, { inPlace = false, flags = 
   const run = await exec(process.execPath, [CLI, ...args, ...atomic, ...flags], root, {
     ...outsideEnv(),
     ...local.env,
+    ...env,
   });
-  expect([run.code, run.stderr]).toEqual([0, expect.any(String)]);
+  expect([run.code, run.stderr]).toEqual([code, expect.any(String)]);
   const requests = await local.requests();
   // Writes of the site's files: the deploy's own bookkeeping (lease, state, release) is counted apart.
   const siteWrites = (await local.requestLog())
     .filter((r) => /PutObject|CopyObject/.test(r.operation) && !r.path.includes('/.nx-aws-deploy/'))
     .map((r) => `${r.operation} ${r.path.slice(BUCKET.length + 2)}`)
     .sort();
-  return { output: run.stdout, requests, siteWrites };
+  return { output: run.stdout, errors: run.stderr, requests, siteWrites };
 }
 
 const live = async () => {
@@ -83,6 +90,8 @@ const settle = () => new Promise((resolve) => setTimeout(resolve, PROPAGATION_MS
 it('the first release: its own files below _releases/1/, the content-hashed ones shared; live with one write, no invalidation', async () => {
   const { requests } = await deploy(V1);
   expect(await live()).toBe(1);
+  // The file index of its four files without a content hash (one request), then the switch.
+  expect(requests['cloudfront-keyvaluestore.UpdateKeys']).toBe(1);
   expect(requests['cloudfront-keyvaluestore.PutKey']).toBe(1);
   expect(requests['cloudfront.CreateInvalidation']).toBeUndefined();
   const keys = (await listKeys(local, BUCKET)).filter((k) => !k.startsWith('.nx-aws-deploy/'));
@@ -100,17 +109,13 @@ it('the first release: its own files below _releases/1/, the content-hashed ones
   expect(await served('/pricing')).toBe(V1['index.html']);
 });
 
-it('the next release sends only what changed, copies what the live one has, and goes live everywhere only once propagated', async () => {
+it('the next release sends only what changed, copies nothing, and goes live everywhere only once propagated', async () => {
   const { requests, output, siteWrites } = await deploy(V2);
-  expect(output).toContain('as release 2: 2 to upload, 3 to copy from the live release');
-  // The new page and its chunk sent; about, logo and robots copied in the bucket; one write to go live.
-  expect(siteWrites).toEqual([
-    's3.CopyObject _releases/2/about/index.html',
-    's3.CopyObject _releases/2/logo.png',
-    's3.CopyObject _releases/2/robots.txt',
-    's3.PutObject _releases/2/index.html',
-    's3.PutObject assets/index-Ef56Gh78.js',
-  ]);
+  expect(output).toContain('as release 2: 2 to upload, 0 to update, 3 unchanged');
+  // The new page and its chunk sent; about, logo and robots stay in release 1's folder; the page's index entry,
+  // then one write to go live.
+  expect(siteWrites).toEqual(['s3.PutObject _releases/2/index.html', 's3.PutObject assets/index-Ef56Gh78.js']);
+  expect(requests['cloudfront-keyvaluestore.UpdateKeys']).toBe(1);
   expect(requests['cloudfront-keyvaluestore.PutKey']).toBe(1);
   expect(requests['cloudfront.CreateInvalidation']).toBeUndefined();
   expect(await live()).toBe(2);
@@ -122,12 +127,7 @@ it('the next release sends only what changed, copies what the live one has, and 
   // A tab opened on release 1 still loads its lazy chunk, which release 2 no longer has.
   expect(await served('/assets/lazy-Zz98Yy76.js')).toBe('export const lazy = 1');
   const keys = await listKeys(local, BUCKET);
-  expect(keys.filter((k) => k.startsWith('_releases/2/'))).toEqual([
-    '_releases/2/about/index.html',
-    '_releases/2/index.html',
-    '_releases/2/logo.png',
-    '_releases/2/robots.txt',
-  ]);
+  expect(keys.filter((k) => k.startsWith('_releases/2/'))).toEqual(['_releases/2/index.html']);
   expect(keys.filter((k) => k.startsWith('_releases/1/'))).toHaveLength(4);
 });
 
@@ -135,10 +135,11 @@ it('a build equal to the live release writes nothing: no file, no copy, no switc
   const { requests, siteWrites } = await deploy(V2);
   expect(siteWrites).toEqual([]);
   expect(requests['cloudfront-keyvaluestore.PutKey']).toBeUndefined();
+  expect(requests['cloudfront-keyvaluestore.UpdateKeys']).toBeUndefined();
   expect(await live()).toBe(2);
 });
 
-it('a rollback to a release whose folder is gone is refused, saying so, and changes nothing', async () => {
+it('a rollback to a release whose files are gone is refused, saying so, and changes nothing', async () => {
   const folder = `s3://${BUCKET}/_releases/1/`;
   await local.cli(['s3', 'mv', folder, `s3://${BUCKET}/aside/`, '--recursive']);
   try {
@@ -148,7 +149,7 @@ it('a rollback to a release whose folder is gone is refused, saying so, and chan
     });
     expect([run.code, run.stderr]).toEqual([
       1,
-      expect.stringContaining(`The files of release 1 are gone from s3://${BUCKET}/_releases/1/`),
+      expect.stringContaining(`The files of release 1 are gone from s3://${BUCKET}/_releases/ (_releases/1/`),
     ]);
     expect(await live()).toBe(2);
   } finally {
@@ -184,26 +185,34 @@ it("a rollback is one write: the previous release's folder is live again, nothin
   );
 });
 
-it('retention: the folders of releases neither kept nor within the skew protection go, never the live one; --wait-until-served returns once the edge serves the release', async () => {
-  // Release 3 was the rollback (release 1's folder); this is release 4, from release 1's folder where it can.
+it('a release of bytes an earlier one had is only the switch; retention deletes what no kept release has, never the live one; --wait-until-served returns once the edge serves the release', async () => {
+  // Release 3 was the rollback to release 1; release 4 is release 2's build again: its page is in release 2's folder.
   const url = local.aws.edgeUrl(stack.outputs.WebDistributionId);
-  const { output } = await deploy(V2, {
-    flags: ['--keep-releases', '1', '--skew-protection-hours', '0', '--wait-until-served', '--site-url', url],
-  });
+  const flags = ['--keep-releases', '1', '--skew-protection-hours', '0'];
+  const again = await deploy(V2, { flags: [...flags, '--wait-until-served', '--site-url', url] });
+  expect(again.siteWrites).toEqual([]);
+  expect(again.requests['cloudfront-keyvaluestore.UpdateKeys']).toBeUndefined();
   expect(await live()).toBe(4);
   // --wait-until-served returned once the edge served the release: no settling needed.
-  expect(output).toMatch(
+  expect(again.output).toMatch(
     new RegExp(`Release 4 is served at ${url}/, (0\\.[5-9]|[1-9]\\d*\\.\\d) s after the switch\\.`),
   );
   expect(await served('/')).toBe(V2['index.html']);
-  const folders = new Set(
-    (await listKeys(local, BUCKET)).filter((k) => k.startsWith('_releases/')).map((k) => k.split('/')[1]),
-  );
-  // Release 1's folder was live until this deploy: it stays for the tabs opened on it; release 2's goes.
-  expect([...folders].sort()).toEqual(['1', '4']);
+  // Release 5, keeping one: release 4 stays (live until now), release 1's page goes, its other files stay (in use).
+  await deploy(V3, { flags });
+  expect((await listKeys(local, BUCKET)).filter((k) => k.startsWith('_releases/'))).toEqual([
+    '_releases/1/about/index.html',
+    '_releases/1/logo.png',
+    '_releases/1/robots.txt',
+    '_releases/2/index.html',
+    '_releases/5/index.html',
+  ]);
+  await settle();
+  expect(await served('/')).toBe(V3['index.html']);
+  expect(await served('/about/')).toBe('<p>about</p>');
 });
 
-it("promote copies an atomic release's bytes, from its folder, to a site deployed in place", async () => {
+it("promote copies an atomic release's bytes, from the folders that hold them, to a site deployed in place", async () => {
   await local.cli(['s3', 'mb', 's3://atomic-prod']);
   const run = await exec(process.execPath, [CLI, 'promote', '--from-bucket', BUCKET, '--bucket', 'atomic-prod'], root, {
     ...outsideEnv(),
@@ -211,15 +220,65 @@ it("promote copies an atomic release's bytes, from its folder, to a site deploye
   });
   expect([run.code, run.stderr]).toEqual([0, expect.any(String)]);
   const keys = (await listKeys(local, 'atomic-prod')).filter((k) => !k.startsWith('.nx-aws-deploy/'));
-  expect(keys).toEqual(Object.keys(V2).sort());
+  expect(keys).toEqual(Object.keys(V3).sort());
   const home = await local.cli(['s3', 'cp', 's3://atomic-prod/index.html', '-']);
-  expect(home.stdout).toBe(V2['index.html']);
+  expect(home.stdout).toBe(V3['index.html']);
 });
 
-it('one in-place deploy moves the site back: every file at its own key, the key out of the store, the release folders gone', async () => {
+it('a deploy stopped between its file index and the switch changes nothing served; the next release writes those keys again', async () => {
+  const index = async (path: string) => {
+    const client = createKeyValueStoreClient();
+    try {
+      const KvsARN = stack.outputs.KeyValueStoreArn;
+      return (await client.send(new GetKeyCommand({ KvsARN, Key: `web/${path}` })).catch(() => undefined))?.Value;
+    } finally {
+      client.destroy();
+    }
+  };
+  const before = await index('about/index.html');
+  // Every PutKey (the switch) fails before it reaches the store; the index's UpdateKeys go through.
+  const proxy = await startFaultProxy({
+    target: local.aws.url,
+    rate: 1,
+    operations: ['PutKey'],
+    kinds: ['internal-error'],
+  });
+  try {
+    const kvsEndpoint = proxy.url.replace('127.0.0.1', 'localhost');
+    const V4 = { ...V3, 'about/index.html': '<p>about v4</p>', 'new.html': '<p>new</p>' };
+    const failed = await deploy(V4, { env: { AWS_ENDPOINT_URL_CLOUDFRONT_KEYVALUESTORE: kvsEndpoint }, code: 1 });
+    expect(failed.errors).toContain('cloudfront-keyvaluestore:PutKey');
+  } finally {
+    await proxy.stop();
+  }
+  expect(await live()).toBe(5);
+  expect(await index('about/index.html')).toBe(`${before} 6`);
+  expect(await index('new.html')).toBe('6');
+  await settle();
+  expect(await served('/about/')).toBe('<p>about</p>');
+  // The live release's build again: nothing to do (what release 6 wrote is numbered after the live one).
+  expect((await deploy(V3)).siteWrites).toEqual([]);
+  expect(await live()).toBe(5);
+  // The next release takes number 6 and writes the keys the stopped deploy left, as its build has them.
+  await deploy(V2);
+  expect(await live()).toBe(6);
+  expect([await index('about/index.html'), await index('new.html')]).toEqual([before, undefined]);
+  await settle();
+  expect([await served('/'), await served('/about/')]).toEqual([V2['index.html'], '<p>about</p>']);
+});
+
+it('one in-place deploy moves the site back: every file at its own key, the key and the file index out of the store, the release folders gone', async () => {
   const { output } = await deploy(V2, { inPlace: true });
   expect(output).toContain('The site is deployed in place again: "web" left');
   expect(await live()).toBeUndefined();
+  const client = createKeyValueStoreClient();
+  try {
+    expect(
+      (await client.send(new ListKeysCommand({ KvsARN: stack.outputs.KeyValueStoreArn }))).Items?.map((i) => i.Key),
+    ).toEqual([]);
+  } finally {
+    client.destroy();
+  }
   const keys = (await listKeys(local, BUCKET)).filter((k) => !k.startsWith('.nx-aws-deploy/'));
   expect(keys).toEqual(Object.keys(V2).sort());
   await settle();

@@ -11,8 +11,9 @@ import type { LiveRelease } from '../src/lib/releases/live-release';
 
 /**
  * The release router on the local edge (cloudfront-js-2.0 with its KeyValueStore): which object of the bucket
- * each URL is answered with (content-hashed files at their own keys, every other file the live release's), for a site whose live release the store names, one with Storybook, and one that has
- * no release in the store yet. Every object's body is its key.
+ * each URL is answered with (content-hashed files at their own keys, every other file from the folder the file
+ * index names for the live release, or the live release's own), for a site whose live release the store names,
+ * one with Storybook, and one that has no release in the store yet. Every object's body is its key.
  */
 const KEYS = [
   'index.html',
@@ -26,7 +27,13 @@ const KEYS = [
   '_releases/2/assets/not-hashed.js',
   '_releases/2/storybook/index.html',
   '_releases/2/storybook/sb-manager/runtime.js',
+  '_releases/1/robots.txt',
+  '_releases/3/index.html',
+  '_releases/1/about.html',
 ];
+
+/** Web's file index: robots.txt unchanged since release 1, a release 3 not live yet, a page release 2 removed. */
+const WEB_INDEX = { 'web/robots.txt': '1', 'web/index.html': '2 3', 'web/about.html': '1 2:-' };
 
 let local: LocalAwsHarness;
 let stack: StackResult;
@@ -50,7 +57,10 @@ beforeAll(async () => {
     new UpdateKeysCommand({
       KvsARN,
       IfMatch: ETag,
-      Puts: ['web', 'dev'].map((Key) => ({ Key, Value: JSON.stringify(live) })),
+      Puts: [
+        ...['web', 'dev'].map((Key) => ({ Key, Value: JSON.stringify(live) })),
+        ...Object.entries(WEB_INDEX).map(([Key, Value]) => ({ Key, Value })),
+      ],
     }),
   );
 });
@@ -75,7 +85,8 @@ it.each([
   ['Web', '/pricing', '_releases/2/index.html'],
   ['Web', '/users/42/settings', '_releases/2/index.html'],
   ['Web', '/docs/', '_releases/2/docs/index.html'],
-  ['Web', '/robots.txt', '_releases/2/robots.txt'],
+  ['Web', '/robots.txt', '_releases/1/robots.txt'],
+  ['Web', '/about.html', '403 null'],
   ['Web', '/images/logo.png', '_releases/2/images/logo.png'],
   ['Web', '/assets/index-B-XZhOr9.js', 'assets/index-B-XZhOr9.js'],
   ['Web', '/chunk-AB12CD34.js', 'chunk-AB12CD34.js'],

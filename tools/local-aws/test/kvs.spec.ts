@@ -136,9 +136,13 @@ it('every write names the store ETag: a stale one is refused with ConflictExcept
   ).toBe('400 ValidationException');
 });
 
-it('UpdateKeys writes many keys at once; ListKeys pages them by 50; DeleteKey removes one', async () => {
+it('UpdateKeys writes up to 50 keys at once; ListKeys pages them by 50; DeleteKey removes one', async () => {
   const Puts = Array.from({ length: 60 }, (_, i) => ({ Key: `page-${String(i).padStart(2, '0')}`, Value: `v${i}` }));
-  const updated = await kvs.send(new UpdateKeysCommand({ KvsARN: arn, IfMatch: await etag(), Puts }));
+  expect(await failure(kvs.send(new UpdateKeysCommand({ KvsARN: arn, IfMatch: await etag(), Puts })))).toBe(
+    '402 ServiceQuotaExceededException',
+  );
+  await kvs.send(new UpdateKeysCommand({ KvsARN: arn, IfMatch: await etag(), Puts: Puts.slice(0, 50) }));
+  const updated = await kvs.send(new UpdateKeysCommand({ KvsARN: arn, IfMatch: await etag(), Puts: Puts.slice(50) }));
   expect(updated.ItemCount).toBe(61);
   const pages: string[][] = [];
   let NextToken: string | undefined;

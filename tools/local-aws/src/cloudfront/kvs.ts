@@ -4,7 +4,14 @@ import { header, type LocalRequest, type LocalResponse } from '../http';
 import type { CloudFrontState, KeyValueStore } from './state';
 
 /** CloudFront's KeyValueStore limits: keys of at most 512 characters, values of at most 1 024, 5 MB a store. */
-export const KVS_LIMITS = { keyChars: 512, valueChars: 1024, storeBytes: 5 * 1024 * 1024, listPage: 50 };
+/** CloudFront's: a key's and a value's length, a store's bytes, a ListKeys page and the keys of one UpdateKeys. */
+export const KVS_LIMITS = {
+  keyChars: 512,
+  valueChars: 1024,
+  storeBytes: 5 * 1024 * 1024,
+  listPage: 50,
+  updateKeys: 50,
+};
 
 /**
  * The KeyValueStore data-plane API (`cloudfront-keyvaluestore`, REST-JSON, signed with SigV4A): keys read and
@@ -57,6 +64,12 @@ export class KeyValueStoreService {
         return this.write(ctx, store, [], [{ Key: key }]);
       case 'UpdateKeys': {
         const { Puts = [], Deletes = [] } = input();
+        if (Puts.length + Deletes.length > KVS_LIMITS.updateKeys)
+          throw new AwsError(
+            402,
+            'ServiceQuotaExceededException',
+            `UpdateKeys writes at most ${KVS_LIMITS.updateKeys} keys a request (${Puts.length + Deletes.length} given).`,
+          );
         return this.write(ctx, store, Puts, Deletes);
       }
       default:

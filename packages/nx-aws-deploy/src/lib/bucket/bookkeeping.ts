@@ -29,6 +29,12 @@ export function snapshotFile(path: string, etag: string): string {
   return `${SNAPSHOTS_DIR}${etag.replace(/"/g, '')}/${path}`;
 }
 
+/**
+ * Atomic releases: the site's file index as its last deploy wrote it to the KeyValueStore, and the paths a deploy
+ * was writing there when it stopped (see FileIndexRecord in releases/file-index.ts).
+ */
+export const FILE_INDEX_FILE = `${STATE_DIR}file-index.json`;
+
 /** Atomic releases (releaseMode "atomic"): the folder below the prefix that holds each release's own files. */
 export const RELEASE_FOLDERS = '_releases/';
 /** The key of a file of an atomic release whose own files are in `folder` (see deploy/atomic.ts). */

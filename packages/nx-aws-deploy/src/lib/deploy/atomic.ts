@@ -1,24 +1,103 @@
-import { RELEASE_FOLDERS, releaseFolderFile } from '../bucket/bookkeeping';
-import type { RemoteObject } from '../bucket/store';
-import { headersFingerprint, isContentHashed } from './headers';
+import { FILE_INDEX_FILE, RELEASE_FOLDERS, releaseFolderFile } from '../bucket/bookkeeping';
+import type { BucketStore, RemoteObject } from '../bucket/store';
+import { foldersAt, foldersOf, indexedKeys, type FileIndex } from '../releases/file-index';
+import { indexedPaths } from '../releases/file-index-store';
 import { releaseFolder, type ReleaseSummary } from '../releases/history';
-import type { DeployPlan, DeployState, PlannedUpload } from './plan';
+import { checkIndexKey } from '../releases/live-release';
+import { headersFingerprint, isContentHashed } from './headers';
+import type { DeployPlan, DeployState, PlannedFile, PlannedUpload } from './plan';
 
 /**
  * Atomic releases (releaseMode "atomic"): files whose names carry a content hash stay at their own keys, shared by
- * every release (one name is always the same bytes); every other file of release N goes below the prefix to
- * `_releases/N/`. Nothing a visitor is served changes until the store's value names N (see the release router):
- * going live, and rolling back, is that one write.
+ * every release (one name is always the same bytes); every other file is below the prefix in a release folder,
+ * `_releases/<n>/`: the folder of the release that first had its bytes, which the file index names (see
+ * releases/file-index.ts). Nothing a visitor is served changes until the store's value names the new release (see
+ * the release router): going live, and rolling back, is that one write.
  */
 /** Hours a release that stopped being live stays, by default, for tabs still open on it. */
 export const DEFAULT_SKEW_PROTECTION_HOURS = 24;
 
-/** Where a file of `release` goes below `prefix`. */
-export function releaseKey(prefix: string, release: number, path: string): string {
-  return prefix + (isContentHashed(path) ? path : releaseFolderFile(release, path));
+/**
+ * The folder of each file of `release` without a content hash in its name: the newest folder the index names for
+ * it that holds its bytes and headers already (see folderHolding), else the release's own. Refuses a path whose
+ * index key CloudFront would not take.
+ */
+export function chooseFolders(input: {
+  files: readonly PlannedFile[];
+  index: FileIndex;
+  release: number;
+  site: string;
+  prefix: string;
+  remote: ReadonlyMap<string, RemoteObject>;
+  headersAt: (key: string, etag: string) => string | undefined;
+}): Map<string, number> {
+  const { index, release, prefix, remote, headersAt } = input;
+  const folders = new Map<string, number>();
+  for (const file of input.files) {
+    if (isContentHashed(file.path)) continue;
+    checkIndexKey(input.site, file.path);
+    const keyIn = (folder: number) => prefix + releaseFolderFile(folder, file.path);
+    const held = folderHolding(file, foldersOf(index[file.path]), keyIn, remote, headersAt);
+    folders.set(file.path, held ?? release);
+  }
+  return folders;
 }
 
-/** A file of the new release with the bytes and headers the live release has: copied in the bucket, not sent. */
+/**
+ * Whether the live release (`live`, whose record has `liveFiles` files) is this build: as many files, each file
+ * without a content hash served from the folder chosen for it. (What a stopped deploy wrote for a release never made
+ * live is numbered after it: no release sees it.)
+ */
+export function servesAlready(
+  index: FileIndex,
+  live: number,
+  liveFiles: number,
+  files: number,
+  folders: ReadonlyMap<string, number>,
+): boolean {
+  const served = foldersAt(index, live);
+  return (
+    liveFiles === files &&
+    served.size === folders.size &&
+    [...folders].every(([path, folder]) => served.get(path) === folder)
+  );
+}
+
+/**
+ * An in-place deploy of a site whose live release is atomic: its key and the file index's paths to take out of
+ * the store, and the release folders and the index's record to delete (after the store no longer names them).
+ */
+export async function leavingAtomic(
+  bucket: BucketStore,
+  prefix: string,
+  store: { keyValueStoreArn: string; site: string },
+  remote: ReadonlyMap<string, RemoteObject>,
+) {
+  const indexFile = prefix + FILE_INDEX_FILE;
+  const deletes = [...remote.keys()].filter((k) => k.startsWith(prefix + RELEASE_FOLDERS) || k === indexFile);
+  return { store, indexPaths: await indexedPaths(bucket, prefix, store.site), deletes };
+}
+
+/**
+ * The folder among `folders` (newest first) that holds `file` already: the same bytes, as listed, with the same
+ * headers, as the last deploy's state (or a HEAD) says. Undefined when none does: the new release's folder gets it.
+ */
+export function folderHolding(
+  file: PlannedFile,
+  folders: readonly number[],
+  keyIn: (folder: number) => string,
+  remote: ReadonlyMap<string, RemoteObject>,
+  headersAt: (key: string, etag: string) => string | undefined,
+): number | undefined {
+  const fingerprint = headersFingerprint(file.headers);
+  return folders.find((folder) => {
+    const key = keyIn(folder);
+    const listed = remote.get(key);
+    return listed !== undefined && file.etags.includes(listed.etag) && headersAt(key, listed.etag) === fingerprint;
+  });
+}
+
+/** A file of the first atomic release that the site deployed in place has: copied in the bucket, not sent. */
 export interface PlannedCopy {
   path: string;
   from: string;
@@ -27,9 +106,10 @@ export interface PlannedCopy {
 }
 
 /**
- * Splits the plan's uploads into what the build machine sends and what S3 copies: a file of the new release whose
- * bytes and headers the live release has (at `liveKeyOf(path)`, as the listing and the last deploy's state say)
- * is copied from there. So a deploy sends each byte once, however many releases share it.
+ * Splits the plan's uploads into what the build machine sends and what S3 copies: a file of the first atomic
+ * release whose bytes and headers the site deployed in place has (at `liveKeyOf(path)`, as the listing and the last
+ * deploy's state say) is copied from there. Later releases need no copies: the file index names the folder that
+ * holds each file already.
  */
 export function copiesFromLive(
   plan: Pick<DeployPlan, 'uploads'>,
@@ -56,26 +136,21 @@ export function copiesFromLive(
   return { uploads, copies };
 }
 
-/** The keys of release folders below `prefix` whose release is not among `kept`: what retention deletes. */
-export function unkeptReleaseFolders(
+/** The keys in the release folders below `prefix` that the file index `next` no longer names: what retention deletes. */
+export function unindexedReleaseFiles(
   remote: ReadonlyMap<string, RemoteObject>,
   prefix: string,
-  kept: ReadonlySet<number>,
+  next: FileIndex,
 ): string[] {
-  const folder = prefix + RELEASE_FOLDERS;
-  const deletes: string[] = [];
-  for (const key of remote.keys()) {
-    if (!key.startsWith(folder)) continue;
-    const release = Number(key.slice(folder.length, key.indexOf('/', folder.length)));
-    if (!kept.has(release)) deletes.push(key);
-  }
-  return deletes;
+  const indexed = indexedKeys(next, prefix, releaseFolderFile);
+  const folders = prefix + RELEASE_FOLDERS;
+  return [...remote.keys()].filter((key) => key.startsWith(folders) && !indexed.has(key));
 }
 
 /**
- * The release folders that stay: the new release's and those of the newest keep - 1 kept now, the live one, and
- * those of releases that stopped being live less than skewProtectionMs ago (a tab opened on them still loads
- * their files). A rollback's release has the folder of the release it brought back.
+ * The releases whose files stay: the new one and the newest keep - 1 kept now, the live one, and those that stopped
+ * being live less than skewProtectionMs ago (a tab opened on them still loads their files). A rollback's release is
+ * the release it brought back, by its number.
  */
 export function keptReleaseNumbers(input: {
   /** Newest first, as the release index holds them. */

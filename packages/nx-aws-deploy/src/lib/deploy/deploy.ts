@@ -3,6 +3,7 @@ import { underLease } from '../bucket/lease';
 import { checkBucketName } from '../bucket/name';
 import { openS3Store } from '../bucket/s3-target';
 import { DEFAULT_CONCURRENCY, type BucketStore } from '../bucket/store';
+import { startAtomicReads } from '../releases/file-index-store';
 import { checkKeepReleases } from '../releases/history';
 import type { LiveReleaseStore } from '../releases/live-release';
 import { UserError } from '../util/errors';
@@ -79,8 +80,10 @@ export async function deployTo(
         hashes,
         liveReleases,
       };
+      // An atomic release's first reads go out while the bucket is listed.
+      const reads = liveReleases && startAtomicReads(store, prefix, liveReleases);
       const compared = await compare(run);
-      const planned = liveReleases ? await planAtomic(run, compared, liveReleases) : await plan(run, compared);
+      const planned = reads ? await planAtomic(run, compared, liveReleases, reads) : await plan(run, compared);
       if (options.dryRun) return reportDryRun(run, planned);
       const transferred = await transfer(run, compared, planned);
       await goLive(run, planned, transferred);

@@ -3,7 +3,7 @@ import type { BucketStore } from '../bucket/store';
 import { createKeyValueStoreClient } from '../aws/kvs-client';
 import { UserError } from '../util/errors';
 import type { ReleaseBook } from './book';
-import { releaseFolder, rollbackSummary, type ReleaseSummary } from './history';
+import { ownFolder, releaseFolder, rollbackSummary, type ReleaseSummary } from './history';
 import { markRolledBack } from './marker';
 import { switchLiveRelease } from './live-release';
 import type { RollbackOptions, RollbackResult } from './rollback-options';
@@ -28,13 +28,13 @@ export async function rollbackAtomic(
   const record = await book.record(target.number);
   if (!record)
     throw new UserError(`The record of release ${target.number} is missing from ${where}; nothing was changed.`);
-  // Its folder is there while one of its own files is (retention deletes a folder whole): one HEAD, not a listing.
+  // Its files are there while one of them is (retention deletes what no kept release has): one HEAD, not a listing.
   const [own] = Object.keys(record.restorable);
   if (own !== undefined) {
-    const key = `${options.prefix}${releaseFolderFile(folder, own)}`;
+    const key = `${options.prefix}${releaseFolderFile(ownFolder(record, own), own)}`;
     await store.headers(key).catch((error: Error) => {
       throw new UserError(
-        `The files of release ${target.number} are gone from ${where}${RELEASE_FOLDERS}${folder}/ (${key}: ${error.message}): it cannot be brought back. Nothing was changed; deploy that commit again instead.`,
+        `The files of release ${target.number} are gone from ${where}${RELEASE_FOLDERS} (${key}: ${error.message}): it cannot be brought back. Nothing was changed; deploy that commit again instead.`,
       );
     });
   }
@@ -51,7 +51,7 @@ export async function rollbackAtomic(
   };
   const what = `release ${target.number} (${target.at}${target.commit ? `, ${target.commit.slice(0, 12)}` : ''})`;
   if (options.dryRun) {
-    options.log(`Dry run: rolling ${where} back to ${what} would make ${RELEASE_FOLDERS}${folder}/ live: one write.`);
+    options.log(`Dry run: rolling ${where} back to ${what} would make its files live: one write.`);
     return { ...result, durationMs: Date.now() - options.started };
   }
   const client = createKeyValueStoreClient({ requestTimeoutSeconds: options.requestTimeout });
@@ -64,7 +64,7 @@ export async function rollbackAtomic(
   }
   const release = await book.add(
     { ...rollbackSummary(record, target.number, options.leaseOwner, 0), atomic: { ...atomic, folder } },
-    { restorable: record.restorable, assets: record.assets },
+    { restorable: record.restorable, assets: record.assets, folders: record.folders },
     options.keep,
     [],
     { liveStays: true, assets: new Map(), namedSnapshots: new Set() },

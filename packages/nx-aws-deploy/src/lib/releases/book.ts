@@ -160,7 +160,7 @@ export class ReleaseBook {
    */
   async add(
     summary: Omit<ReleaseSummary, 'number' | 'kept'>,
-    files: Pick<ReleaseRecord, 'restorable' | 'assets' | 'versions'>,
+    files: Pick<ReleaseRecord, 'restorable' | 'assets' | 'versions' | 'folders'>,
     keep: number,
     listedKeys: Iterable<string>,
     staying: Staying,

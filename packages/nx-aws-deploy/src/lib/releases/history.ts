@@ -42,13 +42,14 @@ export interface ReleaseSummary {
   /** Its record and snapshots are still there: it can be rolled back to. */
   kept: boolean;
   /**
-   * Made live by one write of the site's key in a KeyValueStore (releaseMode "atomic"), its own files below
-   * `_releases/<folder>/`: its own number's, or for a rollback the folder of the release it brought back.
+   * Made live by one write of the site's key in a KeyValueStore (releaseMode "atomic"): the release the store names,
+   * `folder` (the file index resolves each file's folder for it): its own number, or for a rollback the number of
+   * the release it brought back.
    */
   atomic?: { keyValueStoreArn: string; site: string; folder?: number };
 }
 
-/** The folder below `_releases/` with an atomic release's own files. */
+/** The release an atomic release's files are served as: what the store names while it is live. */
 export function releaseFolder(release: Pick<ReleaseSummary, 'number' | 'atomic'>): number {
   return release.atomic?.folder ?? release.number;
 }
@@ -69,6 +70,11 @@ export interface ReleaseRecord {
   assets: Record<string, string>;
   /** Version ids of restorable files, by path, in a versioned bucket: these need no snapshot. */
   versions?: Record<string, string>;
+  /**
+   * An atomic release's restorable files held in the folder of an earlier release (it had the same bytes), by path:
+   * the others are in the release's own folder.
+   */
+  folders?: Record<string, number>;
 }
 
 /** The keys a release's files have below `prefix`, in S3's order: what a bucket with it live most likely holds. */
@@ -313,7 +319,7 @@ export function locateFile(
   goneVersions: ReadonlySet<string>,
 ): { from: string; versionId?: string; live?: true } | undefined {
   const own = record.summary.atomic && Object.hasOwn(record.restorable, path);
-  const key = prefix + (own ? releaseFolderFile(releaseFolder(record.summary), path) : path);
+  const key = prefix + (own ? releaseFolderFile(ownFolder(record, path), path) : path);
   if (listed.get(key)?.etag === etag) return { from: key, live: true };
   if (own) return undefined;
   const versionId = record.versions?.[path];
@@ -321,6 +327,11 @@ export function locateFile(
   const snapshot = prefix + snapshotFile(path, etag);
   if (Object.hasOwn(record.restorable, path) && listed.has(snapshot)) return { from: snapshot };
   return undefined;
+}
+
+/** The release folder that holds an atomic release's restorable file `path`. */
+export function ownFolder(record: Pick<ReleaseRecord, 'summary' | 'folders'>, path: string): number {
+  return record.folders?.[path] ?? releaseFolder(record.summary);
 }
 
 /** The summary of a release that a rollback to `target` (whose record is `record`) makes, `changed` files in all. */

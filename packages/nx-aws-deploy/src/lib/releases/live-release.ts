@@ -42,65 +42,123 @@ export async function readLiveRelease({ client, storeArn, site }: LiveReleaseSto
 /**
  * Makes `next(current)` the site's live release with one conditional write (PutKey naming the store's ETag): what
  * goes live is always computed from what was live, and a writer that lost a race to another reads again and
- * retries, so no switch is lost. Answers what was live before, what is live now, and the writes it took.
+ * retries, so no switch is lost. `known`: the store's ETag and live release as the caller last saw them, spared a
+ * read. Answers what was live before, what is live now, and the writes it took.
  */
 export async function switchLiveRelease(
   store: LiveReleaseStore,
   next: (current: LiveRelease | undefined) => LiveRelease,
+  known?: { etag: string; live: LiveRelease | undefined },
 ): Promise<{ previous: LiveRelease | undefined; current: LiveRelease; attempts: number }> {
   const { client, storeArn, site } = store;
   if (!site || site.length > MAX_KEY_CHARS)
     throw new UserError(`The site's key in the KeyValueStore must have 1 to ${MAX_KEY_CHARS} characters: "${site}".`);
-  const { PutKeyCommand } = await import('@aws-sdk/client-cloudfront-keyvaluestore');
-  let current!: LiveRelease;
-  const { previous, attempts } = await writeConditionally(store, 'PutKey', (live, IfMatch) => {
-    current = next(live);
-    return client.send(new PutKeyCommand({ KvsARN: storeArn, Key: site, Value: JSON.stringify(current), IfMatch }));
-  });
-  return { previous, current, attempts };
-}
-
-/**
- * Takes the site's key out of the store, so that the release router serves the request as it came again (the site
- * deployed in place): one conditional DeleteKey, retried after a conflict. Answers what was live, if anything.
- */
-export async function clearLiveRelease(store: LiveReleaseStore): Promise<LiveRelease | undefined> {
-  const { client, storeArn, site } = store;
-  const { DeleteKeyCommand } = await import('@aws-sdk/client-cloudfront-keyvaluestore');
-  const { previous } = await writeConditionally(
-    store,
-    'DeleteKey',
-    (live, IfMatch) => live && client.send(new DeleteKeyCommand({ KvsARN: storeArn, Key: site, IfMatch })),
-  );
-  return previous;
-}
-
-/**
- * One conditional write of the site's key, decided from what it holds: the store's ETag and the live release read,
- * then `write` (none when it answers undefined) naming that ETag; a writer that lost a race to another
- * (ConflictException) reads again and retries, at most MAX_WRITE_ATTEMPTS times.
- */
-async function writeConditionally(
-  store: LiveReleaseStore,
-  operation: 'PutKey' | 'DeleteKey',
-  write: (live: LiveRelease | undefined, ifMatch: string) => Promise<unknown> | undefined,
-): Promise<{ previous: LiveRelease | undefined; attempts: number }> {
-  const { client, storeArn } = store;
-  const { DescribeKeyValueStoreCommand } = await import('@aws-sdk/client-cloudfront-keyvaluestore');
+  const { DescribeKeyValueStoreCommand, PutKeyCommand } = await import('@aws-sdk/client-cloudfront-keyvaluestore');
   for (let attempt = 1; ; attempt++) {
-    const { ETag } = await client
-      .send(new DescribeKeyValueStoreCommand({ KvsARN: storeArn }))
-      .catch((error) => Promise.reject(explainStoreError(error, 'DescribeKeyValueStore', storeArn)));
-    const previous = await readLiveRelease(store);
+    // What the caller read and the ETag of its own last write serve the first attempt; a conflict reads again.
+    const { ETag } =
+      attempt === 1 && known
+        ? { ETag: known.etag }
+        : await client
+            .send(new DescribeKeyValueStoreCommand({ KvsARN: storeArn }))
+            .catch((error) => Promise.reject(explainStoreError(error, 'DescribeKeyValueStore', storeArn)));
+    const previous = attempt === 1 && known ? known.live : await readLiveRelease(store);
+    const current = next(previous);
     try {
-      await write(previous, ETag!);
-      return { previous, attempts: attempt };
+      await client.send(
+        new PutKeyCommand({ KvsARN: storeArn, Key: site, Value: JSON.stringify(current), IfMatch: ETag }),
+      );
+      return { previous, current, attempts: attempt };
     } catch (error) {
       // Another write to the store came between our read and our write: read again.
       if ((error as Error).name === 'ConflictException' && attempt < MAX_WRITE_ATTEMPTS) continue;
-      throw explainStoreError(error, operation, storeArn);
+      throw explainStoreError(error, 'PutKey', storeArn);
     }
   }
+}
+
+/** CloudFront's limits: keys one UpdateKeys request may write, and the bytes of keys and values a store holds. */
+const MAX_KEYS_PER_UPDATE = 50;
+export const MAX_STORE_BYTES = 5 * 1024 * 1024;
+
+/** A site's file index in the store (see file-index.ts): each path's key. */
+export function indexKey(site: string, path: string): string {
+  return `${site}/${path}`;
+}
+
+/** Refuses, naming it, a file whose index key CloudFront would not take. */
+export function checkIndexKey(site: string, path: string): void {
+  if (indexKey(site, path).length > MAX_KEY_CHARS)
+    throw new UserError(
+      `"${path}" is too long a path for the release router's file index: its key ("${site}/" and the path) may have at most ${MAX_KEY_CHARS} characters in a CloudFront KeyValueStore. Give it a shorter path or a content hash in its name, or deploy in place; nothing was changed.`,
+    );
+}
+
+/** The bytes keys and values take in a store, as CloudFront counts them toward its 5 MB. */
+export function storeBytes(entries: Iterable<{ key: string; value: string }>): number {
+  let bytes = 0;
+  for (const { key, value } of entries) bytes += Buffer.byteLength(key) + Buffer.byteLength(value);
+  return bytes;
+}
+
+/**
+ * Writes keys of the store (`puts`, `deletes`) with UpdateKeys, 50 at a time, each batch all or nothing: each names
+ * the ETag the one before answered, and after another writer's change (ConflictException) the store is described
+ * again and the batch retried. `growth`: the bytes the writes add; refused before any write when the store would
+ * then exceed CloudFront's 5 MB. Answers the store's ETag after the last write.
+ */
+export async function updateKeys(
+  store: LiveReleaseStore,
+  writes: { puts: { key: string; value: string }[]; deletes: string[]; growth: number },
+): Promise<string> {
+  const { client, storeArn } = store;
+  const { DescribeKeyValueStoreCommand, UpdateKeysCommand } = await import('@aws-sdk/client-cloudfront-keyvaluestore');
+  const describe = () =>
+    client
+      .send(new DescribeKeyValueStoreCommand({ KvsARN: storeArn }))
+      .catch((error) => Promise.reject(explainStoreError(error, 'DescribeKeyValueStore', storeArn)));
+  const described = await describe();
+  if ((described.TotalSizeInBytes ?? 0) + writes.growth > MAX_STORE_BYTES)
+    throw new UserError(
+      `KeyValueStore ${storeArn} would hold ${((described.TotalSizeInBytes! + writes.growth) / 1024 / 1024).toFixed(1)} MB, more than the 5 MB CloudFront allows: this site's files without a content hash in their names take one key each. Name them with a hash (as bundlers do), give the site a store of its own, or deploy it in place; nothing was changed.`,
+    );
+  const batches: { Puts?: { Key: string; Value: string }[]; Deletes?: { Key: string }[] }[] = [];
+  const all = [...writes.deletes.map((key) => ({ delete: key })), ...writes.puts.map((put) => ({ put }))];
+  for (let i = 0; i < all.length; i += MAX_KEYS_PER_UPDATE) {
+    const batch = all.slice(i, i + MAX_KEYS_PER_UPDATE);
+    const puts = batch.flatMap((w) => ('put' in w ? [{ Key: w.put.key, Value: w.put.value }] : []));
+    const deletes = batch.flatMap((w) => ('delete' in w ? [{ Key: w.delete }] : []));
+    batches.push({ ...(puts.length ? { Puts: puts } : {}), ...(deletes.length ? { Deletes: deletes } : {}) });
+  }
+  let etag = described.ETag!;
+  for (const batch of batches)
+    for (let attempt = 1; ; attempt++) {
+      try {
+        etag = (await client.send(new UpdateKeysCommand({ KvsARN: storeArn, IfMatch: etag, ...batch }))).ETag!;
+        break;
+      } catch (error) {
+        if ((error as Error).name === 'ConflictException' && attempt < MAX_WRITE_ATTEMPTS) {
+          etag = (await describe()).ETag!;
+          continue;
+        }
+        throw explainStoreError(error, 'UpdateKeys', storeArn);
+      }
+    }
+  return etag;
+}
+
+/**
+ * Takes the site's key and its file index out of the store, the site's key in the first batch, so that the release
+ * router serves the request as it came again (the site deployed in place). Answers what was live, if anything.
+ */
+export async function clearLiveRelease(
+  store: LiveReleaseStore,
+  indexPaths: readonly string[],
+): Promise<LiveRelease | undefined> {
+  const previous = await readLiveRelease(store);
+  const deletes = [...(previous ? [store.site] : []), ...indexPaths.map((path) => indexKey(store.site, path))];
+  if (deletes.length) await updateKeys(store, { puts: [], deletes, growth: 0 });
+  return previous;
 }
 
 function explainStoreError(error: unknown, operation: string, storeArn: string): Error {

@@ -1,12 +1,14 @@
 // CloudFront Function (cloudfront-js-2.0), viewer-request, for sites deployed with releaseMode "atomic": serves
 // the live release of the site, which one value in the associated KeyValueStore names, so that one write of it
 // makes a release live or rolls it back everywhere, with no invalidation (CloudFront caches by the rewritten URI,
-// so each release is new cache keys). A release's files live under /_releases/<number>/, except those whose names
-// carry a content hash, which all releases share at their own keys (one name is always the same bytes): a tab
-// opened on an older release keeps loading its lazy chunks. The deploy tells them apart with the same function,
-// isContentHashed, which the generator puts in below. Also answers folder URLs with their index.html and
-// the app's deep links with its index.html, and serves Storybook under /storybook/ where enabled. When the store
-// cannot be read (no release made live yet), the request is served as it came: the files of an in-place deploy.
+// so each release's files are their own cache keys). Files whose names carry a content hash are shared by all
+// releases at their own keys (one name is always the same bytes): a tab opened on an older release keeps loading
+// its lazy chunks. Every other file is in a release folder, /_releases/<n>/, which the site's file index in the
+// same store names for each path and release (key "<site>/<path>", see lib/releases/file-index.ts): a file
+// unchanged for many releases is one object. The deploy's own isContentHashed and resolveFolder are put in below
+// by the generator. Also answers folder URLs with their index.html and the app's deep links with its index.html,
+// and serves Storybook under /storybook/ where enabled. When the store cannot be read (no release made live yet),
+// the request is served as it came: the files of an in-place deploy.
 import cf from 'cloudfront';
 
 // Set by `nx g nx-aws-deploy:pipeline`: the site's key in the store, whether /storybook/ is served, and whether
@@ -25,6 +27,11 @@ try {
 // Replaced by the deploy's own isContentHashed (lib/deploy/headers.ts) when the generator writes the function.
 var isContentHashed = function () {
   return false;
+};
+
+// Replaced by the deploy's own resolveFolder (lib/releases/file-index.ts): the folder of a path's value for a release.
+var resolveFolder = function () {
+  return null;
 };
 
 async function handler(event) {
@@ -49,6 +56,18 @@ async function handler(event) {
     return request;
   }
   var path = uri === '/' ? 'index.html' : uri.substring(1);
-  request.uri = isContentHashed(path) ? uri : '/_releases/' + site.live + '/' + path;
+  if (isContentHashed(path)) {
+    request.uri = uri;
+    return request;
+  }
+  var folder;
+  try {
+    folder = resolveFolder(await store.get(CONFIG.site + '/' + path), site.live);
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars -- a binding, for runtimes without ES2019's catch {}
+  } catch (notIndexed) {
+    folder = null;
+  }
+  // A file the live release does not have: its own folder has none either (the bucket answers as for any such file).
+  request.uri = '/_releases/' + (folder === null ? site.live : folder) + '/' + path;
   return request;
 }

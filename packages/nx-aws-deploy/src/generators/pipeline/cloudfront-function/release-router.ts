@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isContentHashed } from '../../../lib/deploy/headers';
+import { resolveFolder } from '../../../lib/releases/file-index';
 import { UserError } from '../../../lib/util/errors';
 
 /** CloudFront's limit on a function's code. */
@@ -8,7 +9,8 @@ export const MAX_FUNCTION_BYTES = 10 * 1024;
 
 /**
  * The release router (release-router.cloudfront.js) for one site: the key of its live release in the store, whether it
- * serves Storybook under /storybook/ and answers app routes with index.html, and the deploy's isContentHashed. Refused when CloudFront would refuse it.
+ * serves Storybook under /storybook/ and answers app routes with index.html, and the deploy's isContentHashed and
+ * resolveFolder. Refused when CloudFront would refuse it.
  */
 export function releaseRouterCode(config: { site: string; storybook: boolean; spa: boolean }): string {
   const source = readFileSync(join(__dirname, 'release-router.cloudfront.js'), 'utf8');
@@ -18,6 +20,11 @@ export function releaseRouterCode(config: { site: string; storybook: boolean; sp
     .replace(
       /^var isContentHashed = function \(\) \{\n {2}return false;\n\};$/m,
       () => `var isContentHashed = ${isContentHashed.toString()};`,
+    )
+    // The one reading of the file index, the deploy's and the router's.
+    .replace(
+      /^var resolveFolder = function \(\) \{\n {2}return null;\n\};$/m,
+      () => `var resolveFolder = ${resolveFolder.toString()};`,
     );
   if (Buffer.byteLength(code) > MAX_FUNCTION_BYTES)
     throw new UserError(

@@ -1,4 +1,5 @@
 import { createKeyValueStoreClient } from '../../aws/kvs-client';
+import { writeFileIndex } from '../../releases/file-index-store';
 import { clearLiveRelease, switchLiveRelease } from '../../releases/live-release';
 import { waitUntilServed } from '../../releases/served';
 import { Interrupted } from '../../util/interrupt';
@@ -8,10 +9,11 @@ import type { DeployRun } from './run';
 import type { Transferred } from './stopped';
 
 /**
- * Phase 4b of an atomic release, every file of it in place: the one write of the KeyValueStore that makes it live
- * (the release router serves it from then on, each edge within seconds). Before it, nothing a visitor is served
- * has changed; a stop before it leaves the live release as it was. Of an in-place deploy after atomic ones: the
- * key taken out of the store.
+ * Phase 4b of an atomic release, every file of it in place: its entries in the file index (which no live release
+ * sees: they are numbered after it), then the one write of the KeyValueStore that makes it live (the release
+ * router serves it from then on, each edge within seconds). Before that write, nothing a visitor is served has
+ * changed; a stop before it leaves the live release as it was. Of an in-place deploy after atomic ones: the key
+ * and the index taken out of the store.
  */
 export async function goLive(run: DeployRun, planned: Planned, { written }: Transferred): Promise<void> {
   const { atomic, leavesAtomic } = planned;
@@ -22,9 +24,16 @@ export async function goLive(run: DeployRun, planned: Planned, { written }: Tran
       run.signal.reason,
       `Interrupted by ${run.signal.reason} before release ${atomic.release} went live: the live release is as it was. Run the deploy again.`,
     );
-  const { previous } = await switchLiveRelease(run.liveReleases, () => ({ live: atomic.release }));
+  const changed = atomic.index.puts.length + atomic.index.deletes.length > 0;
+  const release = { number: atomic.release, by: run.options.leaseOwner };
+  const indexEtag = changed
+    ? await writeFileIndex(run.store, run.prefix, run.liveReleases, release, atomic.previousIndex, atomic.index)
+    : undefined;
+  // The store as this deploy left it: the switch needs no read first (a conflict makes it read).
+  const known = indexEtag ? { etag: indexEtag, live: atomic.live } : undefined;
+  const { previous } = await switchLiveRelease(run.liveReleases, () => ({ live: atomic.release }), known);
   run.log(
-    `Release ${atomic.release} is live${previous ? ` (was ${previous.live})` : ''}: "${run.liveReleases.site}" in ${run.liveReleases.storeArn}.`,
+    `Release ${atomic.release} is live${previous ? ` (was ${previous.live})` : ''}: "${run.liveReleases.site}" in ${run.liveReleases.storeArn}${changed ? `, its file index ${atomic.index.puts.length} key(s) written and ${atomic.index.deletes.length} deleted` : ''}.`,
   );
   if (!run.options.waitUntilServed) return;
   // A page of the release the site serves once the write reaches its edge: the home page where there is one.
@@ -33,7 +42,9 @@ export async function goLive(run: DeployRun, planned: Planned, { written }: Tran
   const given = run.options.siteUrl!;
   const base = given.endsWith('/') ? given : `${given}/`;
   const url = `${base}${page.path === 'index.html' ? '' : encodeURI(page.path)}`;
-  const etag = written.get(atomic.keyOf(page.path))!.etag.replace(/"/g, '');
+  const key = atomic.keyOf(page.path);
+  // Sent now, or in the folder of a release before that had the same bytes.
+  const etag = (written.get(key)?.etag ?? planned.plan.nextState.objects[key].etag).replace(/"/g, '');
   const ms = await waitUntilServed(url, etag, { timeoutMs: WAIT_TIMEOUT_MS });
   run.log(`Release ${atomic.release} is served at ${url}, ${(ms / 1000).toFixed(1)} s after the switch.`);
 }
@@ -46,10 +57,10 @@ const WAIT_TIMEOUT_MS = 300_000;
  * the site's key leaves the store, so the release router serves the request as it came (the edges within
  * seconds; the changed paths are invalidated as after any in-place deploy).
  */
-async function leaveAtomic(run: DeployRun, { store }: NonNullable<Planned['leavesAtomic']>): Promise<void> {
+async function leaveAtomic(run: DeployRun, { store, indexPaths }: NonNullable<Planned['leavesAtomic']>): Promise<void> {
   const client = createKeyValueStoreClient({ requestTimeoutSeconds: run.options.requestTimeout });
   try {
-    const previous = await clearLiveRelease({ client, storeArn: store.keyValueStoreArn, site: store.site });
+    const previous = await clearLiveRelease({ client, storeArn: store.keyValueStoreArn, site: store.site }, indexPaths);
     run.log(
       `The site is deployed in place again: "${store.site}" left ${store.keyValueStoreArn}${previous ? ` (it named release ${previous.live})` : ''}.`,
     );

@@ -1,12 +1,15 @@
-import { RELEASE_FOLDERS } from '../../bucket/bookkeeping';
+import { RELEASE_FOLDERS, releaseFolderFile } from '../../bucket/bookkeeping';
+import { readFileIndex, type AtomicReads } from '../../releases/file-index-store';
+import { changeIndex } from '../../releases/file-index';
 import { nextReleaseNumber } from '../../releases/history';
-import { readLiveRelease, type LiveReleaseStore } from '../../releases/live-release';
+import type { LiveReleaseStore } from '../../releases/live-release';
 import {
+  chooseFolders,
   copiesFromLive,
   DEFAULT_SKEW_PROTECTION_HOURS,
   keptReleaseNumbers,
-  releaseKey,
-  unkeptReleaseFolders,
+  servesAlready,
+  unindexedReleaseFiles,
 } from '../atomic';
 import { isContentHashed } from '../headers';
 import { planDeploy } from '../plan';
@@ -15,44 +18,43 @@ import { planInput, type Planned } from './plan';
 import type { DeployRun } from './run';
 
 /**
- * An atomic release: the plan of release N's keys (its own files in its folder, content-hashed ones shared), the
- * files the live release has copied in the bucket rather than sent, and the retention of release folders no
- * longer kept. No snapshots: nothing live changes. A build equal to the live release makes no release at all.
+ * An atomic release: where each file of release N is (content-hashed ones at their own keys; every other one in
+ * the newest release folder that holds its bytes already, else in N's), the file index that says so, and what no
+ * kept release needs any more. Only files that changed are sent; the first release of a site deployed in place
+ * copies its files in the bucket. No snapshots: nothing live changes. A build equal to the live release makes no
+ * release at all.
  */
 export async function planAtomic(
   run: DeployRun,
   { remote, state, headed, releases }: Comparison,
   liveReleases: LiveReleaseStore,
+  reads: AtomicReads,
 ): Promise<Planned> {
   const { prefix } = run;
-  const liveNow = await readLiveRelease(liveReleases);
+  const { index: previous, rewrite } = await readFileIndex(reads, liveReleases.site, releases.index);
+  const liveNow = await reads.live;
   // After a switch whose recording was interrupted, the store is ahead of the index: never reuse its number.
   const release = Math.max(nextReleaseNumber(releases.index), (liveNow?.live ?? 0) + 1);
-  const keyOf = (path: string) => releaseKey(prefix, release, path);
-  const liveKeyOf = liveNow
-    ? (path: string) => releaseKey(prefix, liveNow.live, path)
-    : (path: string) => prefix + path;
+  const headersAt = (key: string, etag: string) =>
+    state?.objects[key]?.etag === etag ? state.objects[key].headers : headed.get(key);
+  const site = liveReleases.site;
+  const folders = chooseFolders({ files: run.files, index: previous, release, site, prefix, remote, headersAt });
+  const keyOf = (path: string) => prefix + (isContentHashed(path) ? path : releaseFolderFile(folders.get(path)!, path));
   const input = {
     ...planInput(run, { remote, state, headed }),
     keyOf,
-    // Release folders go by retention below; the files of the site as it was in place (not content-hashed) stay,
+    // Release folders go by the index below; the files of the site as it was in place (not content-hashed) stay,
     // served only while no release is live through the store.
     keep: (relativeKey: string) => relativeKey.startsWith(RELEASE_FOLDERS) || !isContentHashed(relativeKey),
   };
   const staying = await releases.staying(run.keepReleases, remote.keys());
   const plan = planDeploy({ ...input, releaseAssets: staying.assets });
   const filesByPath = new Map(run.files.map((f) => [f.path, f]));
-  const { uploads, copies } = copiesFromLive(plan, filesByPath, remote, state, liveKeyOf);
+  // Moving from in place: the first release's files that the site has at their own keys are copied.
+  const { uploads, copies } = liveNow
+    ? { uploads: plan.uploads, copies: [] }
+    : copiesFromLive(plan, filesByPath, remote, state, (path) => prefix + path);
   plan.uploads = uploads;
-  const liveFiles = await releases
-    .liveRecord()
-    .then((r) => (r ? Object.keys(r.restorable).length + Object.keys(r.assets).length : -1));
-  const unchanged = liveNow && !uploads.length && !plan.metadataUpdates.length && liveFiles === run.files.length;
-  if (unchanged) {
-    // Nothing to make live: no release, no copies, no switch, no state written.
-    const noop = { ...plan, uploads: [], metadataUpdates: [], deletes: [], unchanged: run.files };
-    return { plan: { ...noop, nextState: state ?? plan.nextState }, changes: 0, snapshots: [] };
-  }
   const kept = keptReleaseNumbers({
     releases: releases.index?.releases ?? [],
     release,
@@ -61,7 +63,27 @@ export async function planAtomic(
     skewProtectionMs: (run.options.skewProtectionHours ?? DEFAULT_SKEW_PROTECTION_HOURS) * 3600_000,
     now: Date.now(),
   });
-  const retention = unkeptReleaseFolders(remote, prefix, kept);
+  const index = changeIndex({
+    previous,
+    release,
+    folders,
+    keptViews: [...kept].sort((a, b) => a - b),
+    rewrite,
+  });
+  const liveRecord = liveNow && !uploads.length && !plan.metadataUpdates.length && (await releases.liveRecord());
+  const liveFiles = liveRecord ? Object.keys(liveRecord.restorable).length + Object.keys(liveRecord.assets).length : -1;
+  if (liveNow && servesAlready(previous, liveNow.live, liveFiles, run.files.length, folders)) {
+    // Nothing to make live: no release, no index write, no switch, no state written.
+    const noop = { ...plan, uploads: [], metadataUpdates: [], deletes: [], unchanged: run.files };
+    return { plan: { ...noop, nextState: state ?? plan.nextState }, changes: 0, snapshots: [] };
+  }
+  const retention = unindexedReleaseFiles(remote, prefix, index.next);
   const changes = plan.uploads.length + plan.metadataUpdates.length + copies.length + plan.deletes.length;
-  return { plan, changes, staying, snapshots: [], atomic: { release, keyOf, copies, retention } };
+  return {
+    plan,
+    changes,
+    staying,
+    snapshots: [],
+    atomic: { release, live: liveNow, keyOf, folders, copies, retention, index, previousIndex: previous },
+  };
 }

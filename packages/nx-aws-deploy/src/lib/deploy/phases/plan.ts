@@ -1,7 +1,9 @@
 import { RELEASE_FOLDERS } from '../../bucket/bookkeeping';
+import type { FileIndex, IndexChange } from '../../releases/file-index';
+import type { LiveRelease } from '../../releases/live-release';
 import type { Staying } from '../../releases/book';
 import { snapshotsToTake, type Snapshot } from '../../releases/history';
-import type { PlannedCopy } from '../atomic';
+import { leavingAtomic, type PlannedCopy } from '../atomic';
 import { changedKeys, DEFAULT_MAX_DELETES, planDeploy, type DeployPlan } from '../plan';
 import type { Comparison } from './compare';
 import type { DeployRun } from './run';
@@ -17,16 +19,27 @@ export interface Planned {
   snapshots: Snapshot[];
   /** releaseMode "atomic": the release this deploy makes live, and what it needs beside the plan. */
   atomic?: AtomicRelease;
-  /** An in-place deploy of a site whose live release is atomic: the store key to clear, the folders to delete. */
-  leavesAtomic?: { store: { keyValueStoreArn: string; site: string }; folders: string[] };
+  /**
+   * An in-place deploy of a site whose live release is atomic: the store key and the file index's paths to clear,
+   * the release folders and the index's record to delete.
+   */
+  leavesAtomic?: { store: { keyValueStoreArn: string; site: string }; indexPaths: string[]; deletes: string[] };
 }
 
 export interface AtomicRelease {
   release: number;
+  /** What the store named live when the deploy planned (the lease keeps other deploys of the site out). */
+  live: LiveRelease | undefined;
   keyOf: (path: string) => string;
-  /** Files of the release the live one has, bytes and headers: copied in the bucket. */
+  /** The folder that holds each file without a content hash in its name. */
+  folders: ReadonlyMap<string, number>;
+  /** Moving from in place: the first release's files the site has, copied in the bucket. */
   copies: PlannedCopy[];
-  /** Folders of releases no longer kept (nor within the skew protection): deleted after the switch. */
+  /** The file index once the release is live, and its keys to write before the switch. */
+  index: IndexChange;
+  /** The index the store holds for the releases made so far (the bucket's record of it, FILE_INDEX_FILE). */
+  previousIndex: FileIndex;
+  /** Keys in release folders that the index no longer names (no kept release has them): deleted after the switch. */
   retention: string[];
 }
 
@@ -39,8 +52,6 @@ export interface AtomicRelease {
 export async function plan(run: DeployRun, { remote, state, headed, releases }: Comparison): Promise<Planned> {
   const index = releases.index;
   const atomicLive = index?.releases.find((r) => r.number === index.live)?.atomic;
-  // Leaving atomic releases: their folders go once the store no longer names one (see goLive), not by the prune.
-  const folders = atomicLive ? [...remote.keys()].filter((k) => k.startsWith(run.prefix + RELEASE_FOLDERS)) : [];
   const input = {
     ...planInput(run, { remote, state, headed }),
     ...(atomicLive ? { keep: (relativeKey: string) => relativeKey.startsWith(RELEASE_FOLDERS) } : {}),
@@ -53,7 +64,8 @@ export async function plan(run: DeployRun, { remote, state, headed, releases }: 
   const final = staying ? planDeploy({ ...input, releaseAssets: staying.assets }) : draft;
   const live = staying?.liveStays ? staying.live : undefined;
   const snapshots = snapshotsToTake(live, run.prefix, changedKeys(final), remote);
-  const leavesAtomic = atomicLive ? { store: atomicLive, folders } : undefined;
+  // Leaving atomic releases: their folders go once the store no longer names one (see goLive), not by the prune.
+  const leavesAtomic = atomicLive ? await leavingAtomic(run.store, run.prefix, atomicLive, remote) : undefined;
   return { plan: final, changes, staying, snapshots, leavesAtomic };
 }
 

@@ -15,7 +15,7 @@ export async function prune(
     if (plan.deletes.length) await run.store.delete(plan.deletes, (n) => (transferred.done.deletes += n));
     // Release folders no longer kept: expected, so not held to maxDeletes (a release may have 100 000 files).
     if (atomic?.retention.length) await run.store.delete(atomic.retention);
-    if (leavesAtomic?.folders.length) await run.store.delete(leavesAtomic.folders);
+    if (leavesAtomic?.deletes.length) await run.store.delete(leavesAtomic.deletes);
     if (run.signal.aborted) throw run.signal.reason;
   } catch (error) {
     throw await stopped(run, plan, transferred, 'prune', error);

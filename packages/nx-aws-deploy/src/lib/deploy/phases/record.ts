@@ -48,6 +48,8 @@ export async function record(
     };
     const keyOf = atomic?.keyOf ?? ((path: string) => prefix + path);
     const files = releaseFiles(run, nextState, written, staying.live, keyOf);
+    const earlier = [...(atomic?.folders ?? [])].filter(([, folder]) => folder !== atomic?.release);
+    if (earlier.length) files.folders = Object.fromEntries(earlier);
     return (await releases.add(summary, files, run.keepReleases, remote.keys(), staying, atomic?.release)).number;
   } catch (error) {
     if (!run.signal.aborted) throw error;
@@ -69,7 +71,7 @@ function releaseFiles(
   written: ReadonlyMap<string, Written>,
   live: ReleaseRecord | undefined,
   keyOf: (path: string) => string,
-): Pick<ReleaseRecord, 'restorable' | 'assets' | 'versions'> {
+): Pick<ReleaseRecord, 'restorable' | 'assets' | 'versions' | 'folders'> {
   const restorable: Record<string, string> = {};
   const assets: Record<string, string> = {};
   for (const f of run.files)

@@ -22,7 +22,7 @@ export async function transfer(
   collectNow(run.files.length + remote.size);
   const copies = atomic?.copies ?? [];
   run.log(
-    `Deploying ${run.options.sourceDir} to s3://${run.options.bucket}/${run.prefix}${atomic ? ` as release ${atomic.release}` : ''}: ${plan.uploads.length} to upload, ${atomic ? `${copies.length} to copy from the live release, ` : ''}${plan.metadataUpdates.length} to update, ${plan.unchanged.length} unchanged, ${plan.deletes.length} to delete.`,
+    `Deploying ${run.options.sourceDir} to s3://${run.options.bucket}/${run.prefix}${atomic ? ` as release ${atomic.release}` : ''}: ${plan.uploads.length} to upload, ${copies.length ? `${copies.length} to copy from the site as it was deployed in place, ` : ''}${plan.metadataUpdates.length} to update, ${plan.unchanged.length} unchanged, ${plan.deletes.length} to delete.`,
   );
   const bytes = plan.uploads.reduce((n, u) => n + u.size, 0);
   const progress = new Progress(
@@ -66,7 +66,7 @@ export async function transfer(
   try {
     await releases.takeSnapshots(snapshots, concurrency, signal);
     if (signal.aborted) throw signal.reason;
-    // An atomic release's files the live one has: copied in the bucket, before anything names them.
+    // The first atomic release's files the site deployed in place has: copied in the bucket, before anything names them.
     await forEachLimit(
       copies,
       concurrency,

@@ -1,0 +1,93 @@
+import { FILE_INDEX_FILE } from '../bucket/bookkeeping';
+import type { BucketStore } from '../bucket/store';
+import { withWrites, type FileIndex, type FileIndexRecord, type IndexChange } from './file-index';
+import type { ReleaseIndex } from './history';
+import {
+  indexKey,
+  readLiveRelease,
+  storeBytes,
+  updateKeys,
+  type LiveRelease,
+  type LiveReleaseStore,
+} from './live-release';
+
+/**
+ * The file index where a deploy keeps it: in the KeyValueStore for the release router, and its record in the
+ * bucket (FILE_INDEX_FILE) for the next deploy, which reads that with one GET instead of paging through the store.
+ */
+
+/** What an atomic release reads first, while the deploy lists the bucket: the live release, the index's record. */
+export interface AtomicReads {
+  live: Promise<LiveRelease | undefined>;
+  record: Promise<FileIndexRecord | undefined>;
+}
+
+/** Starts the reads (a failure surfaces where they are awaited, not as an unhandled rejection meanwhile). */
+export function startAtomicReads(bucket: BucketStore, prefix: string, store: LiveReleaseStore): AtomicReads {
+  const reads = { live: readLiveRelease(store), record: bucket.readJson<FileIndexRecord>(prefix + FILE_INDEX_FILE) };
+  for (const read of Object.values(reads)) read.catch(() => undefined);
+  return reads;
+}
+
+/** The site's index as the record has it, and what a deploy that stopped before its switch wrote beyond it. */
+export interface RecordedIndex {
+  /** The index the store holds for the live release and every release before. */
+  index: FileIndex;
+  /** Paths a deploy stopped before its switch wrote: whatever they hold, the next release writes them again. */
+  rewrite?: string[];
+}
+
+/**
+ * The recorded index of `site` (empty while no release is live through the store): the record's index with its last
+ * writes, if they landed: their release is live (`live`), or in the release history (`history`), the same number
+ * made by the same owner.
+ */
+export async function readFileIndex(
+  { live, record: recordRead }: AtomicReads,
+  site: string,
+  history: ReleaseIndex | undefined,
+): Promise<RecordedIndex> {
+  const [record, liveNow] = await Promise.all([recordRead, live]);
+  const writing = record?.writing;
+  const recorded = (w: NonNullable<typeof writing>) =>
+    Boolean(history?.releases.some((r) => r.number === w.release && r.by === w.by));
+  const landed = writing !== undefined && (liveNow?.live === writing.release || recorded(writing));
+  const ours = liveNow && record?.site === site;
+  const index = ours ? (landed ? withWrites(record.index, writing) : record.index) : {};
+  const rewrite = writing && !landed ? [...writing.puts.map((p) => p.path), ...writing.deletes] : undefined;
+  return { index, rewrite };
+}
+
+/** Every path the store may hold for `site`: what a site leaving atomic releases takes out of it. */
+export async function indexedPaths(bucket: BucketStore, prefix: string, site: string): Promise<string[]> {
+  const recorded = await bucket.readJson<FileIndexRecord>(prefix + FILE_INDEX_FILE);
+  if (!recorded) return [];
+  const paths = recorded.site === site ? Object.keys(recorded.index) : [];
+  const writing = recorded.writing;
+  return [...new Set([...paths, ...(writing?.puts.map((p) => p.path) ?? []), ...(writing?.deletes ?? [])])];
+}
+
+/**
+ * Writes a release's entries to the store. The record first says what is being written (see FileIndexRecord), so
+ * that the next deploy knows whether they landed. Answers the store's ETag after the last write.
+ */
+export async function writeFileIndex(
+  bucket: BucketStore,
+  prefix: string,
+  store: LiveReleaseStore,
+  release: { number: number; by: string },
+  previous: FileIndex,
+  { puts: changed, deletes: removed }: IndexChange,
+): Promise<string> {
+  const writing = { release: release.number, by: release.by, puts: changed, deletes: removed };
+  await bucket.writeJson(prefix + FILE_INDEX_FILE, { version: 1, site: store.site, index: previous, writing });
+  const entry = (path: string) =>
+    Object.hasOwn(previous, path) ? [{ key: indexKey(store.site, path), value: previous[path] }] : [];
+  const before = [...changed.map((p) => p.path), ...removed].flatMap(entry);
+  const puts = changed.map(({ path, value }) => ({ key: indexKey(store.site, path), value }));
+  return updateKeys(store, {
+    puts,
+    deletes: removed.map((path) => indexKey(store.site, path)),
+    growth: storeBytes(puts) - storeBytes(before),
+  });
+}
