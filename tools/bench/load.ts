@@ -5,6 +5,8 @@
  * deploys beside the ten kept by default), a rollback to the release before (reading the ten kept records), a
  * promote of that release to an empty bucket, then a prune of all of them. Prints time, the list, PUT, copy and
  * delete requests and the peak RSS of the process tree against the 300 MB target. Numbers, not tests.
+ * BENCH_LOAD_MODE=atomic: the files' names carry a content hash (as a bundler's do) and each deploy is an atomic
+ * release through a KeyValueStore of the local AWS, whose requests are counted too.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -12,8 +14,10 @@ import { join } from 'node:path';
 import { table } from '../../packages/nx-aws-deploy/src/lib/util/format';
 import { runMeasured } from './peak-rss';
 import { benchInUserWorkspace } from './harness';
+import { createKeyValueStore } from './site-requests';
 
 const FILES = Number(process.env.BENCH_LOAD_FILES ?? 20_000);
+const ATOMIC = process.env.BENCH_LOAD_MODE === 'atomic';
 const RSS_TARGET_MB = 300;
 /** keepReleases' default: the last of as many changing deploys reads the records of all the others. */
 const RELEASES_KEPT = 10;
@@ -24,10 +28,10 @@ benchInUserWorkspace('load', async ({ ws, local }) => {
   for (let i = 0; i < FILES; i++) {
     const dir = join(site, 'assets', `d${i % 200}`);
     if (i < 200) mkdirSync(dir, { recursive: true });
-    writeFileSync(
-      join(dir, `f${i}-${((i * 2654435761) >>> 0).toString(36)}.js`),
-      `export const n${i} = ${i};\n`.repeat(1 + (i % 20)),
-    );
+    const hash = ((i * 2654435761) >>> 0).toString(36);
+    // Atomic: a Vite-like hash (8 characters: upper and lower case, digits), which the deploy shares between releases.
+    const name = ATOMIC ? `f${i}-Aq${hash.padStart(5, '0').slice(-5)}7.js` : `f${i}-${hash}.js`;
+    writeFileSync(join(dir, name), `export const n${i} = ${i};\n`.repeat(1 + (i % 20)));
   }
   writeFileSync(join(site, 'index.html'), '<!doctype html><title>load</title>');
   mkdirSync(pruned);
@@ -35,9 +39,30 @@ benchInUserWorkspace('load', async ({ ws, local }) => {
   const env = { ...process.env, ...local.env };
   for (const bucket of ['bench-load', 'bench-load-prod'])
     execFileSync('aws', ['--endpoint-url', local.url, 's3', 'mb', `s3://${bucket}`], { env, stdio: 'ignore' });
-  console.log(`${FILES + 1} files, local S3 at ${local.url}\n`);
+  const store = ATOMIC
+    ? [
+        '--release-mode',
+        'atomic',
+        '--key-value-store-arn',
+        createKeyValueStore(local, env, 'bench-load'),
+        '--site',
+        'load',
+      ]
+    : [];
+  console.log(`${FILES + 1} files${ATOMIC ? ', atomic releases' : ''}, local S3 at ${local.url}\n`);
 
-  const rows = [['scenario', 'time (s)', 'PUT', 'CopyObject', 'ListObjectsV2', 'DeleteObjects', 'peak RSS (MB)']];
+  const rows = [
+    [
+      'scenario',
+      'time (s)',
+      'PUT',
+      'CopyObject',
+      'ListObjectsV2',
+      'DeleteObjects',
+      ...(ATOMIC ? ['KVS writes'] : []),
+      'peak RSS (MB)',
+    ],
+  ];
   let peakMb = 0;
   const deploy = (dir: string) => [
     'deploy',
@@ -47,6 +72,7 @@ benchInUserWorkspace('load', async ({ ws, local }) => {
     'bench-load',
     '--max-deletes',
     String(FILES),
+    ...store,
   ];
   const changes = Array.from({ length: RELEASES_KEPT }, (_, i) => [`1 changed (${i + 1})`, deploy(site), i] as const);
   for (const [name, args, change] of [
@@ -76,6 +102,13 @@ benchInUserWorkspace('load', async ({ ws, local }) => {
       name,
       result.seconds.toFixed(2),
       ...['PutObject', 'CopyObject', 'ListObjectsV2', 'DeleteObjects'].map((op) => String(counts[`s3.${op}`] ?? 0)),
+      ...(ATOMIC
+        ? [
+            String(
+              (counts['cloudfront-keyvaluestore.PutKey'] ?? 0) + (counts['cloudfront-keyvaluestore.UpdateKeys'] ?? 0),
+            ),
+          ]
+        : []),
       result.peakRssMb.toFixed(0),
     ]);
   }

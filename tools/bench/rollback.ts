@@ -11,7 +11,8 @@ import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { table } from '../../packages/nx-aws-deploy/src/lib/util/format';
 import { userEnv } from './installed';
-import { median, runMeasured } from './peak-rss';
+import { median } from './peak-rss';
+import { createKeyValueStore, siteRunner, type SiteRun } from './site-requests';
 import { bytes, generateSite } from './site';
 import { benchInUserWorkspace } from './harness';
 
@@ -42,23 +43,7 @@ benchInUserWorkspace('rollback', async ({ ws, local }) => {
     }
   });
 
-  const run = async (command: string, args: string[], bucket: string) => {
-    await local.resetRequests();
-    const result = await runMeasured(command, args, { cwd: ws, env });
-    if (result.code !== 0) throw new Error(`${command} ${args.join(' ')} failed:\n${result.stdout}\n${result.stderr}`);
-    const counts = await local.requestsTo(bucket);
-    // An atomic site's KeyValueStore (its requests name the store, not the bucket).
-    const kvs = Object.entries(await local.requests()).filter(([o]) => o.startsWith('cloudfront-keyvaluestore.'));
-    return {
-      seconds: result.seconds,
-      requests: [...Object.values(counts), ...kvs.map(([, n]) => n)].reduce((n, c) => n + c, 0),
-      writes:
-        (counts['s3.PutObject'] ?? 0) +
-        (counts['s3.UploadPart'] ?? 0) +
-        (counts['s3.CopyObject'] ?? 0) +
-        kvs.filter(([o]) => /PutKey|UpdateKeys/.test(o)).reduce((n, [, c]) => n + c, 0),
-    };
-  };
+  const run = siteRunner(local, ws, env);
   /** Each atomic bucket's KeyValueStore, by bucket. */
   const stores = new Map<string, string>();
   const deploy = (dir: string, bucket: string) => {
@@ -69,7 +54,7 @@ benchInUserWorkspace('rollback', async ({ ws, local }) => {
       : [];
     return run(bin, ['deploy', '--source-dir', dir, '--bucket', bucket, '--max-deletes', '100000', ...atomic], bucket);
   };
-  const back: Record<(typeof WAYS)[number], (bucket: string) => ReturnType<typeof run>> = {
+  const back: Record<(typeof WAYS)[number], (bucket: string) => Promise<SiteRun>> = {
     'nx-aws-deploy rollback': (bucket) => run(bin, ['rollback', '--bucket', bucket], bucket),
     'nx-aws-deploy rollback, versioned bucket': (bucket) => run(bin, ['rollback', '--bucket', bucket], bucket),
     'nx-aws-deploy rollback, atomic releases': (bucket) => run(bin, ['rollback', '--bucket', bucket], bucket),
@@ -81,7 +66,7 @@ benchInUserWorkspace('rollback', async ({ ws, local }) => {
         bucket,
       ),
   };
-  const samples = new Map<string, Awaited<ReturnType<typeof run>>[]>();
+  const samples = new Map<string, SiteRun[]>();
   console.log(`Site: ${FILES} files, ${(TOTAL_BYTES / 1024 / 1024).toFixed(0)} MB; ${ROUNDS} rounds\n`);
   for (let round = 0; round < ROUNDS; round++) {
     const order = WAYS.map((_, i) => WAYS[(i + round) % WAYS.length]);
@@ -93,12 +78,7 @@ benchInUserWorkspace('rollback', async ({ ws, local }) => {
       if (way.endsWith('versioned bucket'))
         aws('s3api', 'put-bucket-versioning', '--bucket', bucket, '--versioning-configuration', 'Status=Enabled');
       if (way.endsWith('atomic releases')) {
-        const created = execFileSync(
-          'aws',
-          ['--endpoint-url', local.url, 'cloudfront', 'create-key-value-store', '--name', bucket],
-          { env, encoding: 'utf8' },
-        );
-        stores.set(bucket, JSON.parse(created).KeyValueStore.ARN);
+        stores.set(bucket, createKeyValueStore(local, env, bucket));
       }
       await deploy(release1, bucket);
       await deploy(release2, bucket);
