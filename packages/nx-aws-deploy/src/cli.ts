@@ -4,6 +4,7 @@ import { parseArgs, promisify } from 'node:util';
 import { UserError, errorMessage } from './lib/util/errors';
 import { Interrupted, withStopSignals } from './lib/util/interrupt';
 import type { DeployOptions } from './lib/deploy/options';
+import type { PromoteOptions } from './lib/releases/promote';
 
 const USAGE = `Usage:
   nx-aws-deploy set-shas [--pipeline <name>] [--source-action <name>] [--bucket <bucket> [--prefix <prefix>]]
@@ -27,10 +28,10 @@ const USAGE = `Usage:
       at a safe point (multipart uploads aborted) and it says what landed; running it again finishes the job.
       One deploy at a time per bucket and prefix: a second one waits for the first (--lock-timeout, default
       300 s, saying who holds the lease) or, with --no-wait, fails at once. Each deploy that changes the site
-      is a release; the last --keep-releases (default 10) stay restorable. --release-mode atomic puts each
-      release's own files below _releases/<n>/ and makes it live with one write of the KeyValueStore that the
-      release router reads (key --site, default the project), with no invalidation; --wait-until-served then
-      waits until --site-url serves it.
+      is a release; the last --keep-releases (default 10) stay restorable. --release-mode atomic sends only the
+      files that changed, into _releases/<n>/, indexes them in the KeyValueStore that the release router reads
+      and makes the release live with one write of it (key --site, default the project), with no invalidation;
+      --wait-until-served then waits until --site-url serves it.
 
   nx-aws-deploy releases --bucket <bucket> [--prefix <prefix>] [--region <region>] [--json]
       Lists the releases: number, time, commit, who, files changed, which one is live and which are kept.
@@ -45,10 +46,12 @@ const USAGE = `Usage:
   nx-aws-deploy promote --from-bucket <bucket> [--from-prefix <prefix>] [--release <n>] --bucket <bucket>
       [--prefix <prefix>] [--region <region>] [--distribution-id <id>] [--dry-run] [--no-prune]
       [--max-deletes <n>] [--exclude <glob>]... [--keep-releases <n>] [--concurrency <n>]
-      [--request-timeout <seconds>] [--lock-timeout <seconds> | --no-wait] [--json]
+      [--request-timeout <seconds>] [--lock-timeout <seconds> | --no-wait]
+      [--release-mode atomic --key-value-store-arn <arn> [--site <key>] [--skew-protection-hours <n>]] [--json]
       Ships the tested bytes: copies a release of one bucket (default: its live one) into another with
       server-side copies (only what differs, assets before entry files, prune behind the same guards),
-      records it there as a release and invalidates what changed. Nothing is built or read from disk.`;
+      records it there as a release and invalidates what changed. Nothing is built or read from disk. Into a
+      site of atomic releases (--release-mode atomic): its layout and file index, one write to go live.`;
 
 function wholeNumber(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -204,6 +207,10 @@ async function promoteCommand(args: string[]): Promise<number> {
       'no-prune': { type: 'boolean' },
       'max-deletes': { type: 'string' },
       exclude: { type: 'string', multiple: true },
+      'release-mode': { type: 'string' },
+      'key-value-store-arn': { type: 'string' },
+      site: { type: 'string' },
+      'skew-protection-hours': { type: 'string' },
     },
   });
   const { promote } = await import('./lib/releases/promote');
@@ -216,6 +223,10 @@ async function promoteCommand(args: string[]): Promise<number> {
       prune: !values['no-prune'],
       maxDeletes: wholeNumber('max-deletes', values['max-deletes']),
       exclude: values.exclude,
+      releaseMode: values['release-mode'] as PromoteOptions['releaseMode'],
+      keyValueStoreArn: values['key-value-store-arn'],
+      site: values.site,
+      skewProtectionHours: wholeNumber('skew-protection-hours', values['skew-protection-hours']),
       leaseOwner,
       signal,
     }),

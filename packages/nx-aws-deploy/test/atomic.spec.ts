@@ -267,6 +267,59 @@ it('a deploy stopped between its file index and the switch changes nothing serve
   expect([await served('/'), await served('/about/')]).toEqual([V2['index.html'], '<p>about</p>']);
 });
 
+it('promote into a site of atomic releases: its layout and file index, one write to go live, then only what differs', async () => {
+  const prod = await deployRouterStack(local, 'atomic-prod-site', [{ name: 'Prod', site: 'web', storybook: false }]);
+  const promote = async () => {
+    await local.resetRequests();
+    const args = ['promote', '--from-bucket', BUCKET, '--bucket', 'atomic-prod-site'];
+    const atomic = ['--release-mode', 'atomic', '--key-value-store-arn', prod.outputs.KeyValueStoreArn];
+    const run = await exec(process.execPath, [CLI, ...args, ...atomic], root, { ...outsideEnv(), ...local.env });
+    expect([run.code, run.stderr]).toEqual([0, expect.any(String)]);
+    return { output: run.stdout, requests: await local.requests() };
+  };
+  const servedByProd = async (path: string) =>
+    (await edgeGet(local.aws, prod.outputs.ProdDistributionId, path)).body.toString();
+  const first = await promote();
+  expect(first.output).toContain('made live with one write of "web"');
+  expect(first.requests['cloudfront.CreateInvalidation']).toBeUndefined();
+  expect((await listKeys(local, 'atomic-prod-site')).filter((k) => !k.startsWith('.nx-aws-deploy/'))).toEqual([
+    '_releases/1/about/index.html',
+    '_releases/1/index.html',
+    '_releases/1/logo.png',
+    '_releases/1/robots.txt',
+    'assets/index-Ef56Gh78.js',
+  ]);
+  await settle();
+  expect(await servedByProd('/')).toBe(V2['index.html']);
+  // Staging's next release changes the home page: promoted, only that page is copied, into prod's release 2.
+  await deploy(V3);
+  const second = await promote();
+  expect(second.requests['s3.CopyObject']).toBe(1);
+  expect([
+    second.requests['cloudfront-keyvaluestore.UpdateKeys'],
+    second.requests['cloudfront-keyvaluestore.PutKey'],
+  ]).toEqual([1, 1]);
+  expect((await listKeys(local, 'atomic-prod-site')).filter((k) => k.startsWith('_releases/2/'))).toEqual([
+    '_releases/2/index.html',
+  ]);
+  await settle();
+  expect([await servedByProd('/'), await servedByProd('/about/')]).toEqual([V3['index.html'], '<p>about</p>']);
+  // An atomic site is not promoted into as if it were in place.
+  const inPlace = await exec(
+    process.execPath,
+    [CLI, 'promote', '--from-bucket', BUCKET, '--bucket', 'atomic-prod-site'],
+    root,
+    {
+      ...outsideEnv(),
+      ...local.env,
+    },
+  );
+  expect([inPlace.code, inPlace.stderr]).toEqual([
+    1,
+    expect.stringContaining('The live release of s3://atomic-prod-site/ is atomic'),
+  ]);
+});
+
 it('one in-place deploy moves the site back: every file at its own key, the key and the file index out of the store, the release folders gone', async () => {
   const { output } = await deploy(V2, { inPlace: true });
   expect(output).toContain('The site is deployed in place again: "web" left');

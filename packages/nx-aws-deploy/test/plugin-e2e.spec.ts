@@ -334,8 +334,9 @@ describe('nx add + nx g nx-aws-deploy:pipeline + nx affected -t deploy, in a fre
     await expectAllowedFor(staging, 'PromoteRole', 'promote action');
     await expectAllowedFor(staging, 'PipelineRole', 'CodePipeline, promote stage');
     const prod = staging.outputs.PromoteBucketName;
-    // Staging's release 1, deployed atomically, shipped to prod, deployed in place.
-    expect(await siteContents(prod)).toEqual(await siteContents(staging.outputs.BucketName, 1));
+    // Staging's release 1, shipped to prod as its release 1, atomic there too (its own key in the stack's store).
+    expect(await siteContents(prod, 1)).toEqual(await siteContents(staging.outputs.BucketName, 1));
+    expect(promoted.log).toContain('made live with one write of "web-prod"');
     // Server-side copies only: nothing was built or uploaded from the build machine.
     const prodWrites = (await local.requestLog()).filter(
       (r) => r.path.startsWith(`/${prod}/`) && !r.path.includes('.nx-aws-deploy/') && r.method === 'PUT',

@@ -57,6 +57,7 @@ const VARIANTS: Partial<PipelineGeneratorSchema>[] = [
     connectionArn: 'arn:aws:codeconnections:eu-west-1:123456789012:connection/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab',
   },
   { environment: 'staging', promoteTo: 'prod' },
+  { environment: 'staging', promoteTo: 'prod', releaseMode: 'in-place' },
   { batch: true, environment: 'prod' },
 ];
 
@@ -266,14 +267,20 @@ describe('pipeline generator', () => {
       Configuration: { ProjectName: { Ref: 'PromoteProject' } },
       InputArtifacts: [{ Name: 'SourceOutput' }],
     });
+    // Prod's releases are atomic too: promote makes them live through its own key in the stack's store.
     expect(r.PromoteProject.Properties!.Environment.EnvironmentVariables).toEqual([
       { Name: 'FROM_BUCKET', Value: { Ref: 'SiteBucket' } },
       { Name: 'SITE_BUCKET', Value: { Ref: 'PromoteSiteBucket' } },
-      { Name: 'DISTRIBUTION_ID', Value: { Ref: 'PromoteDistribution' } },
+      { Name: 'KEY_VALUE_STORE_ARN', Value: { 'Fn::GetAtt': ['ReleaseStore', 'Arn'] } },
+      { Name: 'SITE_KEY', Value: 'frontend-prod' },
     ]);
     expect(r.PromoteProject.Properties!.Source.BuildSpec).toContain(
-      'node_modules/.bin/nx-aws-deploy promote --from-bucket "$FROM_BUCKET" --bucket "$SITE_BUCKET" --distribution-id "$DISTRIBUTION_ID"',
+      'node_modules/.bin/nx-aws-deploy promote --from-bucket "$FROM_BUCKET" --bucket "$SITE_BUCKET" --release-mode atomic --key-value-store-arn "$KEY_VALUE_STORE_ARN" --site "$SITE_KEY"',
     );
+    expect(r.PromoteReleaseRouter.Properties!.FunctionCode).toBe(
+      releaseRouterCode({ site: 'frontend-prod', storybook: false, spa: true }),
+    );
+    expect(r.PromoteDistribution.Properties!.DistributionConfig.CustomErrorResponses).toBeUndefined();
     // Prod is its own private site: read only by its own distribution, bookkeeping denied, versioned.
     expect(r.PromoteSiteBucket.Properties).toEqual(r.SiteBucket.Properties);
     expect(JSON.stringify(r.PromoteSiteBucketPolicy.Properties)).toBe(
@@ -295,7 +302,8 @@ describe('pipeline generator', () => {
     expect(resourcesOf('PromoteRole', 's3:DeleteObject')).toEqual(['PromoteSiteBucket']);
     expect(resourcesOf('PromoteRole', 's3:GetObject')).toEqual(['ArtifactBucket', 'PromoteSiteBucket', 'SiteBucket']);
     expect(resourcesOf('PromoteRole', 's3:GetObjectVersion')).toEqual(['ArtifactBucket', 'SiteBucket']);
-    expect(resourcesOf('PromoteRole', 'cloudfront:CreateInvalidation')).toEqual(['PromoteDistribution']);
+    expect(resourcesOf('PromoteRole', 'cloudfront-keyvaluestore:PutKey')).toEqual(['ReleaseStore']);
+    expect(resourcesOf('PromoteRole', 'cloudfront:CreateInvalidation')).toEqual([]);
     // The staging build and the Lambda never touch prod.
     for (const role of ['BuildRole', 'InvalidateRole'])
       expect(statements.filter((s) => s.role === role).flatMap((s) => s.Resource.flatMap(referencedNames))).not.toEqual(
@@ -413,6 +421,13 @@ describe('pipeline generator', () => {
         expect(config.CustomErrorResponses.map((e: any) => e.ResponsePagePath)).toEqual(['/index.html', '/index.html']);
       }
     }
+    // Promoted to in place as well: invalidated, the SPA fallback as error responses.
+    const promoted = (await generate({ environment: 'staging', promoteTo: 'prod', releaseMode: 'in-place' })).template;
+    expect(promoted.Resources.PromoteProject.Properties!.Source.BuildSpec).toContain(
+      'promote --from-bucket "$FROM_BUCKET" --bucket "$SITE_BUCKET" --distribution-id "$DISTRIBUTION_ID"',
+    );
+    expect(promoted.Resources.PromoteReleaseRouter).toBeUndefined();
+    expect(promoted.Resources.PromoteDistribution.Properties!.DistributionConfig.CustomErrorResponses).toHaveLength(2);
     await expect(generate({ releaseMode: 'blue-green' as 'atomic' })).rejects.toThrow(
       '--releaseMode: "blue-green" must be "atomic" (the default) or "in-place".',
     );

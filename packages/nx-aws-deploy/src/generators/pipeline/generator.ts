@@ -87,9 +87,19 @@ export async function pipelineGenerator(tree: Tree, options: PipelineGeneratorSc
         ? indent(releaseRouterCode({ site: project, storybook: o.environment === 'dev', spa: o.spaFallback }), 8)
         : '',
   }));
-  // Promoted to in place (promote copies a release into a site deployed in place).
+  // Promoted to as the environment deploys (atomic: its own key in the store, `<project>-<promoteTo>`).
   const promoteSite = o.promoteTo
-    ? [{ id: 'Promote', project: o.project, key: '', environment: o.promoteTo, bucket: '', router: '' }]
+    ? [
+        {
+          ...{ id: 'Promote', project: o.project, key: '', environment: o.promoteTo, bucket: '', storybook: false },
+          router: o.atomic
+            ? indent(
+                releaseRouterCode({ site: `${o.project}-${o.promoteTo}`, storybook: false, spa: o.spaFallback }),
+                8,
+              )
+            : '',
+        },
+      ]
     : [];
   generateFiles(tree, join(__dirname, 'files', 'infra'), o.directory, {
     tmpl: '',

@@ -1,6 +1,13 @@
 import { FILE_INDEX_FILE, RELEASE_FOLDERS, releaseFolderFile } from '../bucket/bookkeeping';
 import type { BucketStore, RemoteObject } from '../bucket/store';
-import { foldersAt, foldersOf, indexedKeys, type FileIndex } from '../releases/file-index';
+import {
+  changeIndex,
+  foldersAt,
+  foldersOf,
+  indexedKeys,
+  type FileIndex,
+  type IndexChange,
+} from '../releases/file-index';
 import { indexedPaths } from '../releases/file-index-store';
 import { releaseFolder, type ReleaseSummary } from '../releases/history';
 import { checkIndexKey } from '../releases/live-release';
@@ -18,27 +25,25 @@ import type { DeployPlan, DeployState, PlannedFile, PlannedUpload } from './plan
 export const DEFAULT_SKEW_PROTECTION_HOURS = 24;
 
 /**
- * The folder of each file of `release` without a content hash in its name: the newest folder the index names for
- * it that holds its bytes and headers already (see folderHolding), else the release's own. Refuses a path whose
- * index key CloudFront would not take.
+ * The folder of each of a release's `paths` without a content hash in its name: the newest folder the index names
+ * for it that `holds` its bytes already (the key it would have there), else the release's own. Refuses a path
+ * whose index key CloudFront would not take.
  */
 export function chooseFolders(input: {
-  files: readonly PlannedFile[];
+  paths: Iterable<string>;
   index: FileIndex;
   release: number;
   site: string;
   prefix: string;
-  remote: ReadonlyMap<string, RemoteObject>;
-  headersAt: (key: string, etag: string) => string | undefined;
+  holds: (path: string, key: string) => boolean;
 }): Map<string, number> {
-  const { index, release, prefix, remote, headersAt } = input;
+  const { index, release, prefix, holds } = input;
   const folders = new Map<string, number>();
-  for (const file of input.files) {
-    if (isContentHashed(file.path)) continue;
-    checkIndexKey(input.site, file.path);
-    const keyIn = (folder: number) => prefix + releaseFolderFile(folder, file.path);
-    const held = folderHolding(file, foldersOf(index[file.path]), keyIn, remote, headersAt);
-    folders.set(file.path, held ?? release);
+  for (const path of input.paths) {
+    if (isContentHashed(path)) continue;
+    checkIndexKey(input.site, path);
+    const held = foldersOf(index[path]).find((folder) => holds(path, prefix + releaseFolderFile(folder, path)));
+    folders.set(path, held ?? release);
   }
   return folders;
 }
@@ -79,22 +84,21 @@ export async function leavingAtomic(
 }
 
 /**
- * The folder among `folders` (newest first) that holds `file` already: the same bytes, as listed, with the same
- * headers, as the last deploy's state (or a HEAD) says. Undefined when none does: the new release's folder gets it.
+ * Whether the object at `key` holds `file` already: the same bytes, as listed, with the same headers, as the last
+ * deploy's state (or a HEAD) says.
  */
-export function folderHolding(
+export function holdsFile(
   file: PlannedFile,
-  folders: readonly number[],
-  keyIn: (folder: number) => string,
+  key: string,
   remote: ReadonlyMap<string, RemoteObject>,
   headersAt: (key: string, etag: string) => string | undefined,
-): number | undefined {
-  const fingerprint = headersFingerprint(file.headers);
-  return folders.find((folder) => {
-    const key = keyIn(folder);
-    const listed = remote.get(key);
-    return listed !== undefined && file.etags.includes(listed.etag) && headersAt(key, listed.etag) === fingerprint;
-  });
+): boolean {
+  const listed = remote.get(key);
+  return (
+    listed !== undefined &&
+    file.etags.includes(listed.etag) &&
+    headersAt(key, listed.etag) === headersFingerprint(file.headers)
+  );
 }
 
 /** A file of the first atomic release that the site deployed in place has: copied in the bucket, not sent. */
@@ -176,4 +180,27 @@ export function keptReleaseNumbers(input: {
     if (now - stoppedAt < input.skewProtectionMs) kept.add(releaseFolder(r));
   });
   return kept;
+}
+
+/**
+ * The file index once `release` (each file in `folders`) goes live, trimmed to what the releases kept then see
+ * (see keptReleaseNumbers), and the keys to write for it.
+ */
+export function indexOfRelease(input: {
+  previous: FileIndex;
+  release: number;
+  folders: ReadonlyMap<string, number>;
+  rewrite?: readonly string[];
+  releases: readonly Pick<ReleaseSummary, 'number' | 'kept' | 'at' | 'atomic'>[];
+  live: number | undefined;
+  keep: number;
+  skewProtectionHours?: number;
+}): IndexChange {
+  const kept = keptReleaseNumbers({
+    ...input,
+    skewProtectionMs: (input.skewProtectionHours ?? DEFAULT_SKEW_PROTECTION_HOURS) * 3600_000,
+    now: Date.now(),
+  });
+  const { previous, release, folders, rewrite } = input;
+  return changeIndex({ previous, release, folders, keptViews: [...kept].sort((a, b) => a - b), rewrite });
 }

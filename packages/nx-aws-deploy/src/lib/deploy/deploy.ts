@@ -1,11 +1,10 @@
-import { createKeyValueStoreClient } from '../aws/kvs-client';
 import { underLease } from '../bucket/lease';
 import { checkBucketName } from '../bucket/name';
 import { openS3Store } from '../bucket/s3-target';
 import { DEFAULT_CONCURRENCY, type BucketStore } from '../bucket/store';
 import { startAtomicReads } from '../releases/file-index-store';
 import { checkKeepReleases } from '../releases/history';
-import type { LiveReleaseStore } from '../releases/live-release';
+import { openLiveReleaseStore } from '../releases/live-release';
 import { UserError } from '../util/errors';
 import { HashCache } from './hash-cache';
 import { compileHeaderRules } from './headers';
@@ -62,7 +61,9 @@ export async function deployTo(
   const rulesFor = compileHeaderRules(options.headers);
   const keepReleases = checkKeepReleases(options.keepReleases);
 
-  const liveReleases = atomicStore(options);
+  if (options.releaseMode === 'atomic' && options.waitUntilServed && !options.siteUrl)
+    throw new UserError('"waitUntilServed" needs "siteUrl": the site whose serving of the new release to check.');
+  const liveReleases = openLiveReleaseStore(options, options.project);
   const files = await scan(options, prefix, rulesFor, log);
   try {
     return await underLease(openStore, { ...options, prefix, log }, async (store, signal) => {
@@ -94,22 +95,4 @@ export async function deployTo(
   } finally {
     liveReleases?.client.destroy();
   }
-}
-
-/** releaseMode "atomic": the KeyValueStore and the site's key in it, the options checked before any request. */
-function atomicStore(options: DeployOptions): LiveReleaseStore | undefined {
-  if ((options.releaseMode ?? 'in-place') === 'in-place') return undefined;
-  if (options.releaseMode !== 'atomic')
-    throw new UserError(`"releaseMode" must be "in-place" or "atomic", not "${options.releaseMode}".`);
-  if (options.waitUntilServed && !options.siteUrl)
-    throw new UserError('"waitUntilServed" needs "siteUrl": the site whose serving of the new release to check.');
-  if (!options.keyValueStoreArn?.startsWith('arn:'))
-    throw new UserError(
-      '"releaseMode": "atomic" needs "keyValueStoreArn": the ARN of the CloudFront KeyValueStore the release router reads.',
-    );
-  return {
-    client: createKeyValueStoreClient({ requestTimeoutSeconds: options.requestTimeout }),
-    storeArn: options.keyValueStoreArn,
-    site: options.site ?? options.project,
-  };
 }

@@ -3,6 +3,7 @@ import type {
   CloudFrontKeyValueStoreServiceException,
 } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { deniedCaller, explainTimeout } from '../aws/clients';
+import { createKeyValueStoreClient } from '../aws/kvs-client';
 import { UserError } from '../util/errors';
 
 /** A site's live release as the release router reads it from the KeyValueStore (its value, as JSON). */
@@ -22,6 +23,28 @@ export interface LiveReleaseStore {
   storeArn: string;
   /** The site's key in it. */
   site: string;
+}
+
+/**
+ * releaseMode "atomic" (of a deploy or a promote): the KeyValueStore and the site's key in it (`site`, default
+ * `defaultSite`), the options checked before any request; undefined in place.
+ */
+export function openLiveReleaseStore(
+  options: { releaseMode?: string; keyValueStoreArn?: string; site?: string; requestTimeout?: number },
+  defaultSite: string,
+): LiveReleaseStore | undefined {
+  if ((options.releaseMode ?? 'in-place') === 'in-place') return undefined;
+  if (options.releaseMode !== 'atomic')
+    throw new UserError(`"releaseMode" must be "in-place" or "atomic", not "${options.releaseMode}".`);
+  if (!options.keyValueStoreArn?.startsWith('arn:'))
+    throw new UserError(
+      '"releaseMode": "atomic" needs "keyValueStoreArn": the ARN of the CloudFront KeyValueStore the release router reads.',
+    );
+  return {
+    client: createKeyValueStoreClient({ requestTimeoutSeconds: options.requestTimeout }),
+    storeArn: options.keyValueStoreArn,
+    site: options.site ?? defaultSite,
+  };
 }
 
 /**

@@ -11,7 +11,10 @@ import { UserError } from '../util/errors';
 import { Interrupted } from '../util/interrupt';
 import { collectNow, collectSooner } from '../util/memory';
 import { ReleaseBook } from './book';
+import { makeLive } from './file-index-store';
 import { copiedReleaseManifest, invalidateChanges } from './invalidation';
+import { openLiveReleaseStore, type LiveReleaseStore } from './live-release';
+import { planAtomicPromotion } from './promote-atomic';
 import {
   checkKeepReleases,
   locateRelease,
@@ -36,6 +39,14 @@ export interface PromoteOptions {
   maxDeletes?: number;
   exclude?: string[];
   keepReleases?: number;
+  /**
+   * "atomic": the target's releases are atomic (see DeployOptions.releaseMode): the release goes there in its
+   * layout, its file index and one write of `keyValueStoreArn` (`site`, default the release's project) make it live.
+   */
+  releaseMode?: 'in-place' | 'atomic';
+  keyValueStoreArn?: string;
+  site?: string;
+  skewProtectionHours?: number;
   dryRun?: boolean;
   concurrency?: number;
   requestTimeout?: number;
@@ -109,7 +120,41 @@ export async function promoteWith(
     throw new UserError(`"release" must be a release number of ${from}, not ${options.release}.`);
   const keep = checkKeepReleases(options.keepReleases);
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+  // Checked before any request; the site's key defaults to the release's project, known once its record is read.
+  const atomicStore = openLiveReleaseStore(options, '');
+  try {
+    return await promoteUnderLease(open, options, {
+      from,
+      to,
+      fromPrefix,
+      prefix,
+      keep,
+      concurrency,
+      log,
+      started,
+      atomicStore,
+    });
+  } finally {
+    atomicStore?.client.destroy();
+  }
+}
 
+async function promoteUnderLease(
+  open: { source: (signal: AbortSignal) => BucketStore; target: (signal: AbortSignal) => BucketStore },
+  options: PromoteOptions,
+  context: {
+    from: string;
+    to: string;
+    fromPrefix: string;
+    prefix: string;
+    keep: number;
+    concurrency: number;
+    log: (line: string) => void;
+    started: number;
+    atomicStore: LiveReleaseStore | undefined;
+  },
+): Promise<PromoteResult> {
+  const { from, to, fromPrefix, prefix, keep, concurrency, log, started, atomicStore } = context;
   let source!: BucketStore;
   let copies!: { record: ReleaseRecord; planned: PlannedCopy[] };
   return underLease(
@@ -138,6 +183,19 @@ export async function promoteWith(
         listing.then((listed) => listed.keys()),
       );
       const listed = await listing;
+      const targetLive = book.index?.releases.find((r) => r.number === book.index?.live);
+      if (targetLive?.atomic && !atomicStore)
+        throw new UserError(
+          `The live release of ${to} is atomic (through "${targetLive.atomic.site}" in ${targetLive.atomic.keyValueStoreArn}): promote into it with releaseMode "atomic" and that keyValueStoreArn. Nothing was changed.`,
+        );
+      if (atomicStore && !atomicStore.site) atomicStore.site = record.summary.project;
+      const atomic =
+        atomicStore &&
+        (await planAtomicPromotion(target, prefix, atomicStore, book, record, listed, {
+          keep,
+          skewProtectionHours: options.skewProtectionHours,
+        }));
+      if (atomic) for (const c of planned) c.to = atomic.keyOf(c.path);
       const changed = planned.filter((c) => listed.get(c.to)?.etag !== c.etag);
       const inRelease = new Set(planned.map((c) => c.to));
       const pruned =
@@ -151,6 +209,7 @@ export async function promoteWith(
                 maxDeletes: options.maxDeletes ?? DEFAULT_MAX_DELETES,
                 exclude: options.exclude,
                 releaseAssets: staying.assets,
+                keep: atomic?.keep,
                 what: 'This promote',
                 check: `Check "prefix" and that ${from} is the site meant for ${to}`,
               },
@@ -205,27 +264,37 @@ export async function promoteWith(
         );
       let released: { number: number; at: string } | undefined;
       try {
-        await book.takeSnapshots(
-          snapshotsToTake(
-            staying.liveStays ? staying.live : undefined,
-            prefix,
-            [...changed.map((c) => c.to), ...pruned.deletes],
-            listed,
-          ),
-          concurrency,
-          signal,
-        );
+        // Atomic: nothing live changes before the switch, so nothing needs a snapshot.
+        if (!atomic)
+          await book.takeSnapshots(
+            snapshotsToTake(
+              staying.liveStays ? staying.live : undefined,
+              prefix,
+              [...changed.map((c) => c.to), ...pruned.deletes],
+              listed,
+            ),
+            concurrency,
+            signal,
+          );
         // As a deploy ships: every asset before the entry files that name it, deletes once all is in place.
         await copy(changed.filter((c) => !isEntryFile(c.path)));
         if (signal.aborted) throw signal.reason;
         await copy(changed.filter((c) => isEntryFile(c.path)));
         if (signal.aborted) throw signal.reason;
+        if (atomic) {
+          await makeLive(target, prefix, atomicStore!, {
+            ...{ number: atomic.release, by: options.leaseOwner, live: atomic.live },
+            ...{ previous: atomic.previous, index: atomic.index },
+          });
+          if (atomic.retention.length) await target.delete(atomic.retention);
+        }
         if (pruned.deletes.length) await target.delete(pruned.deletes, (n) => (done.deleted += n));
         // The record read from the source becomes the new one's, in place: at 100 000 files a copy costs megabytes.
         const { restorable, assets } = record;
+        const keyOf = atomic?.keyOf ?? ((path: string) => prefix + path);
         for (const files of [restorable, assets])
           for (const path in files)
-            if (Object.hasOwn(files, path)) files[path] = written.get(prefix + path)?.etag ?? files[path];
+            if (Object.hasOwn(files, path)) files[path] = written.get(keyOf(path))?.etag ?? files[path];
         const release = await book.add(
           {
             at: new Date().toISOString(),
@@ -236,11 +305,19 @@ export async function promoteWith(
             changed: changed.length + pruned.deletes.length,
             files: record.summary.files,
             bytes: record.summary.bytes,
+            ...(atomic && { atomic: { keyValueStoreArn: atomicStore!.storeArn, site: atomicStore!.site } }),
           },
-          { restorable, assets, versions: recordVersions(restorable, prefix, written, staying.live) },
+          atomic
+            ? {
+                restorable,
+                assets,
+                folders: Object.keys(atomic.earlierFolders).length ? atomic.earlierFolders : undefined,
+              }
+            : { restorable, assets, versions: recordVersions(restorable, prefix, written, staying.live) },
           keep,
           listed.keys(),
           staying,
+          atomic?.release,
         );
         result.release = release.number;
         released = release;
@@ -252,23 +329,25 @@ export async function promoteWith(
             'Every page served names files that are in the bucket. Run the same promote again to finish it.',
         );
       }
-      result.manifest = copiedReleaseManifest(
-        record,
-        { ...options, prefix },
-        released!,
-        [
-          ...changed.map((c) => ({
-            key: c.to,
-            action: listed.has(c.to) ? ('replaced' as const) : ('created' as const),
-            immutable: Object.hasOwn(record.assets, c.path),
-          })),
-          ...pruned.deletes.map((key) => ({ key, action: 'deleted' as const, immutable: false })),
-        ],
-        result.unchanged,
-      );
+      // Atomic: the switch is new cache keys, nothing to invalidate.
+      if (!atomic)
+        result.manifest = copiedReleaseManifest(
+          record,
+          { ...options, prefix },
+          released!,
+          [
+            ...changed.map((c) => ({
+              key: c.to,
+              action: listed.has(c.to) ? ('replaced' as const) : ('created' as const),
+              immutable: Object.hasOwn(record.assets, c.path),
+            })),
+            ...pruned.deletes.map((key) => ({ key, action: 'deleted' as const, immutable: false })),
+          ],
+          result.unchanged,
+        );
       result.durationMs = Date.now() - started;
       log(
-        `Release ${result.release} of ${to} is ${what}: ${changed.length} copied, ${pruned.deletes.length} deleted, ${result.unchanged} unchanged in ${(result.durationMs / 1000).toFixed(1)} s.`,
+        `Release ${result.release} of ${to} is ${what}: ${changed.length} copied, ${pruned.deletes.length} deleted, ${result.unchanged} unchanged in ${(result.durationMs / 1000).toFixed(1)} s${atomic ? `, made live with one write of "${atomicStore!.site}" in ${atomicStore!.storeArn}; nothing to invalidate` : ''}.`,
       );
       return result;
     },

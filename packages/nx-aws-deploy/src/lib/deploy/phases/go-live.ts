@@ -1,6 +1,6 @@
 import { createKeyValueStoreClient } from '../../aws/kvs-client';
-import { writeFileIndex } from '../../releases/file-index-store';
-import { clearLiveRelease, switchLiveRelease } from '../../releases/live-release';
+import { makeLive } from '../../releases/file-index-store';
+import { clearLiveRelease } from '../../releases/live-release';
 import { waitUntilServed } from '../../releases/served';
 import { Interrupted } from '../../util/interrupt';
 import { isContentHashed } from '../headers';
@@ -25,13 +25,10 @@ export async function goLive(run: DeployRun, planned: Planned, { written }: Tran
       `Interrupted by ${run.signal.reason} before release ${atomic.release} went live: the live release is as it was. Run the deploy again.`,
     );
   const changed = atomic.index.puts.length + atomic.index.deletes.length > 0;
-  const release = { number: atomic.release, by: run.options.leaseOwner };
-  const indexEtag = changed
-    ? await writeFileIndex(run.store, run.prefix, run.liveReleases, release, atomic.previousIndex, atomic.index)
-    : undefined;
-  // The store as this deploy left it: the switch needs no read first (a conflict makes it read).
-  const known = indexEtag ? { etag: indexEtag, live: atomic.live } : undefined;
-  const { previous } = await switchLiveRelease(run.liveReleases, () => ({ live: atomic.release }), known);
+  const previous = await makeLive(run.store, run.prefix, run.liveReleases, {
+    ...{ number: atomic.release, by: run.options.leaseOwner, live: atomic.live },
+    ...{ previous: atomic.previousIndex, index: atomic.index },
+  });
   run.log(
     `Release ${atomic.release} is live${previous ? ` (was ${previous.live})` : ''}: "${run.liveReleases.site}" in ${run.liveReleases.storeArn}${changed ? `, its file index ${atomic.index.puts.length} key(s) written and ${atomic.index.deletes.length} deleted` : ''}.`,
   );

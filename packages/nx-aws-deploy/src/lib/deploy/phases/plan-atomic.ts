@@ -1,13 +1,12 @@
 import { RELEASE_FOLDERS, releaseFolderFile } from '../../bucket/bookkeeping';
 import { readFileIndex, type AtomicReads } from '../../releases/file-index-store';
-import { changeIndex } from '../../releases/file-index';
 import { nextReleaseNumber } from '../../releases/history';
 import type { LiveReleaseStore } from '../../releases/live-release';
 import {
   chooseFolders,
   copiesFromLive,
-  DEFAULT_SKEW_PROTECTION_HOURS,
-  keptReleaseNumbers,
+  holdsFile,
+  indexOfRelease,
   servesAlready,
   unindexedReleaseFiles,
 } from '../atomic';
@@ -37,8 +36,12 @@ export async function planAtomic(
   const release = Math.max(nextReleaseNumber(releases.index), (liveNow?.live ?? 0) + 1);
   const headersAt = (key: string, etag: string) =>
     state?.objects[key]?.etag === etag ? state.objects[key].headers : headed.get(key);
-  const site = liveReleases.site;
-  const folders = chooseFolders({ files: run.files, index: previous, release, site, prefix, remote, headersAt });
+  const byPath = new Map(run.files.map((f) => [f.path, f]));
+  const folders = chooseFolders({
+    paths: byPath.keys(),
+    ...{ index: previous, release, site: liveReleases.site, prefix },
+    holds: (path, key) => holdsFile(byPath.get(path)!, key, remote, headersAt),
+  });
   const keyOf = (path: string) => prefix + (isContentHashed(path) ? path : releaseFolderFile(folders.get(path)!, path));
   const input = {
     ...planInput(run, { remote, state, headed }),
@@ -49,26 +52,15 @@ export async function planAtomic(
   };
   const staying = await releases.staying(run.keepReleases, remote.keys());
   const plan = planDeploy({ ...input, releaseAssets: staying.assets });
-  const filesByPath = new Map(run.files.map((f) => [f.path, f]));
   // Moving from in place: the first release's files that the site has at their own keys are copied.
   const { uploads, copies } = liveNow
     ? { uploads: plan.uploads, copies: [] }
-    : copiesFromLive(plan, filesByPath, remote, state, (path) => prefix + path);
+    : copiesFromLive(plan, byPath, remote, state, (path) => prefix + path);
   plan.uploads = uploads;
-  const kept = keptReleaseNumbers({
+  const index = indexOfRelease({
+    ...{ previous, release, folders, rewrite, live: liveNow?.live, keep: run.keepReleases },
     releases: releases.index?.releases ?? [],
-    release,
-    live: liveNow?.live,
-    keep: run.keepReleases,
-    skewProtectionMs: (run.options.skewProtectionHours ?? DEFAULT_SKEW_PROTECTION_HOURS) * 3600_000,
-    now: Date.now(),
-  });
-  const index = changeIndex({
-    previous,
-    release,
-    folders,
-    keptViews: [...kept].sort((a, b) => a - b),
-    rewrite,
+    skewProtectionHours: run.options.skewProtectionHours,
   });
   const liveRecord = liveNow && !uploads.length && !plan.metadataUpdates.length && (await releases.liveRecord());
   const liveFiles = liveRecord ? Object.keys(liveRecord.restorable).length + Object.keys(liveRecord.assets).length : -1;
