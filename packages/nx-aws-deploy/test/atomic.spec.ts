@@ -320,6 +320,28 @@ it('promote into a site of atomic releases: its layout and file index, one write
   ]);
 });
 
+it('a page pins its release in a cookie: the unhashed files it names come from that release after the next goes live, while it is kept', async () => {
+  const edgeHas = async (path: string, cookie?: string) => {
+    const response = await edgeGet(local.aws, stack.outputs.WebDistributionId, path, cookie ? { cookie } : {});
+    return { body: response.body.toString(), pin: response.headers.getSetCookie() };
+  };
+  await settle();
+  const page = await edgeHas('/');
+  const live = page.pin[0].split(';')[0];
+  expect(page.pin).toEqual([`${live}; Path=/; HttpOnly; SameSite=Lax`]);
+  expect(live).toMatch(/^nxad-release-web=\d+$/);
+  // Files other than pages set no pin.
+  expect((await edgeHas('/logo.png')).pin).toEqual([]);
+  // The next release changes the logo, under the same name.
+  await deploy({ ...V3, 'logo.png': 'PNG v8' });
+  await settle();
+  expect(await edgeHas('/logo.png', live)).toEqual({ body: 'PNG', pin: [] });
+  expect((await edgeHas('/logo.png')).body).toBe('PNG v8');
+  // A page is always the live release's, and moves the pin on; a release not kept (99, never made) pins nothing.
+  expect((await edgeHas('/', live)).pin[0]).not.toContain(`${live};`);
+  expect((await edgeHas('/logo.png', 'nxad-release-web=99')).body).toBe('PNG v8');
+});
+
 it('one in-place deploy moves the site back: every file at its own key, the key and the file index out of the store, the release folders gone', async () => {
   const { output } = await deploy(V2, { inPlace: true });
   expect(output).toContain('The site is deployed in place again: "web" left');

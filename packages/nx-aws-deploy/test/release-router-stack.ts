@@ -1,10 +1,11 @@
 import { deployStack, parseTemplate, type LocalAwsHarness, type StackResult } from 'local-aws';
 import { stringify } from 'yaml';
-import { releaseRouterCode } from '../src/generators/pipeline/cloudfront-function/release-router';
+import { releasePinCode, releaseRouterCode } from '../src/generators/pipeline/cloudfront-function/release-router';
 
 /**
  * A bucket, a KeyValueStore, and per site a distribution whose viewer-request function is the release router for
- * it, deployed to the local AWS. Outputs: KeyValueStoreArn, and <name>DistributionId per site.
+ * it and whose viewer-response function its release pin, deployed to the local AWS. Outputs: KeyValueStoreArn, and
+ * <name>DistributionId per site.
  */
 export function deployRouterStack(
   local: LocalAwsHarness,
@@ -30,6 +31,19 @@ export function deployRouterStack(
         FunctionCode: releaseRouterCode({ site, storybook, spa: true }),
       },
     };
+    resources[`${name}Pin`] = {
+      Type: 'AWS::CloudFront::Function',
+      Properties: {
+        Name: `${bucket}-${name.toLowerCase()}-pin`,
+        AutoPublish: true,
+        FunctionConfig: {
+          Comment: 'release pin',
+          Runtime: 'cloudfront-js-2.0',
+          KeyValueStoreAssociations: [{ KeyValueStoreARN: { 'Fn::GetAtt': ['Releases', 'Arn'] } }],
+        },
+        FunctionCode: releasePinCode(site),
+      },
+    };
     resources[`${name}Distribution`] = {
       Type: 'AWS::CloudFront::Distribution',
       Properties: {
@@ -48,6 +62,7 @@ export function deployRouterStack(
             ViewerProtocolPolicy: 'redirect-to-https',
             FunctionAssociations: [
               { EventType: 'viewer-request', FunctionARN: { 'Fn::GetAtt': [`${name}Router`, 'FunctionARN'] } },
+              { EventType: 'viewer-response', FunctionARN: { 'Fn::GetAtt': [`${name}Pin`, 'FunctionARN'] } },
             ],
           },
         },

@@ -10,8 +10,10 @@ import { CLI } from './site';
 import { outsideEnv } from './workspace';
 
 /**
- * Skew protection in a real browser, on the local edge with the release router: a tab opened on release 1 keeps
- * loading release 1's lazy chunk after release 2 (which no longer has it) went live; a reload shows release 2.
+ * Skew protection in a real browser, on the local edge with the release router and pin: a tab opened on release 1
+ * keeps loading release 1's lazy chunk after release 2 (which no longer has it) went live, and release 1's
+ * `/config.json` (no content hash in its name: the page's cookie pins its release), which release 2 changed; a
+ * reload shows release 2 and its config.
  */
 const BUCKET = 'skew-site';
 let local: LocalAwsHarness;
@@ -29,13 +31,17 @@ afterAll(async () => {
   await local?.stop();
 });
 
-/** A page whose entry chunk imports a lazy chunk when its button is pressed. */
+/** A page whose entry chunk imports a lazy chunk and fetches /config.json when its button is pressed. */
 const release = (version: string, entry: string, lazy?: string) => ({
-  'index.html': `<!doctype html><h1>${version}</h1><button>more</button><p id="lazy"></p><script type="module" src="/assets/${entry}"></script>`,
+  'index.html': `<!doctype html><h1>${version}</h1><button>more</button><p id="lazy"></p><p id="config"></p><script type="module" src="/assets/${entry}"></script>`,
   [`assets/${entry}`]: lazy
-    ? `document.querySelector('button').onclick = async () => { document.querySelector('#lazy').textContent = (await import('./${lazy}')).text; };`
-    : '',
+    ? `document.querySelector('button').onclick = async () => {
+        document.querySelector('#config').textContent = (await (await fetch('/config.json')).json()).of;
+        document.querySelector('#lazy').textContent = (await import('./${lazy}')).text;
+      };`
+    : `document.querySelector('#config').textContent = 'loaded';`,
   ...(lazy ? { [`assets/${lazy}`]: `export const text = 'lazy of ${version}';` } : {}),
+  'config.json': JSON.stringify({ of: version }),
 });
 
 async function deploy(files: Record<string, string>) {
@@ -62,7 +68,7 @@ async function deploy(files: Record<string, string>) {
   return url;
 }
 
-it("a tab on release 1 loads release 1's lazy chunk after release 2, which removed it, went live; a reload shows release 2", async () => {
+it("a tab on release 1 loads release 1's lazy chunk and unhashed config after release 2, which removed or changed them, went live; a reload shows release 2", async () => {
   const url = await deploy(release('release 1', 'index-Ab12Cd34.js', 'lazy-Zz98Yy76.js'));
   const tab = await browser.newPage();
   await tab.goto(`${url}/`);
@@ -72,6 +78,12 @@ it("a tab on release 1 loads release 1's lazy chunk after release 2, which remov
   await tab.click('button');
   await tab.waitForSelector('#lazy:not(:empty)');
   expect(await tab.textContent('#lazy')).toBe('lazy of release 1');
+  expect(await tab.textContent('#config')).toBe('release 1');
   await tab.reload();
   expect(await tab.textContent('h1')).toBe('release 2');
+  // The reloaded page pinned release 2: its config is release 2's (asked past the browser's own 5-minute cache of it).
+  const config = await tab.evaluate(
+    "fetch('/config.json', { cache: 'no-store' }).then((r) => r.json()).then((c) => c.of)",
+  );
+  expect(config).toBe('release 2');
 }, 120_000);

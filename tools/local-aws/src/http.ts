@@ -19,7 +19,8 @@ export interface LocalRequest {
 
 export interface LocalResponse {
   status: number;
-  headers?: Record<string, string | number>;
+  /** An array: the header sent once per value (Set-Cookie). */
+  headers?: Record<string, string | number | string[]>;
   body?: Buffer | string;
 }
 

@@ -129,7 +129,7 @@ export function getWithHost(url: string, host: string, headers: Record<string, s
       res.on('end', () => {
         const responseHeaders = new Headers();
         for (const [name, value] of Object.entries(res.headers))
-          if (typeof value === 'string') responseHeaders.set(name, value);
+          for (const one of [value ?? []].flat()) responseHeaders.append(name, one);
         resolve({ status: res.statusCode ?? 0, headers: responseHeaders, body: Buffer.concat(chunks) });
       });
     });

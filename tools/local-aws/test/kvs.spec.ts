@@ -55,6 +55,20 @@ Resources:
           }
           return request;
         }
+  Echo:
+    Type: AWS::CloudFront::Function
+    Properties:
+      Name: kvs-echo
+      AutoPublish: true
+      FunctionConfig: { Comment: echoes a cookie and sets one, Runtime: cloudfront-js-2.0 }
+      FunctionCode: |
+        async function handler(event) {
+          var response = event.response;
+          var flavour = event.request.cookies.flavour;
+          response.headers['x-flavour'] = { value: flavour ? flavour.value : 'none' };
+          response.cookies.served = { value: String(response.statusCode), attributes: 'Path=/' };
+          return response;
+        }
   Distribution:
     Type: AWS::CloudFront::Distribution
     Properties:
@@ -65,7 +79,9 @@ Resources:
         DefaultCacheBehavior:
           TargetOriginId: s3
           ViewerProtocolPolicy: redirect-to-https
-          FunctionAssociations: [{ EventType: viewer-request, FunctionARN: !GetAtt Router.FunctionARN }]
+          FunctionAssociations:
+            - { EventType: viewer-request, FunctionARN: !GetAtt Router.FunctionARN }
+            - { EventType: viewer-response, FunctionARN: !GetAtt Echo.FunctionARN }
   Writer:
     Type: AWS::IAM::Role
     Properties:
@@ -168,6 +184,17 @@ it("the edge's function reads the store with cf.kvs(): a switch is served once i
   expect(await served()).toBe('<h1>r1</h1>');
   await new Promise((resolve) => setTimeout(resolve, PROPAGATION_MS));
   expect(await served()).toBe('<h1>r2</h1>');
+});
+
+it('the viewer-response function sees the answer and the cookies the viewer sent, and sets cookies', async () => {
+  const response = await edgeGet(local.aws, stack.outputs.DistributionId, '/index.html', {
+    cookie: 'a=1; flavour=mint',
+  });
+  expect([response.headers.get('x-flavour'), response.headers.getSetCookie()]).toEqual([
+    'mint',
+    ['served=200; Path=/'],
+  ]);
+  expect((await edgeGet(local.aws, stack.outputs.DistributionId, '/index.html')).headers.get('x-flavour')).toBe('none');
 });
 
 it("a role's session: SigV4A-signed writes it may make are allowed, others refused; a wrong secret is refused", async () => {

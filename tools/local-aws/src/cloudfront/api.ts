@@ -99,9 +99,19 @@ export class CloudFrontService {
     if (!originBucket)
       throw new AwsError(400, 'InvalidArgument', `The origin domain name ${domain} is not an S3 bucket domain.`);
     const id = cloudFrontId('E');
-    const viewerRequest = (config.DefaultCacheBehavior?.FunctionAssociations?.Items?.FunctionAssociation ?? []).find(
-      (f: any) => f.EventType === 'viewer-request',
-    );
+    const associations = config.DefaultCacheBehavior?.FunctionAssociations?.Items?.FunctionAssociation ?? [];
+    const associated = (eventType: string) => {
+      const association = [associations].flat().find((f: any) => f.EventType === eventType);
+      if (!association) return undefined;
+      const name = String(association.FunctionARN).split('/').pop()!;
+      if (!this.state.functions.has(name))
+        throw new AwsError(
+          400,
+          'InvalidFunctionAssociation',
+          `The function ${association.FunctionARN} does not exist.`,
+        );
+      return name;
+    };
     const distribution: Distribution = {
       id,
       arn: `arn:aws:cloudfront::${ACCOUNT}:distribution/${id}`,
@@ -113,20 +123,14 @@ export class CloudFrontService {
       originBucket,
       originPath: String(origin.OriginPath ?? '').replace(/^\/+|\/+$/g, ''),
       defaultRootObject: String(config.DefaultRootObject ?? ''),
-      viewerRequestFunction: viewerRequest ? String(viewerRequest.FunctionARN).split('/').pop() : undefined,
+      viewerRequestFunction: associated('viewer-request'),
+      viewerResponseFunction: associated('viewer-response'),
       customErrors: (config.CustomErrorResponses?.Items?.CustomErrorResponse ?? []).map((e: any) => ({
         errorCode: Number(e.ErrorCode),
         responsePagePath: e.ResponsePagePath ? String(e.ResponsePagePath) : undefined,
         responseCode: e.ResponseCode ? Number(e.ResponseCode) : undefined,
       })),
     };
-    if (distribution.viewerRequestFunction && !this.state.functions.has(distribution.viewerRequestFunction)) {
-      throw new AwsError(
-        400,
-        'InvalidFunctionAssociation',
-        `The function ${viewerRequest.FunctionARN} does not exist.`,
-      );
-    }
     this.state.distributions.set(id, distribution);
     this.options.onChange();
     return xml(201, this.distributionXml(distribution), {

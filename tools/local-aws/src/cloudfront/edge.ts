@@ -16,7 +16,7 @@ const DEFAULT_TTL_SECONDS = 86_400;
  */
 const FUNCTION_TIMEOUT_MS = 1000;
 /** Compiled once: each request only runs it. */
-const INVOKE_HANDLER = new vm.Script('handler(__event)', { filename: 'viewer-request-invoke.js' });
+const INVOKE_HANDLER = new vm.Script('handler(__event)', { filename: 'function-invoke.js' });
 
 interface CachedResponse {
   status: number;
@@ -34,7 +34,8 @@ export interface EdgeStats {
 
 /**
  * The local edge of each distribution: runs its viewer-request function, answers from an edge cache that
- * honours Cache-Control and is evicted by invalidations, and falls through to the origin bucket.
+ * honours Cache-Control and is evicted by invalidations, and falls through to the origin bucket; the viewer-response
+ * function sees the answer (and the request as the viewer sent it) and may change its headers and set cookies.
  */
 export class Edge {
   private readonly caches = new Map<string, Map<string, CachedResponse>>();
@@ -82,8 +83,11 @@ export class Edge {
     const method = req.method ?? 'GET';
     if (method !== 'GET' && method !== 'HEAD') return text(405, 'Method not allowed at the local edge');
     let uri = url.pathname;
+    const viewerRequest = requestEvent(req, url);
     if (distribution.viewerRequestFunction) {
-      const result = await this.runViewerRequest(distribution, req, url);
+      const result = await this.runFunction(distribution, distribution.viewerRequestFunction, 'viewer-request', req, {
+        request: structuredClone(viewerRequest),
+      });
       if ('statusCode' in result) return functionResponse(result);
       uri = result.uri;
     }
@@ -109,8 +113,43 @@ export class Edge {
     };
     if (fresh) headers.Age = Math.floor((Date.now() - entry.storedAt) / 1000);
     const etag = entry.headers.ETag;
-    if (entry.status === 200 && etag && req.headers['if-none-match'] === etag) return { status: 304, headers };
-    return { status: entry.status, headers, body: method === 'HEAD' ? undefined : entry.body };
+    const notModified = entry.status === 200 && etag && req.headers['if-none-match'] === etag;
+    const answer: LocalResponse = notModified
+      ? { status: 304, headers }
+      : { status: entry.status, headers, body: method === 'HEAD' ? undefined : entry.body };
+    if (!distribution.viewerResponseFunction) return answer;
+    return this.runViewerResponse(distribution, distribution.viewerResponseFunction, req, viewerRequest, answer);
+  }
+
+  /** The viewer-response function over `answer`: its headers and cookies are what the viewer gets. */
+  private async runViewerResponse(
+    distribution: Distribution,
+    name: string,
+    req: IncomingMessage,
+    request: object,
+    answer: LocalResponse,
+  ): Promise<LocalResponse> {
+    const headers: Record<string, { value: string }> = {};
+    for (const [header, value] of Object.entries(answer.headers ?? {}))
+      headers[header.toLowerCase()] = { value: String(value) };
+    const response = { statusCode: answer.status, statusDescription: '', headers, cookies: {} };
+    const result = await this.runFunction(distribution, name, 'viewer-response', req, { request, response });
+    // A function that failed (or answered no response) fails the request, as CloudFront's do.
+    if (!result?.headers)
+      return functionResponse(
+        result?.statusCode
+          ? result
+          : { statusCode: 503, statusDescription: `The CloudFront function ${name} answered no response` },
+      );
+    const returned: Record<string, string | string[]> = {};
+    for (const [header, { value }] of Object.entries(result.headers ?? {}) as [string, { value: string }][])
+      returned[header] = value;
+    const cookies = Object.entries(result.cookies ?? {}) as [string, { value: string; attributes?: string }][];
+    if (cookies.length)
+      returned['set-cookie'] = cookies.map(([cookie, { value, attributes }]) =>
+        [`${cookie}=${value}`, attributes].filter(Boolean).join('; '),
+      );
+    return { status: result.statusCode, headers: returned, body: answer.body };
   }
 
   private async fromOrigin(distribution: Distribution, path: string): Promise<CachedResponse> {
@@ -163,9 +202,16 @@ export class Edge {
     };
   }
 
-  private async runViewerRequest(distribution: Distribution, req: IncomingMessage, url: URL): Promise<any> {
-    const fn = this.cloudfront.functions.get(distribution.viewerRequestFunction!);
-    if (!fn) return { statusCode: 503, statusDescription: `Function ${distribution.viewerRequestFunction} is missing` };
+  /** Runs a function of the distribution on an event of `eventType` with `parts` (request, response). */
+  private async runFunction(
+    distribution: Distribution,
+    name: string,
+    eventType: 'viewer-request' | 'viewer-response',
+    req: IncomingMessage,
+    parts: { request: object; response?: object },
+  ): Promise<any> {
+    const fn = this.cloudfront.functions.get(name);
+    if (!fn) return { statusCode: 503, statusDescription: `Function ${name} is missing` };
     let compiled = this.compiled.get(fn.name);
     if (!compiled || compiled.code !== fn.code) {
       const context = vm.createContext({ console, __cloudfront: this.cloudFrontModule(fn.name) });
@@ -175,20 +221,16 @@ export class Edge {
       compiled = { code: fn.code, context };
       this.compiled.set(fn.name, compiled);
     }
-    const headers: Record<string, { value: string }> = {};
-    for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers[name] = { value };
-    const querystring: Record<string, { value: string }> = {};
-    url.searchParams.forEach((value, name) => (querystring[name] = { value }));
     const event = {
       version: '1.0',
       context: {
         distributionDomainName: distribution.domainName,
         distributionId: distribution.id,
-        eventType: 'viewer-request',
+        eventType,
         requestId: randomBytes(12).toString('base64url'),
       },
       viewer: { ip: req.socket.remoteAddress ?? '127.0.0.1' },
-      request: { method: req.method ?? 'GET', uri: url.pathname, querystring, headers, cookies: {} },
+      ...parts,
     };
     try {
       compiled.context.__event = event;
@@ -200,6 +242,24 @@ export class Edge {
       };
     }
   }
+}
+
+/**
+ * The request as a function's event has it: lower-case headers but the cookie header, whose cookies are parsed
+ * apart (as CloudFront passes them), the query string by name.
+ */
+function requestEvent(req: IncomingMessage, url: URL) {
+  const headers: Record<string, { value: string }> = {};
+  for (const [name, value] of Object.entries(req.headers))
+    if (typeof value === 'string' && name !== 'cookie') headers[name] = { value };
+  const querystring: Record<string, { value: string }> = {};
+  url.searchParams.forEach((value, name) => (querystring[name] = { value }));
+  const cookies: Record<string, { value: string }> = {};
+  for (const pair of String(req.headers.cookie ?? '').split(';')) {
+    const at = pair.indexOf('=');
+    if (at > 0) cookies[pair.slice(0, at).trim()] = { value: pair.slice(at + 1).trim() };
+  }
+  return { method: req.method ?? 'GET', uri: url.pathname, querystring, headers, cookies };
 }
 
 /**

@@ -14,6 +14,8 @@ export interface Distribution {
   defaultRootObject: string;
   /** Name of the viewer-request CloudFront Function, when one is associated. */
   viewerRequestFunction?: string;
+  /** Name of the viewer-response CloudFront Function, when one is associated. */
+  viewerResponseFunction?: string;
   customErrors: { errorCode: number; responsePagePath?: string; responseCode?: number }[];
 }
 

@@ -13,7 +13,7 @@ import {
 } from '../../../test/cloudformation';
 import { repoRoot } from '../../../test/workspace';
 import { BUILDSPEC_TEMPLATE_FILE, LAMBDA_ZIP_IN_NODE_MODULES, pipelineGenerator } from './generator';
-import { releaseRouterCode } from './cloudfront-function/release-router';
+import { releasePinCode, releaseRouterCode } from './cloudfront-function/release-router';
 import type { PipelineGeneratorSchema } from './schema';
 import { DEFAULT_KEEP_RELEASES } from '../../lib/releases/history';
 import { tempDir } from 'test-support';
@@ -392,7 +392,16 @@ describe('pipeline generator', () => {
       );
       expect(r.Distribution.Properties!.DistributionConfig.DefaultCacheBehavior.FunctionAssociations).toEqual([
         { EventType: 'viewer-request', FunctionARN: { 'Fn::GetAtt': ['ReleaseRouter', 'FunctionARN'] } },
+        { EventType: 'viewer-response', FunctionARN: { 'Fn::GetAtt': ['ReleasePin', 'FunctionARN'] } },
       ]);
+      // The pin reads the same store: the release of the page a viewer got, in a cookie the router honours.
+      expect(r.ReleasePin.Properties).toMatchObject({
+        FunctionConfig: {
+          Runtime: 'cloudfront-js-2.0',
+          KeyValueStoreAssociations: [{ KeyValueStoreARN: { 'Fn::GetAtt': ['ReleaseStore', 'Arn'] } }],
+        },
+        FunctionCode: releasePinCode('frontend'),
+      });
       // The router answers app routes itself: an error page would be fetched past it, at its own key.
       expect(r.Distribution.Properties!.DistributionConfig.CustomErrorResponses).toBeUndefined();
       const outputs = (await generate({ environment })).template.Outputs!;

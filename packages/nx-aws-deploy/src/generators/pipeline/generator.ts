@@ -20,7 +20,7 @@ import { SYNC_GENERATOR, updateBatchList } from '../sync-batch/generator';
 import { UserError } from '../../lib/util/errors';
 import { DEPLOY_CONFIG_FILE, PLUGIN_NAME } from '../../plugins/deploy-targets';
 import { initGenerator } from '../init/generator';
-import { releaseRouterCode } from './cloudfront-function/release-router';
+import { releasePinCode, releaseRouterCode } from './cloudfront-function/release-router';
 import type { PipelineGeneratorSchema } from './schema';
 
 /** Where the built package ships the invalidation Lambda (packages/pipeline-invalidate-lambda), from the workspace root. */
@@ -86,18 +86,18 @@ export async function pipelineGenerator(tree: Tree, options: PipelineGeneratorSc
       o.atomic || o.environment === 'dev'
         ? indent(releaseRouterCode({ site: project, storybook: o.environment === 'dev', spa: o.spaFallback }), 8)
         : '',
+    pin: o.atomic ? indent(releasePinCode(project), 8) : '',
   }));
   // Promoted to as the environment deploys (atomic: its own key in the store, `<project>-<promoteTo>`).
+  const promotedKey = `${o.project}-${o.promoteTo}`;
   const promoteSite = o.promoteTo
     ? [
         {
           ...{ id: 'Promote', project: o.project, key: '', environment: o.promoteTo, bucket: '', storybook: false },
           router: o.atomic
-            ? indent(
-                releaseRouterCode({ site: `${o.project}-${o.promoteTo}`, storybook: false, spa: o.spaFallback }),
-                8,
-              )
+            ? indent(releaseRouterCode({ site: promotedKey, storybook: false, spa: o.spaFallback }), 8)
             : '',
+          pin: o.atomic ? indent(releasePinCode(promotedKey), 8) : '',
         },
       ]
     : [];

@@ -184,7 +184,7 @@ export function keptReleaseNumbers(input: {
 
 /**
  * The file index once `release` (each file in `folders`) goes live, trimmed to what the releases kept then see
- * (see keptReleaseNumbers), and the keys to write for it.
+ * (see keptReleaseNumbers, `keptViews`), and the keys to write for it.
  */
 export function indexOfRelease(input: {
   previous: FileIndex;
@@ -195,12 +195,13 @@ export function indexOfRelease(input: {
   live: number | undefined;
   keep: number;
   skewProtectionHours?: number;
-}): IndexChange {
+}): IndexChange & { keptViews: number[] } {
   const kept = keptReleaseNumbers({
     ...input,
     skewProtectionMs: (input.skewProtectionHours ?? DEFAULT_SKEW_PROTECTION_HOURS) * 3600_000,
     now: Date.now(),
   });
   const { previous, release, folders, rewrite } = input;
-  return changeIndex({ previous, release, folders, keptViews: [...kept].sort((a, b) => a - b), rewrite });
+  const keptViews = [...kept].sort((a, b) => a - b);
+  return { ...changeIndex({ previous, release, folders, keptViews, rewrite }), keptViews };
 }

@@ -56,8 +56,10 @@ export async function rollbackAtomic(
   }
   const client = createKeyValueStoreClient({ requestTimeoutSeconds: options.requestTimeout });
   try {
-    await switchLiveRelease({ client, storeArn: atomic.keyValueStoreArn, site: atomic.site }, () => ({
+    // Nothing is deleted by a rollback: the releases kept before it still are.
+    await switchLiveRelease({ client, storeArn: atomic.keyValueStoreArn, site: atomic.site }, (current) => ({
       live: folder,
+      kept: [...new Set([...(current?.kept ?? []), folder])].sort((a, b) => a - b),
     }));
   } finally {
     client.destroy();

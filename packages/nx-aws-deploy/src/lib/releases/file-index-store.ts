@@ -95,13 +95,20 @@ export async function writeFileIndex(
 
 /**
  * With every file of `release` in place: its entries in the file index (which no release made before sees), then
- * the one write that makes it live, spared a read when it follows the index's own writes. Answers what was live.
+ * the one write that makes it live and names the releases kept, spared a read when it follows the index's own
+ * writes. Answers what was live.
  */
 export async function makeLive(
   bucket: BucketStore,
   prefix: string,
   store: LiveReleaseStore,
-  release: { number: number; by: string; live: LiveRelease | undefined; previous: FileIndex; index: IndexChange },
+  release: {
+    number: number;
+    by: string;
+    live: LiveRelease | undefined;
+    previous: FileIndex;
+    index: IndexChange & { keptViews: number[] };
+  },
 ): Promise<LiveRelease | undefined> {
   const { index } = release;
   const etag =
@@ -109,5 +116,6 @@ export async function makeLive(
       ? await writeFileIndex(bucket, prefix, store, release, release.previous, index)
       : undefined;
   const known = etag ? { etag, live: release.live } : undefined;
-  return (await switchLiveRelease(store, () => ({ live: release.number }), known)).previous;
+  const value = { live: release.number, kept: index.keptViews };
+  return (await switchLiveRelease(store, () => value, known)).previous;
 }

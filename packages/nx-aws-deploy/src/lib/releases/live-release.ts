@@ -10,6 +10,11 @@ import { UserError } from '../util/errors';
 export interface LiveRelease {
   /** The release every request is served from. */
   live: number;
+  /**
+   * The releases whose files are all still there (the kept ones, those within the skew protection): a tab opened
+   * on one of them, which its page pinned in a cookie, keeps getting that release's files without a content hash.
+   */
+  kept?: number[];
 }
 
 /** CloudFront's limit on a KeyValueStore key. */

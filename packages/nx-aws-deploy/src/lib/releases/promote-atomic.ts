@@ -21,7 +21,7 @@ export interface AtomicPromotion {
   /** Its files without a content hash held in an earlier target release's folder, by path. */
   earlierFolders: Record<string, number>;
   previous: FileIndex;
-  index: IndexChange;
+  index: IndexChange & { keptViews: number[] };
   /** What the target's kept releases no longer name in their folders: deleted after the switch. */
   retention: string[];
   /** Keys a prune keeps (relative to the prefix): the release folders, the files of the site as it was in place. */

@@ -6,14 +6,17 @@
 // its lazy chunks. Every other file is in a release folder, /_releases/<n>/, which the site's file index in the
 // same store names for each path and release (key "<site>/<path>", see lib/releases/file-index.ts): a file
 // unchanged for many releases is one object. The deploy's own isContentHashed and resolveFolder are put in below
-// by the generator. Also answers folder URLs with their index.html and the app's deep links with its index.html,
+// by the generator. A page is always the live release's; the other files are those of the release the viewer's
+// page came from, which the release pin (release-pin.cloudfront.js, viewer-response) keeps in a cookie, while that
+// release is kept: a page and the files it names come from one release, during a switch's propagation and in a tab
+// opened before it. Also answers folder URLs with their index.html and the app's deep links with its index.html,
 // and serves Storybook under /storybook/ where enabled. When the store cannot be read (no release made live yet),
 // the request is served as it came: the files of an in-place deploy.
 import cf from 'cloudfront';
 
-// Set by `nx g nx-aws-deploy:pipeline`: the site's key in the store, whether /storybook/ is served, and whether
-// the app's deep links are answered with its index.html (a single-page app).
-var CONFIG = { site: 'site', storybook: false, spa: true };
+// Set by `nx g nx-aws-deploy:pipeline`: the site's key in the store, the cookie that pins a viewer's release,
+// whether /storybook/ is served, and whether the app's deep links are answered with its index.html (an SPA).
+var CONFIG = { site: 'site', cookie: 'nxad-release-site', storybook: false, spa: true };
 
 // No store where the site is deployed in place (a dev router for Storybook and the app's routes only).
 var store = null;
@@ -60,14 +63,19 @@ async function handler(event) {
     request.uri = uri;
     return request;
   }
+  var view = site.live;
+  var pinned = request.cookies[CONFIG.cookie];
+  if (pinned && !path.endsWith('.html') && site.kept && site.kept.indexOf(Number(pinned.value)) >= 0) {
+    view = Number(pinned.value);
+  }
   var folder;
   try {
-    folder = resolveFolder(await store.get(CONFIG.site + '/' + path), site.live);
+    folder = resolveFolder(await store.get(CONFIG.site + '/' + path), view);
     // eslint-disable-next-line @typescript-eslint/no-unused-vars -- a binding, for runtimes without ES2019's catch {}
   } catch (notIndexed) {
     folder = null;
   }
   // A file the live release does not have: its own folder has none either (the bucket answers as for any such file).
-  request.uri = '/_releases/' + (folder === null ? site.live : folder) + '/' + path;
+  request.uri = '/_releases/' + (folder === null ? view : folder) + '/' + path;
   return request;
 }

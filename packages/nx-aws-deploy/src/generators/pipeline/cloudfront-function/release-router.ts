@@ -15,7 +15,10 @@ export const MAX_FUNCTION_BYTES = 10 * 1024;
 export function releaseRouterCode(config: { site: string; storybook: boolean; spa: boolean }): string {
   const source = readFileSync(join(__dirname, 'release-router.cloudfront.js'), 'utf8');
   const code = source
-    .replace(/^var CONFIG = .*;$/m, `var CONFIG = ${JSON.stringify(config)};`)
+    .replace(
+      /^var CONFIG = .*;$/m,
+      `var CONFIG = ${JSON.stringify({ site: config.site, cookie: releaseCookie(config.site), storybook: config.storybook, spa: config.spa })};`,
+    )
     // The one classification of the deploy and the router: what is shared, what is a release's own.
     .replace(
       /^var isContentHashed = function \(\) \{\n {2}return false;\n\};$/m,
@@ -26,9 +29,28 @@ export function releaseRouterCode(config: { site: string; storybook: boolean; sp
       /^var resolveFolder = function \(\) \{\n {2}return null;\n\};$/m,
       () => `var resolveFolder = ${resolveFolder.toString()};`,
     );
+  return withinLimit(code, `The release router for "${config.site}"`);
+}
+
+/** The cookie that pins a viewer's release of `site` (a cookie name takes no separators). */
+export function releaseCookie(site: string): string {
+  return `nxad-release-${site.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+}
+
+/** The release pin (release-pin.cloudfront.js, viewer-response) of one site. */
+export function releasePinCode(site: string): string {
+  const source = readFileSync(join(__dirname, 'release-pin.cloudfront.js'), 'utf8');
+  const config = { site, cookie: releaseCookie(site) };
+  return withinLimit(
+    source.replace(/^var CONFIG = .*;$/m, `var CONFIG = ${JSON.stringify(config)};`),
+    `The release pin for "${site}"`,
+  );
+}
+
+function withinLimit(code: string, what: string): string {
   if (Buffer.byteLength(code) > MAX_FUNCTION_BYTES)
     throw new UserError(
-      `The release router for "${config.site}" would be ${Buffer.byteLength(code)} bytes: CloudFront takes at most ${MAX_FUNCTION_BYTES}.`,
+      `${what} would be ${Buffer.byteLength(code)} bytes: CloudFront takes at most ${MAX_FUNCTION_BYTES}.`,
     );
   return code;
 }

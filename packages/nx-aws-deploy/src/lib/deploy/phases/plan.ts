@@ -35,8 +35,8 @@ export interface AtomicRelease {
   folders: ReadonlyMap<string, number>;
   /** Moving from in place: the first release's files the site has, copied in the bucket. */
   copies: PlannedCopy[];
-  /** The file index once the release is live, and its keys to write before the switch. */
-  index: IndexChange;
+  /** The file index once the release is live, its keys to write before the switch, and the releases kept. */
+  index: IndexChange & { keptViews: number[] };
   /** The index the store holds for the releases made so far (the bucket's record of it, FILE_INDEX_FILE). */
   previousIndex: FileIndex;
   /** Keys in release folders that the index no longer names (no kept release has them): deleted after the switch. */
