@@ -1,7 +1,7 @@
 import { addProjectConfiguration, readJson, readNxJson, type Tree } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from 'nx/src/devkit-testing-exports';
-import { releaseRouterCode } from '../pipeline/cloudfront-function/release-router';
-import { initGenerator, RELEASE_ROUTER_FILE } from './generator';
+import { releasePinCode, releaseRouterCode } from '../pipeline/cloudfront-function/release-router';
+import { initGenerator, RELEASE_PIN_FILE, RELEASE_ROUTER_FILE } from './generator';
 import type { InitGeneratorSchema } from './schema';
 
 describe('init generator', () => {
@@ -45,7 +45,7 @@ describe('init generator', () => {
     });
   });
 
-  it('with a KeyValueStore, makes the project atomic and writes the release router to attach to its distribution', async () => {
+  it('with a KeyValueStore, makes the project atomic and writes the release router and pin to attach to its distribution', async () => {
     const keyValueStoreArn = 'arn:aws:cloudfront::123456789012:key-value-store/a1b2c3d4-5678-90ab-cdef-EXAMPLE11111';
     await initGenerator(tree, { project: 'frontend', bucket: 'acme-frontend', keyValueStoreArn, skipFormat: true });
     expect(readJson(tree, 'apps/frontend/nx-aws-deploy.json')).toEqual({
@@ -56,6 +56,7 @@ describe('init generator', () => {
     expect(tree.read(`apps/frontend/${RELEASE_ROUTER_FILE}`, 'utf8')).toBe(
       releaseRouterCode({ site: 'frontend', storybook: false, spa: true }),
     );
+    expect(tree.read(`apps/frontend/${RELEASE_PIN_FILE}`, 'utf8')).toBe(releasePinCode('frontend'));
   });
 
   it('deploys in place, with no router, unless told otherwise', async () => {

@@ -10,7 +10,7 @@ import {
 import { checkBucketName } from '../../lib/bucket/name';
 import { DEPLOY_CONFIG_FILE, PLUGIN_NAME } from '../../plugins/deploy-targets';
 import { UserError } from '../../lib/util/errors';
-import { releaseRouterCode } from '../pipeline/cloudfront-function/release-router';
+import { releasePinCode, releaseRouterCode } from '../pipeline/cloudfront-function/release-router';
 import type { InitGeneratorSchema } from './schema';
 
 /** `nx add nx-aws-deploy` / `nx g nx-aws-deploy:init`: idempotent; running it twice changes nothing. */
@@ -42,18 +42,20 @@ export async function initGenerator(tree: Tree, options: InitGeneratorSchema): P
       ...(atomic ? { releaseMode: 'atomic', keyValueStoreArn: options.keyValueStoreArn } : {}),
     };
     writeJson(tree, joinPathFragments(project.root, DEPLOY_CONFIG_FILE), config);
-    // A distribution managed elsewhere serves atomic releases once this function is its viewer-request function.
-    if (atomic)
-      tree.write(
-        joinPathFragments(project.root, RELEASE_ROUTER_FILE),
-        releaseRouterCode({ site: options.project, storybook: false, spa: true }),
-      );
+    // A distribution managed elsewhere serves atomic releases once these are its viewer-request and
+    // viewer-response functions.
+    if (atomic) {
+      const router = releaseRouterCode({ site: options.project, storybook: false, spa: true });
+      tree.write(joinPathFragments(project.root, RELEASE_ROUTER_FILE), router);
+      tree.write(joinPathFragments(project.root, RELEASE_PIN_FILE), releasePinCode(options.project));
+    }
   }
   if (!options.skipFormat) await formatFiles(tree);
 }
 
-/** Where init writes the release router of an atomic project, for the user to attach to the distribution. */
+/** Where init writes the functions of an atomic project, for the user to attach to the distribution. */
 export const RELEASE_ROUTER_FILE = 'cloudfront/release-router.js';
+export const RELEASE_PIN_FILE = 'cloudfront/release-pin.js';
 
 const KEY_VALUE_STORE_ARN = /^arn:aws[a-z-]*:cloudfront::\d{12}:key-value-store\/[A-Za-z0-9-]+$/;
 
