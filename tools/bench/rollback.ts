@@ -103,7 +103,7 @@ benchInUserWorkspace('rollback', async ({ ws, local }) => {
   const base = results['nx-aws-deploy rollback'].seconds;
   console.log(
     table([
-      ['back to the previous release', 'time', 'vs rollback', 'requests', 'writes (PUT, part, copy)'],
+      ['back to the previous release', 'time', 'vs rollback', 'requests', 'writes (PUT, part, copy, KVS)'],
       ...WAYS.map((way) => [
         way,
         `${results[way].seconds.toFixed(2)} s`,

@@ -112,8 +112,8 @@ export interface PlannedCopy {
 /**
  * Splits the plan's uploads into what the build machine sends and what S3 copies: a file of the first atomic
  * release whose bytes and headers the site deployed in place has (at `liveKeyOf(path)`, as the listing and the last
- * deploy's state say) is copied from there. Later releases need no copies: the file index names the folder that
- * holds each file already.
+ * deploy's state say) is copied from there. `files`: those that may be, by path (the ones that change keys). Later
+ * releases need no copies: the file index names the folder that holds each file already.
  */
 export function copiesFromLive(
   plan: Pick<DeployPlan, 'uploads'>,

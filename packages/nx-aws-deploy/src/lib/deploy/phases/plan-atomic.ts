@@ -36,11 +36,12 @@ export async function planAtomic(
   const release = Math.max(nextReleaseNumber(releases.index), (liveNow?.live ?? 0) + 1);
   const headersAt = (key: string, etag: string) =>
     state?.objects[key]?.etag === etag ? state.objects[key].headers : headed.get(key);
-  const byPath = new Map(run.files.map((f) => [f.path, f]));
+  // Only the files without a content hash go in folders: kept apart, they are few where a bundler names the rest.
+  const unhashed = new Map(run.files.filter((f) => !isContentHashed(f.path)).map((f) => [f.path, f]));
   const folders = chooseFolders({
-    paths: byPath.keys(),
+    paths: unhashed.keys(),
     ...{ index: previous, release, site: liveReleases.site, prefix },
-    holds: (path, key) => holdsFile(byPath.get(path)!, key, remote, headersAt),
+    holds: (path, key) => holdsFile(unhashed.get(path)!, key, remote, headersAt),
   });
   const keyOf = (path: string) => prefix + (isContentHashed(path) ? path : releaseFolderFile(folders.get(path)!, path));
   const input = {
@@ -55,7 +56,7 @@ export async function planAtomic(
   // Moving from in place: the first release's files that the site has at their own keys are copied.
   const { uploads, copies } = liveNow
     ? { uploads: plan.uploads, copies: [] }
-    : copiesFromLive(plan, byPath, remote, state, (path) => prefix + path);
+    : copiesFromLive(plan, unhashed, remote, state, (path) => prefix + path);
   plan.uploads = uploads;
   const index = indexOfRelease({
     ...{ previous, release, folders, rewrite, live: liveNow?.live, keep: run.keepReleases },
