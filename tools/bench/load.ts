@@ -5,8 +5,8 @@
  * deploys beside the ten kept by default), a rollback to the release before (reading the ten kept records), a
  * promote of that release to an empty bucket, then a prune of all of them. Prints time, the list, PUT, copy and
  * delete requests and the peak RSS of the process tree against the 300 MB target. Numbers, not tests.
- * BENCH_LOAD_MODE=atomic: the files' names carry a content hash (as a bundler's do) and each deploy is an atomic
- * release through a KeyValueStore of the local AWS, whose requests are counted too.
+ * It runs in place (names without a content hash), then as atomic releases (names with one, as a bundler's are)
+ * through a KeyValueStore of the local AWS, whose writes are counted too; BENCH_LOAD_MODE runs one of them.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -14,54 +14,52 @@ import { join } from 'node:path';
 import { table } from '../../packages/nx-aws-deploy/src/lib/util/format';
 import { runMeasured } from './peak-rss';
 import { benchInUserWorkspace } from './harness';
+import type { LocalAwsProcess } from './local-aws-process';
 import { createKeyValueStore } from './site-requests';
 
 const FILES = Number(process.env.BENCH_LOAD_FILES ?? 20_000);
-const ATOMIC = process.env.BENCH_LOAD_MODE === 'atomic';
+/** Both by default, one after the other; BENCH_LOAD_MODE=in-place or atomic runs one. */
+const MODES = (process.env.BENCH_LOAD_MODE ? [process.env.BENCH_LOAD_MODE] : ['in-place', 'atomic']) as (
+  'in-place' | 'atomic'
+)[];
 const RSS_TARGET_MB = 300;
 /** keepReleases' default: the last of as many changing deploys reads the records of all the others. */
 const RELEASES_KEPT = 10;
 
 benchInUserWorkspace('load', async ({ ws, local }) => {
-  const site = join(ws, 'site');
-  const pruned = join(ws, 'pruned');
+  for (const mode of MODES) await runMode(mode, ws, local);
+});
+
+/** The scenarios in one mode, in buckets of its own (`bench-load-<mode>`, and `-prod` for the promote). */
+async function runMode(mode: 'in-place' | 'atomic', ws: string, local: LocalAwsProcess): Promise<void> {
+  const atomic = mode === 'atomic';
+  const site = join(ws, mode, 'site');
+  const pruned = join(ws, mode, 'pruned');
   for (let i = 0; i < FILES; i++) {
     const dir = join(site, 'assets', `d${i % 200}`);
     if (i < 200) mkdirSync(dir, { recursive: true });
     const hash = ((i * 2654435761) >>> 0).toString(36);
     // Atomic: a Vite-like hash (8 characters: upper and lower case, digits), which the deploy shares between releases.
-    const name = ATOMIC ? `f${i}-Aq${hash.padStart(5, '0').slice(-5)}7.js` : `f${i}-${hash}.js`;
+    const name = atomic ? `f${i}-Aq${hash.padStart(5, '0').slice(-5)}7.js` : `f${i}-${hash}.js`;
     writeFileSync(join(dir, name), `export const n${i} = ${i};\n`.repeat(1 + (i % 20)));
   }
   writeFileSync(join(site, 'index.html'), '<!doctype html><title>load</title>');
   mkdirSync(pruned);
   writeFileSync(join(pruned, 'index.html'), '<!doctype html><title>load, pruned</title>');
   const env = { ...process.env, ...local.env };
-  for (const bucket of ['bench-load', 'bench-load-prod'])
-    execFileSync('aws', ['--endpoint-url', local.url, 's3', 'mb', `s3://${bucket}`], { env, stdio: 'ignore' });
-  const store = ATOMIC
-    ? [
-        '--release-mode',
-        'atomic',
-        '--key-value-store-arn',
-        createKeyValueStore(local, env, 'bench-load'),
-        '--site',
-        'load',
-      ]
+  const bucket = `bench-load-${mode}`;
+  for (const name of [bucket, `${bucket}-prod`])
+    execFileSync('aws', ['--endpoint-url', local.url, 's3', 'mb', `s3://${name}`], { env, stdio: 'ignore' });
+  const store = atomic
+    ? ['--release-mode', 'atomic', '--key-value-store-arn', createKeyValueStore(local, env, bucket), '--site', 'load']
     : [];
-  console.log(`${FILES + 1} files${ATOMIC ? ', atomic releases' : ''}, local S3 at ${local.url}\n`);
+  console.log(
+    `\n${FILES + 1} files, ${atomic ? 'atomic releases (names with a content hash)' : 'in place (names without a content hash)'}, local S3 at ${local.url}\n`,
+  );
 
+  const columns = ['PutObject', 'CopyObject', 'ListObjectsV2', 'DeleteObjects'];
   const rows = [
-    [
-      'scenario',
-      'time (s)',
-      'PUT',
-      'CopyObject',
-      'ListObjectsV2',
-      'DeleteObjects',
-      ...(ATOMIC ? ['KVS writes'] : []),
-      'peak RSS (MB)',
-    ],
+    ['scenario', 'time (s)', 'PUT', 'CopyObject', 'ListObjectsV2', 'DeleteObjects', 'KVS writes', 'peak RSS (MB)'],
   ];
   let peakMb = 0;
   const deploy = (dir: string) => [
@@ -69,7 +67,7 @@ benchInUserWorkspace('load', async ({ ws, local }) => {
     '--source-dir',
     dir,
     '--bucket',
-    'bench-load',
+    bucket,
     '--max-deletes',
     String(FILES),
     ...store,
@@ -80,8 +78,8 @@ benchInUserWorkspace('load', async ({ ws, local }) => {
     ['no-op', deploy(site)],
     ...changes,
     // Back one release, reading the records of the ten kept; then that release copied whole to another bucket.
-    ['rollback (10 kept)', ['rollback', '--bucket', 'bench-load']],
-    ['promote to an empty bucket', ['promote', '--from-bucket', 'bench-load', '--bucket', 'bench-load-prod']],
+    ['rollback (10 kept)', ['rollback', '--bucket', bucket]],
+    ['promote to an empty bucket', ['promote', '--from-bucket', bucket, '--bucket', `${bucket}-prod`]],
     [`prune ${FILES}`, deploy(pruned)],
   ] as const) {
     if (change !== undefined)
@@ -93,22 +91,18 @@ benchInUserWorkspace('load', async ({ ws, local }) => {
       sampleRss: true,
     });
     if (result.code !== 0) throw new Error(`${name} failed:\n${result.stderr}`);
-    // Every request of the run went to the local S3; the full counts, since 100 000 PUTs outrun the request log.
+    // Every request of the run went to the local AWS; the full counts, since 100 000 PUTs outrun the request log.
     const counts = await local.requests();
     peakMb = Math.max(peakMb, result.peakRssMb);
     // Of the changing deploys, the first and the last (the one beside ten kept releases).
     if (change !== undefined && change > 0 && change < RELEASES_KEPT - 1) continue;
+    const kvsWrites =
+      (counts['cloudfront-keyvaluestore.PutKey'] ?? 0) + (counts['cloudfront-keyvaluestore.UpdateKeys'] ?? 0);
     rows.push([
       name,
       result.seconds.toFixed(2),
-      ...['PutObject', 'CopyObject', 'ListObjectsV2', 'DeleteObjects'].map((op) => String(counts[`s3.${op}`] ?? 0)),
-      ...(ATOMIC
-        ? [
-            String(
-              (counts['cloudfront-keyvaluestore.PutKey'] ?? 0) + (counts['cloudfront-keyvaluestore.UpdateKeys'] ?? 0),
-            ),
-          ]
-        : []),
+      ...columns.map((op) => String(counts[`s3.${op}`] ?? 0)),
+      String(kvsWrites),
       result.peakRssMb.toFixed(0),
     ]);
   }
@@ -116,4 +110,4 @@ benchInUserWorkspace('load', async ({ ws, local }) => {
   console.log(
     `\nPeak RSS ${peakMb.toFixed(0)} MB: ${peakMb <= RSS_TARGET_MB ? 'within' : 'OVER'} the ${RSS_TARGET_MB} MB target.`,
   );
-});
+}
