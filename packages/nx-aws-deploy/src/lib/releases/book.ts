@@ -1,5 +1,5 @@
 import { RELEASE_INDEX_FILE, releaseFile, SNAPSHOTS_DIR } from '../bucket/bookkeeping';
-import type { BucketStore } from '../bucket/store';
+import type { BucketStore, RemoteObject } from '../bucket/store';
 import { forEachLimit } from '../util/concurrency';
 import { collectNow } from '../util/memory';
 import {
@@ -64,13 +64,13 @@ export class ReleaseBook {
    */
   async staying(
     keep: number,
-    listedKeys: Iterable<string> | Promise<Iterable<string>>,
+    listing: ReadonlyMap<string, RemoteObject> | Promise<ReadonlyMap<string, RemoteObject>>,
     ask?: number,
   ): Promise<Staying> {
-    const listedSnapshots = Promise.resolve(listedKeys).then((keys) => {
+    const listedSnapshots = Promise.resolve(listing).then((listed) => {
       const snapshots: string[] = [];
-      for (const key of keys) if (key.startsWith(this.prefix + SNAPSHOTS_DIR)) snapshots.push(key);
-      return snapshots;
+      for (const key of listed.keys()) if (key.startsWith(this.prefix + SNAPSHOTS_DIR)) snapshots.push(key);
+      return { listed, snapshots };
     });
     const live = this.index?.live;
     const staying = (this.index?.releases ?? []).filter((r) => r.kept).slice(0, keep - 1);
@@ -79,14 +79,14 @@ export class ReleaseBook {
       let end = start + 1;
       let files = staying[start].files;
       while (end < staying.length && files + staying[end].files <= FILES_READ_AT_ONCE) files += staying[end++].files;
-      const [records, snapshots] = await Promise.all([
+      const [records, { listed, snapshots }] = await Promise.all([
         Promise.all(
           staying.slice(start, end).map((r) => (r.number === live ? this.liveRecord() : this.record(r.number))),
         ),
         listedSnapshots,
       ]);
       // A record removed by hand is skipped.
-      for (const record of records) this.fold(result, record, snapshots, ask);
+      for (const record of records) this.fold(result, record, listed, snapshots, ask);
       records.length = 0;
       // What was just folded is garbage now: a large batch is collected before the next is parsed.
       collectNow(files);
@@ -98,11 +98,25 @@ export class ReleaseBook {
     return result;
   }
 
-  /** Adds a staying release's assets and the listed snapshots it names; keeps it whole if live. */
-  private fold(into: Staying, record: ReleaseRecord | undefined, snapshots: string[], ask?: number): void {
+  /**
+   * Adds a staying release's assets and the listed snapshots it names; keeps it whole if live. An asset the bucket
+   * lists with the same ETag is held by the listing's own strings: 100 000 assets then make no new ones.
+   */
+  private fold(
+    into: Staying,
+    record: ReleaseRecord | undefined,
+    listed: ReadonlyMap<string, RemoteObject>,
+    snapshots: string[],
+    ask?: number,
+  ): void {
     if (!record) return;
-    for (const path in record.assets)
-      if (Object.hasOwn(record.assets, path)) into.assets.set(this.prefix + path, record.assets[path]);
+    for (const path in record.assets) {
+      if (!Object.hasOwn(record.assets, path)) continue;
+      const key = this.prefix + path;
+      const object = listed.get(key);
+      if (object?.etag === record.assets[path]) into.assets.set(object.key, object.etag);
+      else into.assets.set(key, record.assets[path]);
+    }
     for (const key of snapshots) if (namesSnapshot(record, key.slice(this.prefix.length))) into.namedSnapshots.add(key);
     if (record.summary.number === this.index?.live) [into.live, into.liveStays] = [record, true];
     if (record.summary.number === ask) into.asked = record;

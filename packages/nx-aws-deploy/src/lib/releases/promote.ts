@@ -178,10 +178,7 @@ async function promoteUnderLease(
       const listing = target.list(prefix, { likelyKeys: recordKeys(record, prefix) }).then(byKey);
       listing.catch(() => undefined);
       const book = await ReleaseBook.open(target, prefix);
-      const staying = await book.staying(
-        keep,
-        listing.then((listed) => listed.keys()),
-      );
+      const staying = await book.staying(keep, listing);
       const listed = await listing;
       const targetLive = book.index?.releases.find((r) => r.number === book.index?.live);
       if (targetLive?.atomic && !atomicStore)

@@ -73,11 +73,7 @@ export async function rollbackWith(
       const listing = store
         .list(prefix, { likelyKeys: book.liveRecord().then((live) => (live ? recordKeys(live, prefix) : [])) })
         .then(byKey);
-      const staying = await book.staying(
-        keep,
-        listing.then((listed) => listed.keys()),
-        target.number,
-      );
+      const staying = await book.staying(keep, listing, target.number);
       const remote = await listing;
       const { live } = staying;
       const record = staying.asked ?? (await book.record(target.number));

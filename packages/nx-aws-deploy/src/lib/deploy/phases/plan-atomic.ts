@@ -51,7 +51,7 @@ export async function planAtomic(
     // served only while no release is live through the store.
     keep: (relativeKey: string) => relativeKey.startsWith(RELEASE_FOLDERS) || !isContentHashed(relativeKey),
   };
-  const staying = await releases.staying(run.keepReleases, remote.keys());
+  const staying = await releases.staying(run.keepReleases, remote);
   const plan = planDeploy({ ...input, releaseAssets: staying.assets });
   // Moving from in place: the first release's files that the site has at their own keys are copied.
   const { uploads, copies } = liveNow

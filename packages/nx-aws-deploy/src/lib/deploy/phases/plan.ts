@@ -59,7 +59,7 @@ export async function plan(run: DeployRun, { remote, state, headed, releases }: 
   const draft = planDeploy({ ...input, maxDeletes: Infinity });
   const changes = draft.uploads.length + draft.metadataUpdates.length + draft.deletes.length;
   // This deploy's release will be kept with the newest keepReleases - 1 of those kept now.
-  const staying = changes > 0 || !releases.index ? await releases.staying(run.keepReleases, remote.keys()) : undefined;
+  const staying = changes > 0 || !releases.index ? await releases.staying(run.keepReleases, remote) : undefined;
   // Without changes there is nothing to prune or keep: the draft stands.
   const final = staying ? planDeploy({ ...input, releaseAssets: staying.assets }) : draft;
   const live = staying?.liveStays ? staying.live : undefined;
