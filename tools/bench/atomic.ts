@@ -26,11 +26,8 @@ const MODES = ['in place', 'atomic'] as const;
 benchInUserWorkspace('atomic', async ({ ws, local }) => {
   const proxy = await startFaultProxy({ target: local.url, rate: 0, latencyMs: LATENCY_MS, lifetimeMs: 3_600_000 });
   try {
-    const env = {
-      ...userEnv(local),
-      AWS_ENDPOINT_URL: proxy.url,
-      AWS_ENDPOINT_URL_CLOUDFRONT_KEYVALUESTORE: proxy.url.replace('127.0.0.1', 'localhost'),
-    };
+    // The KeyValueStore API too: the command takes the proxy's loopback address by name (see keyValueStoreEndpoint).
+    const env = { ...userEnv(local), AWS_ENDPOINT_URL: proxy.url };
     const run = siteRunner(local, ws, env);
     const bin = join(ws, 'node_modules', '.bin', 'nx-aws-deploy');
     const site = join(ws, 'apps', 'site', 'dist');

@@ -44,8 +44,6 @@ export async function startLocalAwsProcess(): Promise<LocalAwsProcess> {
     url,
     env: {
       AWS_ENDPOINT_URL: url,
-      // The KeyValueStore API's endpoint puts the account first (`<account>.<host>`): a name, not an address.
-      AWS_ENDPOINT_URL_CLOUDFRONT_KEYVALUESTORE: url.replace('127.0.0.1', 'localhost'),
       AWS_ACCESS_KEY_ID: 'local',
       AWS_SECRET_ACCESS_KEY: 'local',
       AWS_REGION: 'us-east-1',

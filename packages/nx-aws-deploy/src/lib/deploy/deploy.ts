@@ -36,10 +36,10 @@ export function deploy(options: DeployOptions): Promise<DeployResult> {
  * 1. scan: the build folder, refused before any request when it is no site;
  * 2. compare: the bucket listing, state and release index, while the files are hashed;
  * 3. plan: uploads, header updates and deletes by content, and what the kept releases need;
- * 4. transfer: snapshots for rollbacks, every asset, then the entry files that name them (an atomic release: its
- *    files below _releases/<n>/, those the live release has copied in the bucket);
- * 4b. goLive (atomic releases): the one KeyValueStore write that makes the release live;
- * 5. prune: stale keys, once everything new is in place (and release folders no longer kept);
+ * 4. transfer: snapshots for rollbacks, every asset, then the entry files that name them (an atomic release: the
+ *    files that changed, into its folder below _releases/<n>/);
+ * 4b. goLive (atomic releases): its file index entries, then the one KeyValueStore write that makes it live;
+ * 5. prune: stale keys, once everything new is in place (and release files no kept release names);
  * 6. record: the state, the deployed commit and the release;
  * 7. report: the manifest (what invalidation reads) and the summary.
  *

@@ -29,6 +29,11 @@ export interface FileIndexRecord {
   writing?: { release: number; by: string; puts: { path: string; value: string }[]; deletes: string[] };
 }
 
+/** The paths a change to the index writes or deletes. */
+export function changedPaths(change: Pick<IndexChange, 'puts' | 'deletes'>): string[] {
+  return [...change.puts.map((p) => p.path), ...change.deletes];
+}
+
 /** The index with a deploy's writes made. */
 export function withWrites(index: FileIndex, writing: NonNullable<FileIndexRecord['writing']>): FileIndex {
   const next = { ...index };

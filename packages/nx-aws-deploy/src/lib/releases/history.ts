@@ -329,6 +329,15 @@ export function locateFile(
   return undefined;
 }
 
+/** An atomic release's `folders` as its record keeps them: only those held in an earlier release's folder. */
+export function recordedFolders(
+  folders: ReadonlyMap<string, number>,
+  release: number,
+): ReleaseRecord['folders'] | undefined {
+  const earlier = [...folders].filter(([, folder]) => folder !== release);
+  return earlier.length ? Object.fromEntries(earlier) : undefined;
+}
+
 /** The release folder that holds an atomic release's restorable file `path`. */
 export function ownFolder(record: Pick<ReleaseRecord, 'summary' | 'folders'>, path: string): number {
   return record.folders?.[path] ?? releaseFolder(record.summary);

@@ -1,3 +1,4 @@
+import type { RequestCounts } from '../bucket/store';
 import type { DeployManifest, ManifestChange } from '../deploy/manifest';
 import { invalidate, type InvalidateResult } from '../invalidate/invalidate';
 import type { ReleaseRecord } from './history';
@@ -28,8 +29,22 @@ export function copiedReleaseManifest(
   };
 }
 
+/** What a rollback and a promote answer beside their own counts. */
+export interface CopiedReleaseResult {
+  /** The release it recorded; none for a dry run. */
+  release?: number;
+  deleted: number;
+  unchanged: number;
+  dryRun: boolean;
+  requests: RequestCounts;
+  durationMs: number;
+  /** What changed, for invalidation (deploy manifests have the same shape); none for a dry run. */
+  manifest?: DeployManifest;
+  invalidation?: InvalidateResult;
+}
+
 /** After a rollback or promote: invalidates what it changed on the distribution it names, as after a deploy. */
-export async function invalidateChanges<T extends { manifest?: DeployManifest; invalidation?: InvalidateResult }>(
+export async function invalidateChanges<T extends Pick<CopiedReleaseResult, 'manifest' | 'invalidation'>>(
   result: T,
   options: { requestTimeout?: number; log?: (line: string) => void },
 ): Promise<T> {

@@ -18,8 +18,8 @@ export interface AtomicPromotion {
   live: LiveRelease | undefined;
   /** Where each file of the release goes in the target. */
   keyOf: (path: string) => string;
-  /** Its files without a content hash held in an earlier target release's folder, by path. */
-  earlierFolders: Record<string, number>;
+  /** The folder of each of its files without a content hash. */
+  folders: ReadonlyMap<string, number>;
   previous: FileIndex;
   index: IndexChange & { keptViews: number[] };
   /** What the target's kept releases no longer name in their folders: deleted after the switch. */
@@ -56,7 +56,7 @@ export async function planAtomicPromotion(
     release,
     live,
     keyOf: (path) => prefix + (isContentHashed(path) ? path : releaseFolderFile(folders.get(path)!, path)),
-    earlierFolders: Object.fromEntries([...folders].filter(([, folder]) => folder !== release)),
+    folders,
     previous,
     index,
     retention: unindexedReleaseFiles(listed, prefix, index.next),

@@ -1,23 +1,22 @@
 import { checkBucketName } from '../bucket/name';
-import { DEFAULT_CONCURRENCY, type BucketStore, type RequestCounts, type Written } from '../bucket/store';
+import { DEFAULT_CONCURRENCY, type BucketStore, type Written } from '../bucket/store';
 import { isEntryFile } from '../deploy/headers';
 import { underLease } from '../bucket/lease';
-import type { DeployManifest } from '../deploy/manifest';
 import { byKey, DEFAULT_MAX_DELETES, normalizePrefix, planPrune } from '../deploy/plan';
 import { openS3Store } from '../bucket/s3-target';
-import type { InvalidateResult } from '../invalidate/invalidate';
 import { forEachLimit } from '../util/concurrency';
 import { UserError } from '../util/errors';
 import { Interrupted } from '../util/interrupt';
 import { collectNow, collectSooner } from '../util/memory';
 import { ReleaseBook } from './book';
 import { makeLive } from './file-index-store';
-import { copiedReleaseManifest, invalidateChanges } from './invalidation';
+import { copiedReleaseManifest, invalidateChanges, type CopiedReleaseResult } from './invalidation';
 import { openLiveReleaseStore, type LiveReleaseStore } from './live-release';
 import { planAtomicPromotion } from './promote-atomic';
 import {
   checkKeepReleases,
   locateRelease,
+  recordedFolders,
   recordKeys,
   recordVersions,
   snapshotsToTake,
@@ -56,21 +55,12 @@ export interface PromoteOptions {
   signal?: AbortSignal;
 }
 
-export interface PromoteResult {
+export interface PromoteResult extends CopiedReleaseResult {
   from: string;
   to: string;
   /** The release promoted (its number in the source). */
   promoted: number;
-  /** The release it became in the target; none for a dry run. */
-  release?: number;
   copied: number;
-  deleted: number;
-  unchanged: number;
-  dryRun: boolean;
-  requests: RequestCounts;
-  durationMs: number;
-  manifest?: DeployManifest;
-  invalidation?: InvalidateResult;
 }
 
 interface PlannedCopy {
@@ -185,10 +175,10 @@ async function promoteUnderLease(
         throw new UserError(
           `The live release of ${to} is atomic (through "${targetLive.atomic.site}" in ${targetLive.atomic.keyValueStoreArn}): promote into it with releaseMode "atomic" and that keyValueStoreArn. Nothing was changed.`,
         );
-      if (atomicStore && !atomicStore.site) atomicStore.site = record.summary.project;
+      const store = atomicStore && { ...atomicStore, site: atomicStore.site || record.summary.project };
       const atomic =
-        atomicStore &&
-        (await planAtomicPromotion(target, prefix, atomicStore, book, record, listed, {
+        store &&
+        (await planAtomicPromotion(target, prefix, store, book, record, listed, {
           keep,
           skewProtectionHours: options.skewProtectionHours,
         }));
@@ -279,10 +269,16 @@ async function promoteUnderLease(
         await copy(changed.filter((c) => isEntryFile(c.path)));
         if (signal.aborted) throw signal.reason;
         if (atomic) {
-          await makeLive(target, prefix, atomicStore!, {
-            ...{ number: atomic.release, by: options.leaseOwner, live: atomic.live },
-            ...{ previous: atomic.previous, index: atomic.index },
-          });
+          await makeLive(
+            target,
+            prefix,
+            store!,
+            {
+              ...{ number: atomic.release, by: options.leaseOwner, live: atomic.live },
+              ...{ previous: atomic.previous, index: atomic.index },
+            },
+            signal,
+          );
           if (atomic.retention.length) await target.delete(atomic.retention);
         }
         if (pruned.deletes.length) await target.delete(pruned.deletes, (n) => (done.deleted += n));
@@ -302,14 +298,10 @@ async function promoteUnderLease(
             changed: changed.length + pruned.deletes.length,
             files: record.summary.files,
             bytes: record.summary.bytes,
-            ...(atomic && { atomic: { keyValueStoreArn: atomicStore!.storeArn, site: atomicStore!.site } }),
+            ...(atomic && { atomic: { keyValueStoreArn: store!.storeArn, site: store!.site } }),
           },
           atomic
-            ? {
-                restorable,
-                assets,
-                folders: Object.keys(atomic.earlierFolders).length ? atomic.earlierFolders : undefined,
-              }
+            ? { restorable, assets, folders: recordedFolders(atomic.folders, atomic.release) }
             : { restorable, assets, versions: recordVersions(restorable, prefix, written, staying.live) },
           keep,
           listed.keys(),
@@ -344,7 +336,7 @@ async function promoteUnderLease(
         );
       result.durationMs = Date.now() - started;
       log(
-        `Release ${result.release} of ${to} is ${what}: ${changed.length} copied, ${pruned.deletes.length} deleted, ${result.unchanged} unchanged in ${(result.durationMs / 1000).toFixed(1)} s${atomic ? `, made live with one write of "${atomicStore!.site}" in ${atomicStore!.storeArn}; nothing to invalidate` : ''}.`,
+        `Release ${result.release} of ${to} is ${what}: ${changed.length} copied, ${pruned.deletes.length} deleted, ${result.unchanged} unchanged in ${(result.durationMs / 1000).toFixed(1)} s${atomic ? `, made live with one write of "${store!.site}" in ${store!.storeArn}; nothing to invalidate` : ''}.`,
       );
       return result;
     },

@@ -1,6 +1,4 @@
-import type { RequestCounts } from '../bucket/store';
-import type { DeployManifest } from '../deploy/manifest';
-import type { InvalidateResult } from '../invalidate/invalidate';
+import type { CopiedReleaseResult } from './invalidation';
 
 export interface RollbackOptions {
   bucket: string;
@@ -20,20 +18,10 @@ export interface RollbackOptions {
   signal?: AbortSignal;
 }
 
-export interface RollbackResult {
+export interface RollbackResult extends CopiedReleaseResult {
   bucket: string;
   prefix: string;
   /** The release brought back. */
   to: number;
-  /** The release the rollback recorded; none for a dry run. */
-  release?: number;
   restored: number;
-  deleted: number;
-  unchanged: number;
-  dryRun: boolean;
-  requests: RequestCounts;
-  durationMs: number;
-  /** What changed, for invalidation (deploy manifests have the same shape); none for a dry run. */
-  manifest?: DeployManifest;
-  invalidation?: InvalidateResult;
 }

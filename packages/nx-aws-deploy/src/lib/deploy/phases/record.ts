@@ -1,6 +1,6 @@
 import { MARKER_FILE, STATE_FILE, type DeployMarker } from '../../bucket/bookkeeping';
 import type { Written } from '../../bucket/store';
-import { recordVersions, type ReleaseRecord } from '../../releases/history';
+import { recordedFolders, recordVersions, type ReleaseRecord } from '../../releases/history';
 import { Interrupted } from '../../util/interrupt';
 import { isContentHashed } from '../headers';
 import { recordUploadedEtags, shouldWriteState, type DeployState } from '../plan';
@@ -23,7 +23,7 @@ export async function record(
   const { options, store, prefix } = run;
   const nextState = recordUploadedEtags(plan.nextState, written);
   try {
-    // An atomic release's own files all have new keys: its state is always new (the next one copies by it).
+    // An atomic release's files have new keys: its state is always new (the next one knows their headers by it).
     if ((atomic && staying) || shouldWriteState(state, nextState, options.pruneOlderThanDeploys ?? 0))
       await store.writeJson(prefix + STATE_FILE, nextState);
     // Only when it moved: a re-run makes no PUT.
@@ -48,8 +48,7 @@ export async function record(
     };
     const keyOf = atomic?.keyOf ?? ((path: string) => prefix + path);
     const files = releaseFiles(run, nextState, written, staying.live, keyOf);
-    const earlier = [...(atomic?.folders ?? [])].filter(([, folder]) => folder !== atomic?.release);
-    if (earlier.length) files.folders = Object.fromEntries(earlier);
+    if (atomic) files.folders = recordedFolders(atomic.folders, atomic.release);
     return (await releases.add(summary, files, run.keepReleases, remote.keys(), staying, atomic?.release)).number;
   } catch (error) {
     if (!run.signal.aborted) throw error;
