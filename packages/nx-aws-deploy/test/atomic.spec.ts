@@ -1,5 +1,7 @@
 import { GetKeyCommand, ListKeysCommand } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { startFaultProxy } from 'fault-proxy';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { edgeGet, startLocalAws, type LocalAwsHarness, type StackResult } from 'local-aws';
@@ -46,17 +48,22 @@ const { ['assets/lazy-Zz98Yy76.js']: _dropped, ['assets/index-Ab12Cd34.js']: _re
 const V2 = { ...KEPT, 'index.html': page('index-Ef56Gh78.js', 'home v2'), 'assets/index-Ef56Gh78.js': 'main v2' };
 const V3 = { ...V2, 'index.html': page('index-Ef56Gh78.js', 'home v3') };
 
-/** The build `files`, deployed atomically (or, `inPlace`, as before) through the local AWS. */
-async function deploy(
-  files: Record<string, string>,
-  { inPlace = false, flags = [] as string[], env = {} as Record<string, string>, code = 0 } = {},
-) {
+/** The build `files` in root/dist, as a build writes them. */
+function writeBuild(files: Record<string, string>): void {
   const site = join(root, 'dist');
   rmSync(site, { recursive: true, force: true });
   for (const [path, text] of Object.entries(files)) {
     mkdirSync(dirname(join(site, path)), { recursive: true });
     writeFileSync(join(site, path), text);
   }
+}
+
+/** The build `files`, deployed atomically (or, `inPlace`, as before) through the local AWS. */
+async function deploy(
+  files: Record<string, string>,
+  { inPlace = false, flags = [] as string[], env = {} as Record<string, string>, code = 0 } = {},
+) {
+  writeBuild(files);
   await local.resetRequests();
   const args = ['deploy', '--source-dir', 'dist', '--bucket', BUCKET, '--project', 'web'];
   const atomic = inPlace ? [] : ['--release-mode', 'atomic', '--key-value-store-arn', stack.outputs.KeyValueStoreArn];
@@ -340,6 +347,83 @@ it('a page pins its release in a cookie: the unhashed files it names come from t
   // A page is always the live release's, and moves the pin on; a release not kept (99, never made) pins nothing.
   expect((await edgeHas('/', live)).pin[0]).not.toContain(`${live};`);
   expect((await edgeHas('/logo.png', 'nxad-release-web=99')).body).toBe('PNG v8');
+});
+
+it('a KeyValueStore that accepts and never answers: the deploy ends, naming the call and the endpoint, nothing changed', async () => {
+  const proxy = await startFaultProxy({ target: local.aws.url, rate: 1, operations: ['GetKey'], kinds: ['hang'] });
+  try {
+    const kvsEndpoint = proxy.url.replace('127.0.0.1', 'localhost');
+    const before = await live();
+    const hung = await deploy(V2, {
+      env: { AWS_ENDPOINT_URL_CLOUDFRONT_KEYVALUESTORE: kvsEndpoint },
+      flags: ['--request-timeout', '1'],
+      code: 1,
+    });
+    expect(hung.errors).toMatch(
+      new RegExp(
+        `cloudfront-keyvaluestore:GetKey on \\S+: no answer from ${kvsEndpoint} in \\d attempts, each aborted when it stalled`,
+      ),
+    );
+    expect(hung.siteWrites).toEqual([]);
+    expect(await live()).toBe(before);
+  } finally {
+    await proxy.stop();
+  }
+});
+
+it('SIGTERM while the file index is written: it stops before the switch, saying so, the live release as it was; a re-run makes it live', async () => {
+  const before = await live();
+  let sent = false;
+  let child: ChildProcess | undefined;
+  const proxy = await startFaultProxy({
+    target: local.aws.url,
+    rate: 0,
+    onRequest: (info) => {
+      if (sent || info.operation !== 'UpdateKeys') return;
+      sent = true;
+      child!.kill('SIGTERM');
+    },
+  });
+  const V9 = { ...V3, 'about/index.html': '<p>about v9</p>' };
+  writeBuild(V9);
+  try {
+    child = spawn(
+      process.execPath,
+      [CLI, 'deploy', '--source-dir', 'dist', '--bucket', BUCKET, '--project', 'web'].concat([
+        '--release-mode',
+        'atomic',
+        '--key-value-store-arn',
+        stack.outputs.KeyValueStoreArn,
+      ]),
+      {
+        cwd: root,
+        env: {
+          ...outsideEnv(),
+          ...local.env,
+          AWS_ENDPOINT_URL_CLOUDFRONT_KEYVALUESTORE: proxy.url.replace('127.0.0.1', 'localhost'),
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let output = '';
+    child.stdout!.on('data', (d) => (output += d));
+    child.stderr!.on('data', (d) => (output += d));
+    const [code] = await once(child, 'close');
+    expect([sent, code, output]).toEqual([
+      true,
+      143,
+      expect.stringMatching(/Interrupted by SIGTERM before release \d+ went live: the live release is as it was/),
+    ]);
+  } finally {
+    await proxy.stop();
+  }
+  expect(await live()).toBe(before);
+  await settle();
+  expect(await served('/about/')).toBe('<p>about</p>');
+  await deploy(V9);
+  expect(await live()).toBe(before! + 1);
+  await settle();
+  expect(await served('/about/')).toBe('<p>about v9</p>');
 });
 
 it('one in-place deploy moves the site back: every file at its own key, the key and the file index out of the store, the release folders gone', async () => {

@@ -88,11 +88,15 @@ export function transport({
   } as const;
 }
 
+type Service = 'S3' | 'CloudFront' | 'CloudFront KeyValueStore' | 'CodePipeline';
+
 /** The endpoint a service's requests go to, as the SDK picks it, for messages. */
-export function endpointOf(service: 'S3' | 'CloudFront' | 'CodePipeline', region?: string): string {
-  const own = process.env[`AWS_ENDPOINT_URL_${service.toUpperCase()}`] ?? process.env.AWS_ENDPOINT_URL;
+export function endpointOf(service: Service, region?: string): string {
+  const own =
+    process.env[`AWS_ENDPOINT_URL_${service.toUpperCase().replace(' ', '_')}`] ?? process.env.AWS_ENDPOINT_URL;
   if (own) return own;
   const where = region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  if (service === 'CloudFront KeyValueStore') return 'https://<account>.cloudfront-kvs.global.api.aws';
   return service === 'CloudFront'
     ? 'https://cloudfront.amazonaws.com'
     : `https://${service.toLowerCase()}.${where}.amazonaws.com`;
@@ -102,12 +106,7 @@ export function endpointOf(service: 'S3' | 'CloudFront' | 'CodePipeline', region
  * For a request the SDK gave up on because the endpoint did not answer in time (see transport): one line with
  * the operation, the endpoint, the attempts and what to do; undefined for any other error.
  */
-export function explainTimeout(
-  error: unknown,
-  what: string,
-  service: 'S3' | 'CloudFront' | 'CodePipeline',
-  region?: string,
-): string | undefined {
+export function explainTimeout(error: unknown, what: string, service: Service, region?: string): string | undefined {
   const e = error as { name?: string; code?: string; $metadata?: { attempts?: number } };
   if (e?.name !== 'TimeoutError' && e?.code !== 'ETIMEDOUT') return undefined;
   const attempts = e.$metadata?.attempts;

@@ -1,6 +1,7 @@
 import { FILE_INDEX_FILE } from '../bucket/bookkeeping';
 import type { BucketStore } from '../bucket/store';
-import { withWrites, type FileIndex, type FileIndexRecord, type IndexChange } from './file-index';
+import { changedPaths, withWrites, type FileIndex, type FileIndexRecord, type IndexChange } from './file-index';
+import { Interrupted } from '../util/interrupt';
 import type { ReleaseIndex } from './history';
 import {
   indexKey,
@@ -55,7 +56,7 @@ export async function readFileIndex(
   const landed = writing !== undefined && (liveNow?.live === writing.release || recorded(writing));
   const ours = liveNow && record?.site === site;
   const index = ours ? (landed ? withWrites(record.index, writing) : record.index) : {};
-  const rewrite = writing && !landed ? [...writing.puts.map((p) => p.path), ...writing.deletes] : undefined;
+  const rewrite = writing && !landed ? changedPaths(writing) : undefined;
   return { index, rewrite };
 }
 
@@ -64,57 +65,60 @@ export async function indexedPaths(bucket: BucketStore, prefix: string, site: st
   const recorded = await bucket.readJson<FileIndexRecord>(prefix + FILE_INDEX_FILE);
   if (!recorded) return [];
   const paths = recorded.site === site ? Object.keys(recorded.index) : [];
-  const writing = recorded.writing;
-  return [...new Set([...paths, ...(writing?.puts.map((p) => p.path) ?? []), ...(writing?.deletes ?? [])])];
+  return [...new Set([...paths, ...(recorded.writing ? changedPaths(recorded.writing) : [])])];
 }
 
 /**
  * Writes a release's entries to the store. The record first says what is being written (see FileIndexRecord), so
  * that the next deploy knows whether they landed. Answers the store's ETag after the last write.
  */
-export async function writeFileIndex(
+async function writeFileIndex(
   bucket: BucketStore,
   prefix: string,
   store: LiveReleaseStore,
-  release: { number: number; by: string },
-  previous: FileIndex,
-  { puts: changed, deletes: removed }: IndexChange,
+  { number, by, previous, index }: LiveReleaseToBe,
 ): Promise<string> {
-  const writing = { release: release.number, by: release.by, puts: changed, deletes: removed };
+  const writing = { release: number, by, puts: index.puts, deletes: index.deletes };
   await bucket.writeJson(prefix + FILE_INDEX_FILE, { version: 1, site: store.site, index: previous, writing });
   const entry = (path: string) =>
     Object.hasOwn(previous, path) ? [{ key: indexKey(store.site, path), value: previous[path] }] : [];
-  const before = [...changed.map((p) => p.path), ...removed].flatMap(entry);
-  const puts = changed.map(({ path, value }) => ({ key: indexKey(store.site, path), value }));
+  const before = changedPaths(index).flatMap(entry);
+  const puts = index.puts.map(({ path, value }) => ({ key: indexKey(store.site, path), value }));
   return updateKeys(store, {
     puts,
-    deletes: removed.map((path) => indexKey(store.site, path)),
+    deletes: index.deletes.map((path) => indexKey(store.site, path)),
     growth: storeBytes(puts) - storeBytes(before),
   });
+}
+
+/** A release about to go live: its number and owner, what was live, the index before it and its change. */
+export interface LiveReleaseToBe {
+  number: number;
+  by: string;
+  live: LiveRelease | undefined;
+  previous: FileIndex;
+  index: IndexChange & { keptViews: number[] };
 }
 
 /**
  * With every file of `release` in place: its entries in the file index (which no release made before sees), then
  * the one write that makes it live and names the releases kept, spared a read when it follows the index's own
- * writes. Answers what was live.
+ * writes. A stop (`signal`) that came during the index's writes comes before the switch. Answers what was live.
  */
 export async function makeLive(
   bucket: BucketStore,
   prefix: string,
   store: LiveReleaseStore,
-  release: {
-    number: number;
-    by: string;
-    live: LiveRelease | undefined;
-    previous: FileIndex;
-    index: IndexChange & { keptViews: number[] };
-  },
+  release: LiveReleaseToBe,
+  signal?: AbortSignal,
 ): Promise<LiveRelease | undefined> {
   const { index } = release;
-  const etag =
-    index.puts.length + index.deletes.length
-      ? await writeFileIndex(bucket, prefix, store, release, release.previous, index)
-      : undefined;
+  const etag = changedPaths(index).length ? await writeFileIndex(bucket, prefix, store, release) : undefined;
+  if (signal?.aborted)
+    throw new Interrupted(
+      signal.reason,
+      `Interrupted by ${signal.reason} before release ${release.number} went live: the live release is as it was (the index entries written are numbered after it). Run the deploy again.`,
+    );
   const known = etag ? { etag, live: release.live } : undefined;
   const value = { live: release.number, kept: index.keptViews };
   return (await switchLiveRelease(store, () => value, known)).previous;

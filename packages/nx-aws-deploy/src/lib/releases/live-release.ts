@@ -193,7 +193,7 @@ function explainStoreError(error: unknown, operation: string, storeArn: string):
   if (error instanceof UserError) return error;
   const e = error as CloudFrontKeyValueStoreServiceException;
   const where = `cloudfront-keyvaluestore:${operation} on ${storeArn}`;
-  const timedOut = explainTimeout(error, where, 'CloudFront');
+  const timedOut = explainTimeout(error, where, 'CloudFront KeyValueStore');
   if (timedOut) return new UserError(timedOut);
   switch (e.name) {
     case 'ResourceNotFoundException':

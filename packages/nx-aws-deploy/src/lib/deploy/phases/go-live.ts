@@ -25,10 +25,16 @@ export async function goLive(run: DeployRun, planned: Planned, { written }: Tran
       `Interrupted by ${run.signal.reason} before release ${atomic.release} went live: the live release is as it was. Run the deploy again.`,
     );
   const changed = atomic.index.puts.length + atomic.index.deletes.length > 0;
-  const previous = await makeLive(run.store, run.prefix, run.liveReleases, {
-    ...{ number: atomic.release, by: run.options.leaseOwner, live: atomic.live },
-    ...{ previous: atomic.previousIndex, index: atomic.index },
-  });
+  const previous = await makeLive(
+    run.store,
+    run.prefix,
+    run.liveReleases,
+    {
+      ...{ number: atomic.release, by: run.options.leaseOwner, live: atomic.live },
+      ...{ previous: atomic.previousIndex, index: atomic.index },
+    },
+    run.signal,
+  );
   run.log(
     `Release ${atomic.release} is live${previous ? ` (was ${previous.live})` : ''}: "${run.liveReleases.site}" in ${run.liveReleases.storeArn}${changed ? `, its file index ${atomic.index.puts.length} key(s) written and ${atomic.index.deletes.length} deleted` : ''}.`,
   );
