@@ -375,6 +375,15 @@ it('SIGTERM while the file index is written: it stops before the switch, saying 
   const before = await live();
   let sent = false;
   let child: ChildProcess | undefined;
+  let output = '';
+  // The index's first write waits until the deploy has taken the signal in: then it must not switch.
+  const signalled = () =>
+    new Promise<void>((resolve) => {
+      const until = Date.now() + 10_000;
+      const check = () =>
+        output.includes('SIGTERM received') || Date.now() > until ? resolve() : setTimeout(check, 20);
+      check();
+    });
   const proxy = await startFaultProxy({
     target: local.aws.url,
     rate: 0,
@@ -382,6 +391,7 @@ it('SIGTERM while the file index is written: it stops before the switch, saying 
       if (sent || info.operation !== 'UpdateKeys') return;
       sent = true;
       child!.kill('SIGTERM');
+      return signalled();
     },
   });
   const V9 = { ...V3, 'about/index.html': '<p>about v9</p>' };
@@ -405,7 +415,6 @@ it('SIGTERM while the file index is written: it stops before the switch, saying 
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
-    let output = '';
     child.stdout!.on('data', (d) => (output += d));
     child.stderr!.on('data', (d) => (output += d));
     const [code] = await once(child, 'close');

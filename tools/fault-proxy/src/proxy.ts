@@ -38,8 +38,11 @@ export interface FaultProxyOptions {
   maxRequests?: number;
   /** The proxy closes itself after this long (default 10 minutes), so a test that forgets it cannot hang. */
   lifetimeMs?: number;
-  /** Sees every request before the proxy decides on it (tests use it to act at a chosen moment). */
-  onRequest?: (info: RequestInfo) => void;
+  /**
+   * Sees every request before the proxy decides on it (tests use it to act at a chosen moment); a promise it
+   * answers holds the request until it settles (to let the client see what the test did first).
+   */
+  onRequest?: (info: RequestInfo) => unknown;
 }
 
 export interface FaultProxy {
@@ -142,7 +145,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   const server = createServer((req, res) => {
     requests++;
     const info = requestInfo(req);
-    options.onRequest?.(info);
+    const held = options.onRequest?.(info);
     if (requests > maxRequests)
       return sendError(
         res,
@@ -179,8 +182,9 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       });
       req.pipe(upstream);
     };
-    if (options.latencyMs) later(options.latencyMs, send);
-    else send();
+    const go = () => (options.latencyMs ? later(options.latencyMs, send) : send());
+    if (held instanceof Promise) void held.then(go, go);
+    else go();
   });
   server.on('connection', (socket) => {
     sockets.add(socket);
