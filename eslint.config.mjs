@@ -39,6 +39,8 @@ export default tseslint.config(
   {
     // A CloudFront Function: `handler` is called by the CloudFront runtime, and the code ships inlined in templates.
     files: ['**/cloudfront-function/*.js'],
+    // cloudfront-js-2.0 has Buffer as a global.
+    languageOptions: { globals: { Buffer: 'readonly' } },
     rules: { '@typescript-eslint/no-unused-vars': ['error', { varsIgnorePattern: '^handler$' }] },
   },
 );

@@ -23,7 +23,8 @@ const USAGE = `Usage:
       [--include <glob>]... [--exclude <glob>]... [--distribution-id <id>] [--manifest <file>]
       [--project <name>] [--allow-no-index] [--request-timeout <seconds>] [--lock-timeout <seconds> | --no-wait]
       [--release-mode atomic --key-value-store-arn <arn> [--site <key>] [--skew-protection-hours <n>]
-      [--wait-until-served --site-url <url>]] [--json]
+      [--wait-until-served --site-url <url>] [--preview pr-<n> [--preview-domain <domain>]]
+      [--preview-ttl-days <n>] [--max-previews <n>]] [--json]
       The deploy-s3 executor outside Nx: syncs a build folder to a bucket by content. Ctrl-C or SIGTERM stop it
       at a safe point (multipart uploads aborted) and it says what landed; running it again finishes the job.
       One deploy at a time per bucket and prefix: a second one waits for the first (--lock-timeout, default
@@ -31,7 +32,21 @@ const USAGE = `Usage:
       is a release; the last --keep-releases (default 10) stay restorable. --release-mode atomic sends only the
       files that changed, into _releases/<n>/, indexes them in the KeyValueStore that the release router reads
       and makes the release live with one write of it (key --site, default the project), with no invalidation;
-      --wait-until-served then waits until --site-url serves it.
+      --wait-until-served then waits until --site-url serves it. --preview deploys the build as the preview of a
+      pull request instead (below _previews/pr-<n>/, served on https://pr-<n>.<preview-domain>/); each deploy
+      removes previews no build deployed for --preview-ttl-days (default 14).
+
+  nx-aws-deploy previews --bucket <bucket> [--bucket <bucket>]... [--prefix <prefix>] [--region <region>] [--json]
+      Lists the pull-request previews of each site: pull request, app, commit, when deployed, age, files, size.
+
+  nx-aws-deploy preview remove pr-<n> --bucket <bucket> [--prefix <prefix>] --key-value-store-arn <arn>
+      --site <key> [--region <region>] [--lock-timeout <seconds> | --no-wait] [--json]
+      Removes a preview: its key leaves the store (its hosts serve the site's live release), then its file index
+      and files. What the site itself serves is not touched.
+
+  nx-aws-deploy preview password --key-value-store-arn <arn> --site <key>
+      Reads a password on stdin; the site's previews then ask for it (HTTP basic auth, any user name). Only a
+      salted SHA-256 of it is stored, in the KeyValueStore. An empty password takes the protection away.
 
   nx-aws-deploy releases --bucket <bucket> [--prefix <prefix>] [--region <region>] [--json]
       Lists the releases: number, time, commit, who, files changed, which one is live and which are kept.
@@ -126,6 +141,10 @@ async function deployCommand(args: string[]): Promise<number> {
       'skew-protection-hours': { type: 'string' },
       'wait-until-served': { type: 'boolean' },
       'site-url': { type: 'string' },
+      preview: { type: 'string' },
+      'preview-domain': { type: 'string' },
+      'preview-ttl-days': { type: 'string' },
+      'max-previews': { type: 'string' },
     },
   });
   if (!values['source-dir']) throw new UserError('--source-dir is required: the build folder to deploy.');
@@ -152,6 +171,10 @@ async function deployCommand(args: string[]): Promise<number> {
       skewProtectionHours: wholeNumber('skew-protection-hours', values['skew-protection-hours']),
       waitUntilServed: values['wait-until-served'],
       siteUrl: values['site-url'],
+      preview: values.preview,
+      previewDomain: values['preview-domain'],
+      previewTtlDays: wholeNumber('preview-ttl-days', values['preview-ttl-days']),
+      maxPreviews: wholeNumber('max-previews', values['max-previews']),
     },
     {
       workspaceRoot: cwd,
@@ -186,6 +209,89 @@ async function releasesCommand(args: string[]): Promise<number> {
   });
   console.log(values.json ? JSON.stringify(index ?? null) : releasesTable(where, index));
   return 0;
+}
+
+async function previewsCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      bucket: { type: 'string', multiple: true },
+      prefix: { type: 'string' },
+      region: { type: 'string' },
+      'request-timeout': { type: 'string' },
+      json: { type: 'boolean' },
+    },
+  });
+  const { listPreviews, previewsTable } = await import('./lib/releases/preview-commands');
+  const previews = await listPreviews({
+    ...values,
+    buckets: values.bucket ?? [],
+    requestTimeout: wholeNumber('request-timeout', values['request-timeout']),
+  });
+  console.log(values.json ? JSON.stringify(previews) : previewsTable(previews, Date.now()));
+  return 0;
+}
+
+async function previewCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      bucket: { type: 'string' },
+      prefix: { type: 'string' },
+      region: { type: 'string' },
+      'key-value-store-arn': { type: 'string' },
+      site: { type: 'string' },
+      'request-timeout': { type: 'string' },
+      'lock-timeout': { type: 'string' },
+      'no-wait': { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
+  });
+  const [action, name] = positionals;
+  const { removePreviewOf, setPreviewPassword } = await import('./lib/releases/preview-commands');
+  const common = {
+    keyValueStoreArn: values['key-value-store-arn'],
+    site: values.site,
+    requestTimeout: wholeNumber('request-timeout', values['request-timeout']),
+  };
+  if (action === 'password') {
+    const password = (await readStdin()).replace(/\r?\n$/, '');
+    const done = await setPreviewPassword({ ...common, password });
+    console.error(
+      done === 'set'
+        ? `The previews of "${values.site}" ask for the password now.`
+        : `The previews of "${values.site}" are open to anyone with the URL now.`,
+    );
+    return 0;
+  }
+  if (action !== 'remove' || !name)
+    throw new UserError(
+      'Usage: nx-aws-deploy preview remove pr-<n> --bucket <bucket> --key-value-store-arn <arn> --site <key>, or preview password.',
+    );
+  return runReleaseCommand(values.json, async (leaseOwner, signal) => {
+    const removed = await removePreviewOf({
+      ...common,
+      bucket: values.bucket ?? '',
+      prefix: values.prefix,
+      region: values.region,
+      preview: name,
+      leaseOwner,
+      lockTimeout: values['no-wait'] ? 0 : wholeNumber('lock-timeout', values['lock-timeout']),
+      log: (line) => console.error(line),
+      signal,
+    });
+    console.error(
+      `Removed preview ${removed.name}${removed.live === undefined ? '' : ` (release ${removed.live} was live)`}: ${removed.keys} key(s) of the store, ${removed.objects} object(s).`,
+    );
+    return removed;
+  });
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 async function rollbackCommand(args: string[]): Promise<number> {
@@ -257,6 +363,8 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'rollback') return rollbackCommand(rest);
   if (command === 'releases') return releasesCommand(rest);
   if (command === 'promote') return promoteCommand(rest);
+  if (command === 'previews') return previewsCommand(rest);
+  if (command === 'preview') return previewCommand(rest);
   if (command !== 'set-shas') {
     console.error(USAGE);
     return command === '--help' || command === '-h' ? 0 : 2;

@@ -4,20 +4,21 @@ import { releasePinCode, releaseRouterCode } from '../src/generators/pipeline/cl
 
 /**
  * A bucket, a KeyValueStore, and per site a distribution whose viewer-request function is the release router for
- * it and whose viewer-response function its release pin, deployed to the local AWS. Outputs: KeyValueStoreArn, and
+ * it and whose viewer-response function its release pin (serving pull-request previews where asked), deployed to
+ * the local AWS. Outputs: KeyValueStoreArn, and
  * <name>DistributionId per site.
  */
 export function deployRouterStack(
   local: LocalAwsHarness,
   bucket: string,
-  sites: { name: string; site: string; storybook: boolean }[],
+  sites: { name: string; site: string; storybook: boolean; previews?: boolean }[],
 ): Promise<StackResult> {
   const resources: Record<string, unknown> = {
     Site: { Type: 'AWS::S3::Bucket', Properties: { BucketName: bucket } },
     Releases: { Type: 'AWS::CloudFront::KeyValueStore', Properties: { Name: `${bucket}-releases` } },
   };
   const outputs: Record<string, unknown> = { KeyValueStoreArn: { Value: { 'Fn::GetAtt': ['Releases', 'Arn'] } } };
-  for (const { name, site, storybook } of sites) {
+  for (const { name, site, storybook, previews } of sites) {
     resources[`${name}Router`] = {
       Type: 'AWS::CloudFront::Function',
       Properties: {
@@ -28,7 +29,7 @@ export function deployRouterStack(
           Runtime: 'cloudfront-js-2.0',
           KeyValueStoreAssociations: [{ KeyValueStoreARN: { 'Fn::GetAtt': ['Releases', 'Arn'] } }],
         },
-        FunctionCode: releaseRouterCode({ site, storybook, spa: true }),
+        FunctionCode: releaseRouterCode({ site, storybook, spa: true, previews }),
       },
     };
     resources[`${name}Pin`] = {
@@ -41,7 +42,7 @@ export function deployRouterStack(
           Runtime: 'cloudfront-js-2.0',
           KeyValueStoreAssociations: [{ KeyValueStoreARN: { 'Fn::GetAtt': ['Releases', 'Arn'] } }],
         },
-        FunctionCode: releasePinCode(site),
+        FunctionCode: releasePinCode(site, previews),
       },
     };
     resources[`${name}Distribution`] = {

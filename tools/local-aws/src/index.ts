@@ -5,6 +5,7 @@ export type { ServiceCall } from './iam/service-actor';
 export {
   startLocalAws,
   edgeGet,
+  previewGet,
   getWithHost,
   keyValueStoreClient,
   s3DistributionConfig,

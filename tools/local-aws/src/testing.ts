@@ -143,6 +143,17 @@ export function edgeGet(aws: LocalAws, distributionId: string, path: string, hea
   return getWithHost(`${aws.url}${path}`, new URL(aws.edgeUrl(distributionId)).host, headers);
 }
 
+/** GET a path through a distribution's local edge on a host of a pull request's preview (`pr-<n>--<id>.…`). */
+export function previewGet(
+  aws: LocalAws,
+  distributionId: string,
+  preview: string,
+  path: string,
+  headers: Record<string, string> = {},
+) {
+  return getWithHost(`${aws.url}${path}`, `${preview}--${new URL(aws.edgeUrl(distributionId)).host}`, headers);
+}
+
 /** A distribution in front of `bucket` as the tests create them: index.html at /, one S3 origin, no caching rules. */
 export function s3DistributionConfig(
   callerReference: string,

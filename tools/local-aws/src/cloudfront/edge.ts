@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import vm from 'node:vm';
 import type { IncomingMessage } from 'node:http';
 import { objectResponseHeaders } from '../s3/handler';
@@ -48,11 +48,16 @@ export class Edge {
     private readonly kvs: KeyValueStoreService,
   ) {}
 
-  /** The distribution a Host header names (`<id>.<edgeDomain>[:port]`), if any. */
+  /**
+   * The distribution a Host header names (`<id>.<edgeDomain>[:port]`), if any. A label before the id and `--`
+   * (`pr-7--<id>.<edgeDomain>`) stands for the alternate domain names a distribution may have (a wildcard's
+   * hosts): the viewer's Host, which its functions see, is what it was.
+   */
   distributionForHost(host: string | undefined, edgeDomain: string): Distribution | undefined {
     const name = (host ?? '').split(':')[0].toLowerCase();
     if (!name.endsWith(`.${edgeDomain}`)) return undefined;
-    const id = name.slice(0, -(edgeDomain.length + 1)).toUpperCase();
+    const label = name.slice(0, -(edgeDomain.length + 1));
+    const id = label.split('--').pop()!.toUpperCase();
     return this.cloudfront.distributions.get(id);
   }
 
@@ -214,9 +219,16 @@ export class Edge {
     if (!fn) return { statusCode: 503, statusDescription: `Function ${name} is missing` };
     let compiled = this.compiled.get(fn.name);
     if (!compiled || compiled.code !== fn.code) {
-      const context = vm.createContext({ console, __cloudfront: this.cloudFrontModule(fn.name) });
-      // cloudfront-js-2.0's `import cf from 'cloudfront'`, as a script can hold it.
-      const code = fn.code.replace(/^\s*import\s+(\w+)\s+from\s+['"]cloudfront['"];?/m, 'var $1 = __cloudfront;');
+      const context = vm.createContext({
+        console,
+        Buffer,
+        __modules: { cloudfront: this.cloudFrontModule(fn.name), crypto: FUNCTION_CRYPTO },
+      });
+      // cloudfront-js-2.0's `import cf from 'cloudfront'` and `import crypto from 'crypto'`, as a script can hold them.
+      const code = fn.code.replace(
+        /^\s*import\s+(\w+)\s+from\s+['"](cloudfront|crypto)['"];?/gm,
+        "var $1 = __modules['$2'];",
+      );
       vm.runInContext(code, context, { timeout: FUNCTION_TIMEOUT_MS, filename: `${fn.name}.js` });
       compiled = { code: fn.code, context };
       this.compiled.set(fn.name, compiled);
@@ -243,6 +255,9 @@ export class Edge {
     }
   }
 }
+
+/** What cloudfront-js-2.0's `crypto` module has: hashes and HMACs. */
+const FUNCTION_CRYPTO = { createHash, createHmac };
 
 /**
  * The request as a function's event has it: lower-case headers but the cookie header, whose cookies are parsed

@@ -41,3 +41,9 @@ export const RELEASE_FOLDERS = '_releases/';
 export function releaseFolderFile(folder: number, path: string): string {
   return `${RELEASE_FOLDERS}${folder}/${path}`;
 }
+
+/**
+ * Pull-request previews: each below the site's prefix in a folder of its own (`_previews/pr-<n>/`), a site of
+ * atomic releases with bookkeeping of its own (see releases/previews.ts). The site's own deploys leave it alone.
+ */
+export const PREVIEWS_FOLDER = '_previews/';

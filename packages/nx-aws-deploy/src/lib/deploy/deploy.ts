@@ -5,6 +5,7 @@ import { DEFAULT_CONCURRENCY, type BucketStore } from '../bucket/store';
 import { startAtomicReads } from '../releases/file-index-store';
 import { checkKeepReleases } from '../releases/history';
 import { openLiveReleaseStore } from '../releases/live-release';
+import { previewStore, previewTarget } from '../releases/previews';
 import { UserError } from '../util/errors';
 import { HashCache } from './hash-cache';
 import { compileHeaderRules } from './headers';
@@ -13,6 +14,7 @@ import { goLive } from './phases/go-live';
 import { normalizePrefix } from './plan';
 import { compare } from './phases/compare';
 import { plan } from './phases/plan';
+import { checkPreviewLimit, removeIdlePreviews } from './phases/previews';
 import { planAtomic } from './phases/plan-atomic';
 import { prune } from './phases/prune';
 import { record } from './phases/record';
@@ -52,7 +54,7 @@ export async function deployTo(
 ): Promise<DeployResult> {
   const started = Date.now();
   const log = options.log ?? ((line: string) => console.log(line));
-  const prefix = normalizePrefix(options.prefix);
+  const sitePrefix = normalizePrefix(options.prefix);
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   if (!options.bucket) throw new UserError('The "bucket" option is required: the S3 bucket to deploy to.');
   checkBucketName(options.bucket, 'the "bucket" option');
@@ -61,12 +63,20 @@ export async function deployTo(
   const rulesFor = compileHeaderRules(options.headers);
   const keepReleases = checkKeepReleases(options.keepReleases);
 
-  if (options.releaseMode === 'atomic' && options.waitUntilServed && !options.siteUrl)
-    throw new UserError('"waitUntilServed" needs "siteUrl": the site whose serving of the new release to check.');
-  const liveReleases = openLiveReleaseStore(options, options.project);
+  const siteStore = openLiveReleaseStore(options, options.project);
+  const preview = previewTarget(options, sitePrefix, siteStore);
+  const liveReleases = siteStore && previewStore(siteStore, preview);
+  if (liveReleases && options.waitUntilServed && !(preview ? preview.url : options.siteUrl))
+    throw new UserError(
+      preview
+        ? '"waitUntilServed" of a preview needs "previewDomain": the preview\'s URL is checked.'
+        : '"waitUntilServed" needs "siteUrl": the site whose serving of the new release to check.',
+    );
+  const prefix = preview?.prefix ?? sitePrefix;
   const files = await scan(options, prefix, rulesFor, log);
+  const beforeLease = preview && ((store: BucketStore) => checkPreviewLimit(store, preview, options));
   try {
-    return await underLease(openStore, { ...options, prefix, log }, async (store, signal) => {
+    return await underLease(openStore, { ...options, prefix, log, beforeLease }, async (store, signal) => {
       const hashes = HashCache.open(options.workspaceRoot, options.sourceDir);
       const run = {
         options,
@@ -80,6 +90,7 @@ export async function deployTo(
         files,
         hashes,
         liveReleases,
+        preview,
       };
       // An atomic release's first reads go out while the bucket is listed.
       const reads = liveReleases && startAtomicReads(store, prefix, liveReleases);
@@ -90,9 +101,10 @@ export async function deployTo(
       await goLive(run, planned, transferred);
       await prune(run, planned, transferred);
       const release = await record(run, compared, planned, transferred);
+      if (siteStore) await removeIdlePreviews(run, { prefix: sitePrefix, store: siteStore }, preview?.name);
       return report(run, planned, release);
     });
   } finally {
-    liveReleases?.client.destroy();
+    siteStore?.client.destroy();
   }
 }

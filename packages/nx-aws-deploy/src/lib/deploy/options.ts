@@ -23,6 +23,17 @@ export interface DeployOptions {
   releaseMode?: 'in-place' | 'atomic';
   keyValueStoreArn?: string;
   site?: string;
+  /**
+   * A pull request's preview (its number or `pr-<n>`) instead of the site: an atomic release of the build below
+   * `_previews/pr-<n>/`, live through the store's key `<site>@pr-<n>` on the preview's hosts (see
+   * releases/previews.ts). `previewDomain`: where its URL is printed as `https://pr-<n>.<previewDomain>/`.
+   */
+  preview?: string;
+  previewDomain?: string;
+  /** Days after its last deploy that a deploy of the site (or of any preview of it) removes a preview (default 14; 0: never). */
+  previewTtlDays?: number;
+  /** Previews the site may have at once (default 20): a deploy of a new one beyond it is refused. */
+  maxPreviews?: number;
   /** Hours a release that stopped being live stays, for tabs still open on it (default 24). */
   skewProtectionHours?: number;
   /**

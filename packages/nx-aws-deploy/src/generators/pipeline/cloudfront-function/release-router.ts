@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isContentHashed } from '../../../lib/deploy/headers';
 import { resolveFolder } from '../../../lib/releases/file-index';
+import { previewOfHost } from '../../../lib/releases/previews';
 import { UserError } from '../../../lib/util/errors';
 
 /** CloudFront's limit on a function's code. */
@@ -12,13 +13,16 @@ export const MAX_FUNCTION_BYTES = 10 * 1024;
  * serves Storybook under /storybook/ and answers app routes with index.html, and the deploy's isContentHashed and
  * resolveFolder. Refused when CloudFront would refuse it.
  */
-export function releaseRouterCode(config: { site: string; storybook: boolean; spa: boolean }): string {
+export function releaseRouterCode(config: {
+  site: string;
+  storybook: boolean;
+  spa: boolean;
+  previews?: boolean;
+}): string {
   const source = readFileSync(join(__dirname, 'release-router.cloudfront.js'), 'utf8');
-  const code = source
-    .replace(
-      /^var CONFIG = .*;$/m,
-      `var CONFIG = ${JSON.stringify({ site: config.site, cookie: releaseCookie(config.site), storybook: config.storybook, spa: config.spa })};`,
-    )
+  const { site, storybook, spa } = config;
+  const settings = { site, cookie: releaseCookie(site), storybook, spa, previews: Boolean(config.previews) };
+  const code = withPreviewOfHost(source.replace(/^var CONFIG = .*;$/m, `var CONFIG = ${JSON.stringify(settings)};`))
     // The one classification of the deploy and the router: what is shared, what is a release's own.
     .replace(
       /^var isContentHashed = function \(\) \{\n {2}return false;\n\};$/m,
@@ -38,12 +42,20 @@ export function releaseCookie(site: string): string {
 }
 
 /** The release pin (release-pin.cloudfront.js, viewer-response) of one site. */
-export function releasePinCode(site: string): string {
+export function releasePinCode(site: string, previews = false): string {
   const source = readFileSync(join(__dirname, 'release-pin.cloudfront.js'), 'utf8');
-  const config = { site, cookie: releaseCookie(site) };
+  const config = { site, cookie: releaseCookie(site), previews };
   return withinLimit(
-    source.replace(/^var CONFIG = .*;$/m, `var CONFIG = ${JSON.stringify(config)};`),
+    withPreviewOfHost(source.replace(/^var CONFIG = .*;$/m, `var CONFIG = ${JSON.stringify(config)};`)),
     `The release pin for "${site}"`,
+  );
+}
+
+/** The one reading of a preview's host, the router's and the pin's. */
+function withPreviewOfHost(source: string): string {
+  return source.replace(
+    /^var previewOfHost = function \(\) \{\n {2}return null;\n\};$/m,
+    () => `var previewOfHost = ${previewOfHost.toString()};`,
   );
 }
 

@@ -42,7 +42,7 @@ export async function goLive(run: DeployRun, planned: Planned, { written }: Tran
   // A page of the release the site serves once the write reaches its edge: the home page where there is one.
   const page = run.files.find((f) => f.path === 'index.html') ?? run.files.find((f) => !isContentHashed(f.path));
   if (!page) return;
-  const given = run.options.siteUrl!;
+  const given = run.preview ? run.preview.url! : run.options.siteUrl!;
   const base = given.endsWith('/') ? given : `${given}/`;
   const url = `${base}${page.path === 'index.html' ? '' : encodeURI(page.path)}`;
   const key = atomic.keyOf(page.path);

@@ -4,6 +4,7 @@ import type { HashCache } from '../hash-cache';
 import type { LocalFile } from '../local-files';
 import type { DeployOptions } from '../options';
 import type { PlannedFile } from '../plan';
+import type { PreviewTarget } from '../../releases/previews';
 
 /** What every phase of one deploy works with, once the deploy holds its bucket + prefix (see deploy.ts). */
 export interface DeployRun {
@@ -23,4 +24,6 @@ export interface DeployRun {
   hashes: HashCache;
   /** releaseMode "atomic": where the site's live release is (see releases/live-release.ts). */
   liveReleases?: LiveReleaseStore;
+  /** A deploy of a pull request's preview: `prefix` and `liveReleases` are the preview's. */
+  preview?: PreviewTarget;
 }
