@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { deployStack, parseTemplate, start, type LocalAws } from 'local-aws';
+import { deployStack, NOT_EMULATED_PARAMETERS, parseTemplate, start, type LocalAws } from 'local-aws';
 import { parse } from 'yaml';
 import { resourcePrefix, type BatchBuild } from '../../packages/nx-aws-deploy/src/lib/batch/build-list';
 import { readReleases } from '../../packages/nx-aws-deploy/src/lib/releases/list';
@@ -63,11 +63,8 @@ async function main(): Promise<void> {
     endpoint: aws.url,
     template: parseTemplate(readFileSync(TEMPLATE, 'utf8')),
     stackName: STACK,
-    // The source connection is not emulated; any well-formed values do.
-    parameters: {
-      ConnectionArn: 'arn:aws:codeconnections:us-east-1:000000000000:connection/00000000-0000-0000-0000-000000000000',
-      RepositoryId: 'local/nx-aws-deploy',
-    },
+    // What the local AWS does not emulate (the source connection, the previews' certificate): any well-formed values do.
+    parameters: NOT_EMULATED_PARAMETERS,
   });
   console.log(
     `Stack ${STACK} from ${TEMPLATE}: a bucket and a distribution for each of ${APPS.join(', ')} (CodeBuild and Lambda are not emulated).`,

@@ -8,14 +8,15 @@ import type { PromoteOptions } from './lib/releases/promote';
 
 const USAGE = `Usage:
   nx-aws-deploy set-shas [--pipeline <name>] [--source-action <name>] [--bucket <bucket> [--prefix <prefix>]]
-      [--fallback-sha <sha>] [--error-on-no-base] [--request-timeout <seconds>]
+      [--pull-request-base <branch>] [--fallback-sha <sha>] [--error-on-no-base] [--request-timeout <seconds>]
       Prints shell exports of NX_HEAD, NX_BASE and NX_AFFECTED_ALL for \`nx affected\` in CodeBuild, in a form
       in which its failure fails the build phase:
         SHAS="$(node_modules/.bin/nx-aws-deploy set-shas --bucket "$SITE_BUCKET")" && eval "$SHAS"
       The base is the commit of the last successful deploy: the newest Succeeded execution of the pipeline
       (default: the one that started this build), else the deploy marker in --bucket. Without one (a build
       started by hand, the first run, a base gone from the history) everything is affected, or the
-      --fallback-sha commit; --error-on-no-base fails instead.
+      --fallback-sha commit; --error-on-no-base fails instead. A pull request's build (--pull-request-base, the
+      branch it merges into): the base is their merge base, so only what the pull request changes is affected.
 
   nx-aws-deploy deploy --source-dir <folder> --bucket <bucket> [--prefix <prefix>] [--region <region>]
       [--dry-run] [--no-prune] [--max-deletes <n>] [--prune-older-than-deploys <n>] [--keep-releases <n>]
@@ -380,6 +381,7 @@ async function main(argv: string[]): Promise<number> {
       'error-on-no-base': { type: 'boolean' },
       'request-timeout': { type: 'string' },
       'max-deepen': { type: 'string' },
+      'pull-request-base': { type: 'string' },
     },
   });
   const log = (line: string) => console.error(line);
@@ -398,6 +400,7 @@ async function main(argv: string[]): Promise<number> {
     bucket: values.bucket || undefined,
     prefix: values.prefix,
     fallbackSha: values['fallback-sha'] || undefined,
+    pullRequestBase: values['pull-request-base'] || undefined,
     errorOnNoBase: values['error-on-no-base'],
     requestTimeoutSeconds: wholeNumber('request-timeout', values['request-timeout']),
     maxDeepenRounds: values['max-deepen'] ? Number(values['max-deepen']) : undefined,

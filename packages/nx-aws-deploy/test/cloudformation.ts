@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { deployStack, parseTemplate, type StackResult, type Template } from 'local-aws';
+import { deployStack, NOT_EMULATED_PARAMETERS, parseTemplate, type StackResult, type Template } from 'local-aws';
 import { repoRoot } from './workspace';
 
 export { parseTemplate, type Template } from 'local-aws';
@@ -122,9 +122,6 @@ export function deployGeneratedStack(
     endpoint,
     template: typeof template === 'string' ? parseTemplate(readFileSync(template, 'utf8')) : template,
     stackName,
-    parameters: {
-      ConnectionArn: 'arn:aws:codeconnections:us-east-1:000000000000:connection/00000000-0000-0000-0000-000000000000',
-      RepositoryId: 'local/nx-aws-deploy',
-    },
+    parameters: NOT_EMULATED_PARAMETERS,
   });
 }

@@ -67,6 +67,8 @@ export function adminApi(parts: {
       cloudfront.distribution(match[1]);
       return json({ paths: edge.cachedPaths(match[1]), ...edge.statsFor(match[1]) });
     }
+    if (path === '/_local/codepipeline/pull-requests' && ctx.method === 'POST')
+      return json(codepipeline.pullRequestEvent(input()));
     if (path === '/_local/codepipeline/jobs' && ctx.method === 'POST') {
       const job = codepipeline.createJob(input());
       return json({ jobId: job.id, event: job.event }, 201);

@@ -1,5 +1,5 @@
 export { start, EDGE_DOMAIN, type LocalAws, type LocalAwsOptions } from './server';
-export type { JobRequest, Job } from './codepipeline/state';
+export type { JobRequest, Job, PullRequestEvent } from './codepipeline/state';
 export { artifactKey, type ActionStart } from './codepipeline/api';
 export type { ServiceCall } from './iam/service-actor';
 export {
@@ -11,7 +11,7 @@ export {
   s3DistributionConfig,
   type LocalAwsHarness,
 } from './testing';
-export { deployStack, type StackResult } from './cloudformation/stack';
+export { deployStack, NOT_EMULATED_PARAMETERS, type StackResult } from './cloudformation/stack';
 export { parseTemplate, type Template } from './cloudformation/template';
 export { startMoto, motoInstalled, type MotoHarness } from './moto';
 export { describeRequest, type RequestOperation, type Service } from './operations';

@@ -12,7 +12,7 @@ import type { DistributionConfig } from '@aws-sdk/client-cloudfront';
 import { awsCliRunner, type AwsCli } from './aws-cli';
 import { start, type LocalAws, type LocalAwsOptions } from './server';
 import type { ActionStart } from './codepipeline/api';
-import type { Job, JobRequest } from './codepipeline/state';
+import type { Job, JobRequest, PullRequestEvent } from './codepipeline/state';
 import type { ServiceCall } from './iam/service-actor';
 import type { Fault } from './faults';
 import type { LoggedRequest } from './request-log';
@@ -43,6 +43,10 @@ export interface LocalAwsHarness {
    * project's build or batch, a Lambda function's job); running the build or the function is the caller's part.
    */
   startStage(pipelineExecutionId: string, stage: string): Promise<{ actions: ActionStart[] }>;
+  /** A pull request's event on the repository host: the executions of the pipelines it triggers. */
+  pullRequest(
+    event: PullRequestEvent,
+  ): Promise<{ executions: { pipelineName: string; pipelineExecutionId: string }[] }>;
   /** A service making `calls` with a deployed role (CodeBuild starting a batch's builds as the batch role). */
   actAs(roleArn: string, sessionName: string, calls: ServiceCall[]): Promise<{ refused?: { message: string } }>;
   job(jobId: string): Promise<Job>;
@@ -107,6 +111,8 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
     injectFault: async (fault) => void (await local('/_local/faults', { method: 'POST', body: JSON.stringify(fault) })),
     createJob: (request) => local('/_local/codepipeline/jobs', { method: 'POST', body: JSON.stringify(request) }),
     job: (jobId) => local(`/_local/codepipeline/jobs/${jobId}`),
+    pullRequest: (event) =>
+      local('/_local/codepipeline/pull-requests', { method: 'POST', body: JSON.stringify(event) }),
     startStage: (pipelineExecutionId, stage) =>
       local(`/_local/codepipeline/executions/${pipelineExecutionId}/stages/${encodeURIComponent(stage)}`, {
         method: 'POST',

@@ -149,3 +149,72 @@ it('hands an invoke action a real-shaped CodePipeline.job event and records succ
     'JobNotFoundException',
   );
 });
+
+it("fires a pull request's events: the V2 pipelines whose trigger takes the event and branch start, the build action gets the source action's variables", async () => {
+  const withTrigger = (name: string, events: ('OPEN' | 'UPDATED' | 'CLOSED')[]) => ({
+    ...pipeline(name),
+    pipelineType: 'V2' as const,
+    triggers: [
+      {
+        providerType: 'CodeStarSourceConnection' as const,
+        gitConfiguration: {
+          sourceActionName: 'Source',
+          pullRequest: [{ events, branches: { includes: ['main', 'release/*'] } }],
+        },
+      },
+    ],
+    stages: [
+      {
+        name: 'Source',
+        actions: [
+          {
+            ...pipeline(name).stages[0].actions[0],
+            namespace: 'SourceVariables',
+            configuration: { FullRepositoryId: 'acme/web', BranchName: 'main' },
+          },
+        ],
+      },
+      {
+        name: 'Preview',
+        actions: [
+          {
+            name: 'Build',
+            actionTypeId: { category: 'Build' as const, owner: 'AWS' as const, provider: 'CodeBuild', version: '1' },
+            configuration: {
+              ProjectName: 'preview',
+              EnvironmentVariables: JSON.stringify([
+                { name: 'PULL_REQUEST_ID', value: '#{SourceVariables.PullRequestId}', type: 'PLAINTEXT' },
+                { name: 'BASE', value: '#{SourceVariables.DestinationBranchName}', type: 'PLAINTEXT' },
+                { name: 'EXECUTION', value: '#{codepipeline.PipelineExecutionId}', type: 'PLAINTEXT' },
+              ]),
+            },
+          },
+        ],
+      },
+    ],
+  });
+  await codepipeline.send(new CreatePipelineCommand({ pipeline: withTrigger('previews', ['OPEN', 'UPDATED']) }));
+  await codepipeline.send(new CreatePipelineCommand({ pipeline: withTrigger('closed', ['CLOSED']) }));
+  const event = {
+    repository: 'acme/web',
+    number: 12,
+    sourceBranch: 'feature',
+    destinationBranch: 'release/2',
+    commit: 'abc123',
+  };
+  const opened = await local.pullRequest({ ...event, event: 'OPEN' });
+  expect(opened.executions.map((e) => e.pipelineName)).toEqual(['previews']);
+  const id = opened.executions[0].pipelineExecutionId;
+  const listed = await codepipeline.send(new ListPipelineExecutionsCommand({ pipelineName: 'previews' }));
+  expect(listed.pipelineExecutionSummaries).toMatchObject([
+    { pipelineExecutionId: id, trigger: { triggerType: 'WebhookV2' }, sourceRevisions: [{ revisionId: 'abc123' }] },
+  ]);
+  const { actions } = await local.startStage(id, 'Preview');
+  expect(actions[0].environmentVariables).toEqual({ PULL_REQUEST_ID: '12', BASE: 'release/2', EXECUTION: id });
+  expect((await local.pullRequest({ ...event, event: 'CLOSED' })).executions.map((e) => e.pipelineName)).toEqual([
+    'closed',
+  ]);
+  // Another destination branch, another repository: nothing starts.
+  expect((await local.pullRequest({ ...event, event: 'OPEN', destinationBranch: 'dev' })).executions).toEqual([]);
+  expect((await local.pullRequest({ ...event, event: 'OPEN', repository: 'acme/other' })).executions).toEqual([]);
+});

@@ -29,6 +29,16 @@ export interface StackResult {
 }
 
 /**
+ * Values for the parameters of a stack of `nx g nx-aws-deploy:pipeline` that name what the local AWS does not
+ * emulate (the CodeConnections connection, the repository, the previews' ACM certificate): any well-formed one does.
+ */
+export const NOT_EMULATED_PARAMETERS: Record<string, string> = {
+  ConnectionArn: 'arn:aws:codeconnections:us-east-1:000000000000:connection/00000000-0000-0000-0000-000000000000',
+  RepositoryId: 'local/nx-aws-deploy',
+  PreviewCertificateArn: 'arn:aws:acm:us-east-1:000000000000:certificate/00000000-0000-0000-0000-000000000000',
+};
+
+/**
  * A CloudFormation stand-in for the local AWS: creates a template's S3 buckets (with their versioning), CloudFront Functions and
  * distributions and CodePipeline pipelines through the SDK against `endpoint`, resolving Ref, GetAtt and Sub as
  * CloudFormation would; other resources get placeholder ids. Deploying the same stack again reuses what exists,
@@ -227,7 +237,9 @@ export async function deployStack(options: {
                 roleArn: properties.RoleArn,
                 artifactStore: { type: 'S3', location: properties.ArtifactStore.Location },
                 // The stand-in starts a stage's actions as the pipeline role: it needs to know them.
-                stages: pipelineStages(properties.Stages ?? []),
+                stages: camelKeys(properties.Stages ?? []) as StageDeclaration[],
+                // Pull-request triggers: the stand-in starts the pipelines whose filters take an event.
+                ...(properties.Triggers ? { triggers: camelKeys(properties.Triggers) } : {}),
               },
             }),
           )
@@ -288,20 +300,18 @@ function arnOf(type: string, name: string, region: string): string {
   }
 }
 
-/** A pipeline's Stages as CloudFormation writes them (PascalCase), in the API's shape; configurations keep their keys. */
-function pipelineStages(stages: any[]): StageDeclaration[] {
-  const camel = (node: any): any =>
-    Array.isArray(node)
-      ? node.map(camel)
-      : node && typeof node === 'object'
-        ? Object.fromEntries(
-            Object.entries(node).map(([k, v]) => [
-              k[0].toLowerCase() + k.slice(1),
-              k === 'Configuration' ? v : camel(v),
-            ]),
-          )
-        : node;
-  return camel(stages);
+/** A pipeline's Stages or Triggers as CloudFormation writes them (PascalCase), in the API's shape; configurations keep their keys. */
+function camelKeys(node: any): any {
+  return Array.isArray(node)
+    ? node.map(camelKeys)
+    : node && typeof node === 'object'
+      ? Object.fromEntries(
+          Object.entries(node).map(([k, v]) => [
+            k[0].toLowerCase() + k.slice(1),
+            k === 'Configuration' ? v : camelKeys(v),
+          ]),
+        )
+      : node;
 }
 
 /** CloudFormation writes CloudFront lists as arrays; the API wants { Quantity, Items }. */

@@ -3,7 +3,7 @@ import { ACCOUNT, AwsError } from '../errors';
 import type { LocalRequest, LocalResponse } from '../http';
 import type { Roles } from '../iam/roles';
 import type { ActAs, ServiceCall } from '../iam/service-actor';
-import type { CodePipelineState, Job, JobRequest, PipelineExecution } from './state';
+import type { CodePipelineState, Job, JobRequest, PipelineExecution, PullRequestEvent } from './state';
 
 /** Where the local CodePipeline keeps an execution's artifact in the artifact store: CodeBuild stand-ins write it there. */
 export const artifactKey = (pipelineName: string, artifactName: string, pipelineExecutionId: string) =>
@@ -16,6 +16,8 @@ export interface ActionStart {
   errorDetails?: { code: 'JobFailed'; message: string };
   /** An Invoke action's job: the event its Lambda function gets. */
   job?: { jobId: string; event: Job['event'] };
+  /** A CodeBuild action's EnvironmentVariables, its #{namespace.Variable}s resolved: what the build gets. */
+  environmentVariables?: Record<string, string>;
 }
 
 /** CodePipeline's JSON 1.1 API (`X-Amz-Target: CodePipeline_20150709.<Operation>`). */
@@ -164,13 +166,59 @@ export class CodePipelineService {
               })),
             })
           : undefined;
+      const variables = action.configuration?.EnvironmentVariables;
       actions.push({
         name: action.name,
         status: 'InProgress',
         ...(job ? { job: { jobId: job.id, event: job.event } } : {}),
+        ...(variables ? { environmentVariables: this.resolvedVariables(variables, pipelineExecutionId) } : {}),
       });
     }
     return { actions };
+  }
+
+  /**
+   * A pull request's event on the repository, as the host's webhook tells CodePipeline: each V2 pipeline whose
+   * trigger has a pull-request filter that takes the event and the destination branch, on a source action of that
+   * repository, starts an execution at the pull request's commit, its source action's variables (namespace)
+   * PullRequestId, SourceBranchName, DestinationBranchName, PullRequestTitle, CommitId.
+   */
+  pullRequestEvent(event: PullRequestEvent): { executions: { pipelineName: string; pipelineExecutionId: string }[] } {
+    const executions: { pipelineName: string; pipelineExecutionId: string }[] = [];
+    for (const [pipelineName, { declaration }] of this.state.pipelines) {
+      for (const trigger of declaration.triggers ?? []) {
+        const git = trigger.gitConfiguration ?? {};
+        const source = (declaration.stages ?? [])
+          .flatMap((stage: { actions: PipelineAction[] }) => stage.actions)
+          .find((action: PipelineAction) => action.name === git.sourceActionName);
+        if (source?.configuration?.FullRepositoryId !== event.repository) continue;
+        const takes = (git.pullRequest ?? []).some(
+          (filter: { events?: string[]; branches?: { includes?: string[]; excludes?: string[] } }) =>
+            (filter.events ?? ['OPEN', 'UPDATED']).includes(event.event) &&
+            matchesBranch(filter.branches, event.destinationBranch),
+        );
+        if (!takes) continue;
+        const { pipelineExecutionId } = this.startExecution({
+          name: pipelineName,
+          sourceRevisions: [{ actionName: source.name, revisionValue: event.commit }],
+          triggerType: 'WebhookV2',
+        });
+        if (source.namespace)
+          this.state.variables.set(pipelineExecutionId, {
+            [source.namespace]: {
+              PullRequestId: String(event.number),
+              SourceBranchName: event.sourceBranch,
+              DestinationBranchName: event.destinationBranch,
+              PullRequestTitle: event.title ?? '',
+              CommitId: event.commit,
+              FullRepositoryName: event.repository,
+            },
+          });
+        executions.push({ pipelineName, pipelineExecutionId });
+      }
+    }
+    this.onChange();
+    return { executions };
   }
 
   setExecutionStatus(pipelineExecutionId: string, status: PipelineExecution['status']): PipelineExecution {
@@ -210,6 +258,27 @@ export class CodePipelineService {
     return { pipeline: declaration, tags: input.tags ?? [] };
   }
 
+  /** An action's EnvironmentVariables (JSON) with #{codepipeline.PipelineExecutionId} and #{ns.Name} resolved. */
+  private resolvedVariables(json: string, pipelineExecutionId: string): Record<string, string> {
+    const namespaces = {
+      ...this.state.variables.get(pipelineExecutionId),
+      codepipeline: { PipelineExecutionId: pipelineExecutionId },
+    } as Record<string, Record<string, string>>;
+    const resolve = (value: string) =>
+      value.replace(/#\{([\w-]+)\.([\w-]+)\}/g, (reference, namespace: string, name: string) => {
+        const found = namespaces[namespace]?.[name];
+        if (found === undefined)
+          throw new AwsError(
+            400,
+            'InvalidActionDeclarationException',
+            `${reference} resolves to nothing in this execution.`,
+          );
+        return found;
+      });
+    const variables = JSON.parse(json) as { name: string; value: string }[];
+    return Object.fromEntries(variables.map((v) => [v.name, resolve(v.value)]));
+  }
+
   private startExecution(input: any) {
     this.pipeline(input.name);
     const now = Date.now() / 1000;
@@ -223,7 +292,7 @@ export class CodePipelineService {
         actionName: r.actionName,
         revisionId: r.revisionValue,
       })),
-      trigger: { triggerType: 'StartPipelineExecution' },
+      trigger: { triggerType: input.triggerType ?? 'StartPipelineExecution' },
     };
     this.state.executions.push(execution);
     return { pipelineExecutionId: execution.pipelineExecutionId };
@@ -296,8 +365,17 @@ export class CodePipelineService {
   }
 }
 
+/** Whether a pull-request filter's branch globs (CodePipeline's: `*` any run of characters) take `branch`. */
+function matchesBranch(branches: { includes?: string[]; excludes?: string[] } | undefined, branch: string): boolean {
+  const matches = (glob: string) =>
+    new RegExp(`^${glob.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`).test(branch);
+  if (branches?.excludes?.some(matches)) return false;
+  return !branches?.includes?.length || branches.includes.some(matches);
+}
+
 interface PipelineAction {
   name: string;
+  namespace?: string;
   actionTypeId: { category: string; provider: string };
   configuration?: Record<string, string>;
   inputArtifacts?: { name: string }[];

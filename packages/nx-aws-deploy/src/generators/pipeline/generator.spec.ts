@@ -30,6 +30,7 @@ beforeEach(() => {
 
 /** Two projects that deploy (one by its deploy-s3 target, one by its inferred one), for --batch. */
 function addDeployableProjects(): void {
+  if (tree.exists('apps/docs/project.json')) return;
   addProjectConfiguration(tree, 'docs', {
     root: 'apps/docs',
     targets: { build: { command: 'vite build' }, deploy: { executor: 'nx-aws-deploy:deploy-s3', options: {} } },
@@ -58,7 +59,9 @@ const VARIANTS: Partial<PipelineGeneratorSchema>[] = [
   },
   { environment: 'staging', promoteTo: 'prod' },
   { environment: 'staging', promoteTo: 'prod', releaseMode: 'in-place' },
+  { previewDomain: 'previews.example.com' },
   { batch: true, environment: 'prod' },
+  { batch: true, environment: 'prod', previewDomain: 'previews.example.com' },
 ];
 
 describe('pipeline generator', () => {
@@ -72,8 +75,8 @@ describe('pipeline generator', () => {
   // This repository ships its two apps (frontend, docs) with a --batch pipeline: `npm start` deploys its dev
   // template to the local AWS, and its buildspec's build list is what nx sync keeps for them.
   // UPDATE_INFRA=1 rewrites both files after a change to the templates.
-  it("the repository's own buildspec.yml and infra/sites-dev.yml are what `--batch --environment=dev` writes for its apps", async () => {
-    const { text } = await generate({ batch: true, environment: 'dev' });
+  it("the repository's own buildspec.yml and infra/sites-dev.yml are what `--batch --environment=dev --previewDomain=previews.example.com` writes for its apps", async () => {
+    const { text } = await generate({ batch: true, environment: 'dev', previewDomain: 'previews.example.com' });
     for (const [file, generated] of [
       ['buildspec.yml', tree.read('buildspec.yml', 'utf8')!],
       ['infra/sites-dev.yml', text],

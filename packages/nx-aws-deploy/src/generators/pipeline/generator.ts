@@ -33,6 +33,8 @@ const ENVIRONMENT_NAME = /^[a-z][a-z0-9-]{0,15}$/;
 const REPOSITORY_ID = /^[^/\s]+\/[^/\s]+$/;
 const CONNECTION_ARN =
   /^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:[0-9]{12}:connection\/[0-9a-f-]+$/;
+/** The PreviewDomain parameter's AllowedPattern: DNS labels of lower-case letters, digits and hyphens. */
+const PREVIEW_DOMAIN = /^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 /** Config files from which Nx plugins (@nx/vite, @nx/webpack, @nx/next, …) infer a build target. */
 const INFERRED_BUILD_CONFIG = /^(vite|webpack|rspack|rsbuild|next|astro|svelte|nuxt)\.config\.[cm]?[jt]s$/;
 
@@ -84,9 +86,17 @@ export async function pipelineGenerator(tree: Tree, options: PipelineGeneratorSc
     storybook: o.environment === 'dev',
     router:
       o.atomic || o.environment === 'dev'
-        ? indent(releaseRouterCode({ site: project, storybook: o.environment === 'dev', spa: o.spaFallback }), 8)
+        ? indent(
+            releaseRouterCode({
+              ...{ site: project, storybook: o.environment === 'dev', spa: o.spaFallback, previews: o.previews },
+            }),
+            8,
+          )
         : '',
-    pin: o.atomic ? indent(releasePinCode(project), 8) : '',
+    pin: o.atomic ? indent(releasePinCode(project, o.previews), 8) : '',
+    // Its previews' hosts: pr-<n>.<PreviewDomain>, or with --batch pr-<n>.<app>.<PreviewDomain>.
+    previews: o.previews,
+    previewHost: o.batch ? `${dnsLabel(project)}.` : '',
   }));
   // Promoted to as the environment deploys (atomic: its own key in the store, `<project>-<promoteTo>`).
   const promotedKey = `${o.project}-${o.promoteTo}`;
@@ -94,6 +104,7 @@ export async function pipelineGenerator(tree: Tree, options: PipelineGeneratorSc
     ? [
         {
           ...{ id: 'Promote', project: o.project, key: '', environment: o.promoteTo, bucket: '', storybook: false },
+          ...{ previews: false, previewHost: '' },
           router: o.atomic
             ? indent(releaseRouterCode({ site: promotedKey, storybook: false, spa: o.spaFallback }), 8)
             : '',
@@ -113,6 +124,9 @@ export async function pipelineGenerator(tree: Tree, options: PipelineGeneratorSc
     connectionArn: o.connectionArn,
     spaFallback: o.spaFallback,
     atomic: o.atomic,
+    previews: o.previews,
+    previewDomain: o.previewDomain,
+    previewDomainPattern: PREVIEW_DOMAIN.source,
     templatePath,
     // `aws cloudformation package` resolves this path from the template's folder.
     lambdaZipPath: posix.relative(o.directory, LAMBDA_ZIP_IN_NODE_MODULES),
@@ -146,6 +160,8 @@ interface NormalizedOptions {
   connectionArn: string;
   spaFallback: boolean;
   atomic: boolean;
+  previews: boolean;
+  previewDomain: string;
   directory: string;
   promoteTo: string;
 }
@@ -229,6 +245,17 @@ function commonOptions(
   if (!directory || directory.startsWith('..') || directory.startsWith('/')) {
     throw new UserError(`--directory: "${options.directory}" must be a folder inside the workspace, e.g. infra.`);
   }
+  const atomic = checkReleaseMode(options.releaseMode);
+  const previewDomain = options.previewDomain ?? '';
+  if (previewDomain && !PREVIEW_DOMAIN.test(previewDomain))
+    throw new UserError(
+      `--previewDomain: "${previewDomain}" must be a domain name of lower-case labels, e.g. previews.example.com.`,
+    );
+  const previews = options.previews ?? Boolean(previewDomain);
+  if (previews && !atomic)
+    throw new UserError(
+      '--previews needs atomic releases (a preview is an atomic release of its own, served by the release router): drop --releaseMode=in-place.',
+    );
   return {
     environment,
     bucket: options.bucket ?? '',
@@ -236,7 +263,9 @@ function commonOptions(
     branch,
     connectionArn: options.connectionArn ?? '',
     spaFallback: options.spaFallback ?? true,
-    atomic: checkReleaseMode(options.releaseMode),
+    atomic,
+    previews,
+    previewDomain,
     directory,
     promoteTo,
   };
@@ -254,6 +283,15 @@ function hasBuild(tree: Tree, project: ProjectConfiguration): boolean {
   const packageJson = joinPathFragments(project.root, 'package.json');
   if (tree.exists(packageJson) && JSON.parse(tree.read(packageJson, 'utf8')!).scripts?.build) return true;
   return tree.children(project.root).some((file) => INFERRED_BUILD_CONFIG.test(file));
+}
+
+/** A project's name as a DNS label of its previews' hosts. */
+function dnsLabel(project: string): string {
+  return project
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 63);
 }
 
 function indent(text: string, spaces: number): string {

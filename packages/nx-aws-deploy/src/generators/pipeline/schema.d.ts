@@ -19,6 +19,14 @@ export interface PipelineGeneratorSchema {
   spaFallback?: boolean;
   /** "atomic" (default): releases made live with one KeyValueStore write; "in-place": files replaced, then invalidated. */
   releaseMode?: 'atomic' | 'in-place';
+  /**
+   * Pull-request previews: a pipeline per pull-request event (opened or updated: deploy the affected apps as the
+   * preview pr-<n>; closed: remove it), each app's preview at https://pr-<n>.<previewDomain>/ (with --batch,
+   * pr-<n>.<app>.<previewDomain>). On by default where `previewDomain` is given; needs atomic releases.
+   */
+  previews?: boolean;
+  /** The domain of the previews' hosts (the default of the PreviewDomain parameter). */
+  previewDomain?: string;
   /** Folder for the infrastructure template, relative to the workspace root. */
   directory?: string;
   skipFormat?: boolean;

@@ -21,6 +21,11 @@ export interface SetShasOptions {
   /** Without a pipeline: the bucket (and prefix) whose deploy marker names the last deployed commit. */
   bucket?: string;
   prefix?: string;
+  /**
+   * A pull request's build: the branch it merges into. The base is where the pull request left it (their merge
+   * base), so that only what the pull request changes is affected.
+   */
+  pullRequestBase?: string;
   /** With no usable base: this commit instead of everything affected. */
   fallbackSha?: string;
   /** With no usable base: fail instead of falling back. */
@@ -64,6 +69,30 @@ async function ensureCommit(cwd: string, sha: string, rounds: number, log: (line
   // Servers that allow fetching a reachable commit by id give it directly.
   await git(cwd, ['fetch', '--quiet', '--depth=1', 'origin', sha]).catch(() => undefined);
   return hasCommit(cwd, sha);
+}
+
+/**
+ * The merge base of HEAD and `branch` (fetched from origin), deepening a shallow clone until both histories meet,
+ * within a bound; undefined when they do not.
+ */
+async function mergeBase(cwd: string, branch: string, rounds: number, log: (line: string) => void) {
+  const shallow = (await git(cwd, ['rev-parse', '--is-shallow-repository'])) === 'true';
+  const ref = `refs/remotes/origin/${branch}`;
+  await git(cwd, [
+    'fetch',
+    '--quiet',
+    '--no-tags',
+    ...(shallow ? ['--depth=100'] : []),
+    'origin',
+    `+refs/heads/${branch}:${ref}`,
+  ]);
+  for (let round = 0; ; round++) {
+    const base = await git(cwd, ['merge-base', 'HEAD', ref]).catch(() => undefined);
+    if (base) return base;
+    if (round >= rounds || (await git(cwd, ['rev-parse', '--is-shallow-repository'])) !== 'true') return undefined;
+    log(`set-shas: the pull request and ${branch} do not meet in this shallow clone yet; fetching 100 more commits.`);
+    await git(cwd, ['fetch', '--quiet', '--no-tags', '--deepen=100', 'origin', `+refs/heads/${branch}:${ref}`]);
+  }
 }
 
 async function fromPipeline(
@@ -114,6 +143,14 @@ async function fromPipeline(
 export async function resolveShas(options: SetShasOptions): Promise<ShaResolution> {
   const { cwd, env, log } = options;
   const head = env.CODEBUILD_RESOLVED_SOURCE_VERSION || (await git(cwd, ['rev-parse', 'HEAD']));
+  const { pullRequestBase } = options;
+  if (pullRequestBase) {
+    const base = await mergeBase(cwd, pullRequestBase, options.maxDeepenRounds ?? 10, log);
+    const how = `the merge base with ${pullRequestBase}, the branch the pull request merges into`;
+    if (base) return { head, base, all: false, how };
+    if (options.errorOnNoBase) throw new UserError(`No ${how} was found, and --error-on-no-base is set.`);
+    return { head, base: head, all: true, how: `no ${how} was found: everything is affected` };
+  }
   const found = await recordedBase(options);
   const inHistory = (sha: string) => ensureCommit(cwd, sha, options.maxDeepenRounds ?? 10, log);
   if (found.base && (await inHistory(found.base))) return { head, base: found.base, all: false, how: found.how };
