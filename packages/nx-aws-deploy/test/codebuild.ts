@@ -42,9 +42,8 @@ export function exec(
   input?: string,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const stdin = input === undefined ? 'ignore' : 'pipe';
-    const child = spawn(command, args, { cwd, env: { ...env }, stdio: [stdin, 'pipe', 'pipe'] });
-    child.stdin?.end(input);
+    const child = spawn(command, args, { cwd, env: { ...env }, stdio: 'pipe' });
+    child.stdin.end(input);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -84,10 +83,10 @@ function readFileSafe(path: string): string | undefined {
   }
 }
 
-/** CodeBuild's checkout: a depth-1 clone of main; `nodeModules` is linked in instead of an install. */
-export function shallowClone(bare: string, nodeModules?: string): string {
+/** CodeBuild's checkout: a depth-1 clone of `branch`; `nodeModules` is linked in instead of an install. */
+export function shallowClone(bare: string, nodeModules?: string, branch = 'main'): string {
   const clone = join(tempDir('codebuild-'), 'src');
-  git(tmpdir(), 'clone', '-q', '--depth=1', '--branch=main', `file://${bare}`, clone);
+  git(tmpdir(), 'clone', '-q', '--depth=1', `--branch=${branch}`, `file://${bare}`, clone);
   if (nodeModules) symlinkSync(nodeModules, join(clone, 'node_modules'));
   return clone;
 }
@@ -124,9 +123,12 @@ interface BuildOptions {
   role?: string;
   /**
    * The pipeline stage whose CodeBuild action runs the build: CodePipeline first starts it there as the pipeline's
-   * role (a refusal fails the build before it runs, as in AWS). Without it: a build started by hand.
+   * role (a refusal fails the build before it runs, as in AWS), and the build gets the action's variables.
+   * Without it: a build started by hand.
    */
   stage?: string;
+  /** An execution a pull request's event started (local.pullRequest), of the branch `branch`: not a new one. */
+  pullRequest?: { pipelineExecutionId: string; branch: string };
 }
 
 async function startExecution(pipeline: string, head: string): Promise<string> {
@@ -143,26 +145,32 @@ async function startExecution(pipeline: string, head: string): Promise<string> {
 }
 
 export async function runCodeBuild(options: BuildOptions): Promise<CodeBuildRun> {
-  const pipelineExecutionId = await startExecution(options.pipeline, options.head);
-  const refused = await startedByPipeline(options, pipelineExecutionId);
-  return refused ?? runBuildspec(options, pipelineExecutionId);
+  const pipelineExecutionId =
+    options.pullRequest?.pipelineExecutionId ?? (await startExecution(options.pipeline, options.head));
+  const started = await startedByPipeline(options, pipelineExecutionId);
+  return 'refused' in started ? started.refused : runBuildspec(started.options, pipelineExecutionId);
 }
 
-/** CodePipeline starting the stage's build action; a failed start as the build run that never was. */
+/**
+ * CodePipeline starting the stage's build action: the options with the variables the action gives the build, or
+ * a failed start as the build run that never was.
+ */
 async function startedByPipeline(
   options: BuildOptions,
   pipelineExecutionId: string,
-): Promise<CodeBuildRun | undefined> {
-  if (!options.stage) return undefined;
+): Promise<{ options: BuildOptions } | { refused: CodeBuildRun }> {
+  if (!options.stage) return { options };
   const { actions } = await options.local.startStage(pipelineExecutionId, options.stage);
   const failed = actions.find((a) => a.status === 'Failed');
-  if (!failed) return undefined;
-  return { code: 1, log: failed.errorDetails!.message, clone: '', exported: {}, pipelineExecutionId };
+  if (failed)
+    return { refused: { code: 1, log: failed.errorDetails!.message, clone: '', exported: {}, pipelineExecutionId } };
+  const variables = actions.find((a) => a.environmentVariables)?.environmentVariables;
+  return { options: { ...options, env: { ...options.env, ...variables } } };
 }
 
 /** One build of an execution: the buildspec's phases in a fresh shallow clone. */
 async function runBuildspec(options: BuildOptions, pipelineExecutionId: string): Promise<CodeBuildRun> {
-  const clone = shallowClone(options.bare, options.nodeModules);
+  const clone = shallowClone(options.bare, options.nodeModules, options.pullRequest?.branch);
   const buildspec = parse(readFileSync(options.buildspecFile, 'utf8'));
   const env = {
     ...outsideEnv(),
@@ -211,9 +219,11 @@ export interface BatchRun {
 export async function runBatchBuild(
   options: BuildOptions & { parallel: number; artifactBucket: string; batch: { role: string; project: string } },
 ): Promise<BatchRun> {
-  const pipelineExecutionId = await startExecution(options.pipeline, options.head);
-  const refused = await startedByPipeline(options, pipelineExecutionId);
-  if (refused) throw new Error(`CodePipeline could not start the batch: ${refused.log}`);
+  const pipelineExecutionId =
+    options.pullRequest?.pipelineExecutionId ?? (await startExecution(options.pipeline, options.head));
+  const started = await startedByPipeline(options, pipelineExecutionId);
+  if ('refused' in started) throw new Error(`CodePipeline could not start the batch: ${started.refused.log}`);
+  const { env } = started.options;
   const buildspec = parse(readFileSync(options.buildspecFile, 'utf8'));
   const list = buildspec.batch['build-list'] as { identifier: string; env?: { variables?: Record<string, string> } }[];
   const builds: BatchRun['builds'] = [];
@@ -231,7 +241,7 @@ export async function runBatchBuild(
       const run = await runBuildspec(
         {
           ...options,
-          env: { ...options.env, ...entry.env?.variables, CODEBUILD_BATCH_BUILD_IDENTIFIER: entry.identifier },
+          env: { ...env, ...entry.env?.variables, CODEBUILD_BATCH_BUILD_IDENTIFIER: entry.identifier },
         },
         pipelineExecutionId,
       );

@@ -5,6 +5,7 @@ import { CloudFrontClient, GetInvalidationCommand, ListInvalidationsCommand } fr
 import { unzipSync } from 'fflate';
 import {
   edgeGet,
+  previewGet,
   parseTemplate,
   startLocalAws,
   type LocalAwsHarness,
@@ -14,7 +15,7 @@ import {
 import { BUILT_PACKAGE } from './built-package';
 import { deployGeneratedStack } from './cloudformation';
 import { grantsTable, JourneyCalls, unusedGrants } from './iam-journey';
-import { exec, finishExecution, pushedRepository, runBatchBuild, runCodeBuild, writeFiles } from './codebuild';
+import { exec, finishExecution, git, pushedRepository, runBatchBuild, runCodeBuild, writeFiles } from './codebuild';
 import { NX_CI_ENV, outsideEnv, repoRoot } from './workspace';
 import { tempDir } from 'test-support';
 
@@ -162,6 +163,22 @@ const NOT_IN_THE_JOURNEY: Record<string, string> = {
   'InvalidateRole InvalidateThisDistribution cloudfront:GetInvalidation':
     '"wait": true in UserParameters follows the invalidation',
   'InvalidateRole ReportJobResult codepipeline:PutJobFailureResult': 'a job that fails is reported failed',
+  'PreviewBuildRole WriteLogs logs:CreateLogStream': "CodeBuild writes the preview build's log",
+  'PreviewBuildRole WriteLogs logs:PutLogEvents': "CodeBuild writes the preview build's log",
+  'PreviewBuildRole SyncPreviewObjects s3:AbortMultipartUpload':
+    'a preview deploy stopped during a multipart upload aborts it',
+  'PreviewBuildRole PipelineArtifacts s3:GetObject': "CodeBuild downloads the previews pipeline's source artifact",
+  'PreviewBuildRole PipelineArtifacts s3:GetObjectVersion':
+    "CodeBuild downloads the previews pipeline's source artifact (versioned)",
+  'PreviewBuildRole PipelineArtifacts s3:PutObject': "CodeBuild uploads the preview build's output artifact",
+  'PreviewBuildRole ArtifactBucketLocation s3:GetBucketLocation':
+    'CodeBuild checks the artifact bucket before it uses it',
+  'PreviewBuildRole ArtifactBucketLocation s3:GetBucketAcl': 'CodeBuild checks the artifact bucket before it uses it',
+  'PreviewBuildRole BuildParameters ssm:GetParameters': "CodeBuild reads the buildspec's env.parameter-store values",
+  'PreviewBuildRole BuildParameters ssm:GetParameter': "CodeBuild reads the buildspec's env.parameter-store values",
+  'PreviewBuildRole FullCloneOfTheSource codeconnections:UseConnection':
+    'CodeBuild clones the pull request through the connection',
+  'PreviewBuildRole FullCloneOfTheSource codestar-connections:UseConnection': 'the same, under the older service name',
 };
 
 /** Every call the roles of the deployed templates made in the journey, as IAM authorized them. */
@@ -499,6 +516,129 @@ describe('nx add + nx g nx-aws-deploy:pipeline + nx affected -t deploy, in a fre
       rmSync(lambdaDir, { recursive: true, force: true });
     }
   }, 420_000);
+
+  it('--previews: a pull request gets a preview of each app it affects (a shared-library change: both), updated by each push, gone when it closes; production never changes; the preview build cannot write the site', async () => {
+    await nx(
+      ...['g', 'nx-aws-deploy:pipeline', '--batch', '--environment=prod', '--repository=acme/web'],
+      ...['--previewDomain=previews.example.com', '--no-interactive'],
+    );
+    repo.commit({}, 'pull-request previews');
+    // The stack updated: the routers serve preview hosts, the previews pipelines and build project are new.
+    const sites = await deployGeneratedStack(local.aws.url, 'sites-prod', join(ws, 'infra', 'sites-prod.yml'));
+    const [web, docs] = [sites.outputs.WebDistributionId, sites.outputs.DocsDistributionId];
+    const production = { web: await served(web), docs: await served(docs) };
+    const preview = async (distributionId: string) => {
+      const home = await previewGet(local.aws, distributionId, 'pr-7', '/');
+      const script = /src="(\/assets\/[^"]+)"/.exec(home.body.toString())?.[1];
+      const asset = script ? (await previewGet(local.aws, distributionId, 'pr-7', script)).body.toString() : '';
+      return { status: home.status, robots: home.headers.get('x-robots-tag'), asset };
+    };
+    // The pull request's branch, pushed to the host; each event as its webhook tells CodePipeline.
+    git(ws, 'checkout', '-q', '-b', 'feature');
+    const push = (files: Record<string, string>, message: string) => {
+      writeFiles(ws, files);
+      git(ws, 'add', '-A');
+      git(ws, 'commit', '-q', '-m', message);
+      git(ws, 'push', '-q', 'origin', 'feature');
+      return git(ws, 'rev-parse', 'HEAD');
+    };
+    const pullRequestEvent = async (event: 'OPEN' | 'UPDATED' | 'CLOSED', head: string) => {
+      const { executions } = await local.pullRequest({
+        ...{
+          repository: sites.parameters.RepositoryId,
+          event,
+          number: 7,
+          sourceBranch: 'feature',
+          destinationBranch: 'main',
+        },
+        commit: head,
+      });
+      const pipeline = event === 'CLOSED' ? 'sites-prod-closed-previews' : 'sites-prod-previews';
+      expect(executions.map((e) => e.pipelineName)).toEqual([pipeline]);
+      await local.resetRequests();
+      const batch = await runBatchBuild({
+        ...{ local, pipeline, bare: repo.bare, head, buildspecFile: join(ws, 'buildspec.yml') },
+        phases: ['pre_build', 'build', 'post_build'],
+        env: { ...userEnv(), ...environmentOf(sites, 'PreviewProject') },
+        role: sites.properties.PreviewProject.ServiceRole,
+        stage: 'Preview',
+        batch: {
+          role: sites.properties.PreviewProject.BuildBatchConfig.ServiceRole,
+          project: `arn:aws:codebuild:us-east-1:000000000000:project/${sites.resources.PreviewProject}`,
+        },
+        ...{ nodeModules: join(ws, 'node_modules'), parallel: 2, artifactBucket: sites.resources.ArtifactBucket },
+        pullRequest: { pipelineExecutionId: executions[0].pipelineExecutionId, branch: 'feature' },
+      });
+      for (const build of batch.builds)
+        expect([build.identifier, build.code, build.log.slice(-2000)]).toEqual([
+          build.identifier,
+          0,
+          expect.anything(),
+        ]);
+      const step = `pull request ${event.toLowerCase()}`;
+      await expectAllowedFor(sites, 'PreviewBuildRole', `preview build (${step})`);
+      await expectAllowedFor(sites, 'PipelineRole', `CodePipeline, preview stage (${step})`);
+      await expectAllowedFor(sites, 'BatchRole', `CodeBuild, preview batch (${step})`);
+      await finishExecution(local, batch.pipelineExecutionId, 'Succeeded');
+      return Object.fromEntries(batch.builds.map((b) => [b.identifier, b.log]));
+    };
+
+    const opened = await pullRequestEvent('OPEN', push({ 'libs/ui/src/ui.txt': 'ui pr 7' }, 'ui for pr 7'));
+    expect(opened.deploy_web).toContain('Preview: https://pr-7.web.previews.example.com/');
+    expect(opened.deploy_web).toContain('set-shas: base');
+    expect(await preview(web)).toEqual({
+      status: 200,
+      robots: 'noindex',
+      asset: expect.stringContaining('page v2 / ui pr 7'),
+    });
+    expect(await preview(docs)).toEqual({
+      status: 200,
+      robots: 'noindex',
+      asset: expect.stringContaining('docs v1 / ui pr 7'),
+    });
+    expect({ web: await served(web), docs: await served(docs) }).toEqual(production);
+
+    await pullRequestEvent('UPDATED', push({ 'apps/web/src/page.txt': 'page pr 7' }, 'page for pr 7'));
+    expect((await preview(web)).asset).toContain('page pr 7 / ui pr 7');
+    expect((await preview(docs)).asset).toContain('docs v1 / ui pr 7');
+    const listed = JSON.parse(
+      await run(
+        join(ws, 'node_modules', '.bin', 'nx-aws-deploy'),
+        ...['previews', '--bucket', sites.outputs.WebBucketName, '--bucket', sites.outputs.DocsBucketName, '--json'],
+      ),
+    );
+    expect(listed.map((p: { name: string; project: string }) => `${p.name} ${p.project}`).sort()).toEqual([
+      'pr-7 docs',
+      'pr-7 web',
+    ]);
+
+    // The pull request's code, run as the preview build's role, cannot ship production.
+    const asPreviewBuild = await local.assumeRole(sites.properties.PreviewProject.ServiceRole, 'AWSCodeBuild-pr-7');
+    writeFiles(ws, { 'dist/unreviewed/index.html': 'not reviewed' });
+    const attempt = await exec(
+      join(ws, 'node_modules', '.bin', 'nx-aws-deploy'),
+      ['deploy', '--source-dir', 'dist/unreviewed', '--bucket', sites.outputs.WebBucketName, '--no-wait'],
+      ws,
+      { ...userEnv(), ...asPreviewBuild },
+    );
+    expect([attempt.code, attempt.stderr]).toEqual([
+      1,
+      expect.stringContaining(
+        `Access denied: s3:GetObject on s3://${sites.outputs.WebBucketName}/.nx-aws-deploy/lease.json`,
+      ),
+    ]);
+    expect({ web: await served(web), docs: await served(docs) }).toEqual(production);
+
+    const closed = await pullRequestEvent('CLOSED', git(ws, 'rev-parse', 'HEAD'));
+    expect(closed.deploy_web).toMatch(/Removed preview pr-7 \(release 2 was live\)/);
+    for (const bucket of [sites.outputs.WebBucketName, sites.outputs.DocsBucketName]) {
+      const { stdout } = await local.cli(['s3api', 'list-objects-v2', '--bucket', bucket, '--prefix', '_previews/']);
+      expect([bucket, JSON.parse(stdout || '{}').Contents ?? []]).toEqual([bucket, []]);
+    }
+    // Its hosts serve production again.
+    expect((await preview(web)).asset).toBe(production.web.asset);
+    git(ws, 'checkout', '-q', 'main');
+  }, 300_000);
 
   it('least privilege: the journey needs each action its roles are granted, or the README says which path does', async () => {
     const grants = await journey.grants();

@@ -55,6 +55,7 @@ function cloudFrontOperation(method: string, pathname: string): { operation: str
     ['GET', /^\/distribution\/([^/]+)\/invalidation\/([^/]+)$/, 'GetInvalidation'],
     ['POST', /^\/function$/, 'CreateFunction'],
     ['POST', /^\/function\/([^/]+)\/publish$/, 'PublishFunction'],
+    ['PUT', /^\/function\/([^/]+)$/, 'UpdateFunction'],
     ['GET', /^\/function\/([^/]+)\/describe$/, 'DescribeFunction'],
     ['POST', /^\/key-value-store$/, 'CreateKeyValueStore'],
     ['GET', /^\/key-value-store$/, 'ListKeyValueStores'],

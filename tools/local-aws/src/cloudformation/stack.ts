@@ -4,6 +4,7 @@ import {
   CreateKeyValueStoreCommand,
   CreateFunctionCommand,
   DescribeFunctionCommand,
+  UpdateFunctionCommand,
   DescribeKeyValueStoreCommand,
   PublishFunctionCommand,
   type DistributionConfig,
@@ -189,6 +190,18 @@ export async function deployStack(options: {
           ).ETag;
         } catch (error) {
           if ((error as Error).name !== 'FunctionAlreadyExists') throw error;
+          // A stack update: the function's code and configuration as the template has them now.
+          const { ETag } = await cloudfront.send(new DescribeFunctionCommand({ Name: name }));
+          etag = (
+            await cloudfront.send(
+              new UpdateFunctionCommand({
+                Name: name,
+                IfMatch: ETag,
+                FunctionConfig: toApiShape(properties.FunctionConfig),
+                FunctionCode: Buffer.from(properties.FunctionCode),
+              }),
+            )
+          ).ETag;
         }
         if (etag && properties.AutoPublish)
           await cloudfront.send(new PublishFunctionCommand({ Name: name, IfMatch: etag }));

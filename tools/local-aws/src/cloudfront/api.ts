@@ -44,6 +44,7 @@ export class CloudFrontService {
       GetInvalidation: () => this.getInvalidation(id, invalidationId),
       CreateFunction: () => this.createFunction(ctx),
       PublishFunction: () => this.publishFunction(ctx, id),
+      UpdateFunction: () => this.updateFunction(ctx, id),
       DescribeFunction: () => this.describeFunction(id),
       CreateKeyValueStore: () => this.createKeyValueStore(ctx),
       ListKeyValueStores: () => this.listKeyValueStores(),
@@ -283,23 +284,47 @@ export class CloudFrontService {
       lastModified: now,
       keyValueStores: [],
     };
-    const associations: { KeyValueStoreARN?: unknown }[] =
-      request.FunctionConfig?.KeyValueStoreAssociations?.Items?.KeyValueStoreAssociation ?? [];
-    for (const { KeyValueStoreARN } of associations) {
-      const arn = String(KeyValueStoreARN ?? '');
-      if (!this.state.keyValueStoreByArn(arn))
-        throw new AwsError(404, 'EntityNotFound', `The key value store ${arn} does not exist.`);
-      fn.keyValueStores.push(arn);
-    }
-    // A function reads at most one key value store.
-    if (fn.keyValueStores.length > 1)
-      throw new AwsError(400, 'InvalidArgument', 'A function can be associated with at most one key value store.');
+    fn.keyValueStores = this.associatedStores(request.FunctionConfig);
     this.state.functions.set(name, fn);
     this.options.onChange();
     return xml(201, functionSummary(fn), {
       ETag: fn.etag,
       Location: `https://cloudfront.amazonaws.com${CLOUDFRONT_API}/function/${name}`,
     });
+  }
+
+  /** The key value stores a FunctionConfig associates, each checked: at most one, as CloudFront allows. */
+  private associatedStores(config: any): string[] {
+    const associations: { KeyValueStoreARN?: unknown }[] =
+      config?.KeyValueStoreAssociations?.Items?.KeyValueStoreAssociation ?? [];
+    const arns = [associations].flat().map(({ KeyValueStoreARN }) => String(KeyValueStoreARN ?? ''));
+    for (const arn of arns)
+      if (!this.state.keyValueStoreByArn(arn))
+        throw new AwsError(404, 'EntityNotFound', `The key value store ${arn} does not exist.`);
+    if (arns.length > 1)
+      throw new AwsError(400, 'InvalidArgument', 'A function can be associated with at most one key value store.');
+    return arns;
+  }
+
+  /**
+   * New code and configuration for a function (If-Match its ETag), in its DEVELOPMENT stage. The local edge runs
+   * a function's one code, so the LIVE stage has it at once too, where CloudFront waits for PublishFunction.
+   */
+  private updateFunction(ctx: LocalRequest, name: string): LocalResponse {
+    const fn = this.state.functions.get(name);
+    if (!fn) throw new AwsError(404, 'NoSuchFunctionExists', `The function ${name} does not exist.`);
+    if (header(ctx.req, 'if-match') !== fn.etag)
+      throw new AwsError(412, 'PreconditionFailed', 'The If-Match version is missing or not valid for the function.');
+    const request = parseXml(ctx.body.toString('utf8')).UpdateFunctionRequest;
+    fn.keyValueStores = this.associatedStores(request.FunctionConfig);
+    fn.comment = String(request.FunctionConfig?.Comment ?? '');
+    fn.runtime = String(request.FunctionConfig?.Runtime ?? fn.runtime);
+    fn.code = Buffer.from(String(request.FunctionCode ?? ''), 'base64').toString('utf8');
+    fn.stage = 'DEVELOPMENT';
+    fn.etag = cloudFrontId('E');
+    fn.lastModified = new Date().toISOString();
+    this.options.onChange();
+    return xml(200, functionSummary(fn), { ETag: fn.etag });
   }
 
   private publishFunction(ctx: LocalRequest, name: string): LocalResponse {
