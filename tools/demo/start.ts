@@ -100,15 +100,21 @@ async function main(): Promise<void> {
   const frontend = sites.find((site) => site.app === 'frontend');
   if (frontend) console.log(`  ${'storybook'.padEnd(10)} ${frontend.url}/storybook/`);
   console.log(`Without *.localhost name resolution: curl -H 'Host: ${new URL(sites[0].url).host}' ${aws.url}/`);
-  for (const site of sites) await printRollback(site, new URL(aws.url).port);
+  const port = new URL(aws.url).port;
+  for (const site of sites) await printRollback(site, port);
+  for (const site of sites) printPreview(site, port, stack.outputs.ReleaseStoreArn);
   console.log('Press Ctrl-C to stop.');
 }
+
+/** How a shell runs an Nx target against this local AWS. */
+const nxRunHere = (port: string) =>
+  `${port === '4566' ? '' : `LOCAL_AWS_PORT=${port} `}npm run local-aws -- exec npx nx run`;
 
 /** The command that makes the site's previous release live again, once it has one: one KeyValueStore write. */
 async function printRollback(site: { app: string; bucket: string }, port: string): Promise<void> {
   const { index } = await readReleases({ bucket: site.bucket });
   const live = index?.releases.find((release) => release.number === index.live);
-  const local = `${port === '4566' ? '' : `LOCAL_AWS_PORT=${port} `}npm run local-aws -- exec npx nx run`;
+  const local = nxRunHere(port);
   const earlier = index?.releases.find((release) => release.kept && release.number !== index.live);
   console.log(
     earlier
@@ -117,6 +123,20 @@ async function printRollback(site: { app: string; bucket: string }, port: string
   );
   console.log(`  ${local} ${site.app}:rollback --bucket=${site.bucket}`);
   console.log(`  ${local} ${site.app}:releases --bucket=${site.bucket}`);
+}
+
+/**
+ * The command that deploys the app as it is in the working tree as the preview of pull request 1, beside its live
+ * release, and the preview's URL on the local edge (pr-1--<distribution>, the local form of pr-1.<preview domain>).
+ */
+function printPreview(site: { app: string; bucket: string; url: string }, port: string, storeArn: string): void {
+  const domain = `--${new URL(site.url).host}`;
+  console.log(
+    `Preview ${site.app} as it is in your working tree, as pull request 1's preview (the live release stays), at http://pr-1${domain}/:`,
+  );
+  console.log(
+    `  ${nxRunHere(port)} ${site.app}:deploy --bucket=${site.bucket} --release-mode=atomic --key-value-store-arn=${storeArn} --preview=1 --preview-domain=http://${domain}`,
+  );
 }
 
 main().catch((error) => {

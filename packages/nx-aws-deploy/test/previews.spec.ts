@@ -2,6 +2,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { edgeGet, previewGet, startLocalAws, type LocalAwsHarness, type StackResult } from 'local-aws';
 import { tempDir } from 'test-support';
+import { launchChromium } from 'test-support/browser';
 import { GetKeyCommand, ListKeysCommand } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { createKeyValueStoreClient } from '../src/lib/aws/kvs-client';
 import { listKeys } from './bucket';
@@ -170,6 +171,7 @@ it('a password: preview hosts ask for basic auth and take only that password; pr
   expect((await preview(7, '/', basic('wrong'))).status).toBe(401);
   expect(await text(preview(7, '/', basic('s3cret')))).toBe(`200 ${PR_UPDATED['index.html']}`);
   expect((await site('/')).status).toBe(200);
+  await checkInBrowser(`http://pr-7${previewDomain()}/`);
   await run(['preview', 'password', ...store], { input: '' });
   await settle();
   expect((await preview(7, '/')).status).toBe(200);
@@ -219,3 +221,24 @@ it('bad input: a preview without a store, or a name that is no pull request, is 
   const named = await run([...dist, '--preview', 'feature/x'], { code: 1 });
   expect(named.stderr).toContain('"preview" must be a pull request\'s number or pr-<number>, not "feature/x".');
 });
+
+/** What a reviewer sees in Chromium (which resolves *.localhost itself): the login prompt, then the preview. */
+async function checkInBrowser(url: string): Promise<void> {
+  const browser = await launchChromium();
+  try {
+    const refused = await (await browser.newPage()).goto(url);
+    expect([refused?.status(), refused?.headers()['www-authenticate']]).toEqual([401, expect.stringMatching(/^Basic/)]);
+    const reviewer = await browser.newContext({ httpCredentials: { username: 'reviewer', password: 's3cret' } });
+    const page = await reviewer.newPage();
+    const answer = await page.goto(url);
+    expect([answer?.status(), answer?.headers()['x-robots-tag'], await page.locator('p').textContent()]).toEqual([
+      200,
+      'noindex',
+      'pr 7, second push',
+    ]);
+    const wrong = await browser.newContext({ httpCredentials: { username: 'reviewer', password: 'guess' } });
+    expect((await (await wrong.newPage()).goto(url))?.status()).toBe(401);
+  } finally {
+    await browser.close();
+  }
+}

@@ -43,6 +43,7 @@ it('`npm start` builds and deploys both apps to the local AWS, serves each throu
     await checkServedSite(siteUrl(output, 'frontend'));
     await checkServedDocs(siteUrl(output, 'docs'));
     await checkAtomicRollback(output, env);
+    await checkPreview(output, env);
     expect(output).toContain(`storybook  ${siteUrl(output, 'frontend')}/storybook/`);
     await checkInBrowser(siteUrl(output, 'frontend'));
     process.kill(-child.pid!, 'SIGINT'); // as Ctrl-C does: to the whole process group
@@ -237,6 +238,21 @@ async function checkAtomicRollback(output: string, env: Record<string, string | 
     /Release 3 is live: .* release 1's files again, made live with one write/,
   );
   expect((await get(`${endpoint}/`, host)).body).not.toContain('<!-- release 2 -->');
+}
+
+/** The preview command `npm start` printed for frontend: the preview at its printed URL, production as it was. */
+async function checkPreview(output: string, env: Record<string, string | undefined>): Promise<void> {
+  const url = /^Preview frontend .* at (http:\/\/pr-1--\S+\/):$/m.exec(output)![1];
+  expect(runPrinted(output, 'deploy', env)).toContain(`preview: ${url}`);
+  const { host, port } = new URL(url);
+  const preview = await get(`http://127.0.0.1:${port}/`, host);
+  expect([preview.status, preview.headers.get('x-robots-tag'), preview.body]).toEqual([
+    200,
+    'noindex',
+    expect.stringContaining('<div id="app"></div>'),
+  ]);
+  const production = edge(siteUrl(output, 'frontend'));
+  expect((await get(`${production.endpoint}/`, production.host)).headers.get('x-robots-tag')).toBeNull();
 }
 
 async function expectPortClosed(port: string): Promise<void> {

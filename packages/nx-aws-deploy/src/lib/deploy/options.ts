@@ -28,7 +28,7 @@ export interface DeployOptions {
    * `_previews/pr-<n>/`, live through the store's key `<site>@pr-<n>` on the preview's hosts (see
    * releases/previews.ts). `previewDomain`: where its URL is printed as `https://pr-<n>.<previewDomain>/`.
    */
-  preview?: string;
+  preview?: string | number;
   previewDomain?: string;
   /** Days after its last deploy that a deploy of the site (or of any preview of it) removes a preview (default 14; 0: never). */
   previewTtlDays?: number;

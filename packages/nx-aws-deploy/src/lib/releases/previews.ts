@@ -63,7 +63,7 @@ export interface PreviewTarget {
  * store's site key becomes the preview's (`<site>@pr-<n>`); undefined for a deploy of the site itself.
  */
 export function previewTarget(
-  options: { preview?: string; previewDomain?: string; previewTtlDays?: number; maxPreviews?: number },
+  options: { preview?: string | number; previewDomain?: string; previewTtlDays?: number; maxPreviews?: number },
   sitePrefix: string,
   store: LiveReleaseStore | undefined,
 ): PreviewTarget | undefined {
