@@ -1,6 +1,12 @@
 import { deployStack, parseTemplate, startLocalAws, type LocalAwsHarness, type StackResult } from 'local-aws';
 import { createKeyValueStoreClient } from '../src/lib/aws/kvs-client';
-import { readLiveRelease, switchLiveRelease, type LiveReleaseStore } from '../src/lib/releases/live-release';
+import {
+  MAX_STORE_BYTES,
+  readLiveRelease,
+  switchLiveRelease,
+  updateKeys,
+  type LiveReleaseStore,
+} from '../src/lib/releases/live-release';
 
 /**
  * A site's live release in a CloudFront KeyValueStore, on the local AWS through the SDK's own client: one
@@ -88,5 +94,20 @@ it('a store that does not exist and a role that may not write: one clear error e
   } finally {
     reader.destroy();
   }
+  expect(await readLiveRelease(store)).toEqual(live);
+});
+
+it("CloudFront's limits are refused before any write, naming them: a value over 1 024 bytes, a store over 5 MB", async () => {
+  const live = await readLiveRelease(store);
+  await local.resetRequests();
+  const long = { key: 'frontend/index.html', value: '1 '.repeat(600) };
+  await expect(updateKeys(store, { puts: [long], deletes: [], growth: 1200 })).rejects.toThrow(
+    `The value of "frontend/index.html" in KeyValueStore ${store.storeArn} would be 1200 bytes, more than the 1024 CloudFront allows`,
+  );
+  await expect(updateKeys(store, { puts: [], deletes: [], growth: MAX_STORE_BYTES })).rejects.toThrow(
+    /would hold 5\.0 MB, more than the 5 MB CloudFront allows: .*nothing was changed\.$/,
+  );
+  const writes = Object.keys(await local.requests()).filter((operation) => /PutKey|UpdateKeys/.test(operation));
+  expect(writes).toEqual([]);
   expect(await readLiveRelease(store)).toEqual(live);
 });

@@ -105,8 +105,9 @@ export async function switchLiveRelease(
   }
 }
 
-/** CloudFront's limits: keys one UpdateKeys request may write, and the bytes of keys and values a store holds. */
+/** CloudFront's limits: keys one UpdateKeys request may write, a value's bytes, and the bytes a store holds. */
 const MAX_KEYS_PER_UPDATE = 50;
+const MAX_VALUE_BYTES = 1024;
 export const MAX_STORE_BYTES = 5 * 1024 * 1024;
 
 /** A site's file index in the store (see file-index.ts): each path's key. */
@@ -145,6 +146,11 @@ export async function updateKeys(
     client
       .send(new DescribeKeyValueStoreCommand({ KvsARN: storeArn }))
       .catch((error) => Promise.reject(explainStoreError(error, 'DescribeKeyValueStore', storeArn)));
+  const long = writes.puts.find(({ value }) => Buffer.byteLength(value) > MAX_VALUE_BYTES);
+  if (long)
+    throw new UserError(
+      `The value of "${long.key}" in KeyValueStore ${storeArn} would be ${Buffer.byteLength(long.value)} bytes, more than the ${MAX_VALUE_BYTES} CloudFront allows: keep fewer releases ("keepReleases", "skewProtectionHours") or give the file a content hash in its name; nothing was written.`,
+    );
   const described = await describe();
   if ((described.TotalSizeInBytes ?? 0) + writes.growth > MAX_STORE_BYTES)
     throw new UserError(
