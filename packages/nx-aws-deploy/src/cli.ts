@@ -25,7 +25,7 @@ const USAGE = `Usage:
       [--project <name>] [--allow-no-index] [--request-timeout <seconds>] [--lock-timeout <seconds> | --no-wait]
       [--release-mode atomic --key-value-store-arn <arn> [--site <key>] [--skew-protection-hours <n>]
       [--wait-until-served --site-url <url>] [--preview pr-<n> [--preview-domain <domain>]]
-      [--preview-ttl-days <n>] [--max-previews <n>]] [--json]
+      [--stage-only] [--preview-ttl-days <n>] [--max-previews <n>]] [--json]
       The deploy-s3 executor outside Nx: syncs a build folder to a bucket by content. Ctrl-C or SIGTERM stop it
       at a safe point (multipart uploads aborted) and it says what landed; running it again finishes the job.
       One deploy at a time per bucket and prefix: a second one waits for the first (--lock-timeout, default
@@ -44,6 +44,11 @@ const USAGE = `Usage:
       --site <key> [--region <region>] [--lock-timeout <seconds> | --no-wait] [--json]
       Removes a preview: its key leaves the store (its hosts serve the site's live release), then its file index
       and files. What the site itself serves is not touched.
+
+  nx-aws-deploy preview publish pr-<n> --bucket <bucket> [--prefix <prefix>] --key-value-store-arn <arn>
+      --site <key> [--region <region>] [--json]
+      Makes live the release a preview build staged (deploy --preview ... --stage-only: a pull request's build,
+      whose role may not write the store), writing only the preview's own keys, each checked.
 
   nx-aws-deploy preview password --key-value-store-arn <arn> --site <key>
       Reads a password on stdin; the site's previews then ask for it (HTTP basic auth, any user name). Only a
@@ -146,6 +151,7 @@ async function deployCommand(args: string[]): Promise<number> {
       'preview-domain': { type: 'string' },
       'preview-ttl-days': { type: 'string' },
       'max-previews': { type: 'string' },
+      'stage-only': { type: 'boolean' },
     },
   });
   if (!values['source-dir']) throw new UserError('--source-dir is required: the build folder to deploy.');
@@ -176,6 +182,7 @@ async function deployCommand(args: string[]): Promise<number> {
       previewDomain: values['preview-domain'],
       previewTtlDays: wholeNumber('preview-ttl-days', values['preview-ttl-days']),
       maxPreviews: wholeNumber('max-previews', values['max-previews']),
+      stageOnly: values['stage-only'],
     },
     {
       workspaceRoot: cwd,
@@ -250,7 +257,7 @@ async function previewCommand(args: string[]): Promise<number> {
     },
   });
   const [action, name] = positionals;
-  const { removePreviewOf, setPreviewPassword } = await import('./lib/releases/preview-commands');
+  const { publishPreviewOf, removePreviewOf, setPreviewPassword } = await import('./lib/releases/preview-commands');
   const common = {
     keyValueStoreArn: values['key-value-store-arn'],
     site: values.site,
@@ -266,9 +273,20 @@ async function previewCommand(args: string[]): Promise<number> {
     );
     return 0;
   }
+  if (action === 'publish' && name) {
+    const where = { bucket: values.bucket ?? '', prefix: values.prefix, region: values.region };
+    const published = await publishPreviewOf({ ...common, ...where, preview: name });
+    console.error(
+      'published' in published
+        ? `Release ${published.published} of preview ${name} is live${published.previous ? ` (was ${published.previous})` : ''}.`
+        : `Nothing to publish for preview ${name}: ${published.nothing}.`,
+    );
+    if (values.json) console.log(JSON.stringify(published));
+    return 0;
+  }
   if (action !== 'remove' || !name)
     throw new UserError(
-      'Usage: nx-aws-deploy preview remove pr-<n> --bucket <bucket> --key-value-store-arn <arn> --site <key>, or preview password.',
+      'Usage: nx-aws-deploy preview remove|publish pr-<n> --bucket <bucket> --key-value-store-arn <arn> --site <key>, or preview password.',
     );
   return runReleaseCommand(values.json, async (leaseOwner, signal) => {
     const removed = await removePreviewOf({

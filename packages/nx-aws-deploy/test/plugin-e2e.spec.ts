@@ -9,6 +9,7 @@ import {
   parseTemplate,
   startLocalAws,
   type LocalAwsHarness,
+  type Job,
   type LoggedRequest,
   type StackResult,
 } from 'local-aws';
@@ -165,6 +166,8 @@ const NOT_IN_THE_JOURNEY: Record<string, string> = {
   'InvalidateRole ReportJobResult codepipeline:PutJobFailureResult': 'a job that fails is reported failed',
   'PreviewBuildRole WriteLogs logs:CreateLogStream': "CodeBuild writes the preview build's log",
   'PreviewBuildRole WriteLogs logs:PutLogEvents': "CodeBuild writes the preview build's log",
+  'PreviewBuildRole SyncPreviewObjects s3:DeleteObject':
+    "the prune of a preview deploy, once a file is in none of the preview's kept releases",
   'PreviewBuildRole SyncPreviewObjects s3:AbortMultipartUpload':
     'a preview deploy stopped during a multipart upload aborts it',
   'PreviewBuildRole PipelineArtifacts s3:GetObject': "CodeBuild downloads the previews pipeline's source artifact",
@@ -195,6 +198,38 @@ async function expectAllowedFor(on: StackResult, logicalId: string, step: string
   const refused = made.filter((r) => r.authorizations?.some((a) => !a.allowed));
   expect([logicalId, refused]).toEqual([logicalId, []]);
   expect(made.length).toBeGreaterThan(0);
+}
+
+/** The Lambda of the zip the package ships, loaded as its runtime does; `dispose` removes the folder it runs from. */
+function packagedLambda(): { handler: (event: unknown) => Promise<void>; dispose(): void } {
+  const dir = mkdtempSync(join(__dirname, '..', '.tmp-lambda-'));
+  const zip = readFileSync(join(BUILT_PACKAGE, 'lambda', 'function.zip'));
+  writeFileSync(join(dir, 'index.js'), unzipSync(zip)['index.js']);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the packaged Lambda, loaded as its runtime does
+  const { handler } = require(join(dir, 'index.js')) as { handler: (event: unknown) => Promise<void> };
+  return { handler, dispose: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * CodePipeline reaching a stage whose Invoke action runs the stack's Lambda: the job it creates (its variables
+ * resolved), run by the function with its role's credentials in its environment, as the Lambda runtime gives them.
+ */
+async function invokeStage(
+  handler: (event: unknown) => Promise<void>,
+  on: StackResult,
+  pipelineExecutionId: string,
+  stage: string,
+): Promise<Job> {
+  const { actions } = await local.startStage(pipelineExecutionId, stage);
+  const { jobId, event } = actions[0].job!;
+  Object.assign(process.env, await local.assumeRole(on.properties.InvalidateFunction.Role, 'invalidate-function'));
+  try {
+    await handler(event);
+  } finally {
+    delete process.env.AWS_SESSION_TOKEN;
+    Object.assign(process.env, local.env);
+  }
+  return local.job(jobId);
 }
 
 /** What the site serves through the edge: its home page, and the script the page names. */
@@ -395,13 +430,9 @@ describe('nx add + nx g nx-aws-deploy:pipeline + nx affected -t deploy, in a fre
     // The generated list is what nx sync wants: sync:check passes (each build runs it too).
     await nx('sync:check');
     const sites = await deployGeneratedStack(local.aws.url, 'sites-prod', join(ws, 'infra', 'sites-prod.yml'));
-    const lambdaDir = mkdtempSync(join(__dirname, '..', '.tmp-lambda-'));
+    const lambda = packagedLambda();
     const cloudfront = new CloudFrontClient({});
     try {
-      const zip = readFileSync(join(BUILT_PACKAGE, 'lambda', 'function.zip'));
-      writeFileSync(join(lambdaDir, 'index.js'), unzipSync(zip)['index.js']);
-      // eslint-disable-next-line @typescript-eslint/no-require-imports -- the packaged Lambda, loaded as its runtime does
-      const handler = require(join(lambdaDir, 'index.js')).handler as (event: unknown) => Promise<void>;
       const invalidated = async (distributionId: string) => {
         const items =
           (await cloudfront.send(new ListInvalidationsCommand({ DistributionId: distributionId }))).InvalidationList
@@ -438,28 +469,14 @@ describe('nx add + nx g nx-aws-deploy:pipeline + nx affected -t deploy, in a fre
           artifactBucket: sites.resources.ArtifactBucket,
         });
         for (const build of batch.builds)
-          expect([build.identifier, build.code, build.log.slice(-2000)]).toEqual([
-            build.identifier,
-            0,
-            expect.anything(),
-          ]);
+          // A failed build shows its log's end.
+          expect([build.identifier, build.code === 0 ? '' : build.log.slice(-3000)]).toEqual([build.identifier, '']);
         const buildLog = await local.requestLog();
         await expectAllowedFor(sites, 'BuildRole', 'build (set-shas, nx affected -t deploy)', buildLog);
         await expectAllowedFor(sites, 'PipelineRole', 'CodePipeline, build stage', buildLog);
         await expectAllowedFor(sites, 'BatchRole', 'CodeBuild, batch', buildLog);
         // CodePipeline invokes the Lambda with a job on the build's combined artifact, as the stage declares it.
-        const { actions } = await local.startStage(batch.pipelineExecutionId, 'Invalidate');
-        const { jobId, event } = actions[0].job!;
-        // The Lambda runtime gives the function its role's credentials in its environment.
-        const lambdaRole = sites.properties.InvalidateFunction.Role;
-        Object.assign(process.env, await local.assumeRole(lambdaRole, 'invalidate-function'));
-        try {
-          await handler(event);
-        } finally {
-          delete process.env.AWS_SESSION_TOKEN;
-          Object.assign(process.env, local.env);
-        }
-        const job = await local.job(jobId);
+        const job = await invokeStage(lambda.handler, sites, batch.pipelineExecutionId, 'Invalidate');
         expect([job.status, job.failureDetails?.message]).toEqual(['Succeeded', undefined]);
         const invalidateLog = (await local.requestLog()).slice(buildLog.length);
         await expectAllowedFor(sites, 'InvalidateRole', 'invalidate Lambda', invalidateLog);
@@ -513,7 +530,7 @@ describe('nx add + nx g nx-aws-deploy:pipeline + nx affected -t deploy, in a fre
       expect(await invalidated(sites.outputs.DocsDistributionId)).toEqual([]);
     } finally {
       cloudfront.destroy();
-      rmSync(lambdaDir, { recursive: true, force: true });
+      lambda.dispose();
     }
   }, 420_000);
 
@@ -542,102 +559,142 @@ describe('nx add + nx g nx-aws-deploy:pipeline + nx affected -t deploy, in a fre
       git(ws, 'push', '-q', 'origin', 'feature');
       return git(ws, 'rev-parse', 'HEAD');
     };
-    const pullRequestEvent = async (event: 'OPEN' | 'UPDATED' | 'CLOSED', head: string) => {
-      const { executions } = await local.pullRequest({
-        ...{
-          repository: sites.parameters.RepositoryId,
-          event,
-          number: 7,
-          sourceBranch: 'feature',
-          destinationBranch: 'main',
-        },
-        commit: head,
-      });
-      const pipeline = event === 'CLOSED' ? 'sites-prod-closed-previews' : 'sites-prod-previews';
-      expect(executions.map((e) => e.pipelineName)).toEqual([pipeline]);
-      await local.resetRequests();
-      const batch = await runBatchBuild({
-        ...{ local, pipeline, bare: repo.bare, head, buildspecFile: join(ws, 'buildspec.yml') },
-        phases: ['pre_build', 'build', 'post_build'],
-        env: { ...userEnv(), ...environmentOf(sites, 'PreviewProject') },
-        role: sites.properties.PreviewProject.ServiceRole,
-        stage: 'Preview',
-        batch: {
-          role: sites.properties.PreviewProject.BuildBatchConfig.ServiceRole,
-          project: `arn:aws:codebuild:us-east-1:000000000000:project/${sites.resources.PreviewProject}`,
-        },
-        ...{ nodeModules: join(ws, 'node_modules'), parallel: 2, artifactBucket: sites.resources.ArtifactBucket },
-        pullRequest: { pipelineExecutionId: executions[0].pipelineExecutionId, branch: 'feature' },
-      });
-      for (const build of batch.builds)
-        expect([build.identifier, build.code, build.log.slice(-2000)]).toEqual([
-          build.identifier,
-          0,
-          expect.anything(),
-        ]);
-      const step = `pull request ${event.toLowerCase()}`;
-      await expectAllowedFor(sites, 'PreviewBuildRole', `preview build (${step})`);
-      await expectAllowedFor(sites, 'PipelineRole', `CodePipeline, preview stage (${step})`);
-      await expectAllowedFor(sites, 'BatchRole', `CodeBuild, preview batch (${step})`);
-      await finishExecution(local, batch.pipelineExecutionId, 'Succeeded');
-      return Object.fromEntries(batch.builds.map((b) => [b.identifier, b.log]));
-    };
+    const lambda = packagedLambda();
+    try {
+      /** The Lambda's job in a stage of the previews pipelines, every call of it authorized. */
+      const invoked = async (pipelineExecutionId: string, stage: string) => {
+        const since = (await local.requestLog()).length;
+        const job = await invokeStage(lambda.handler, sites, pipelineExecutionId, stage);
+        expect([job.status, job.failureDetails?.message]).toEqual(['Succeeded', undefined]);
+        const log = (await local.requestLog()).slice(since);
+        await expectAllowedFor(sites, 'InvalidateRole', `${stage.toLowerCase()} Lambda (previews)`, log);
+        return job;
+      };
+      const pullRequestEvent = async (event: 'OPEN' | 'UPDATED' | 'CLOSED', head: string) => {
+        const { executions } = await local.pullRequest({
+          ...{
+            repository: sites.parameters.RepositoryId,
+            event,
+            number: 7,
+            sourceBranch: 'feature',
+            destinationBranch: 'main',
+          },
+          commit: head,
+        });
+        const pipeline = event === 'CLOSED' ? 'sites-prod-closed-previews' : 'sites-prod-previews';
+        expect(executions.map((e) => e.pipelineName)).toEqual([pipeline]);
+        const { pipelineExecutionId } = executions[0];
+        await local.resetRequests();
+        // Closed: no build, the Lambda removes the previews.
+        if (event === 'CLOSED') return { logs: {}, job: await invoked(pipelineExecutionId, 'Remove') };
+        const batch = await runBatchBuild({
+          ...{ local, pipeline, bare: repo.bare, head, buildspecFile: join(ws, 'buildspec.yml') },
+          phases: ['pre_build', 'build', 'post_build'],
+          env: { ...userEnv(), ...environmentOf(sites, 'PreviewProject') },
+          role: sites.properties.PreviewProject.ServiceRole,
+          stage: 'Preview',
+          batch: {
+            role: sites.properties.PreviewProject.BuildBatchConfig.ServiceRole,
+            project: `arn:aws:codebuild:us-east-1:000000000000:project/${sites.resources.PreviewProject}`,
+          },
+          ...{ nodeModules: join(ws, 'node_modules'), parallel: 2, artifactBucket: sites.resources.ArtifactBucket },
+          pullRequest: { pipelineExecutionId, branch: 'feature' },
+        });
+        for (const build of batch.builds)
+          // A failed build shows its log's end.
+          expect([build.identifier, build.code === 0 ? '' : build.log.slice(-3000)]).toEqual([build.identifier, '']);
+        const step = `pull request ${event.toLowerCase()}`;
+        await expectAllowedFor(sites, 'PreviewBuildRole', `preview build (${step})`);
+        await expectAllowedFor(sites, 'PipelineRole', `CodePipeline, preview stage (${step})`);
+        await expectAllowedFor(sites, 'BatchRole', `CodeBuild, preview batch (${step})`);
+        // Staged only: nothing the build did reached the store but reads.
+        const storeWrites = (await local.requestLog()).filter((r) => /PutKey|UpdateKeys/.test(r.operation));
+        expect(storeWrites).toEqual([]);
+        const job = await invoked(pipelineExecutionId, 'Publish');
+        await finishExecution(local, pipelineExecutionId, 'Succeeded');
+        return { logs: Object.fromEntries(batch.builds.map((b) => [b.identifier, b.log])), job };
+      };
 
-    const opened = await pullRequestEvent('OPEN', push({ 'libs/ui/src/ui.txt': 'ui pr 7' }, 'ui for pr 7'));
-    expect(opened.deploy_web).toContain('Preview: https://pr-7.web.previews.example.com/');
-    expect(opened.deploy_web).toContain('set-shas: base');
-    expect(await preview(web)).toEqual({
-      status: 200,
-      robots: 'noindex',
-      asset: expect.stringContaining('page v2 / ui pr 7'),
-    });
-    expect(await preview(docs)).toEqual({
-      status: 200,
-      robots: 'noindex',
-      asset: expect.stringContaining('docs v1 / ui pr 7'),
-    });
-    expect({ web: await served(web), docs: await served(docs) }).toEqual(production);
+      const opened = await pullRequestEvent('OPEN', push({ 'libs/ui/src/ui.txt': 'ui pr 7' }, 'ui for pr 7'));
+      expect(opened.logs.deploy_web).toContain('Preview: https://pr-7.web.previews.example.com/');
+      expect(opened.logs.deploy_web).toContain('set-shas: base');
+      expect(opened.job.executionDetails).toMatchObject({
+        summary: 'docs: release 1 of pr-7 is live. web: release 1 of pr-7 is live.',
+      });
+      expect(await preview(web)).toEqual({
+        status: 200,
+        robots: 'noindex',
+        asset: expect.stringContaining('page v2 / ui pr 7'),
+      });
+      expect(await preview(docs)).toEqual({
+        status: 200,
+        robots: 'noindex',
+        asset: expect.stringContaining('docs v1 / ui pr 7'),
+      });
+      expect({ web: await served(web), docs: await served(docs) }).toEqual(production);
 
-    await pullRequestEvent('UPDATED', push({ 'apps/web/src/page.txt': 'page pr 7' }, 'page for pr 7'));
-    expect((await preview(web)).asset).toContain('page pr 7 / ui pr 7');
-    expect((await preview(docs)).asset).toContain('docs v1 / ui pr 7');
-    const listed = JSON.parse(
-      await run(
+      await pullRequestEvent('UPDATED', push({ 'apps/web/src/page.txt': 'page pr 7' }, 'page for pr 7'));
+      expect((await preview(web)).asset).toContain('page pr 7 / ui pr 7');
+      expect((await preview(docs)).asset).toContain('docs v1 / ui pr 7');
+      const listed = JSON.parse(
+        await run(
+          join(ws, 'node_modules', '.bin', 'nx-aws-deploy'),
+          ...['previews', '--bucket', sites.outputs.WebBucketName, '--bucket', sites.outputs.DocsBucketName, '--json'],
+        ),
+      );
+      expect(listed.map((p: { name: string; project: string }) => `${p.name} ${p.project}`).sort()).toEqual([
+        'pr-7 docs',
+        'pr-7 web',
+      ]);
+
+      // The pull request's code, run as the preview build's role, cannot ship production.
+      const asPreviewBuild = await local.assumeRole(sites.properties.PreviewProject.ServiceRole, 'AWSCodeBuild-pr-7');
+      writeFiles(ws, { 'dist/unreviewed/index.html': 'not reviewed' });
+      const attempt = await exec(
         join(ws, 'node_modules', '.bin', 'nx-aws-deploy'),
-        ...['previews', '--bucket', sites.outputs.WebBucketName, '--bucket', sites.outputs.DocsBucketName, '--json'],
-      ),
-    );
-    expect(listed.map((p: { name: string; project: string }) => `${p.name} ${p.project}`).sort()).toEqual([
-      'pr-7 docs',
-      'pr-7 web',
-    ]);
+        ['deploy', '--source-dir', 'dist/unreviewed', '--bucket', sites.outputs.WebBucketName, '--no-wait'],
+        ws,
+        { ...userEnv(), ...asPreviewBuild },
+      );
+      expect([attempt.code, attempt.stderr]).toEqual([
+        1,
+        expect.stringContaining(
+          `Access denied: s3:GetObject on s3://${sites.outputs.WebBucketName}/.nx-aws-deploy/lease.json`,
+        ),
+      ]);
+      expect({ web: await served(web), docs: await served(docs) }).toEqual(production);
 
-    // The pull request's code, run as the preview build's role, cannot ship production.
-    const asPreviewBuild = await local.assumeRole(sites.properties.PreviewProject.ServiceRole, 'AWSCodeBuild-pr-7');
-    writeFiles(ws, { 'dist/unreviewed/index.html': 'not reviewed' });
-    const attempt = await exec(
-      join(ws, 'node_modules', '.bin', 'nx-aws-deploy'),
-      ['deploy', '--source-dir', 'dist/unreviewed', '--bucket', sites.outputs.WebBucketName, '--no-wait'],
-      ws,
-      { ...userEnv(), ...asPreviewBuild },
-    );
-    expect([attempt.code, attempt.stderr]).toEqual([
-      1,
-      expect.stringContaining(
-        `Access denied: s3:GetObject on s3://${sites.outputs.WebBucketName}/.nx-aws-deploy/lease.json`,
-      ),
-    ]);
-    expect({ web: await served(web), docs: await served(docs) }).toEqual(production);
+      // Nor write any key of the store: not production's, not even its own preview's (the Lambda publishes).
+      const storeAttempt = await exec(
+        join(ws, 'node_modules', '.bin', 'nx-aws-deploy'),
+        ['preview', 'password', '--key-value-store-arn', sites.outputs.ReleaseStoreArn, '--site', 'web'],
+        ws,
+        { ...userEnv(), ...asPreviewBuild },
+        'guessed\n',
+      );
+      expect([storeAttempt.code, storeAttempt.stderr]).toEqual([
+        1,
+        expect.stringContaining(
+          `Access denied: cloudfront-keyvaluestore:DescribeKeyValueStore on ${sites.outputs.ReleaseStoreArn}`,
+        ),
+      ]);
 
-    const closed = await pullRequestEvent('CLOSED', git(ws, 'rev-parse', 'HEAD'));
-    expect(closed.deploy_web).toMatch(/Removed preview pr-7 \(release 2 was live\)/);
-    for (const bucket of [sites.outputs.WebBucketName, sites.outputs.DocsBucketName]) {
-      const { stdout } = await local.cli(['s3api', 'list-objects-v2', '--bucket', bucket, '--prefix', '_previews/']);
-      expect([bucket, JSON.parse(stdout || '{}').Contents ?? []]).toEqual([bucket, []]);
+      const closed = await pullRequestEvent('CLOSED', git(ws, 'rev-parse', 'HEAD'));
+      expect(closed.job.executionDetails).toMatchObject({
+        summary: expect.stringMatching(
+          /^docs: pr-7 removed \(2 key\(s\) of the store, \d+ object\(s\)\)\. web: pr-7 removed \(2 key/,
+        ),
+      });
+      for (const bucket of [sites.outputs.WebBucketName, sites.outputs.DocsBucketName]) {
+        const { stdout } = await local.cli(['s3api', 'list-objects-v2', '--bucket', bucket, '--prefix', '_previews/']);
+        expect([bucket, JSON.parse(stdout || '{}').Contents ?? []]).toEqual([bucket, []]);
+      }
+      // Its hosts serve production again.
+      expect((await preview(web)).asset).toBe(production.web.asset);
+      git(ws, 'checkout', '-q', 'main');
+    } finally {
+      lambda.dispose();
     }
-    // Its hosts serve production again.
-    expect((await preview(web)).asset).toBe(production.web.asset);
-    git(ws, 'checkout', '-q', 'main');
   }, 300_000);
 
   it('least privilege: the journey needs each action its roles are granted, or the README says which path does', async () => {

@@ -214,6 +214,66 @@ it('idle previews are removed by the next deploy; "preview remove" takes the key
   expect((await run(['previews', '--bucket', BUCKET])).stdout).toContain('No previews');
 });
 
+it("staged: --stage-only writes no key of the store; publish writes the preview's own keys; a record tampered with is refused", async () => {
+  const store = ['--key-value-store-arn', stack.outputs.KeyValueStoreArn, '--site', 'web'];
+  const before = await storeKeys();
+  const staged = await deploy(PR, [...asPreview(11), '--stage-only']);
+  expect(staged.stdout).toContain('Release 1 is staged for "web@pr-11"');
+  expect(staged.stdout).toContain('release: 1 is staged as preview pr-11');
+  expect((await local.requests())['cloudfront-keyvaluestore.PutKey']).toBeUndefined();
+  expect((await local.requests())['cloudfront-keyvaluestore.UpdateKeys']).toBeUndefined();
+  expect(await storeKeys()).toEqual(before);
+  await settle();
+  expect(await text(preview(11, '/'))).toBe(`200 ${MAIN['index.html']}`);
+
+  const published = await run(['preview', 'publish', 'pr-11', '--bucket', BUCKET, ...store, '--json']);
+  expect(JSON.parse(published.stdout)).toEqual({ published: 1 });
+  expect((await storeKeys()).filter((k) => k.startsWith('web@pr-11'))).toEqual([
+    'web@pr-11',
+    'web@pr-11/index.html',
+    'web@pr-11/logo.png',
+  ]);
+  await settle();
+  expect(await text(preview(11, '/'))).toBe(`200 ${PR['index.html']}`);
+  expect(
+    JSON.parse((await run(['preview', 'publish', 'pr-11', '--bucket', BUCKET, ...store, '--json'])).stdout),
+  ).toEqual({
+    nothing: 'release 1 is live already',
+  });
+
+  // The next staged release, its record changed by the build that wrote it (the pull request's code could).
+  await deploy(PR_UPDATED, [...asPreview(11), '--stage-only']);
+  const recordKey = `s3://${BUCKET}/_previews/pr-11/.nx-aws-deploy/file-index.json`;
+  const record = JSON.parse((await local.cli(['s3', 'cp', recordKey, '-'])).stdout);
+  const tampered = async (change: (r: any) => void, message: string) => {
+    const copy = structuredClone(record);
+    change(copy);
+    writeFileSync(join(root, 'record.json'), JSON.stringify(copy));
+    await local.cli(['s3', 'cp', join(root, 'record.json'), recordKey]);
+    const refused = await run(['preview', 'publish', 'pr-11', '--bucket', BUCKET, ...store], { code: 1 });
+    expect(refused.stderr).toContain(message);
+  };
+  const keysBefore = await storeKeys();
+  await tampered((r) => (r.site = 'web'), 'it is staged for "web", not "web@pr-11"');
+  await tampered(
+    (r) => r.writing.puts.push({ path: 'index.html', value: '{"live":1}' }),
+    'the entry of "index.html" is not a file index value',
+  );
+  await tampered((r) => (r.staged.live = 9), 'its release numbers are not those of one release');
+  expect(await storeKeys()).toEqual(keysBefore);
+  writeFileSync(join(root, 'record.json'), JSON.stringify(record));
+  await local.cli(['s3', 'cp', join(root, 'record.json'), recordKey]);
+  expect(
+    JSON.parse((await run(['preview', 'publish', 'pr-11', '--bucket', BUCKET, ...store, '--json'])).stdout),
+  ).toEqual({
+    published: 2,
+    previous: 1,
+  });
+  await settle();
+  expect(await text(preview(11, '/'))).toBe(`200 ${PR_UPDATED['index.html']}`);
+  await run(['preview', 'remove', 'pr-11', '--bucket', BUCKET, ...store]);
+});
+
 it('bad input: a preview without a store, or a name that is no pull request, is one clear error', async () => {
   const dist = ['deploy', '--source-dir', 'dist', '--bucket', BUCKET, '--project', 'web'];
   const inPlace = await run([...dist, '--preview', '7'], { code: 1 });

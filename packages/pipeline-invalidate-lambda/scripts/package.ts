@@ -1,9 +1,8 @@
 /**
  * `nx run pipeline-invalidate-lambda:package`: bundles the handler with esbuild into a reproducible zip
- * (dist/packages/pipeline-invalidate-lambda/function.zip). The AWS SDK v3 is left out: the nodejs22.x
- * runtime provides it.
+ * (dist/packages/pipeline-invalidate-lambda/function.zip).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildSync } from 'esbuild';
 import { zipSync } from 'fflate';
@@ -12,6 +11,18 @@ const packageRoot = join(__dirname, '..');
 export const DEFAULT_OUT_DIR = join(packageRoot, '..', '..', 'dist', 'packages', 'pipeline-invalidate-lambda');
 /** A fixed timestamp: the same sources give the same bytes. */
 const EPOCH = new Date('2020-01-01T00:00:00Z');
+
+/**
+ * The AWS SDK v3 is left out: the nodejs22.x runtime provides its clients. The SigV4A signer that the KeyValueStore
+ * client needs (to publish previews) is bundled: the runtime's SDK is not promised to carry it.
+ */
+const BUNDLED_SDK = new Set(['signature-v4a']);
+function runtimeSdk(): string[] {
+  const sdk = join(require.resolve('@aws-sdk/client-s3'), '..', '..', '..');
+  return readdirSync(sdk)
+    .filter((name) => !BUNDLED_SDK.has(name))
+    .flatMap((name) => [`@aws-sdk/${name}`, `@aws-sdk/${name}/*`]);
+}
 
 export function packageLambda(outDir = DEFAULT_OUT_DIR): { zipPath: string; bytes: number } {
   const result = buildSync({
@@ -22,7 +33,7 @@ export function packageLambda(outDir = DEFAULT_OUT_DIR): { zipPath: string; byte
     format: 'cjs',
     minify: true,
     legalComments: 'none',
-    external: ['@aws-sdk/*'],
+    external: runtimeSdk(),
     write: false,
     outfile: 'index.js',
     logLevel: 'error',

@@ -14,8 +14,9 @@ import {
   planDistributionInvalidation,
   UserError,
 } from 'nx-aws-deploy/invalidate';
+import { publishPreviewOf, removePreviewOf } from 'nx-aws-deploy/previews';
 import { readManifests, type CodePipelineJob } from './artifacts';
-import { MAX_REQUEST_TIMEOUT_SECONDS, REPORT_CLIENT, workClient } from './clients';
+import { MAX_REQUEST_TIMEOUT_SECONDS, REPORT_CLIENT, WORK_CLIENT, workClient } from './clients';
 
 export interface UserParameters {
   /** The distribution for explicit paths, and for manifests that name none (each app's names its own). */
@@ -26,6 +27,20 @@ export interface UserParameters {
   wait?: boolean;
   /** Seconds without progress before a request to CloudFront or the artifact store is retried (default 5). */
   requestTimeout?: number;
+  /**
+   * Instead of invalidating: a pull request's previews, in the generated previews pipelines. "publish" makes the
+   * release each site's preview build staged live (writing only that preview's keys, each checked: the build ran
+   * the pull request's code, so its role may not write the store); "remove" takes the previews away once the
+   * pull request closed. `pullRequest`: the source action's #{SourceVariables.PullRequestId}.
+   */
+  previews?: PreviewsJob;
+}
+
+export interface PreviewsJob {
+  action: 'publish' | 'remove';
+  pullRequest: string;
+  keyValueStoreArn: string;
+  sites: { bucket: string; site: string; prefix?: string }[];
 }
 
 /** A retried invocation must finish in Lambda time: give up on a busy distribution sooner than the executor does. */
@@ -70,7 +85,35 @@ export function parseUserParameters(raw: string | undefined): UserParameters {
       `UserParameters "requestTimeout" must be a number of seconds from 1 to ${MAX_REQUEST_TIMEOUT_SECONDS} (three attempts and the report must end within the function's timeout), e.g. {"distributionId":"E123EXAMPLE","requestTimeout":10}.`,
     );
   }
-  return { distributionId: params.distributionId, paths: params.paths, wait: params.wait === true, requestTimeout };
+  const previews = params.previews === undefined ? undefined : checkPreviewsJob(params.previews);
+  return {
+    distributionId: params.distributionId,
+    paths: params.paths,
+    wait: params.wait === true,
+    requestTimeout,
+    ...(previews ? { previews } : {}),
+  };
+}
+
+function checkPreviewsJob(job: Partial<PreviewsJob>): PreviewsJob {
+  const example =
+    'e.g. {"previews":{"action":"publish","pullRequest":"#{SourceVariables.PullRequestId}","keyValueStoreArn":"arn:aws:cloudfront::123456789012:key-value-store/…","sites":[{"bucket":"web-bucket","site":"web"}]}}';
+  if (job.action !== 'publish' && job.action !== 'remove')
+    throw new UserError(`UserParameters "previews.action" must be "publish" or "remove", ${example}.`);
+  if (typeof job.pullRequest !== 'string' || !/^[1-9]\d{0,9}$/.test(job.pullRequest))
+    throw new UserError(
+      `UserParameters "previews.pullRequest" is ${JSON.stringify(job.pullRequest)}, not a pull request's number: run this action in a pipeline that a pull request started (its source action's namespace gives #{SourceVariables.PullRequestId}).`,
+    );
+  if (typeof job.keyValueStoreArn !== 'string' || !job.keyValueStoreArn.startsWith('arn:'))
+    throw new UserError(`UserParameters "previews.keyValueStoreArn" must be the store's ARN, ${example}.`);
+  const sites = job.sites;
+  if (
+    !Array.isArray(sites) ||
+    !sites.length ||
+    !sites.every((s) => typeof s?.bucket === 'string' && typeof s.site === 'string')
+  )
+    throw new UserError(`UserParameters "previews.sites" must list each site's bucket and key, ${example}.`);
+  return { action: job.action, pullRequest: job.pullRequest, keyValueStoreArn: job.keyValueStoreArn, sites };
 }
 
 /**
@@ -112,6 +155,7 @@ const parseToken = (token: string, fallback?: string): [string, string][] =>
  */
 async function runJob(job: CodePipelineJob): Promise<PutJobSuccessResultCommandInput> {
   const params = parseUserParameters(job.data.actionConfiguration.configuration.UserParameters);
+  if (params.previews) return runPreviewsJob(job.id, params.previews, params.requestTimeout);
   const client = createCloudFrontClient(workClient(params.requestTimeout));
   const target = (distributionId: string) => new CloudFrontTarget(client, distributionId);
   const token = job.data.continuationToken;
@@ -163,6 +207,35 @@ async function runJob(job: CodePipelineJob): Promise<PutJobSuccessResultCommandI
     ...(waiting.length ? { continuationToken: formatToken(waiting.map((c) => [c.distributionId, c.id])) } : {}),
     executionDetails: { summary: summary.slice(0, 2048), externalExecutionId: created[0].id },
   };
+}
+
+/** A previews job: each site's preview of the pull request published or removed, one after the other. */
+async function runPreviewsJob(
+  jobId: string,
+  { action, pullRequest, keyValueStoreArn, sites }: PreviewsJob,
+  requestTimeout = WORK_CLIENT.requestTimeoutSeconds,
+): Promise<PutJobSuccessResultCommandInput> {
+  const name = `pr-${pullRequest}`;
+  const said: string[] = [];
+  for (const { bucket, site, prefix } of sites) {
+    const of = { bucket, prefix, site, keyValueStoreArn, preview: pullRequest, requestTimeout };
+    if (action === 'publish') {
+      const published = await publishPreviewOf(of);
+      said.push(
+        'published' in published
+          ? `${site}: release ${published.published} of ${name} is live${published.previous ? ` (was ${published.previous})` : ''}.`
+          : `${site}: nothing to publish (${published.nothing}).`,
+      );
+    } else {
+      // Under the preview's lease: a build of it still running finishes first (within the function's time).
+      const removed = await removePreviewOf({
+        ...of,
+        ...{ leaseOwner: `codepipeline-job-${jobId}`, lockTimeout: 30, log: (line: string) => console.log(line) },
+      });
+      said.push(`${site}: ${name} removed (${removed.keys} key(s) of the store, ${removed.objects} object(s)).`);
+    }
+  }
+  return { jobId, executionDetails: { summary: said.join(' ').slice(0, 2048), externalExecutionId: name } };
 }
 
 async function reportFailure(codepipeline: CodePipelineClient, jobId: string, error: unknown): Promise<void> {

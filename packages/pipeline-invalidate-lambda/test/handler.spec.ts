@@ -498,6 +498,30 @@ describe('the invoke handler against the local CodePipeline and CloudFront', () 
       /no input artifact and UserParameters gives no "paths"/,
     ],
     [
+      'a previews job that no pull request started (its variable unresolved)',
+      {
+        userParameters:
+          '{"previews":{"action":"publish","pullRequest":"#{SourceVariables.PullRequestId}","keyValueStoreArn":"arn:aws:cloudfront::1:key-value-store/x","sites":[{"bucket":"b","site":"web"}]}}',
+      },
+      /^UserParameters "previews.pullRequest" is "#\{SourceVariables.PullRequestId\}", not a pull request's number: run this action in a pipeline that a pull request started/,
+    ],
+    [
+      'a previews job without sites',
+      {
+        userParameters:
+          '{"previews":{"action":"remove","pullRequest":"7","keyValueStoreArn":"arn:aws:cloudfront::1:key-value-store/x","sites":[]}}',
+      },
+      /^UserParameters "previews.sites" must list each site's bucket and key/,
+    ],
+    [
+      'a previews job with a bucket that holds no staged release',
+      {
+        userParameters:
+          '{"previews":{"action":"publish","pullRequest":"7","keyValueStoreArn":"arn:aws:cloudfront::1:key-value-store/x","sites":[{"bucket":"no-such-site-bucket","site":"web"}]}}',
+      },
+      /^Bucket "no-such-site-bucket" does not exist \(s3:GetObject on s3:\/\/no-such-site-bucket\/_previews\/pr-7\/\.nx-aws-deploy\/file-index\.json\)/,
+    ],
+    [
       'an artifact without a manifest',
       {
         userParameters: () => JSON.stringify({ distributionId }),

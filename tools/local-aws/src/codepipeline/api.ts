@@ -158,7 +158,9 @@ export class CodePipelineService {
               pipelineExecutionId,
               actionName: action.name,
               functionName: action.configuration?.FunctionName,
-              userParameters: action.configuration?.UserParameters,
+              userParameters:
+                action.configuration?.UserParameters &&
+                this.resolved(action.configuration.UserParameters, pipelineExecutionId),
               inputArtifacts: (action.inputArtifacts ?? []).map(({ name }) => ({
                 name,
                 bucket: declaration.artifactStore.location,
@@ -171,7 +173,7 @@ export class CodePipelineService {
         name: action.name,
         status: 'InProgress',
         ...(job ? { job: { jobId: job.id, event: job.event } } : {}),
-        ...(variables ? { environmentVariables: this.resolvedVariables(variables, pipelineExecutionId) } : {}),
+        ...(variables ? { environmentVariables: this.environmentVariables(variables, pipelineExecutionId) } : {}),
       });
     }
     return { actions };
@@ -258,25 +260,28 @@ export class CodePipelineService {
     return { pipeline: declaration, tags: input.tags ?? [] };
   }
 
-  /** An action's EnvironmentVariables (JSON) with #{codepipeline.PipelineExecutionId} and #{ns.Name} resolved. */
-  private resolvedVariables(json: string, pipelineExecutionId: string): Record<string, string> {
+  /** A CodeBuild action's EnvironmentVariables (JSON), each value resolved. */
+  private environmentVariables(json: string, pipelineExecutionId: string): Record<string, string> {
+    const variables = JSON.parse(json) as { name: string; value: string }[];
+    return Object.fromEntries(variables.map((v) => [v.name, this.resolved(v.value, pipelineExecutionId)]));
+  }
+
+  /** A value of an action's configuration with #{codepipeline.PipelineExecutionId} and #{ns.Name} resolved. */
+  private resolved(value: string, pipelineExecutionId: string): string {
     const namespaces = {
       ...this.state.variables.get(pipelineExecutionId),
       codepipeline: { PipelineExecutionId: pipelineExecutionId },
     } as Record<string, Record<string, string>>;
-    const resolve = (value: string) =>
-      value.replace(/#\{([\w-]+)\.([\w-]+)\}/g, (reference, namespace: string, name: string) => {
-        const found = namespaces[namespace]?.[name];
-        if (found === undefined)
-          throw new AwsError(
-            400,
-            'InvalidActionDeclarationException',
-            `${reference} resolves to nothing in this execution.`,
-          );
-        return found;
-      });
-    const variables = JSON.parse(json) as { name: string; value: string }[];
-    return Object.fromEntries(variables.map((v) => [v.name, resolve(v.value)]));
+    return value.replace(/#\{([\w-]+)\.([\w-]+)\}/g, (reference, namespace: string, name: string) => {
+      const found = namespaces[namespace]?.[name];
+      if (found === undefined)
+        throw new AwsError(
+          400,
+          'InvalidActionDeclarationException',
+          `${reference} resolves to nothing in this execution.`,
+        );
+      return found;
+    });
   }
 
   private startExecution(input: any) {

@@ -167,9 +167,37 @@ describe('pipeline generator', () => {
           'Fn::Sub': `arn:\${AWS::Partition}:cloudfront::\${AWS::AccountId}:distribution/\${${d}}`,
         })),
       });
-      expect(
-        statements.filter((s) => s.role === 'InvalidateRole' && s.Action.some((a) => a.startsWith('s3:'))),
-      ).toEqual([]);
+      // With previews, it publishes and removes them: their folders only (the listing by prefix), no site file.
+      const lambdaS3 = statements.filter(
+        (s) => s.role === 'InvalidateRole' && s.Action.some((a) => a.startsWith('s3:')),
+      );
+      const previews = Boolean(options.previewDomain);
+      const previewFolders = sites.map((bucket) => ({ 'Fn::Sub': `\${${bucket}.Arn}/_previews/*` }));
+      const bucketArns = sites.map((bucket) => ({ 'Fn::GetAtt': [bucket, 'Arn'] }));
+      expect(lambdaS3.map((s) => [s.Sid, s.Resource])).toEqual(
+        previews
+          ? [
+              ['ListPreviews', bucketArns],
+              ['PreviewObjects', previewFolders],
+            ]
+          : [],
+      );
+      if (!previews) return;
+      // The preview build runs the pull request's code: it writes only the previews' folders and reads the store.
+      const previewBuild = statements.filter((s) => s.role === 'PreviewBuildRole');
+      for (const action of ['s3:PutObject', 's3:DeleteObject', 's3:GetObject'])
+        expect(
+          previewBuild.filter((s) => s.Action.includes(action) && s.Sid !== 'PipelineArtifacts').map((s) => s.Resource),
+        ).toEqual([previewFolders]);
+      expect(previewBuild.flatMap((s) => s.Action).filter((a) => a.startsWith('cloudfront-keyvaluestore:'))).toEqual([
+        'cloudfront-keyvaluestore:GetKey',
+      ]);
+      for (const role of ['PreviewBuildRole', 'InvalidateRole']) {
+        const listing = (template.Resources[role].Properties!.Policies[0].PolicyDocument.Statement as any[]).find(
+          (st) => st.Sid === 'ListPreviews',
+        );
+        expect([role, listing.Condition]).toEqual([role, { StringLike: { 's3:prefix': '_previews/*' } }]);
+      }
     },
   );
 

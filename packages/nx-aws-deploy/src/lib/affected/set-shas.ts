@@ -5,7 +5,7 @@ import { deniedCaller, explainTimeout } from '../aws/clients';
 import { createCodePipelineClient } from '../aws/codepipeline-client';
 import { createS3Client } from '../aws/s3-client';
 import { MARKER_FILE, type DeployMarker } from '../bucket/bookkeeping';
-import { normalizePrefix } from '../deploy/plan';
+import { normalizePrefix } from '../bucket/name';
 import { S3Target } from '../bucket/s3-target';
 import { UserError, errorMessage } from '../util/errors';
 import { lastSucceededRevision, pipelineFromInitiator } from './pick-base';

@@ -19,3 +19,9 @@ export function checkBucketName(name: string, option: string): void {
     );
   }
 }
+
+/** A prefix as keys are built from it: '' or ending in one '/', no leading '/'. */
+export function normalizePrefix(prefix: string | undefined): string {
+  const trimmed = (prefix ?? '').replace(/^\/+/, '').replace(/\/+$/, '');
+  return trimmed ? `${trimmed}/` : '';
+}

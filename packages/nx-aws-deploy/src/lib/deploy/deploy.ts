@@ -11,7 +11,7 @@ import { HashCache } from './hash-cache';
 import { compileHeaderRules } from './headers';
 import type { DeployOptions } from './options';
 import { goLive } from './phases/go-live';
-import { normalizePrefix } from './plan';
+import { normalizePrefix } from '../bucket/name';
 import { compare } from './phases/compare';
 import { plan } from './phases/plan';
 import { checkPreviewLimit, removeIdlePreviews } from './phases/previews';
@@ -101,7 +101,9 @@ export async function deployTo(
       await goLive(run, planned, transferred);
       await prune(run, planned, transferred);
       const release = await record(run, compared, planned, transferred);
-      if (siteStore) await removeIdlePreviews(run, { prefix: sitePrefix, store: siteStore }, preview?.name);
+      // A staged preview's role may not write the store: the site's own deploys remove idle previews.
+      if (siteStore && !options.stageOnly)
+        await removeIdlePreviews(run, { prefix: sitePrefix, store: siteStore }, preview?.name);
       return report(run, planned, release);
     });
   } finally {

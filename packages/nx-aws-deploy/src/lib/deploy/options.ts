@@ -30,6 +30,12 @@ export interface DeployOptions {
    */
   preview?: string | number;
   previewDomain?: string;
+  /**
+   * A preview built by code nobody reviewed yet (a pull request's) whose role may not write the store: everything
+   * but the store's writes; the release is staged in the bucket for the pipeline's publish step (`nx-aws-deploy
+   * preview publish`, or the generated pipeline's Lambda), which makes it live. See publishStaged.
+   */
+  stageOnly?: boolean;
   /** Days after its last deploy that a deploy of the site (or of any preview of it) removes a preview (default 14; 0: never). */
   previewTtlDays?: number;
   /** Previews the site may have at once (default 20): a deploy of a new one beyond it is refused. */

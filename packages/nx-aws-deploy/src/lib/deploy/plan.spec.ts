@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { STATE_FILE } from '../bucket/bookkeeping';
+import { normalizePrefix } from '../bucket/name';
 import type { RemoteObject } from '../bucket/store';
 import { headersFingerprint, headersFor } from './headers';
 import {
   keysNeedingHead,
   checkKeyLengths,
-  normalizePrefix,
   planDeploy,
   shouldWriteState,
   type DeployState,

@@ -92,11 +92,6 @@ export interface DeployPlan {
   nextState: DeployState;
 }
 
-export function normalizePrefix(prefix: string | undefined): string {
-  const trimmed = (prefix ?? '').replace(/^\/+/, '').replace(/\/+$/, '');
-  return trimmed ? `${trimmed}/` : '';
-}
-
 /** Keys that have the local bytes but whose headers neither the state nor a HEAD has told us yet. */
 export function keysNeedingHead(input: Pick<PlanInput, 'files' | 'prefix' | 'remote' | 'state' | 'keyOf'>): string[] {
   const remote = byKey(input.remote);

@@ -19,8 +19,8 @@ export interface DeploySummary {
   manifest?: string;
   /** The release this deploy recorded; none for a dry run or a deploy that changed nothing. */
   release?: number;
-  /** A deploy of a pull request's preview: its name and, with the preview domain, its URL. */
-  preview?: { name: string; url?: string };
+  /** A deploy of a pull request's preview: its name, with the preview domain its URL, whether it is only staged. */
+  preview?: { name: string; url?: string; staged?: boolean };
 }
 
 /** What a dry run would do, a line per object: uploads (why, size, type, caching), header updates, deletes, keeps. */
@@ -56,5 +56,5 @@ export function summaryTable(s: DeploySummary): string {
     Object.entries(s.requests)
       .map(([op, n]) => `${op} ${n}`)
       .join(', ') || 'none';
-  return `${table(rows)}${siblings}\nrequests: ${requests}\ntime: ${formatDuration(s.durationMs)}${s.release ? `\nrelease: ${s.release} is live${s.preview ? ` as preview ${s.preview.name}` : ''}` : ''}${s.preview?.url ? `\npreview: ${s.preview.url}` : ''}${s.manifest ? `\nmanifest: ${s.manifest}` : ''}`;
+  return `${table(rows)}${siblings}\nrequests: ${requests}\ntime: ${formatDuration(s.durationMs)}${s.release ? `\nrelease: ${s.release} is ${s.preview?.staged ? 'staged' : 'live'}${s.preview ? ` as preview ${s.preview.name}` : ''}` : ''}${s.preview?.url ? `\npreview: ${s.preview.url}` : ''}${s.manifest ? `\nmanifest: ${s.manifest}` : ''}`;
 }

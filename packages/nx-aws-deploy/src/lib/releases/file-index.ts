@@ -27,6 +27,12 @@ export interface FileIndexRecord {
    * otherwise it stopped before, and the next deploy writes those paths again.
    */
   writing?: { release: number; by: string; puts: { path: string; value: string }[]; deletes: string[] };
+  /**
+   * A release staged, not made live (a preview built by a pull request, whose build may not write the store): the
+   * value of the site's key that makes `writing`'s release live, which the pipeline's publish step writes after
+   * `writing`'s keys. Its writes landed only when the store names that release.
+   */
+  staged?: { live: number; kept: number[] };
 }
 
 /** The paths a change to the index writes or deletes. */

@@ -1,5 +1,5 @@
 import { checkBucketName } from '../bucket/name';
-import { normalizePrefix } from '../deploy/plan';
+import { normalizePrefix } from '../bucket/name';
 import { openS3Store } from '../bucket/s3-target';
 import { formatBytes, table } from '../util/format';
 import { ReleaseBook } from './book';

@@ -1,12 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { checkBucketName } from '../bucket/name';
 import { openS3Store } from '../bucket/s3-target';
-import { normalizePrefix } from '../deploy/plan';
+import { normalizePrefix } from '../bucket/name';
 import { formatBytes, table } from '../util/format';
 import { UserError } from '../util/errors';
-import { openLiveReleaseStore, updateKeys } from './live-release';
+import type { BucketStore } from '../bucket/store';
+import { publishStaged } from './file-index-store';
+import { openLiveReleaseStore, updateKeys, type LiveReleaseStore } from './live-release';
 import { readPreviews, removePreview, type RemovedPreview } from './preview-store';
-import { previewName, previewPasswordKey, type Preview } from './previews';
+import { previewName, previewPasswordKey, previewPrefix, previewSiteKey, type Preview } from './previews';
 
 /** The commands of pull-request previews: list, remove, password (see previews.ts). */
 
@@ -55,19 +57,19 @@ function age(ms: number): string {
   return hours >= 48 ? `${Math.floor(hours / 24)} d` : hours >= 1 ? `${hours} h` : `${Math.floor(ms / 60_000)} min`;
 }
 
-/** `nx-aws-deploy preview remove`: a preview's keys out of the store, then its files (see removePreview). */
-export async function removePreviewOf(
-  options: BucketOptions & {
-    bucket: string;
-    preview: string;
-    keyValueStoreArn?: string;
-    site?: string;
-    leaseOwner: string;
-    lockTimeout?: number;
-    log: (line: string) => void;
-    signal?: AbortSignal;
-  },
-): Promise<RemovedPreview> {
+/** A command on one preview of one site: which, where, and the site's store. */
+interface PreviewOf extends BucketOptions {
+  bucket: string;
+  preview: string | number;
+  keyValueStoreArn?: string;
+  site?: string;
+}
+
+/** The preview's bucket and the site's store, opened for `work`, the options checked first. */
+async function onPreview<T>(
+  options: PreviewOf & { signal?: AbortSignal },
+  work: (at: { store: BucketStore; prefix: string; name: string; site: LiveReleaseStore }) => Promise<T>,
+): Promise<T> {
   checkBucketName(options.bucket, 'the "bucket" option');
   const name = previewName(options.preview);
   if (!options.site)
@@ -77,10 +79,29 @@ export async function removePreviewOf(
   const site = openLiveReleaseStore({ ...options, releaseMode: 'atomic' }, options.site)!;
   try {
     const store = openS3Store({ ...options, concurrency: 16 })(options.signal);
-    return await removePreview({ ...options, store, prefix: normalizePrefix(options.prefix), name, site });
+    return await work({ store, prefix: normalizePrefix(options.prefix), name, site });
   } finally {
     site.client.destroy();
   }
+}
+
+/** `nx-aws-deploy preview remove`: a preview's keys out of the store, then its files (see removePreview). */
+export function removePreviewOf(
+  options: PreviewOf & { leaseOwner: string; lockTimeout?: number; log: (line: string) => void; signal?: AbortSignal },
+): Promise<RemovedPreview> {
+  return onPreview(options, (at) => removePreview({ ...options, ...at }));
+}
+
+/**
+ * `nx-aws-deploy preview publish`: makes the release a build staged for the preview (`stageOnly`) live, writing
+ * only the preview's own keys (see publishStaged). What the generated pipeline's Lambda runs after a preview build.
+ */
+export function publishPreviewOf(
+  options: PreviewOf,
+): Promise<{ published: number; previous?: number } | { nothing: string }> {
+  return onPreview(options, ({ store, prefix, name, site }) =>
+    publishStaged(store, previewPrefix(prefix, name), { ...site, site: previewSiteKey(site.site, name) }),
+  );
 }
 
 /**

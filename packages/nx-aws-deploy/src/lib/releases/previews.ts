@@ -63,7 +63,13 @@ export interface PreviewTarget {
  * store's site key becomes the preview's (`<site>@pr-<n>`); undefined for a deploy of the site itself.
  */
 export function previewTarget(
-  options: { preview?: string | number; previewDomain?: string; previewTtlDays?: number; maxPreviews?: number },
+  options: {
+    preview?: string | number;
+    previewDomain?: string;
+    previewTtlDays?: number;
+    maxPreviews?: number;
+    stageOnly?: boolean;
+  },
   sitePrefix: string,
   store: LiveReleaseStore | undefined,
 ): PreviewTarget | undefined {
@@ -72,7 +78,11 @@ export function previewTarget(
     if (value !== undefined && !(Number.isInteger(value) && value >= 0))
       throw new UserError(`"${name}" must be a whole number of at least 0, not ${value}.`);
   }
-  if (options.preview === undefined || options.preview === '') return undefined;
+  if (options.preview === undefined || options.preview === '') {
+    if (options.stageOnly)
+      throw new UserError('"stageOnly" stages a preview for the pipeline to publish: it needs "preview".');
+    return undefined;
+  }
   const name = previewName(options.preview);
   if (!store)
     throw new UserError(

@@ -3,7 +3,8 @@ import { DEFAULT_CONCURRENCY, type BucketStore, type Written } from '../bucket/s
 import { RELEASES_DIR } from '../bucket/bookkeeping';
 import { isEntryFile } from '../deploy/headers';
 import { underLease } from '../bucket/lease';
-import { byKey, normalizePrefix } from '../deploy/plan';
+import { normalizePrefix } from '../bucket/name';
+import { byKey } from '../deploy/plan';
 import { openS3Store } from '../bucket/s3-target';
 import { forEachLimit } from '../util/concurrency';
 import { UserError } from '../util/errors';

@@ -1,5 +1,5 @@
 import { createKeyValueStoreClient } from '../../aws/kvs-client';
-import { makeLive } from '../../releases/file-index-store';
+import { makeLive, stageRelease } from '../../releases/file-index-store';
 import { clearLiveRelease } from '../../releases/live-release';
 import { waitUntilServed } from '../../releases/served';
 import { Interrupted } from '../../util/interrupt';
@@ -25,16 +25,18 @@ export async function goLive(run: DeployRun, planned: Planned, { written }: Tran
       `Interrupted by ${run.signal.reason} before release ${atomic.release} went live: the live release is as it was. Run the deploy again.`,
     );
   const changed = atomic.index.puts.length + atomic.index.deletes.length > 0;
-  const previous = await makeLive(
-    run.store,
-    run.prefix,
-    run.liveReleases,
-    {
-      ...{ number: atomic.release, by: run.options.leaseOwner, live: atomic.live },
-      ...{ previous: atomic.previousIndex, index: atomic.index },
-    },
-    run.signal,
-  );
+  const release = {
+    ...{ number: atomic.release, by: run.options.leaseOwner, live: atomic.live },
+    ...{ previous: atomic.previousIndex, index: atomic.index },
+  };
+  if (run.options.stageOnly) {
+    await stageRelease(run.store, run.prefix, run.liveReleases.site, release);
+    run.log(
+      `Release ${atomic.release} is staged for "${run.liveReleases.site}": the pipeline's publish step (nx-aws-deploy preview publish) makes it live; the store is as it was.`,
+    );
+    return;
+  }
+  const previous = await makeLive(run.store, run.prefix, run.liveReleases, release, run.signal);
   run.log(
     `Release ${atomic.release} is live${previous ? ` (was ${previous.live})` : ''}: "${run.liveReleases.site}" in ${run.liveReleases.storeArn}${changed ? `, its file index ${atomic.index.puts.length} key(s) written and ${atomic.index.deletes.length} deleted` : ''}.`,
   );

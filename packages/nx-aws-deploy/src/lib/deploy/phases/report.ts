@@ -46,7 +46,7 @@ export async function report(
   await mkdir(dirname(path), { recursive: true });
   const { changes, ...fields } = manifest;
   writeJsonWithList(path, fields, { name: 'changes', items: changes });
-  const preview = run.preview && { name: run.preview.name, url: run.preview.url };
+  const preview = run.preview && { name: run.preview.name, url: run.preview.url, staged: run.options.stageOnly };
   const summary = { ...summarize(run, plan), manifest: path, release, preview };
   run.log(summaryTable(summary));
   return { summary, plan, manifest };
