@@ -56,7 +56,7 @@ if (!installed) console.warn('moto_server is not installed: atomic releases agai
     expect([result.code, result.stderr]).toEqual([0, expect.any(String)]);
     return { output: result.stdout, kvs: await local.requests() };
   }
-  function deploy(files: Record<string, string>, inPlace = false) {
+  function deploy(files: Record<string, string>, inPlace = false, flags: string[] = []) {
     const site = join(root, 'dist');
     rmSync(site, { recursive: true, force: true });
     for (const [path, text] of Object.entries(files)) {
@@ -64,7 +64,7 @@ if (!installed) console.warn('moto_server is not installed: atomic releases agai
       writeFileSync(join(site, path), text);
     }
     const atomic = inPlace ? [] : ['--release-mode', 'atomic', '--key-value-store-arn', storeArn];
-    return run(['deploy', '--source-dir', 'dist', '--bucket', bucket, '--project', 'web', ...atomic]);
+    return run(['deploy', '--source-dir', 'dist', '--bucket', bucket, '--project', 'web', ...atomic, ...flags]);
   }
   const site = async () => (await listKeys(moto, bucket)).filter((k) => !k.startsWith('.nx-aws-deploy/'));
   const live = async () => {
@@ -100,5 +100,32 @@ if (!installed) console.warn('moto_server is not installed: atomic releases agai
     expect(await live()).toBeUndefined();
     expect(await site()).toEqual(Object.keys(V2).sort());
     expect(await body('index.html')).toBe(V2['index.html']);
+  }, 120_000);
+
+  it("a pull request's preview: staged below _previews/, published, listed and removed, the site's files untouched", async () => {
+    await deploy(V1);
+    const siteBefore = await site();
+    const staged = await deploy(V2, false, ['--preview', '3', '--stage-only']);
+    expect(staged.kvs['cloudfront-keyvaluestore.PutKey']).toBeUndefined();
+    const store = ['--bucket', bucket, '--key-value-store-arn', storeArn, '--site', 'web'];
+    expect((await run(['preview', 'publish', 'pr-3', ...store, '--json'])).output).toBe('{"published":1}\n');
+    const preview = (await listKeys(moto, bucket)).filter(
+      (k) => k.startsWith('_previews/pr-3/') && !k.includes('.nx-aws-deploy/'),
+    );
+    expect(preview).toEqual([
+      '_previews/pr-3/_releases/1/index.html',
+      '_previews/pr-3/_releases/1/logo.png',
+      '_previews/pr-3/assets/index-Ab12Cd34.js',
+      '_previews/pr-3/assets/index-Ef56Gh78.js',
+    ]);
+    expect(await body('_previews/pr-3/_releases/1/index.html')).toBe(V2['index.html']);
+    const listed = JSON.parse((await run(['previews', '--bucket', bucket, '--json'])).output);
+    expect(listed).toEqual([expect.objectContaining({ name: 'pr-3', project: 'web', bucket })]);
+    // A deploy of the site leaves the preview alone.
+    await deploy(V1);
+    expect((await listKeys(moto, bucket)).filter((k) => k.startsWith('_previews/pr-3/_releases/'))).toHaveLength(2);
+    await run(['preview', 'remove', 'pr-3', ...store]);
+    expect((await listKeys(moto, bucket)).filter((k) => k.startsWith('_previews/'))).toEqual([]);
+    expect(await site()).toEqual(siteBefore);
   }, 120_000);
 });
