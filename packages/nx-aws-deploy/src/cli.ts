@@ -80,6 +80,15 @@ function wholeNumber(name: string, value: string | undefined): number | undefine
   return Number(value);
 }
 
+/** The flags of the commands that read a site's bookkeeping (releases, preview). */
+const READ_FLAGS = {
+  bucket: { type: 'string' },
+  prefix: { type: 'string' },
+  region: { type: 'string' },
+  'request-timeout': { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
 /** The flags of every command that writes to a bucket (deploy, rollback, promote). */
 const WRITE_FLAGS = {
   bucket: { type: 'string' },
@@ -198,16 +207,7 @@ async function deployCommand(args: string[]): Promise<number> {
 }
 
 async function releasesCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      bucket: { type: 'string' },
-      prefix: { type: 'string' },
-      region: { type: 'string' },
-      'request-timeout': { type: 'string' },
-      json: { type: 'boolean' },
-    },
-  });
+  const { values } = parseArgs({ args, options: READ_FLAGS });
   const { readReleases, releasesTable } = await import('./lib/releases/list');
   const { where, index } = await readReleases({
     bucket: values.bucket ?? '',
@@ -222,13 +222,7 @@ async function releasesCommand(args: string[]): Promise<number> {
 async function previewsCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: {
-      bucket: { type: 'string', multiple: true },
-      prefix: { type: 'string' },
-      region: { type: 'string' },
-      'request-timeout': { type: 'string' },
-      json: { type: 'boolean' },
-    },
+    options: { ...READ_FLAGS, bucket: { type: 'string', multiple: true } },
   });
   const { listPreviews, previewsTable } = await import('./lib/releases/preview-commands');
   const previews = await listPreviews({
@@ -245,15 +239,11 @@ async function previewCommand(args: string[]): Promise<number> {
     args,
     allowPositionals: true,
     options: {
-      bucket: { type: 'string' },
-      prefix: { type: 'string' },
-      region: { type: 'string' },
+      ...READ_FLAGS,
       'key-value-store-arn': { type: 'string' },
       site: { type: 'string' },
-      'request-timeout': { type: 'string' },
       'lock-timeout': { type: 'string' },
       'no-wait': { type: 'boolean' },
-      json: { type: 'boolean' },
     },
   });
   const [action, name] = positionals;

@@ -200,6 +200,25 @@ async function expectAllowedFor(on: StackResult, logicalId: string, step: string
   expect(made.length).toBeGreaterThan(0);
 }
 
+/**
+ * CodeBuild running the workspace's buildspec as a batch of the stack's `project`, two builds at once: the variables,
+ * role and batch role the template gives it, the workspace's node_modules linked in, the combined artifact stored.
+ */
+function batchOf(on: StackResult, project: 'BuildProject' | 'PreviewProject') {
+  return {
+    buildspecFile: join(ws, 'buildspec.yml'),
+    env: { ...userEnv(), ...environmentOf(on, project) },
+    role: on.properties[project].ServiceRole as string,
+    batch: {
+      role: on.properties[project].BuildBatchConfig.ServiceRole as string,
+      project: `arn:aws:codebuild:us-east-1:000000000000:project/${on.resources[project]}`,
+    },
+    nodeModules: join(ws, 'node_modules'),
+    parallel: 2,
+    artifactBucket: on.resources.ArtifactBucket,
+  };
+}
+
 /** The Lambda of the zip the package ships, loaded as its runtime does; `dispose` removes the folder it runs from. */
 function packagedLambda(): { handler: (event: unknown) => Promise<void>; dispose(): void } {
   const dir = mkdtempSync(join(__dirname, '..', '.tmp-lambda-'));
@@ -455,18 +474,9 @@ describe('nx add + nx g nx-aws-deploy:pipeline + nx affected -t deploy, in a fre
           pipeline: sites.resources.Pipeline,
           bare: repo.bare,
           head,
-          buildspecFile: join(ws, 'buildspec.yml'),
           phases: ['pre_build', 'build', 'post_build'],
-          env: { ...userEnv(), ...environmentOf(sites, 'BuildProject') },
-          role: sites.properties.BuildProject.ServiceRole,
           stage: 'Build',
-          batch: {
-            role: sites.properties.BuildProject.BuildBatchConfig.ServiceRole,
-            project: `arn:aws:codebuild:us-east-1:000000000000:project/${sites.resources.BuildProject}`,
-          },
-          nodeModules: join(ws, 'node_modules'),
-          parallel: 2,
-          artifactBucket: sites.resources.ArtifactBucket,
+          ...batchOf(sites, 'BuildProject'),
         });
         for (const build of batch.builds)
           // A failed build shows its log's end.
@@ -588,16 +598,10 @@ describe('nx add + nx g nx-aws-deploy:pipeline + nx affected -t deploy, in a fre
         // Closed: no build, the Lambda removes the previews.
         if (event === 'CLOSED') return { logs: {}, job: await invoked(pipelineExecutionId, 'Remove') };
         const batch = await runBatchBuild({
-          ...{ local, pipeline, bare: repo.bare, head, buildspecFile: join(ws, 'buildspec.yml') },
+          ...{ local, pipeline, bare: repo.bare, head },
           phases: ['pre_build', 'build', 'post_build'],
-          env: { ...userEnv(), ...environmentOf(sites, 'PreviewProject') },
-          role: sites.properties.PreviewProject.ServiceRole,
           stage: 'Preview',
-          batch: {
-            role: sites.properties.PreviewProject.BuildBatchConfig.ServiceRole,
-            project: `arn:aws:codebuild:us-east-1:000000000000:project/${sites.resources.PreviewProject}`,
-          },
-          ...{ nodeModules: join(ws, 'node_modules'), parallel: 2, artifactBucket: sites.resources.ArtifactBucket },
+          ...batchOf(sites, 'PreviewProject'),
           pullRequest: { pipelineExecutionId, branch: 'feature' },
         });
         for (const build of batch.builds)
