@@ -103,7 +103,11 @@ export async function deployTo(
       const release = await record(run, compared, planned, transferred);
       // A staged preview's role may not write the store: the site's own deploys remove idle previews.
       if (siteStore && !options.stageOnly)
-        await removeIdlePreviews(run, { prefix: sitePrefix, store: siteStore }, preview?.name);
+        await removeIdlePreviews(
+          run,
+          { prefix: sitePrefix, store: siteStore },
+          preview ? undefined : compared.remote.values(),
+        );
       return report(run, planned, release);
     });
   } finally {

@@ -8,10 +8,14 @@ import { previewPrefix, previewSiteKey, previewsIn, type Preview } from './previ
 
 /**
  * The previews of the site below `prefix` (see previews.ts), oldest pull request first: one listing of the
- * previews' folder, then each preview's release index.
+ * previews' folder (or `listed`, a listing of the site that has it already), then each preview's release index.
  */
-export async function readPreviews(store: BucketStore, prefix: string): Promise<Preview[]> {
-  const found = previewsIn(await store.list(prefix + PREVIEWS_FOLDER), prefix);
+export async function readPreviews(
+  store: BucketStore,
+  prefix: string,
+  listed?: Iterable<{ key: string; size: number }>,
+): Promise<Preview[]> {
+  const found = previewsIn(listed ?? (await store.list(prefix + PREVIEWS_FOLDER)), prefix);
   const previews = await Promise.all(
     [...found].map(async ([name, counts]) => {
       const index = await store.readJson<ReleaseIndex>(previewPrefix(prefix, name) + RELEASE_INDEX_FILE);

@@ -119,7 +119,7 @@ export function stalePreviews(previews: readonly Preview[], ttlDays: number, now
 
 /** Each preview's objects and bytes, from a listing of the previews' folder below `prefix`. */
 export function previewsIn(
-  objects: readonly { key: string; size: number }[],
+  objects: Iterable<{ key: string; size: number }>,
   prefix: string,
 ): Map<string, { objects: number; bytes: number }> {
   const previews = new Map<string, { objects: number; bytes: number }>();

@@ -30,13 +30,18 @@ export async function checkPreviewLimit(
 /**
  * After a deploy of the site or of one of its previews: previews no build deployed for `previewTtlDays` are
  * removed (see removePreview), each only when no deploy of it holds its lease. A removal that fails is said and
- * left for the next deploy: the deploy itself succeeded.
+ * left for the next deploy: the deploy itself succeeded. `listed`: the site's listing, which a deploy of the site
+ * made already (a site without previews then costs no request).
  */
-export async function removeIdlePreviews(run: DeployRun, site: PreviewTarget['site'], deployed?: string) {
+export async function removeIdlePreviews(
+  run: DeployRun,
+  site: PreviewTarget['site'],
+  listed: Iterable<{ key: string; size: number }> | undefined,
+) {
   const ttlDays = run.options.previewTtlDays ?? DEFAULT_PREVIEW_TTL_DAYS;
   if (ttlDays === 0) return;
-  const idle = stalePreviews(await readPreviews(run.store, site.prefix), ttlDays, Date.now());
-  for (const { name, at } of idle.filter((p) => p.name !== deployed)) {
+  const idle = stalePreviews(await readPreviews(run.store, site.prefix, listed), ttlDays, Date.now());
+  for (const { name, at } of idle.filter((p) => p.name !== run.preview?.name)) {
     try {
       const removed = await removePreview({
         ...{ store: run.store, prefix: site.prefix, name, site: site.store },
