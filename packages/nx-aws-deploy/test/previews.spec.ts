@@ -274,6 +274,37 @@ it("staged: --stage-only writes no key of the store; publish writes the preview'
   await run(['preview', 'remove', 'pr-11', '--bucket', BUCKET, ...store]);
 });
 
+it('a preview that a build is deploying is not removed, neither by hand (--no-wait: one clear error) nor by the TTL (a warning; the deploy succeeds)', async () => {
+  const store = ['--key-value-store-arn', stack.outputs.KeyValueStoreArn, '--site', 'web'];
+  await deploy(PR, asPreview(12));
+  // The lease of a build of pr-12 that is still running elsewhere (a CodeBuild build, renewing it).
+  const lease = {
+    owner: 'arn:aws:codebuild:us-east-1:000000000000:build/previews:1',
+    id: 'running',
+    acquiredAt: new Date().toISOString(),
+    expiresAt: new Date(Date.now() + 600_000).toISOString(),
+  };
+  writeFileSync(join(root, 'lease.json'), JSON.stringify(lease));
+  await local.cli(['s3', 'cp', join(root, 'lease.json'), `s3://${BUCKET}/_previews/pr-12/.nx-aws-deploy/lease.json`]);
+  const refused = await run(['preview', 'remove', 'pr-12', '--bucket', BUCKET, ...store, '--no-wait'], { code: 1 });
+  expect(refused.stderr).toContain(
+    `Another deploy is shipping to s3://${BUCKET}/_previews/pr-12/: ${lease.owner} (since ${lease.acquiredAt}`,
+  );
+  const index = `s3://${BUCKET}/_previews/pr-12/.nx-aws-deploy/releases/index.json`;
+  const old = JSON.parse((await local.cli(['s3', 'cp', index, '-'])).stdout);
+  old.releases[0].at = new Date(Date.now() - 30 * 86_400_000).toISOString();
+  writeFileSync(join(root, 'index.json'), JSON.stringify(old));
+  await local.cli(['s3', 'cp', join(root, 'index.json'), index]);
+  const next = await deploy({ ...MAIN, 'robots.txt': 'User-agent: * (again)' });
+  expect(next.stdout).toContain(
+    'Warning: preview pr-12 is idle for more than 14 days but was not removed: Another deploy',
+  );
+  expect((await storeKeys()).filter((k) => k.startsWith('web@pr-12'))).toHaveLength(3);
+  await local.cli(['s3', 'rm', `s3://${BUCKET}/_previews/pr-12/.nx-aws-deploy/lease.json`]);
+  await run(['preview', 'remove', 'pr-12', '--bucket', BUCKET, ...store]);
+  expect((await storeKeys()).filter((k) => k.startsWith('web@pr-12'))).toEqual([]);
+});
+
 it('bad input: a preview without a store, or a name that is no pull request, is one clear error', async () => {
   const dist = ['deploy', '--source-dir', 'dist', '--bucket', BUCKET, '--project', 'web'];
   const inPlace = await run([...dist, '--preview', '7'], { code: 1 });
