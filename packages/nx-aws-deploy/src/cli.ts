@@ -4,7 +4,6 @@ import { parseArgs, promisify } from 'node:util';
 import { UserError, errorMessage } from './lib/util/errors';
 import { Interrupted, withStopSignals } from './lib/util/interrupt';
 import type { DeployOptions } from './lib/deploy/options';
-import type { PromoteOptions } from './lib/releases/promote';
 
 const USAGE = `Usage:
   nx-aws-deploy set-shas [--pipeline <name>] [--source-action <name>] [--bucket <bucket> [--prefix <prefix>]]
@@ -89,6 +88,23 @@ const READ_FLAGS = {
   json: { type: 'boolean' },
 } as const;
 
+/** The flags of the commands that make a release of an atomic site (deploy, promote). */
+const ATOMIC_FLAGS = {
+  'release-mode': { type: 'string' },
+  'key-value-store-arn': { type: 'string' },
+  site: { type: 'string' },
+  'skew-protection-hours': { type: 'string' },
+} as const;
+
+function atomicOptions(values: Partial<Record<keyof typeof ATOMIC_FLAGS, string>>) {
+  return {
+    releaseMode: values['release-mode'] as DeployOptions['releaseMode'],
+    keyValueStoreArn: values['key-value-store-arn'],
+    site: values.site,
+    skewProtectionHours: wholeNumber('skew-protection-hours', values['skew-protection-hours']),
+  };
+}
+
 /** The flags of every command that writes to a bucket (deploy, rollback, promote). */
 const WRITE_FLAGS = {
   bucket: { type: 'string' },
@@ -150,10 +166,7 @@ async function deployCommand(args: string[]): Promise<number> {
       manifest: { type: 'string' },
       project: { type: 'string' },
       'allow-no-index': { type: 'boolean' },
-      'release-mode': { type: 'string' },
-      'key-value-store-arn': { type: 'string' },
-      site: { type: 'string' },
-      'skew-protection-hours': { type: 'string' },
+      ...ATOMIC_FLAGS,
       'wait-until-served': { type: 'boolean' },
       'site-url': { type: 'string' },
       preview: { type: 'string' },
@@ -181,10 +194,7 @@ async function deployCommand(args: string[]): Promise<number> {
       exclude: values.exclude,
       manifest: values.manifest,
       allowNoIndex: values['allow-no-index'],
-      releaseMode: values['release-mode'] as DeployOptions['releaseMode'],
-      keyValueStoreArn: values['key-value-store-arn'],
-      site: values.site,
-      skewProtectionHours: wholeNumber('skew-protection-hours', values['skew-protection-hours']),
+      ...atomicOptions(values),
       waitUntilServed: values['wait-until-served'],
       siteUrl: values['site-url'],
       preview: values.preview,
@@ -253,6 +263,7 @@ async function previewCommand(args: string[]): Promise<number> {
     site: values.site,
     requestTimeout: wholeNumber('request-timeout', values['request-timeout']),
   };
+  const where = { bucket: values.bucket ?? '', prefix: values.prefix, region: values.region };
   if (action === 'password') {
     const password = (await readStdin()).replace(/\r?\n$/, '');
     const done = await setPreviewPassword({ ...common, password });
@@ -264,7 +275,6 @@ async function previewCommand(args: string[]): Promise<number> {
     return 0;
   }
   if (action === 'publish' && name) {
-    const where = { bucket: values.bucket ?? '', prefix: values.prefix, region: values.region };
     const published = await publishPreviewOf({ ...common, ...where, preview: name });
     console.error(
       'published' in published
@@ -281,9 +291,7 @@ async function previewCommand(args: string[]): Promise<number> {
   return runReleaseCommand(values.json, async (leaseOwner, signal) => {
     const removed = await removePreviewOf({
       ...common,
-      bucket: values.bucket ?? '',
-      prefix: values.prefix,
-      region: values.region,
+      ...where,
       preview: name,
       leaseOwner,
       lockTimeout: values['no-wait'] ? 0 : wholeNumber('lock-timeout', values['lock-timeout']),
@@ -322,10 +330,7 @@ async function promoteCommand(args: string[]): Promise<number> {
       'no-prune': { type: 'boolean' },
       'max-deletes': { type: 'string' },
       exclude: { type: 'string', multiple: true },
-      'release-mode': { type: 'string' },
-      'key-value-store-arn': { type: 'string' },
-      site: { type: 'string' },
-      'skew-protection-hours': { type: 'string' },
+      ...ATOMIC_FLAGS,
     },
   });
   const { promote } = await import('./lib/releases/promote');
@@ -338,10 +343,7 @@ async function promoteCommand(args: string[]): Promise<number> {
       prune: !values['no-prune'],
       maxDeletes: wholeNumber('max-deletes', values['max-deletes']),
       exclude: values.exclude,
-      releaseMode: values['release-mode'] as PromoteOptions['releaseMode'],
-      keyValueStoreArn: values['key-value-store-arn'],
-      site: values.site,
-      skewProtectionHours: wholeNumber('skew-protection-hours', values['skew-protection-hours']),
+      ...atomicOptions(values),
       leaseOwner,
       signal,
     }),

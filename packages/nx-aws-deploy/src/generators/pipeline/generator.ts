@@ -74,6 +74,13 @@ export async function pipelineGenerator(tree: Tree, options: PipelineGeneratorSc
       updateNxJson(tree, { ...nxJson, sync: { ...nxJson.sync, globalGenerators: [...generators, SYNC_GENERATOR] } });
   }
   const templatePath = joinPathFragments(o.directory, `${o.project}-${o.environment}.yml`);
+  // A site's release router (its live release in the stack's store; in dev also Storybook under /storybook/) and
+  // release pin, indented for the template; none in place outside dev.
+  const siteFunctions = (key: string, storybook: boolean, previews: boolean) => ({
+    router:
+      o.atomic || storybook ? indent(releaseRouterCode({ site: key, storybook, spa: o.spaFallback, previews }), 8) : '',
+    pin: o.atomic ? indent(releasePinCode(key, previews), 8) : '',
+  });
   // The sites the build deploys (one, or with --batch one per project, resources prefixed by its name), and the
   // one --promoteTo ships the tested bytes to (resources prefixed "Promote").
   const deploySites = o.projects.map((project) => ({
@@ -82,18 +89,9 @@ export async function pipelineGenerator(tree: Tree, options: PipelineGeneratorSc
     key: variableKey(project),
     environment: o.environment,
     bucket: o.batch ? '' : o.bucket,
-    // Its release router: the live release in the stack's store (atomic); Storybook under /storybook/ in dev.
+    // Storybook under /storybook/ in dev.
     storybook: o.environment === 'dev',
-    router:
-      o.atomic || o.environment === 'dev'
-        ? indent(
-            releaseRouterCode({
-              ...{ site: project, storybook: o.environment === 'dev', spa: o.spaFallback, previews: o.previews },
-            }),
-            8,
-          )
-        : '',
-    pin: o.atomic ? indent(releasePinCode(project, o.previews), 8) : '',
+    ...siteFunctions(project, o.environment === 'dev', o.previews),
     // Its previews' hosts: pr-<n>.<PreviewDomain>, or with --batch pr-<n>.<app>.<PreviewDomain>.
     previews: o.previews,
     previewHost: o.batch ? `${dnsLabel(project)}.` : '',
@@ -105,10 +103,7 @@ export async function pipelineGenerator(tree: Tree, options: PipelineGeneratorSc
         {
           ...{ id: 'Promote', project: o.project, key: '', environment: o.promoteTo, bucket: '', storybook: false },
           ...{ previews: false, previewHost: '' },
-          router: o.atomic
-            ? indent(releaseRouterCode({ site: promotedKey, storybook: false, spa: o.spaFallback }), 8)
-            : '',
-          pin: o.atomic ? indent(releasePinCode(promotedKey), 8) : '',
+          ...siteFunctions(promotedKey, false, false),
         },
       ]
     : [];

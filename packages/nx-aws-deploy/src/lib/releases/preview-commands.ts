@@ -1,14 +1,20 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { checkBucketName } from '../bucket/name';
+import { checkBucketName, normalizePrefix } from '../bucket/name';
 import { openS3Store } from '../bucket/s3-target';
-import { normalizePrefix } from '../bucket/name';
 import { formatBytes, table } from '../util/format';
 import { UserError } from '../util/errors';
 import type { BucketStore } from '../bucket/store';
 import { publishStaged } from './file-index-store';
-import { openLiveReleaseStore, updateKeys, type LiveReleaseStore } from './live-release';
+import { openLiveReleaseStore, storeBytes, updateKeys, type LiveReleaseStore } from './live-release';
 import { readPreviews, removePreview, type RemovedPreview } from './preview-store';
-import { previewName, previewPasswordKey, previewPrefix, previewSiteKey, type Preview } from './previews';
+import {
+  byPullRequest,
+  previewName,
+  previewPasswordKey,
+  previewPrefix,
+  previewSiteKey,
+  type Preview,
+} from './previews';
 
 /** The commands of pull-request previews: list, remove, password (see previews.ts). */
 
@@ -32,7 +38,7 @@ export async function listPreviews(options: BucketOptions & { buckets: string[] 
       return (await readPreviews(store, prefix)).map((p) => ({ ...p, bucket, prefix }));
     }),
   );
-  return listed.flat().sort((a, b) => Number(a.name.slice(3)) - Number(b.name.slice(3)));
+  return listed.flat().sort(byPullRequest);
 }
 
 /** The previews as a table: pull request, app, commit, when deployed and how long ago, files and bytes. */
@@ -127,7 +133,7 @@ export async function setPreviewPassword(options: {
       .update(salt + options.password)
       .digest('hex');
     const value = JSON.stringify({ salt, sha256 });
-    await updateKeys(store, { puts: [{ key, value }], deletes: [], growth: key.length + value.length });
+    await updateKeys(store, { puts: [{ key, value }], deletes: [], growth: storeBytes([{ key, value }]) });
     return 'set';
   } finally {
     store.client.destroy();

@@ -4,7 +4,7 @@ import type { BucketStore } from '../bucket/store';
 import { indexedPaths } from './file-index-store';
 import type { ReleaseIndex } from './history';
 import { clearLiveRelease, type LiveReleaseStore } from './live-release';
-import { previewPrefix, previewSiteKey, previewsIn, type Preview } from './previews';
+import { byPullRequest, previewPrefix, previewSiteKey, previewsIn, type Preview } from './previews';
 
 /**
  * The previews of the site below `prefix` (see previews.ts), oldest pull request first: one listing of the
@@ -23,7 +23,7 @@ export async function readPreviews(
       return { name, ...counts, at: newest?.at, commit: newest?.commit, project: newest?.project };
     }),
   );
-  return previews.sort((a, b) => Number(a.name.slice(3)) - Number(b.name.slice(3)));
+  return previews.sort(byPullRequest);
 }
 
 /** What removing a preview took away. */

@@ -112,6 +112,11 @@ export interface Preview {
   bytes: number;
 }
 
+/** Previews in the order of their pull requests' numbers. */
+export function byPullRequest(a: { name: string }, b: { name: string }): number {
+  return Number(a.name.slice(3)) - Number(b.name.slice(3));
+}
+
 /** The previews no build deployed for `ttlDays` days (a preview with no release yet is judged by nothing: kept). */
 export function stalePreviews(previews: readonly Preview[], ttlDays: number, now: number): Preview[] {
   return previews.filter((p) => p.at !== undefined && now - Date.parse(p.at) > ttlDays * 86_400_000);
