@@ -135,7 +135,7 @@ export async function pipelineGenerator(tree: Tree, options: PipelineGeneratorSc
     [
       `Wrote ${templatePath}. Create the stack (once a CodeConnections connection to your repository is authorised):`,
       `  aws cloudformation package --template-file ${templatePath} --s3-bucket <bucket-for-templates> --output-template-file packaged.yml`,
-      `  aws cloudformation deploy --template-file packaged.yml --stack-name ${o.project}-${o.environment} --capabilities CAPABILITY_IAM --parameter-overrides ConnectionArn=<arn> RepositoryId=<owner/repo>`,
+      `  aws cloudformation deploy --template-file packaged.yml --stack-name ${o.project}-${o.environment} --capabilities CAPABILITY_IAM --parameter-overrides ConnectionArn=<arn> RepositoryId=<owner/repo>${o.previews ? ` PreviewCertificateArn=<arn>${o.previewDomain ? '' : ' PreviewDomain=<domain>'}` : ''}`,
     ].join('\n'),
   );
 }
