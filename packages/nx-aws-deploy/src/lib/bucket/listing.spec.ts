@@ -67,13 +67,32 @@ describe('listAll', () => {
             { likelyKeys: likely, pageSize },
           );
           expect(listed.map((o) => o.key)).toEqual([...inBucket].sort(utf8Order));
-          // A page per range at most beyond a listing page after page.
+          // A page per range at most beyond a listing page after page: the ranges split after the first page,
+          // at the points taken from its last key on (from another key on, other keys would be passed over).
           const pages = Math.max(1, Math.ceil(inBucket.length / pageSize));
-          expect(requests).toBeLessThanOrEqual(pages + splitPoints('', likely, keysPerRange(pageSize)).length + 1);
+          const firstPageEnd = listed[Math.min(pageSize, listed.length) - 1]?.key ?? '';
+          const points = splitPoints(firstPageEnd, likely, keysPerRange(pageSize));
+          expect(requests).toBeLessThanOrEqual(pages + points.length + 1);
         },
       ),
       { numRuns: 300 },
     );
+  });
+
+  it('bounds the pages by the points split after the first page (a case the property met: points taken from another key differ)', async () => {
+    let requests = 0;
+    const inBucket = ['a', '/', 'aa', '.'];
+    const likely = ['a', '\uFF21a', 'aa', 'b', 'a\u{1F600}', '\u{1F600}', '\u00e9a'];
+    const listed = await listAll(
+      pagesOf(objectsOf(inBucket), 3, () => requests++),
+      { likelyKeys: likely, pageSize: 3 },
+    );
+    expect(listed.map((o) => o.key)).toEqual(['.', '/', 'a', 'aa']);
+    // From '' on only one point is taken ('\uFF21a'): the bound must count the three taken after the first page.
+    expect(splitPoints('', likely, keysPerRange(3))).toEqual(['\uFF21a']);
+    expect(splitPoints('a', likely, keysPerRange(3))).toEqual(['aa', 'a\u{1F600}', '\u00e9a']);
+    expect(requests).toBe(5);
+    expect(requests).toBeLessThanOrEqual(2 + 3 + 1);
   });
 
   it('asks for no more pages than one after the other when the bucket holds the expected keys, or a few more', async () => {
